@@ -1,0 +1,150 @@
+"""mafmt: ModelArts dataset annotations, read, written, converted and checked.
+
+The short API::
+
+    import mafmt
+    for sample in mafmt.read("train.manifest"):          # any format, streamed
+        ...
+    report = mafmt.write(samples, "out/", format="voc")  # -> Report (written / skipped / lost)
+    report = mafmt.convert("train.manifest", "voc_out/", dst_format="voc")
+
+Format modules: :mod:`mafmt.manifest`, :mod:`mafmt.voc`, and the converters in
+:mod:`mafmt.converters`. The ModelArts-SDK-compatible facade lives in
+:mod:`mafmt.modelarts`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from mafmt.errors import (
+    APIError,
+    FormatError,
+    LossError,
+    MafmtError,
+    StorageError,
+    UnsafeXmlError,
+    UsageError,
+)
+from mafmt.model import (
+    Annotation,
+    BndBox,
+    Circle,
+    Classification,
+    Dashed,
+    Detection,
+    Entity,
+    Line,
+    Point,
+    Polygon,
+    Polyline,
+    Sample,
+    SpeechSegment,
+    Transcript,
+    Triplet,
+    VocDocument,
+    VocObject,
+    VocSource,
+)
+from mafmt.report import Report, Stream
+from mafmt.summary import Summary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "Annotation",
+    "BndBox",
+    "Circle",
+    "Classification",
+    "Dashed",
+    "Detection",
+    "Entity",
+    "FormatError",
+    "Line",
+    "LossError",
+    "MafmtError",
+    "Point",
+    "Polygon",
+    "Polyline",
+    "Report",
+    "Sample",
+    "SpeechSegment",
+    "StorageError",
+    "Stream",
+    "Summary",
+    "Transcript",
+    "Triplet",
+    "UnsafeXmlError",
+    "UsageError",
+    "VocDocument",
+    "VocObject",
+    "VocSource",
+    "__version__",
+    "convert",
+    "inspect",
+    "read",
+    "validate",
+    "write",
+]
+
+
+def read(path_or_uri: str | os.PathLike[str], format: str | None = None, **options: Any) -> Stream[Sample]:
+    """Stream the samples of a file or folder; the format is inferred when omitted.
+
+    Options go to the format's reader (e.g. ``encoding="gbk"``, ``on_error="skip"``).
+    """
+    from mafmt import converters
+
+    path = os.fspath(path_or_uri)
+    fmt = converters.get(format) if format else converters.detect(path)
+    return fmt.read(path, **options)  # type: ignore[return-value]
+
+
+def write(samples: Iterable[Sample], target: str | os.PathLike[str], format: str | None = None, **options: Any) -> Report:
+    """Write samples in ``format`` (inferred from the target's extension when omitted).
+
+    Returns:
+        A :class:`Report` with written / skipped counts and every loss by kind.
+    """
+    from mafmt import converters
+
+    path = os.fspath(target)
+    fmt = converters.get(format) if format else converters.target_format(path)
+    return fmt.write(samples, path, **options)
+
+
+def convert(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    src_format: str | None = None,
+    dst_format: str | None = None,
+    **options: Any,
+) -> Report:
+    """Read ``src`` and write ``dst`` through the shared model (see :func:`mafmt.converters.convert`)."""
+    from mafmt import converters
+
+    return converters.convert(src, dst, src_format, dst_format, **options)
+
+
+def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, **options: Any) -> Summary:
+    """Count samples, annotations by type, labels and shapes of a dataset."""
+    from mafmt import converters
+    from mafmt.summary import summarize
+
+    path = os.fspath(path_or_uri)
+    fmt = converters.get(format) if format else converters.detect(path)
+    return summarize(fmt.read(path, on_error="skip", **options), fmt.name)
+
+
+def validate(path_or_uri: str | os.PathLike[str], format: str | None = None) -> list[FormatError]:
+    """Every problem of a file or folder (errors and warnings); valid when no item has
+    ``severity == "error"``."""
+    from mafmt import converters
+    from mafmt.validation import iter_errors
+
+    path = os.fspath(path_or_uri)
+    fmt = converters.get(format) if format else converters.detect(path)
+    return list(iter_errors(path, fmt.name))

@@ -1,0 +1,559 @@
+"""ModelArts Manifest (JSON Lines): a streaming reader and an atomic writer.
+
+Reading keeps 1-based line numbers, tolerates a BOM, CRLF and blank lines, accepts the
+underscore aliases of hyphenated keys, and keeps every unknown key. Writing produces
+one compact UTF-8 JSON object per line (``source`` first) into a temporary file that
+replaces the target only when every line was written.
+
+Detection and segmentation annotations point at Pascal VOC files (``annotation-loc``);
+the reader leaves them unread until :meth:`mafmt.model.Detection.load` is called.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import json
+import os
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, NamedTuple
+
+from mafmt import storage, voc
+from mafmt.errors import FormatError, UsageError
+from mafmt.formats import Format
+from mafmt.model import (
+    ANNOTATION_CLASSES,
+    SHAPE_KINDS,
+    Annotation,
+    Detection,
+    Origin,
+    Sample,
+)
+from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+
+__all__ = ["dumps", "loads", "read", "sample_from_dict", "sample_to_dict", "write"]
+
+
+class _Field(NamedTuple):
+    attr: str
+    wire: str
+    aliases: tuple[str, ...]
+    kind: str
+
+
+SAMPLE_FIELDS = (
+    _Field("source", "source", (), "str"),
+    _Field("usage", "usage", (), "str"),
+    _Field("id", "id", (), "id"),
+    _Field("inference_loc", "inference-loc", ("inference_loc",), "str"),
+    _Field("hard", "hard", (), "bool"),
+    _Field("hard_coefficient", "hard-coefficient", ("hard_coefficient",), "num"),
+    _Field("hard_reasons", "hard-reasons", ("hard_reasons",), "reasons"),
+    _Field("property", "property", (), "obj"),
+    _Field("source_type", "source-type", ("source_type",), "str"),
+    _Field("sample_type", "sample-type", ("sample_type",), "int"),
+    _Field("source_map", "source-map", ("source_map",), "str"),
+)
+
+ANNOTATION_FIELDS = (
+    _Field("type", "type", (), "str"),
+    _Field("name", "name", (), "str"),
+    _Field("id", "id", (), "id"),
+    _Field("property", "property", (), "obj"),
+    _Field("annotation_loc", "annotation-loc", ("annotation_loc",), "str"),
+    _Field("annotation_format", "annotation-format", ("annotation_format",), "str"),
+    _Field("annotated_by", "annotated-by", ("annotated_by",), "str"),
+    _Field("creation_time", "creation-time", ("creation_time",), "str"),
+    _Field("confidence", "confidence", (), "num"),
+    _Field("hard", "hard", (), "bool"),
+    _Field("hard_coefficient", "hard-coefficient", ("hard_coefficient",), "num"),
+    _Field("annotation_loc_map", "annotation-loc-map", ("annotation_loc_map",), "str"),
+)
+
+
+def _lookup(fields: tuple[_Field, ...]) -> dict[str, _Field]:
+    table = {}
+    for f in fields:
+        table[f.wire] = f
+        for alias in f.aliases:
+            table[alias] = f
+    return table
+
+
+_SAMPLE_KEYS = _lookup(SAMPLE_FIELDS)
+_ANNOTATION_KEYS = _lookup(ANNOTATION_FIELDS)
+
+#: legacy or bare spellings of annotation types -> canonical
+TYPE_ALIASES = {
+    "modelarts/sound_classification": "modelarts/audio_classification",
+    "sound_classification": "modelarts/audio_classification",
+    **{t.split("/", 1)[1]: t for t in ANNOTATION_CLASSES},
+}
+
+_KIND_NAMES = {
+    "str": "a string",
+    "id": "a string or integer",
+    "num": "a number",
+    "int": "an integer",
+    "bool": "a boolean",
+    "reasons": "reason ids joined by '-'",
+    "obj": "an object",
+}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _BadValue(Exception):
+    pass
+
+
+def _convert(kind: str, value: Any) -> tuple[Any, bool]:
+    """Typed value and whether the wire form differed from the canonical one."""
+    if kind == "str":
+        if isinstance(value, str):
+            return value, False
+    elif kind == "id":
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return value, False
+    elif kind == "num":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value, False
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, False
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value, False
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true", True
+    elif kind == "reasons":
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split("-")] if value.strip() else []
+            if all(p.isdigit() for p in parts):
+                ids = [int(p) for p in parts]
+                return ids, "-".join(map(str, ids)) != value
+        elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return list(value), True
+    elif kind == "obj":
+        if isinstance(value, dict):
+            return value, False
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                return parsed, True
+        raise _BadValue("keep")  # kept verbatim in extra
+    raise _BadValue(kind)
+
+
+def _decode_fields(
+    obj: dict[str, Any],
+    table: dict[str, _Field],
+    where: str,
+    origin: Origin,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    wire: dict[str, Any] = {}
+    for key, value in obj.items():
+        f = table.get(key)
+        if f is None or f.attr in values:
+            extra[key] = value
+            continue
+        if value is None:  # an explicit null is kept as written
+            extra[key] = value
+            continue
+        try:
+            typed, differs = _convert(f.kind, value)
+        except _BadValue as exc:
+            if str(exc) == "keep":
+                extra[key] = value
+                continue
+            raise FormatError(
+                f"expected {_KIND_NAMES[f.kind]}, got {_json_type(value)}",
+                file=origin.file,
+                line=origin.line,
+                path=f"{where}{key}",
+            ) from None
+        values[f.attr] = typed
+        if key != f.wire:
+            wire.setdefault("keys", {})[f.wire] = key
+        if differs:
+            # a copy: the hint must not follow later in-place edits of the value
+            wire.setdefault("raw", {})[f.attr] = (value, copy.deepcopy(typed))
+    return values, extra, wire
+
+
+def _encode_fields(fields: tuple[_Field, ...], obj: Any, out: dict[str, Any]) -> None:
+    wire = obj.wire
+    keys = wire.get("keys", {})
+    raw = wire.get("raw", {})
+    for f in fields:
+        value = getattr(obj, f.attr)
+        if value is None:
+            continue
+        hint = raw.get(f.attr)
+        if hint is not None and hint[1] == value:
+            value = hint[0]
+        elif f.kind == "reasons":
+            value = "-".join(str(v) for v in value)
+        out[keys.get(f.wire, f.wire)] = value
+
+
+def _split_property(cls: type[Annotation], prop: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Lift a subclass's typed ``@modelarts:`` keys out of ``property``."""
+    typed: dict[str, Any] = {}
+    if not cls.typed_keys or prop is None:
+        return typed, prop
+    rest = dict(prop)
+    for attr, key, pytype in cls.typed_keys:
+        v = rest.get(key)
+        if isinstance(v, pytype) and not isinstance(v, bool):
+            typed[attr] = rest.pop(key)
+    if typed and not rest:
+        return typed, None
+    return typed, rest
+
+
+def annotation_from_dict(obj: Any, *, where: str, origin: Origin, base: str | None) -> Annotation:
+    """Build the annotation subclass for one wire object."""
+    if not isinstance(obj, dict):
+        raise FormatError(f"expected an object, got {_json_type(obj)}", file=origin.file, line=origin.line, path=where)
+    if "type" not in obj:
+        raise FormatError("required key 'type' is missing", file=origin.file, line=origin.line, path=f"{where}.type")
+    values, extra, wire = _decode_fields(obj, _ANNOTATION_KEYS, where + ".", origin)
+    if "type" not in values:
+        raise FormatError(
+            f"expected a string, got {_json_type(obj['type'])}", file=origin.file, line=origin.line, path=f"{where}.type"
+        )
+    raw_type = values["type"]
+    canonical = TYPE_ALIASES.get(raw_type, raw_type)
+    if canonical != raw_type:
+        values["type"] = canonical
+        wire.setdefault("raw", {})["type"] = (raw_type, canonical)
+    cls = ANNOTATION_CLASSES.get(canonical, Annotation)
+    typed, rest = _split_property(cls, values.pop("property", None))
+    ann = cls(**values, **typed, property=rest, extra=extra)
+    ann.wire.update(wire)
+    if isinstance(ann, Detection):
+        ann.base = base
+        ann.origin = origin
+    return ann
+
+
+def annotation_to_dict(ann: Annotation) -> dict[str, Any]:
+    """The wire object of one annotation."""
+    out: dict[str, Any] = {}
+    _encode_fields(ANNOTATION_FIELDS, ann, out)
+    typed = {key: getattr(ann, attr) for attr, key, _ in ann.typed_keys if getattr(ann, attr) is not None}
+    if typed:
+        prop = dict(ann.property or {})
+        prop.update(typed)
+        was_string = "property" in ann.wire.get("raw", {})
+        out["property"] = json.dumps(prop, ensure_ascii=False) if was_string else prop
+    for key, value in ann.extra.items():
+        out.setdefault(key, value)
+    return out
+
+
+def sample_from_dict(obj: Any, *, origin: Origin | None = None, base: str | None = None) -> Sample:
+    """Build a :class:`Sample` from one decoded manifest line.
+
+    Raises:
+        FormatError: the object cannot be represented (no ``source``, wrong types).
+    """
+    origin = origin or Origin(None)
+    if not isinstance(obj, dict):
+        raise FormatError(f"expected a JSON object, got {_json_type(obj)}", file=origin.file, line=origin.line)
+    if "source" not in obj:
+        raise FormatError("required key 'source' is missing", file=origin.file, line=origin.line, path="source")
+    values, extra, wire = _decode_fields(obj, _SAMPLE_KEYS, "", origin)
+    if "source" not in values:
+        raise FormatError(
+            f"expected a string, got {_json_type(obj['source'])}", file=origin.file, line=origin.line, path="source"
+        )
+    annotations: list[Annotation] = []
+    if "annotation" in obj:
+        raw = extra.pop("annotation")
+        if raw is None:
+            extra["annotation"] = None
+        elif not isinstance(raw, list):
+            raise FormatError(
+                f"expected an array, got {_json_type(raw)}", file=origin.file, line=origin.line, path="annotation"
+            )
+        else:
+            annotations = [
+                annotation_from_dict(a, where=f"annotation[{i}]", origin=origin, base=base) for i, a in enumerate(raw)
+            ]
+            if not raw:
+                wire["empty_annotation"] = True
+    sample = Sample(**values, annotations=annotations, extra=extra, origin=origin)
+    sample.wire.update(wire)
+    return sample
+
+
+def sample_to_dict(sample: Sample) -> dict[str, Any]:
+    """The wire object of one sample (``source`` first)."""
+    out: dict[str, Any] = {}
+    _encode_fields(SAMPLE_FIELDS, sample, out)
+    if sample.annotations:
+        out["annotation"] = [annotation_to_dict(a) for a in sample.annotations]
+    elif sample.wire.get("empty_annotation"):
+        out["annotation"] = []
+    for key, value in sample.extra.items():
+        out.setdefault(key, value)
+    return out
+
+
+def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None = None) -> Sample:
+    """Parse one manifest line."""
+    origin = origin or Origin(None)
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        msg = getattr(exc, "msg", str(exc))
+        col = getattr(exc, "colno", None)
+        raise FormatError(
+            f"invalid JSON: {msg}" + (f" (column {col})" if col else ""), file=origin.file, line=origin.line
+        ) from None
+    return sample_from_dict(obj, origin=origin, base=base)
+
+
+def dumps(sample: Sample) -> str:
+    """One compact JSON line (no newline) for ``sample``."""
+    return json.dumps(sample_to_dict(sample), ensure_ascii=False, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _is_ascii_compatible(encoding: str) -> bool:
+    name = codecs.lookup(encoding).name
+    return not name.startswith(("utf-16", "utf-32", "utf_16", "utf_32"))
+
+
+def _display(src: str | IO[bytes]) -> str:
+    return src if isinstance(src, str) else getattr(src, "name", "<stream>")
+
+
+def read(
+    src: str | os.PathLike[str] | IO[bytes],
+    *,
+    encoding: str = "utf-8",
+    on_error: ErrorPolicy = "raise",
+) -> Stream[Sample]:
+    """Stream the samples of a manifest.
+
+    Args:
+        src: a path, an ``obs://`` URI, or an open binary file.
+        encoding: the file's encoding (``utf-8``, ``gbk``, ...); a UTF-8 BOM is skipped.
+        on_error: ``"raise"`` stops at the first bad line with a :class:`FormatError`
+            naming file and line; ``"skip"`` leaves bad lines out and counts them in
+            the stream's ``report``.
+
+    Returns:
+        An iterator of :class:`Sample` with a ``report`` attribute.
+    """
+    check_policy(on_error)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(f"unknown encoding {encoding!r}") from None
+    if isinstance(src, os.PathLike):
+        src = os.fspath(src)
+    report = Report()
+    return Stream(_iter_samples(src, encoding, on_error, report), report)
+
+
+def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Report) -> Iterator[Sample]:
+    name = _display(src)
+    base = storage.parent(src) if isinstance(src, str) else None
+    fh = storage.open_read(src) if isinstance(src, str) else src
+    try:
+        for lineno, text in _iter_lines(fh, encoding, name):
+            if isinstance(text, FormatError):
+                if on_error == "raise":
+                    raise text
+                report.skip(text)
+                continue
+            if not text.strip():
+                report.warnings["blank line"] += 1
+                continue
+            origin = Origin(name, lineno)
+            try:
+                sample = loads(text, origin=origin, base=base)
+            except FormatError as exc:
+                if on_error == "raise":
+                    raise
+                report.skip(exc)
+                continue
+            _note_oddities(sample, report)
+            yield sample
+    finally:
+        if isinstance(src, str):
+            fh.close()
+
+
+def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, str | FormatError]]:
+    if not _is_ascii_compatible(encoding):
+        import io
+
+        wrapper = io.TextIOWrapper(fh, encoding=encoding, newline=None)
+        try:
+            for lineno, line in enumerate(wrapper, 1):
+                yield lineno, line.rstrip("\n").lstrip("\ufeff") if lineno == 1 else line.rstrip("\n")
+        except UnicodeDecodeError as exc:
+            yield 0, FormatError(f"cannot decode as {encoding}: {exc.reason}", file=name)
+        finally:
+            wrapper.detach()
+        return
+    for lineno, raw in enumerate(fh, 1):
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        raw = raw.rstrip(b"\r\n")
+        try:
+            yield lineno, raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            yield lineno, FormatError(
+                f"cannot decode as {encoding} (byte {exc.start + 1}: {exc.reason})", file=name, line=lineno
+            )
+
+
+def _note_oddities(sample: Sample, report: Report) -> None:
+    for obj in (sample, *sample.annotations):
+        raw = obj.wire.get("raw")
+        if raw and "hard" in raw:
+            report.warnings["hard given as a string"] += 1
+        if obj.wire.get("keys"):
+            report.warnings["underscore key spelling"] += 1
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write(
+    samples: Iterable[Sample],
+    target: str | os.PathLike[str],
+    *,
+    mode: str = "w",
+    encoding: str = "utf-8",
+    voc_dir: str | None = None,
+    write_voc: bool = False,
+    locs: str = "rebase",
+) -> Report:
+    """Write samples as a manifest, atomically.
+
+    Args:
+        samples: any iterable; consumed once.
+        target: path or URI of the manifest.
+        mode: ``"w"`` replaces the file, ``"a"`` appends to it.
+        encoding: output encoding (UTF-8 unless you must).
+        voc_dir: folder for VOC files of detection annotations that carry an inline
+            document (default ``Annotations/`` beside the manifest).
+        write_voc: also (re)write documents that were loaded from ``annotation-loc``.
+        locs: ``"rebase"`` rewrites relative ``source``/``annotation-loc`` values so they
+            still point at the same files from the new manifest's folder; ``"keep"``
+            writes them exactly as read.
+
+    Returns:
+        A :class:`Report` (``written`` = samples; ``outputs`` = files written).
+    """
+    if mode not in ("w", "a"):
+        raise UsageError(f"save mode must be 'w' or 'a', not {mode!r}")
+    if locs not in ("rebase", "keep"):
+        raise UsageError(f"locs must be 'rebase' or 'keep', not {locs!r}")
+    target = os.fspath(target)
+    report = Report()
+    folder = storage.parent(target)
+    vdir = voc_dir or storage.join(folder, "Annotations")
+    namer = voc.VocNamer(vdir, keep_existing=True)
+    with storage.atomic_write(target, mode) as fh:
+        if mode == "a" and fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+        for sample in samples:
+            obj = _prepare(sample, folder, vdir, namer, write_voc, locs == "rebase", report)
+            line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+            fh.write(line.encode(encoding))
+            report.written += 1
+    report.outputs.insert(0, target)
+    return report
+
+
+def _same_dir(a: str, b: str) -> bool:
+    if storage.scheme_of(a) or storage.scheme_of(b):
+        return a.rstrip("/") == b.rstrip("/")
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _rebase(ref: str, base: str | None, folder: str) -> str:
+    if base is None or storage.scheme_of(ref) or os.path.isabs(ref) or _same_dir(base, folder):
+        return ref
+    return storage.relative_to(storage.resolve(base, ref), folder)
+
+
+def _prepare(  # noqa: PLR0913
+    sample: Sample, folder: str, vdir: str, namer: voc.VocNamer, write_voc: bool, rebase: bool, report: Report
+) -> dict[str, Any]:
+    base = storage.parent(sample.origin.file) if sample.origin and sample.origin.file else None
+    obj = sample_to_dict(sample)
+    if rebase and base is not None:
+        key = sample.wire.get("keys", {}).get("source", "source")
+        if not sample.source.startswith("content://"):
+            obj[key] = _rebase(sample.source, base, folder)
+    anns = obj.get("annotation") or []
+    for i, ann in enumerate(sample.annotations):
+        if not isinstance(ann, Detection):
+            continue
+        loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
+        if ann.document is not None and (write_voc or not ann.annotation_loc):
+            path = namer.name_for(ann.document, sample)
+            report.outputs.append(path)
+            voc.write_document(ann.document, path)
+            anns[i][loc_key] = storage.relative_to(path, folder)
+            anns[i].setdefault("annotation-format", "PASCAL VOC")
+        elif write_voc and ann.annotation_loc:
+            doc = ann.load()
+            path = namer.name_for(doc, sample)
+            report.outputs.append(path)
+            voc.write_document(doc, path)
+            anns[i][loc_key] = storage.relative_to(path, folder)
+        elif rebase and ann.annotation_loc:
+            anns[i][loc_key] = _rebase(ann.annotation_loc, ann.base, folder)
+    return obj
+
+
+def _sniff(path: str) -> bool:
+    try:
+        with storage.open_read(path) as fh:
+            head = fh.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
+    except Exception:  # noqa: BLE001 - sniffing never fails loudly
+        return False
+    return head.startswith(b"{")
+
+
+FORMAT = Format(
+    name="manifest",
+    read=read,
+    write=write,
+    holds=frozenset(ANNOTATION_CLASSES) | frozenset(SHAPE_KINDS) | {"properties", "hard-example", "unknown-fields"},
+    description="ModelArts Manifest (JSON Lines); detection geometry in Pascal VOC files beside it",
+    extensions=(".manifest", ".jsonl"),
+    aliases=("modelarts-manifest", "jsonl"),
+    sniff=_sniff,
+)

@@ -1,0 +1,494 @@
+"""The shared model every format reads into and writes from.
+
+Three levels, as in ModelArts itself::
+
+    Sample                 one manifest line: the thing labelled (image, text, clip)
+      Annotation           one label; subclasses by task (Classification, Detection, ...)
+        VocDocument        geometry of an image (ModelArts Pascal VOC), for Detection
+          VocObject        one labelled object with exactly one Shape and nested parts
+
+Conventions:
+    * pixel coordinates are absolute, origin top-left, y down; numbers keep their kind
+      (``12`` stays an int, ``12.5`` a float);
+    * labels are strings;
+    * every object has ``extra``: fields the format had that mafmt does not model, kept
+      verbatim and written back;
+    * ``wire`` (not compared, not shown) remembers how a value was spelled on disk
+      (an alias key, ``"true"`` for a boolean) so a round trip rewrites it the same way.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union
+
+__all__ = [
+    "ANNOTATION_TYPES",
+    "Annotation",
+    "BndBox",
+    "Circle",
+    "Classification",
+    "Dashed",
+    "Detection",
+    "Entity",
+    "Line",
+    "Number",
+    "Origin",
+    "Point",
+    "Polygon",
+    "Polyline",
+    "SHAPE_KINDS",
+    "Sample",
+    "Shape",
+    "SpeechSegment",
+    "Transcript",
+    "Triplet",
+    "VocDocument",
+    "VocObject",
+    "VocSource",
+    "shape_from_feature",
+]
+
+Number = Union[int, float]
+Pair = tuple[Number, Number]
+
+IMAGE_CLASSIFICATION = "modelarts/image_classification"
+OBJECT_DETECTION = "modelarts/object_detection"
+IMAGE_SEGMENTATION = "modelarts/image_segmentation"
+TEXT_CLASSIFICATION = "modelarts/text_classification"
+TEXT_ENTITY = "modelarts/text_entity"
+TEXT_TRIPLET = "modelarts/text_triplet"
+AUDIO_CLASSIFICATION = "modelarts/audio_classification"
+AUDIO_CONTENT = "modelarts/audio_content"
+AUDIO_SEGMENTATION = "modelarts/audio_segmentation"
+
+#: Every annotation type string ModelArts documents, in canonical spelling.
+ANNOTATION_TYPES: tuple[str, ...] = (
+    IMAGE_CLASSIFICATION,
+    OBJECT_DETECTION,
+    IMAGE_SEGMENTATION,
+    TEXT_CLASSIFICATION,
+    TEXT_ENTITY,
+    TEXT_TRIPLET,
+    AUDIO_CLASSIFICATION,
+    AUDIO_CONTENT,
+    AUDIO_SEGMENTATION,
+)
+
+
+def _wire() -> dict[str, Any]:
+    return {}
+
+
+@dataclass(slots=True, frozen=True)
+class Origin:
+    """Where a record was read from: file (or URI) and 1-based line."""
+
+    file: str | None
+    line: int | None = None
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@dataclass(slots=True, frozen=True)
+class BndBox:
+    """Axis-aligned box; ``xmin <= xmax`` and ``ymin <= ymax`` when valid."""
+
+    xmin: Number
+    ymin: Number
+    xmax: Number
+    ymax: Number
+    kind: ClassVar[str] = "bndbox"
+
+    def bbox(self) -> tuple[Number, Number, Number, Number]:
+        return (self.xmin, self.ymin, self.xmax, self.ymax)
+
+    def feature(self) -> list[Any]:
+        return [[self.xmin, self.ymin], [self.xmax, self.ymax]]
+
+    def area(self) -> float:
+        return float(max(0, self.xmax - self.xmin) * max(0, self.ymax - self.ymin))
+
+
+@dataclass(slots=True, frozen=True)
+class Point:
+    """A single point."""
+
+    x: Number
+    y: Number
+    kind: ClassVar[str] = "point"
+
+    def bbox(self) -> tuple[Number, Number, Number, Number]:
+        return (self.x, self.y, self.x, self.y)
+
+    def feature(self) -> list[Any]:
+        return [self.x, self.y]
+
+    def area(self) -> float:
+        return 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class Circle:
+    """Centre ``(cx, cy)`` and radius ``r`` in pixels."""
+
+    cx: Number
+    cy: Number
+    r: Number
+    kind: ClassVar[str] = "circle"
+
+    def bbox(self) -> tuple[Number, Number, Number, Number]:
+        return (self.cx - self.r, self.cy - self.r, self.cx + self.r, self.cy + self.r)
+
+    def feature(self) -> list[Any]:
+        return [self.cx, self.cy, self.r]
+
+    def area(self) -> float:
+        return math.pi * float(self.r) ** 2
+
+
+@dataclass(slots=True, frozen=True)
+class _PointList:
+    points: tuple[Pair, ...]
+    kind: ClassVar[str] = ""
+
+    def bbox(self) -> tuple[Number, Number, Number, Number]:
+        xs = [p[0] for p in self.points]
+        ys = [p[1] for p in self.points]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    def feature(self) -> list[Any]:
+        return [[x, y] for x, y in self.points]
+
+    def area(self) -> float:
+        return 0.0
+
+
+@dataclass(slots=True, frozen=True)
+class Polygon(_PointList):
+    """Closed outline, vertices in order; a repeated closing vertex is kept as written."""
+
+    kind: ClassVar[str] = "polygon"
+
+    def area(self) -> float:
+        """Shoelace area (absolute)."""
+        pts = self.points
+        s = 0.0
+        for i, (x1, y1) in enumerate(pts):
+            x2, y2 = pts[(i + 1) % len(pts)]
+            s += float(x1) * float(y2) - float(x2) * float(y1)
+        return abs(s) / 2.0
+
+    @property
+    def closed_explicitly(self) -> bool:
+        """True when the last vertex repeats the first."""
+        return len(self.points) > 1 and self.points[0] == self.points[-1]
+
+
+@dataclass(slots=True, frozen=True)
+class Polyline(_PointList):
+    """Open path of two or more vertices."""
+
+    kind: ClassVar[str] = "polyline"
+
+
+@dataclass(slots=True, frozen=True)
+class Line(_PointList):
+    """Straight segment: exactly two points."""
+
+    kind: ClassVar[str] = "line"
+
+
+@dataclass(slots=True, frozen=True)
+class Dashed(_PointList):
+    """Dashed segment: like :class:`Line`, drawn dashed."""
+
+    kind: ClassVar[str] = "dashed"
+
+
+Shape = Union[BndBox, Point, Circle, Polygon, Polyline, Line, Dashed]
+
+#: Shape element name -> class, in the order voc.md lists them.
+SHAPE_KINDS: dict[str, type] = {
+    "point": Point,
+    "line": Line,
+    "dashed": Dashed,
+    "bndbox": BndBox,
+    "polygon": Polygon,
+    "polyline": Polyline,
+    "circle": Circle,
+}
+
+
+def shape_from_feature(kind: str, feature: Any) -> Shape:
+    """Build a shape from the SDK's ``@modelarts:shape`` / ``@modelarts:feature`` pair.
+
+    Raises:
+        ValueError: unknown kind or a feature of the wrong layout.
+    """
+    try:
+        if kind == "point":
+            x, y = feature
+            return Point(x, y)
+        if kind == "circle":
+            cx, cy, r = feature
+            return Circle(cx, cy, r)
+        if kind == "bndbox":
+            (x1, y1), (x2, y2) = feature
+            return BndBox(x1, y1, x2, y2)
+        if kind in ("polygon", "polyline", "line", "dashed"):
+            pts = tuple((p[0], p[1]) for p in feature)
+            if kind in ("line", "dashed") and len(pts) != 2:
+                raise ValueError(f"{kind} needs exactly 2 points, got {len(pts)}")
+            return SHAPE_KINDS[kind](pts)  # type: ignore[no-any-return]
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ValueError(f"bad @modelarts:feature for {kind}: {exc}") from None
+    raise ValueError(f"unknown @modelarts:shape {kind!r}")
+
+
+# --------------------------------------------------------------------------- VOC
+
+
+@dataclass(slots=True, kw_only=True)
+class VocObject:
+    """One labelled object (or, nested, one part) of a Pascal VOC document."""
+
+    name: str | None = None
+    shape: Shape | None = None
+    #: user attributes, key -> value in order of appearance; None when the element is absent
+    properties: dict[str, str] | None = None
+    pose: str | None = None
+    truncated: int | None = None
+    occluded: int | None = None
+    difficult: int | None = None
+    confidence: Number | None = None
+    hard_coefficient: Number | None = None
+    hard_reasons: str | None = None
+    mask_color: str | None = None
+    parts: list[VocObject] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
+
+    def iter_tree(self) -> Any:
+        """Yield this object and all nested parts, depth first."""
+        yield self
+        for part in self.parts:
+            yield from part.iter_tree()
+
+
+@dataclass(slots=True, kw_only=True)
+class VocSource:
+    """The ``<source>`` block of a VOC document."""
+
+    database: str | None = None
+    annotation: str | None = None
+    image: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
+
+
+@dataclass(slots=True, kw_only=True)
+class VocDocument:
+    """A ModelArts Pascal VOC document: one image's size and labelled objects."""
+
+    folder: str | None = None
+    filename: str | None = None
+    source: VocSource | None = None
+    width: int | None = None
+    height: int | None = None
+    depth: int | None = None
+    segmented: int | None = None
+    mask_source: str | None = None
+    objects: list[VocObject] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    def iter_objects(self) -> Any:
+        """Yield every object and nested part, depth first."""
+        for obj in self.objects:
+            yield from obj.iter_tree()
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+@dataclass(slots=True, kw_only=True)
+class Annotation:
+    """One label of a sample. Use the subclass of the task; this base class carries
+    annotations whose ``type`` mafmt does not know (kept and written back verbatim)."""
+
+    type: str
+    name: str | None = None
+    id: str | int | None = None
+    #: attributes of the label; the typed ``@modelarts:`` keys of a subclass live in its fields
+    property: dict[str, Any] | None = None
+    annotation_loc: str | None = None
+    annotation_format: str | None = None
+    annotated_by: str | None = None
+    creation_time: str | None = None
+    confidence: Number | None = None
+    hard: bool | None = None
+    hard_coefficient: Number | None = None
+    annotation_loc_map: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
+
+    #: (attribute, property key, python type) pairs a subclass lifts out of ``property``
+    typed_keys: ClassVar[tuple[tuple[str, str, type], ...]] = ()
+
+
+@dataclass(slots=True, kw_only=True)
+class Classification(Annotation):
+    """Image, text or sound classification: ``name`` is the label."""
+
+    type: str = IMAGE_CLASSIFICATION
+
+
+@dataclass(slots=True, kw_only=True)
+class Detection(Annotation):
+    """Object detection or image segmentation: geometry is a VOC document.
+
+    The document is either given inline (``document=``) or loaded on first use from
+    ``annotation_loc``, resolved against the folder of the manifest it came from.
+    """
+
+    type: str = OBJECT_DETECTION
+    document: VocDocument | None = None
+    #: folder (path or URI) relative ``annotation_loc`` values are resolved against
+    base: str | None = field(default=None, compare=False, repr=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    def location(self) -> str | None:
+        """The absolute path or URI of the VOC file, or None when there is none."""
+        if not self.annotation_loc:
+            return None
+        from mafmt import storage
+
+        return storage.resolve(self.base, self.annotation_loc)
+
+    def load(self) -> VocDocument:
+        """Return the VOC document, reading ``annotation_loc`` the first time.
+
+        Raises:
+            FormatError: the file is missing or malformed; the message names the
+                manifest line that referenced it.
+        """
+        if self.document is None:
+            from mafmt import voc
+            from mafmt.errors import FormatError, StorageError
+
+            where = self.origin or Origin(None)
+            loc = self.location()
+            if loc is None:
+                raise FormatError("detection annotation has no annotation-loc", file=where.file, line=where.line)
+            try:
+                self.document = voc.read_document(loc)
+            except (FormatError, StorageError) as exc:
+                raise FormatError(f"annotation-loc {self.annotation_loc!r}: {exc}", file=where.file, line=where.line) from exc
+        return self.document
+
+    @property
+    def objects(self) -> list[VocObject]:
+        """The document's objects (loads the document if needed)."""
+        return self.load().objects
+
+
+@dataclass(slots=True, kw_only=True)
+class Entity(Annotation):
+    """Named entity: ``name`` is the label, ``[start, end)`` code-point offsets into the text."""
+
+    type: str = TEXT_ENTITY
+    start: int | None = None
+    end: int | None = None
+    typed_keys = (("start", "@modelarts:start_index", int), ("end", "@modelarts:end_index", int))
+
+
+@dataclass(slots=True, kw_only=True)
+class Triplet(Annotation):
+    """Relation between two entities of the same sample (``id`` values of Entity)."""
+
+    type: str = TEXT_TRIPLET
+    head: str | None = None
+    tail: str | None = None
+    typed_keys = (("head", "@modelarts:from", str), ("tail", "@modelarts:to", str))
+
+
+@dataclass(slots=True, kw_only=True)
+class Transcript(Annotation):
+    """Speech content: the transcript of the whole clip."""
+
+    type: str = AUDIO_CONTENT
+    content: str | None = None
+    typed_keys = (("content", "@modelarts:content", str),)
+
+
+@dataclass(slots=True, kw_only=True)
+class SpeechSegment(Annotation):
+    """One speech segment: times as written (``hh:mm:ss.SSS``), speaker and content."""
+
+    type: str = AUDIO_SEGMENTATION
+    start_time: str | None = None
+    end_time: str | None = None
+    speaker: str | None = None
+    content: str | None = None
+    typed_keys = (
+        ("start_time", "@modelarts:start_time", str),
+        ("end_time", "@modelarts:end_time", str),
+        ("speaker", "@modelarts:source", str),
+        ("content", "@modelarts:content", str),
+    )
+
+
+#: canonical type string -> annotation class
+ANNOTATION_CLASSES: dict[str, type[Annotation]] = {
+    IMAGE_CLASSIFICATION: Classification,
+    TEXT_CLASSIFICATION: Classification,
+    AUDIO_CLASSIFICATION: Classification,
+    OBJECT_DETECTION: Detection,
+    IMAGE_SEGMENTATION: Detection,
+    TEXT_ENTITY: Entity,
+    TEXT_TRIPLET: Triplet,
+    AUDIO_CONTENT: Transcript,
+    AUDIO_SEGMENTATION: SpeechSegment,
+}
+
+
+@dataclass(slots=True, kw_only=True)
+class Sample:
+    """One manifest line: a source (image, audio, ``content://`` text) and its labels.
+
+    ``usage`` keeps the spelling read (exports use lower case); compare with
+    :meth:`usage_upper`. ``hard_reasons`` are reason ids (``"1-5"`` on disk).
+    """
+
+    source: str
+    annotations: list[Annotation] = field(default_factory=list)
+    usage: str | None = None
+    id: str | int | None = None
+    inference_loc: str | None = None
+    hard: bool | None = None
+    hard_coefficient: Number | None = None
+    hard_reasons: list[int] | None = None
+    #: attributes of the sample itself (video-frame origin, table schema, ...)
+    property: dict[str, Any] | None = None
+    source_type: str | None = None
+    sample_type: int | None = None
+    source_map: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    def usage_upper(self) -> str | None:
+        """``usage`` in the documented upper-case spelling."""
+        return self.usage.upper() if self.usage is not None else None
+
+    @builtins.property  # the field ``property`` shadows the builtin in this class body
+    def text(self) -> str | None:
+        """The inline text of a ``content://`` source, else None."""
+        if self.source.startswith("content://"):
+            return self.source[len("content://"):]
+        return None
