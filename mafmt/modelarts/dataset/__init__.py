@@ -1,0 +1,1 @@
+"""Data management (``modelarts.dataset``)."""

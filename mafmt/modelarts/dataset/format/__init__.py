@@ -1,0 +1,1 @@
+"""Dataset file formats (``modelarts.dataset.format``)."""
