@@ -421,10 +421,18 @@ def _check_object(el: Any, obj: VocObject, ctx: _Ctx, top: bool) -> None:
         _check_object(pel, part, ctx, top=False)
 
 
-def read_document(uri: str, *, report: Report | None = None) -> VocDocument:
-    """Read one VOC file (path or URI) leniently; issues go to ``report.warnings``."""
+def read_document(uri: str, *, report: Report | None = None, strict: bool = False) -> VocDocument:
+    """Read one VOC file (path or URI).
+
+    Leniently by default: issues go to ``report.warnings`` and everything representable
+    is kept. ``strict=True`` raises the first error-level issue instead.
+    """
     data = storage.read_bytes(uri)
     doc, issues = parse_bytes(data, uri)
+    if strict:
+        for issue in issues:
+            if issue.severity == "error":
+                raise issue
     if report is not None:
         for issue in issues:
             report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0], issue)
@@ -621,11 +629,14 @@ def read(
     src: str | os.PathLike[str],
     *,
     on_error: ErrorPolicy = "raise",
+    strict: bool = False,
 ) -> Stream[Sample]:
     """Stream samples from one VOC file or a folder of them (name order, not recursive).
 
-    Each sample has one :class:`Detection` with the document inline; issues that do not
-    prevent reading are counted in the stream's ``report.warnings``.
+    Each sample has one :class:`Detection` with the document inline. Issues that do not
+    prevent reading are counted in the stream's ``report.warnings``; with ``strict=True``
+    a file with an error-level issue (what ``mafmt validate`` rejects) is an error, handled
+    by ``on_error`` like a malformed file.
     """
     check_policy(on_error)
     src = os.fspath(src)
@@ -634,7 +645,7 @@ def read(
     def gen() -> Iterator[Sample]:
         for path in _xml_files(src):
             try:
-                doc = read_document(path, report=report)
+                doc = read_document(path, report=report, strict=strict)
             except FormatError as exc:
                 if on_error == "raise":
                     raise

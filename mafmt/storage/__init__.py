@@ -135,7 +135,7 @@ class LocalBackend:
             raise StorageError("is a directory, not a file", uri=uri)
         tmp = os.path.join(folder, f".{os.path.basename(uri)}.{os.getpid()}.{id(self):x}.tmp")
         try:
-            with open(tmp, "wb") as fh:
+            with open(tmp, "w+b") as fh:
                 if append and os.path.exists(uri):
                     with open(uri, "rb") as old:
                         while chunk := old.read(1 << 20):

@@ -1,0 +1,1 @@
+"""``modelarts.dataset.format.voc``: Pascal VOC files (``PascalVoc``, ``VocObject``)."""
