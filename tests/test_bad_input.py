@@ -1,0 +1,165 @@
+"""Bad input gives a typed error naming the place; never a traceback; nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+
+import mafmt
+from mafmt import manifest, voc
+from mafmt.errors import FormatError, UnsafeXmlError
+from mafmt.model import Classification, Sample
+
+
+def _write(tmp_path, text: str | bytes, name: str = "bad.manifest"):
+    p = tmp_path / name
+    p.write_bytes(text.encode() if isinstance(text, str) else text)
+    return p
+
+
+@pytest.mark.parametrize(
+    "line,path,reason",
+    [
+        ('{"source": "a.jpg", "usage": "TR', None, "invalid JSON"),
+        ("not json at all", None, "invalid JSON"),
+        ("[1, 2]", None, "expected a JSON object, got array"),
+        ('{"usage": "TRAIN"}', "source", "required key 'source' is missing"),
+        ('{"source": 5}', "source", "expected a string, got number"),
+        ('{"source": "a", "annotation": "cat"}', "annotation", "expected an array, got string"),
+        ('{"source": "a", "annotation": [{"name": "cat"}]}', "annotation[0].type", "required key 'type' is missing"),
+        ('{"source": "a", "annotation": [{"type": 3}]}', "annotation[0].type", "expected a string, got number"),
+        ('{"source": "a", "annotation": [{"type": "modelarts/image_classification", "confidence": "high"}]}',
+         "annotation[0].confidence", "expected a number, got string"),
+        ('{"source": "a", "annotation": [{"type": "x"}, 7]}', "annotation[1]", "expected an object, got number"),
+        ('{"source": "a", "hard-reasons": "one-two"}', "hard-reasons", "expected reason ids joined by '-'"),
+    ],
+)
+def test_bad_manifest_lines(tmp_path, line, path, reason):
+    p = _write(tmp_path, '{"source": "ok.jpg"}\n\n' + line + "\n")
+    with pytest.raises(FormatError) as exc:
+        list(manifest.read(p))
+    err = exc.value
+    assert err.line == 3 and err.file == str(p) and err.path == path
+    assert reason in err.reason
+    assert str(err).startswith(f"{p}:3: ")
+
+
+def test_skip_policy_counts_and_continues(tmp_path):
+    p = _write(tmp_path, '{"source": "a"}\n{oops\n\r\n{"source": 1}\n{"source": "b"}')
+    stream = manifest.read(p, on_error="skip")
+    assert [s.source for s in stream] == ["a", "b"]
+    assert stream.report.skipped == 2
+    assert [e.line for e in stream.report.problems] == [2, 4]
+
+
+def test_bom_crlf_blank_lines_and_gbk(tmp_path):
+    p = _write(tmp_path, b'\xef\xbb\xbf{"source": "a"}\r\n\r\n  \n{"source": "b"}')
+    assert [s.source for s in manifest.read(p)] == ["a", "b"]
+    g = _write(tmp_path, '{"source": "content://你好", "annotation": [{"type": "modelarts/text_classification", "name": "问候"}]}\n'.encode("gbk"), "g.manifest")
+    (s,) = manifest.read(g, encoding="gbk")
+    assert s.text == "你好" and s.annotations[0].name == "问候"
+    with pytest.raises(FormatError, match=r"g.manifest:1: cannot decode as utf-8"):
+        list(manifest.read(g))
+
+
+def test_unknown_encoding_is_a_usage_error(tmp_path):
+    with pytest.raises(mafmt.UsageError):
+        manifest.read(_write(tmp_path, "{}"), encoding="no-such-codec")
+
+
+def test_missing_file_is_a_storage_error(tmp_path):
+    with pytest.raises(mafmt.StorageError, match="no such file"):
+        list(manifest.read(tmp_path / "nope.manifest"))
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<annotation><folder>&lol3;</folder></annotation>"""
+EXTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE a [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<annotation><folder>&xxe;</folder></annotation>"""
+
+
+@pytest.mark.parametrize("data", [BILLION_LAUGHS, EXTERNAL], ids=["billion-laughs", "external-entity"])
+def test_unsafe_xml_refused(tmp_path, data):
+    p = _write(tmp_path, data, "evil.xml")
+    with pytest.raises(UnsafeXmlError, match="evil.xml:1: DTD"):
+        voc.read_document(str(p))
+    assert mafmt.validate(p, "voc")[0].reason.startswith("DTD")
+
+
+def test_oversized_xml_refused(monkeypatch, tmp_path):
+    monkeypatch.setattr(voc, "MAX_BYTES", 100)
+    p = _write(tmp_path, b"<annotation>" + b" " * 200 + b"</annotation>", "big.xml")
+    with pytest.raises(UnsafeXmlError, match="larger than 100 bytes"):
+        voc.read_document(str(p))
+
+
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"", "empty file"),
+        (b"<annotation><folder>x</folder>", "not well-formed XML"),
+        (b"<root/>", "root element is <root>"),
+    ],
+)
+def test_bad_voc_documents(tmp_path, data, reason):
+    p = _write(tmp_path, data, "d.xml")
+    with pytest.raises(FormatError, match=reason):
+        voc.read_document(str(p))
+
+
+def test_unknown_shape_kept_when_lenient_error_when_strict(tmp_path):
+    xml = b"""<annotation><folder>f</folder><filename>a.jpg</filename><size><width>9</width><height>9</height>
+    <depth>3</depth></size><segmented>0</segmented><object><name>c</name><difficult>0</difficult>
+    <ellipse><cx>1</cx><cy>1</cy><rx>2</rx><ry>1</ry></ellipse></object></annotation>"""
+    p = _write(tmp_path, xml, "e.xml")
+    doc = voc.read_document(str(p))
+    assert doc.objects[0].shape is None and doc.objects[0].extra["ellipse"]["rx"] == "2"
+    assert b"<rx>2</rx>" in voc.document_to_bytes(doc)
+    with pytest.raises(FormatError, match=r"e.xml:\d+: /annotation/object\[1\]: no shape element"):
+        voc.read_document(str(p), strict=True)
+
+
+def test_empty_annotation_element_is_valid(tmp_path):
+    p = _write(tmp_path, b"<annotation/>", "empty-annotation.xml")
+    assert mafmt.validate(p, "voc") == []
+
+
+def test_non_numeric_coordinate_names_the_element(tmp_path):
+    xml = b"<annotation><object><name>c</name><bndbox><xmin>a</xmin><ymin>1</ymin><xmax>2</xmax><ymax>3</ymax></bndbox></object></annotation>"
+    p = _write(tmp_path, xml, "n.xml")
+    errors = mafmt.validate(p, "voc")
+    assert any(e.path == "/annotation/object[1]/bndbox/xmin" and "expected a number, got 'a'" in e.reason for e in errors)
+
+
+def _failing(after: int):
+    for i in range(after):
+        yield Sample(source=f"s3://b/{i}.jpg", annotations=[Classification(name="x")])
+    raise RuntimeError("disk full, or a bad record upstream")
+
+
+@pytest.mark.parametrize("mode", ["w", "a"])
+def test_failed_write_leaves_target_intact(tmp_path, mode):
+    target = tmp_path / "keep.manifest"
+    target.write_text('{"source":"old"}\n', "utf-8")
+    with pytest.raises(RuntimeError):
+        manifest.write(_failing(3), target, mode=mode)
+    assert target.read_text("utf-8") == '{"source":"old"}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.manifest"]  # no temp file left
+
+
+def test_failed_voc_write_leaves_target_intact(tmp_path):
+    target = tmp_path / "a.xml"
+    target.write_bytes(b"<annotation/>")
+    doc = mafmt.VocDocument(objects=[mafmt.VocObject(name="x", extra={"bad tag": "v"})])
+    with pytest.raises(FormatError, match="not a valid XML element name"):
+        voc.write_document(doc, target)
+    assert target.read_bytes() == b"<annotation/>"
+
+
+def test_append_adds_missing_newline(tmp_path):
+    target = tmp_path / "m.manifest"
+    target.write_text('{"source":"a"}', "utf-8")  # no final newline
+    manifest.write([Sample(source="b")], target, mode="a")
+    assert [s.source for s in manifest.read(target)] == ["a", "b"]
