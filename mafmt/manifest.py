@@ -435,10 +435,10 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
 
 def _note_oddities(sample: Sample, report: Report) -> None:
     for obj in (sample, *sample.annotations):
-        raw = obj.wire.get("raw")
+        raw = obj.wire.get("raw")  # type: ignore[attr-defined]
         if raw and "hard" in raw:
             report.warnings["hard given as a string"] += 1
-        if obj.wire.get("keys"):
+        if obj.wire.get("keys"):  # type: ignore[attr-defined]
             report.warnings["underscore key spelling"] += 1
 
 
@@ -479,15 +479,14 @@ def write(
     target = os.fspath(target)
     report = Report()
     folder = storage.parent(target)
-    vdir = voc_dir or storage.join(folder, "Annotations")
-    namer = voc.VocNamer(vdir, keep_existing=True)
+    namer = voc.VocNamer(voc_dir or storage.join(folder, "Annotations"), keep_existing=True)
     with storage.atomic_write(target, mode) as fh:
         if mode == "a" and fh.tell() > 0:
             fh.seek(-1, os.SEEK_END)
             if fh.read(1) != b"\n":
                 fh.write(b"\n")
         for sample in samples:
-            obj = _prepare(sample, folder, vdir, namer, write_voc, locs == "rebase", report)
+            obj = _prepare(sample, folder, namer, write_voc, locs == "rebase", report)
             line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
             fh.write(line.encode(encoding))
             report.written += 1
@@ -507,32 +506,28 @@ def _rebase(ref: str, base: str | None, folder: str) -> str:
     return storage.relative_to(storage.resolve(base, ref), folder)
 
 
-def _prepare(  # noqa: PLR0913
-    sample: Sample, folder: str, vdir: str, namer: voc.VocNamer, write_voc: bool, rebase: bool, report: Report
+def _prepare(
+    sample: Sample, folder: str, namer: voc.VocNamer, write_voc: bool, rebase: bool, report: Report
 ) -> dict[str, Any]:
+    """The wire object of ``sample`` as it must appear in a manifest in ``folder``:
+    inline (or, with ``write_voc``, all) VOC documents written out, relative links rebased."""
     base = storage.parent(sample.origin.file) if sample.origin and sample.origin.file else None
     obj = sample_to_dict(sample)
-    if rebase and base is not None:
-        key = sample.wire.get("keys", {}).get("source", "source")
-        if not sample.source.startswith("content://"):
-            obj[key] = _rebase(sample.source, base, folder)
+    if rebase and base is not None and not sample.source.startswith("content://"):
+        obj[sample.wire.get("keys", {}).get("source", "source")] = _rebase(sample.source, base, folder)
     anns = obj.get("annotation") or []
     for i, ann in enumerate(sample.annotations):
         if not isinstance(ann, Detection):
             continue
         loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
-        if ann.document is not None and (write_voc or not ann.annotation_loc):
-            path = namer.name_for(ann.document, sample)
-            report.outputs.append(path)
-            voc.write_document(ann.document, path)
-            anns[i][loc_key] = storage.relative_to(path, folder)
-            anns[i].setdefault("annotation-format", "PASCAL VOC")
-        elif write_voc and ann.annotation_loc:
+        if (ann.document is not None and not ann.annotation_loc) or (write_voc and ann.annotation_loc):
             doc = ann.load()
             path = namer.name_for(doc, sample)
-            report.outputs.append(path)
             voc.write_document(doc, path)
+            report.outputs.append(path)
             anns[i][loc_key] = storage.relative_to(path, folder)
+            if ann.annotation_format is None:
+                anns[i]["annotation-format"] = "PASCAL VOC"
         elif rebase and ann.annotation_loc:
             anns[i][loc_key] = _rebase(ann.annotation_loc, ann.base, folder)
     return obj

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Union
 
 __all__ = [
     "ANNOTATION_TYPES",
+    "SHAPE_KINDS",
     "Annotation",
     "BndBox",
     "Circle",
@@ -39,7 +40,6 @@ __all__ = [
     "Point",
     "Polygon",
     "Polyline",
-    "SHAPE_KINDS",
     "Sample",
     "Shape",
     "SpeechSegment",
@@ -338,7 +338,7 @@ class Annotation:
     wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
 
     #: (attribute, property key, python type) pairs a subclass lifts out of ``property``
-    typed_keys: ClassVar[tuple[tuple[str, str, type], ...]] = ()
+    typed_keys: ClassVar[tuple[tuple[str, str, builtins.type], ...]] = ()
 
 
 @dataclass(slots=True, kw_only=True)

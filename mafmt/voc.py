@@ -172,10 +172,12 @@ def parse_bytes(data: bytes, name: str | None = None) -> tuple[VocDocument, list
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else None
+        position: Any = exc.position
+        line = position[0] if position else None
         raise FormatError(f"not well-formed XML: {exc.msg}", file=name, line=line) from None
     tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    info: Any = tree.docinfo
+    if info.doctype or info.internalDTD is not None:
         raise UnsafeXmlError("DTD and entity declarations are not allowed", file=name, line=1)
     if root.tag != "annotation":
         raise FormatError(f"root element is <{root.tag}>, expected <annotation>", file=name, line=root.sourceline)

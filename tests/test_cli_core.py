@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import GOLDEN
 
 from mafmt import manifest, voc
 from mafmt.cli import main
-from conftest import GOLDEN
 
 
 def run(argv, capsys):

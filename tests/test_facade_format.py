@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import GOLDEN
 
 import mafmt
-from conftest import GOLDEN
 
 
 def test_seed_manifest_example_save_and_parse(tmp_path):
-    from mafmt.modelarts.dataset.format.manifest.annotation import Annotation
     from mafmt.modelarts.dataset.format.manifest import Manifest
+    from mafmt.modelarts.dataset.format.manifest.annotation import Annotation
     from mafmt.modelarts.dataset.format.manifest.sample import Sample
 
     size = 0
@@ -69,7 +69,7 @@ def test_facade_round_trip_is_lossless(path, tmp_path):
 
     out = tmp_path / path.name
     Manifest.parse_manifest(str(path)).save(str(out))
-    read = lambda p: [json.loads(line) for line in open(p, encoding="utf-8") if line.strip()]  # noqa: E731
+    read = lambda p: [json.loads(line) for line in open(p, encoding="utf-8") if line.strip()]
     assert read(out) == read(path)
 
 

@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN
 from lxml import etree
 
 import mafmt
 from mafmt import manifest, voc
 from mafmt.cli import main
 from mafmt.model import Detection, Entity, Transcript
-from conftest import GOLDEN
 
 MANIFESTS = sorted(GOLDEN.glob("*.manifest"))
 VALID_VOC = sorted(GOLDEN.glob("voc/*.xml")) + [GOLDEN / "voc/errorFiles/labelPropertiesEmpty.xml"]

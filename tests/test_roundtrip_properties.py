@@ -7,9 +7,9 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import annotation_extra, sample, voc_document
 
 from mafmt import manifest, model, voc
-from strategies import annotation_extra, sample, voc_document
 
 
 @given(st.lists(sample, max_size=5))
