@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -39,6 +40,22 @@ class _Field(NamedTuple):
     wire: str
     aliases: tuple[str, ...]
     kind: str
+
+    @property
+    def canonical_types(self) -> tuple[type, ...]:
+        """Exact JSON types accepted as they are (the fast path of the reader)."""
+        return _CANONICAL_TYPES[self.kind]
+
+
+_CANONICAL_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "id": (str, int),
+    "num": (int, float),
+    "int": (int,),
+    "bool": (bool,),
+    "reasons": (),
+    "obj": (dict,),
+}
 
 
 SAMPLE_FIELDS = (
@@ -71,12 +88,11 @@ ANNOTATION_FIELDS = (
 )
 
 
-def _lookup(fields: tuple[_Field, ...]) -> dict[str, _Field]:
+def _lookup(fields: tuple[_Field, ...]) -> dict[str, tuple[_Field, frozenset[type]]]:
     table = {}
     for f in fields:
-        table[f.wire] = f
-        for alias in f.aliases:
-            table[alias] = f
+        for key in (f.wire, *f.aliases):
+            table[key] = (f, frozenset(f.canonical_types))
     return table
 
 
@@ -162,7 +178,7 @@ def _convert(kind: str, value: Any) -> tuple[Any, bool]:
 
 def _decode_fields(
     obj: dict[str, Any],
-    table: dict[str, _Field],
+    table: dict[str, tuple[_Field, frozenset[type]]],
     where: str,
     origin: Origin,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -170,48 +186,52 @@ def _decode_fields(
     extra: dict[str, Any] = {}
     wire: dict[str, Any] = {}
     for key, value in obj.items():
-        f = table.get(key)
-        if f is None or f.attr in values:
+        entry = table.get(key)
+        if entry is None:
             extra[key] = value
             continue
-        if value is None:  # an explicit null is kept as written
+        f, fast = entry
+        if f.attr in values or value is None:  # a second spelling, or an explicit null: kept as written
             extra[key] = value
             continue
-        try:
-            typed, differs = _convert(f.kind, value)
-        except _BadValue as exc:
-            if str(exc) == "keep":
-                extra[key] = value
-                continue
-            raise FormatError(
-                f"expected {_KIND_NAMES[f.kind]}, got {_json_type(value)}",
-                file=origin.file,
-                line=origin.line,
-                path=f"{where}{key}",
-            ) from None
-        values[f.attr] = typed
+        if type(value) in fast:
+            values[f.attr] = value
+        else:
+            try:
+                typed, differs = _convert(f.kind, value)
+            except _BadValue as exc:
+                if str(exc) == "keep":
+                    extra[key] = value
+                    continue
+                raise FormatError(
+                    f"expected {_KIND_NAMES[f.kind]}, got {_json_type(value)}",
+                    file=origin.file,
+                    line=origin.line,
+                    path=f"{where}{key}",
+                ) from None
+            values[f.attr] = typed
+            if differs:
+                # a copy: the hint must not follow later in-place edits of the value
+                wire.setdefault("raw", {})[f.attr] = (value, copy.deepcopy(typed))
         if key != f.wire:
             wire.setdefault("keys", {})[f.wire] = key
-        if differs:
-            # a copy: the hint must not follow later in-place edits of the value
-            wire.setdefault("raw", {})[f.attr] = (value, copy.deepcopy(typed))
     return values, extra, wire
 
 
 def _encode_fields(fields: tuple[_Field, ...], obj: Any, out: dict[str, Any]) -> None:
     wire = obj.wire
-    keys = wire.get("keys", {})
-    raw = wire.get("raw", {})
+    keys = wire.get("keys", {}) if wire else {}
+    raw = wire.get("raw", {}) if wire else {}
     for f in fields:
         value = getattr(obj, f.attr)
         if value is None:
             continue
-        hint = raw.get(f.attr)
+        hint = raw.get(f.attr) if raw else None
         if hint is not None and hint[1] == value:
             value = hint[0]
         elif f.kind == "reasons":
             value = "-".join(str(v) for v in value)
-        out[keys.get(f.wire, f.wire)] = value
+        out[keys.get(f.wire, f.wire) if keys else f.wire] = value
 
 
 def _split_property(cls: type[Annotation], prop: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -333,9 +353,12 @@ def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None =
     return sample_from_dict(obj, origin=origin, base=base)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(sample: Sample) -> str:
     """One compact JSON line (no newline) for ``sample``."""
-    return json.dumps(sample_to_dict(sample), ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(sample_to_dict(sample))
 
 
 # --------------------------------------------------------------------------- reading
@@ -435,6 +458,8 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
 
 def _note_oddities(sample: Sample, report: Report) -> None:
     for obj in (sample, *sample.annotations):
+        if not obj.wire:  # type: ignore[attr-defined]
+            continue
         raw = obj.wire.get("raw")  # type: ignore[attr-defined]
         if raw and "hard" in raw:
             report.warnings["hard given as a string"] += 1
@@ -487,13 +512,19 @@ def write(
                 fh.write(b"\n")
         for sample in samples:
             obj = _prepare(sample, folder, namer, write_voc, locs == "rebase", report)
-            line = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+            line = _ENCODER.encode(obj) + "\n"
             fh.write(line.encode(encoding))
             report.written += 1
     report.outputs.insert(0, target)
     return report
 
 
+@functools.lru_cache(maxsize=64)
+def _folder_of(file: str) -> str:
+    return storage.parent(file)
+
+
+@functools.lru_cache(maxsize=64)
 def _same_dir(a: str, b: str) -> bool:
     if storage.scheme_of(a) or storage.scheme_of(b):
         return a.rstrip("/") == b.rstrip("/")
@@ -511,7 +542,7 @@ def _prepare(
 ) -> dict[str, Any]:
     """The wire object of ``sample`` as it must appear in a manifest in ``folder``:
     inline (or, with ``write_voc``, all) VOC documents written out, relative links rebased."""
-    base = storage.parent(sample.origin.file) if sample.origin and sample.origin.file else None
+    base = _folder_of(sample.origin.file) if sample.origin and sample.origin.file else None
     obj = sample_to_dict(sample)
     if rebase and base is not None and not sample.source.startswith("content://"):
         obj[sample.wire.get("keys", {}).get("source", "source")] = _rebase(sample.source, base, folder)
