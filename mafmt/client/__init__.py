@@ -1,0 +1,104 @@
+"""The ModelArts API client, organised by resource::
+
+    from mafmt.client import ModelArts
+    with ModelArts() as ma:                      # configured from HUAWEICLOUD_SDK_* / MAFMT_*
+        ds = ma.datasets.create("flowers", data_type="IMAGE", data_path="/b/in/", work_path="/b/out/")
+        ma.import_tasks.create(ds.dataset_id, "obs://b/in/train.manifest", {}, wait=True)
+        for sample in ma.samples.list(ds.dataset_id):
+            ...
+
+Every call goes through one :class:`~mafmt.client._transport.Transport` (signing or
+IAM token, retries, typed errors from :mod:`mafmt.client._errors`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Self
+
+import httpx
+
+from mafmt.client._config import Config
+from mafmt.client._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    WaitTimeoutError,
+)
+from mafmt.client._pages import Page
+from mafmt.client._resource import APIObject, Task
+from mafmt.client._transport import Transport
+
+__all__ = [
+    "APIConnectionError", "APIError", "APIObject", "APITimeoutError", "AuthenticationError", "BadRequestError",
+    "Config", "ConflictError", "ModelArts", "NotFoundError", "Page", "PermissionDeniedError", "RateLimitError",
+    "ServerError", "Task", "TaskFailedError", "Transport", "WaitTimeoutError",
+]
+
+
+class ModelArts:
+    """The client. Keyword arguments override the environment (see :class:`Config`):
+    ``ak``, ``sk``, ``security_token``, ``project_id``, ``region``, ``username``,
+    ``password``, ``account``, ``endpoint``, ``iam_endpoint``, ``obs_endpoint``,
+    ``timeout``, ``max_retries``."""
+
+    def __init__(self, config: Config | None = None, *, http: httpx.Client | None = None, **options: Any) -> None:
+        self.config = config or Config.resolve(**options)
+        self.config.require_credentials()
+        self.transport = Transport(self.config, http=http)
+
+    def __repr__(self) -> str:
+        return f"ModelArts({self.config!r})"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @cached_property
+    def datasets(self) -> Any:
+        from mafmt.client.datasets import Datasets
+
+        return Datasets(self.transport)
+
+    @cached_property
+    def versions(self) -> Any:
+        from mafmt.client.versions import Versions
+
+        return Versions(self.transport)
+
+    @cached_property
+    def samples(self) -> Any:
+        from mafmt.client.samples import Samples
+
+        return Samples(self.transport)
+
+    @cached_property
+    def import_tasks(self) -> Any:
+        from mafmt.client.import_tasks import ImportTasks
+
+        return ImportTasks(self.transport)
+
+    @cached_property
+    def export_tasks(self) -> Any:
+        from mafmt.client.export_tasks import ExportTasks
+
+        return ExportTasks(self.transport)
+
+    @cached_property
+    def label_tasks(self) -> Any:
+        from mafmt.client.label_tasks import LabelTasks
+
+        return LabelTasks(self.transport)

@@ -1,0 +1,172 @@
+"""Typed API errors, built in one place from any of the three error-body shapes.
+
+::
+
+    APIError (mafmt.errors)
+    ├── APIConnectionError         no response (refused, dropped, timed out)
+    │   └── APITimeoutError
+    ├── BadRequestError            400 (also most "not found" errors of the dataset API)
+    ├── AuthenticationError        401
+    ├── PermissionDeniedError      403
+    ├── NotFoundError              404
+    ├── ConflictError              409
+    ├── RateLimitError             429
+    ├── ServerError                5xx
+    ├── TaskFailedError            an asynchronous task ended in a failure state
+    └── WaitTimeoutError           a waiter gave up
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from mafmt.errors import APIError
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "TaskFailedError",
+    "WaitTimeoutError",
+    "error_for",
+    "parse_error_body",
+]
+
+
+class _StatusError(APIError):
+    """Base of the HTTP status families; adds ``error_solution`` and the raw ``body``."""
+
+    def __init__(
+        self,
+        error_msg: str,
+        *,
+        status_code: int | None = None,
+        error_code: str | None = None,
+        request_id: str | None = None,
+        error_solution: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(error_msg, status_code=status_code, error_code=error_code, request_id=request_id)
+        self.error_solution = error_solution
+        self.body = body
+
+    @property
+    def status(self) -> int | None:
+        """Alias of ``status_code``."""
+        return self.status_code
+
+
+class BadRequestError(_StatusError):
+    """HTTP 400 (and other 4xx without a family of their own)."""
+
+
+class AuthenticationError(_StatusError):
+    """HTTP 401: missing, wrong or expired credentials."""
+
+
+class PermissionDeniedError(_StatusError):
+    """HTTP 403: credentials valid but not allowed (wrong AK/SK, wrong project)."""
+
+
+class NotFoundError(_StatusError):
+    """HTTP 404."""
+
+
+class ConflictError(_StatusError):
+    """HTTP 409."""
+
+
+class RateLimitError(_StatusError):
+    """HTTP 429: throttled."""
+
+
+class ServerError(_StatusError):
+    """HTTP 5xx."""
+
+
+class APIConnectionError(APIError):
+    """No usable response: connection refused or dropped."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class TaskFailedError(APIError):
+    """An asynchronous task or object reached a failure state; ``result`` is its last state."""
+
+    def __init__(self, error_msg: str, *, result: Any = None, error_code: str | None = None) -> None:
+        super().__init__(error_msg, error_code=error_code)
+        self.result = result
+
+
+class WaitTimeoutError(APIError):
+    """A waiter ran out of time; ``result`` is the last state seen."""
+
+    def __init__(self, error_msg: str, *, result: Any = None) -> None:
+        super().__init__(error_msg)
+        self.result = result
+
+
+_FAMILIES: dict[int, type[_StatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+#: (code key, message keys) in huaweicloudsdkcore's order; ``error_message`` is the v1 synonym
+_PAIRS = (("error_code", ("error_msg", "error_message")), ("errorCode", ("errorMsg",)), ("code", ("message",)))
+
+
+def parse_error_body(body: Any, depth: int = 0) -> tuple[str | None, str | None, str | None]:
+    """(code, message, solution) from a decoded error body, in huaweicloudsdkcore's
+    order of key pairs, recursing into nested objects (the IAM ``{"error": {...}}``)."""
+    if not isinstance(body, dict) or depth > 4:
+        return None, None, None
+    for code_key, msg_keys in _PAIRS:
+        code = body.get(code_key)
+        msg = next((body[k] for k in msg_keys if body.get(k) is not None), None)
+        if code is not None or msg is not None:
+            return (None if code is None else str(code)), (None if msg is None else str(msg)), body.get("error_solution")
+    for value in body.values():
+        if isinstance(value, dict):
+            found = parse_error_body(value, depth + 1)
+            if found[0] or found[1]:
+                return found
+    return None, None, None
+
+
+def error_for(response: httpx.Response, *, message: str | None = None) -> APIError:
+    """The typed error for an error response (status >= 400, or a v1 ``is_success: false``)."""
+    response.read()
+    text = response.text
+    try:
+        body: Any = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    code, msg, solution = parse_error_body(body)
+    status = response.status_code
+    if code is None and msg is None:
+        code, msg = str(status), (text.strip()[:500] or response.reason_phrase or "error")
+    cls = _FAMILIES.get(status) or (ServerError if status >= 500 else BadRequestError)
+    return cls(
+        message or msg or "",
+        status_code=status,
+        error_code=code,
+        request_id=response.headers.get("X-Request-Id"),
+        error_solution=solution,
+        body=body,
+    )

@@ -1,0 +1,146 @@
+"""Shared pieces of the resource modules: response objects, waiting, reconciling."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from mafmt.client._errors import TaskFailedError, WaitTimeoutError
+from mafmt.errors import UsageError
+
+if TYPE_CHECKING:
+    from mafmt.client._transport import Transport
+
+__all__ = ["APIObject", "Resource", "Task", "obs_path", "wait_for"]
+
+
+class APIObject(dict):  # type: ignore[type-arg]
+    """A decoded response object: a plain dict (every field kept, JSON-ready) whose
+    keys are also readable as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Task(APIObject):
+    """An asynchronous object (task, version, dataset) that can be waited for."""
+
+    _refresh: Callable[[], dict[str, Any]] | None = None
+    _done: Callable[[dict[str, Any]], bool | None] | None = None
+    _label = "task"
+
+    def bind(self, refresh: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool | None],
+             label: str) -> Task:
+        object.__setattr__(self, "_refresh", refresh)
+        object.__setattr__(self, "_done", done)
+        object.__setattr__(self, "_label", label)
+        return self
+
+    def wait(self, timeout: float = 3600.0, poll: float = 1.0, *, progress: bool | TextIO = False,
+             max_poll: float = 30.0) -> APIObject:
+        """Poll until a terminal state; returns the final state.
+
+        Raises:
+            TaskFailedError: the object ended in a failure state.
+            WaitTimeoutError: ``timeout`` seconds passed first.
+        """
+        if self._refresh is None or self._done is None:
+            raise UsageError("this object cannot be waited for")
+        final = wait_for(self._refresh, self._done, timeout=timeout, poll=poll, max_poll=max_poll,
+                         progress=progress, label=self._label)
+        self.update(final)
+        return final
+
+
+def wait_for(
+    refresh: Callable[[], dict[str, Any]],
+    done: Callable[[dict[str, Any]], bool | None],
+    *,
+    timeout: float = 3600.0,
+    poll: float = 1.0,
+    max_poll: float = 30.0,
+    progress: bool | TextIO = False,
+    label: str = "task",
+    sleep: Callable[[float], None] = time.sleep,
+) -> APIObject:
+    """Call ``refresh`` with capped exponential back-off until ``done(state)`` is True
+    (success) or False (failure); None means still running."""
+    out = (sys.stderr if progress is True else progress) or None
+    deadline = time.monotonic() + timeout
+    delay = poll
+    while True:
+        state = APIObject(refresh())
+        verdict = done(state)
+        if out is not None:
+            out.write(f"\r{label}: {_describe(state)}" + ("\n" if verdict is not None else ""))
+            out.flush()
+        if verdict is True:
+            return state
+        if verdict is False:
+            msg = state.get("error_msg") or state.get("message") or f"{label} failed"
+            raise TaskFailedError(f"{label} failed: {msg}", result=state, error_code=state.get("error_code"))
+        if time.monotonic() + delay > deadline:
+            raise WaitTimeoutError(f"{label} not finished after {timeout:g}s (last status {state.get('status')!r})",
+                                   result=state)
+        sleep(delay)
+        delay = min(max_poll, delay * 2)
+
+
+def _describe(state: dict[str, Any]) -> str:
+    status = state.get("status")
+    extra = ""
+    if state.get("progress") is not None:
+        extra = f" {float(state['progress']):.0f}%"
+    elif state.get("total_sample_count") is not None:
+        extra = f" {state.get('imported_sample_count', state.get('finished_sample_count', 0))}/" \
+                f"{state['total_sample_count']} samples"
+    return f"{status}{extra}"
+
+
+def obs_path(path: str) -> str:
+    """A dataset-API OBS path: ``obs://b/k`` and ``s3://b/k`` become ``/b/k``."""
+    for prefix in ("obs://", "s3://", "s3a://"):
+        if path.startswith(prefix):
+            return "/" + path[len(prefix):]
+    return path
+
+
+def recent(items: Iterable[dict[str, Any]], since_ms: int, key: str = "create_time",
+           slack_ms: int = 120_000) -> list[dict[str, Any]]:
+    """Items created after ``since_ms`` (minus clock slack)."""
+    return [i for i in items if int(i.get(key) or 0) >= since_ms - slack_ms]
+
+
+class Resource:
+    """Base of the resource classes: binds the transport's ``request``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._t.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def _post(self, path: str, body: Any, *, reconcile: Callable[[], Any] | None = None) -> Any:
+        return self._t.request("POST", path, json_body=body, reconcile=reconcile)
+
+    def _put(self, path: str, body: Any) -> Any:
+        return self._t.request("PUT", path, json_body=body)
+
+    def _delete(self, path: str) -> Any:
+        return self._t.request("DELETE", path)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def check_id(name: str, value: Any) -> str:
+    """Refuse an empty path parameter before any request is sent."""
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"expected a non-empty value for {name}, got {value!r}")
+    return value

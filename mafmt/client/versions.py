@@ -1,0 +1,63 @@
+"""Dataset versions (api.md §5): list, create (publish), get, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mafmt.client._pages import Page
+from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, recent
+
+__all__ = ["Versions"]
+
+
+def _path(dataset_id: str) -> str:
+    return f"/v2/{{project_id}}/datasets/{check_id('dataset_id', dataset_id)}/versions"
+
+
+def _version_done(state: dict[str, Any]) -> bool | None:
+    status = state.get("status")
+    return True if status == 1 else False if status in (3, 4) else None
+
+
+class Versions(Resource):
+    """``client.versions``."""
+
+    def list(self, dataset_id: str, *, status: int | None = None, limit: int = 1000,
+             max_items: int | None = None, **query: Any) -> Page[APIObject]:
+        """All versions of a dataset (lazy pages)."""
+        def fetch(paging: dict[str, Any]) -> dict[str, Any]:
+            return self._get(_path(dataset_id), status=status, **query, **paging) or {}
+
+        return Page(fetch, items_key="versions", total_key="total_number", id_key="version_id", limit=limit,
+                    convert=APIObject, max_items=max_items)
+
+    def create(self, dataset_id: str, *, name: str | None = None, version_format: str | None = None,
+               task_type: int | None = None, label_task_id: str | None = None, description: str | None = None,
+               wait: bool = False, timeout: float = 600.0, poll: float = 1.0, **extra: Any) -> Task:
+        """Publish a version; returns ``{version_id}`` as a waitable object."""
+        body = {k: v for k, v in (("version_name", name), ("version_format", version_format),
+                                  ("task_type", task_type), ("label_task_id", label_task_id),
+                                  ("description", description)) if v is not None}
+        body.update(extra)
+        started = now_ms()
+
+        def reconcile() -> dict[str, Any] | None:
+            for ver in recent(self.list(dataset_id), started):
+                if name is None or ver.get("version_name") == name:
+                    return {"version_id": ver["version_id"]}
+            return None
+
+        result = self._post(_path(dataset_id), body, reconcile=reconcile)
+        vid = result["version_id"]
+        task = Task(result).bind(lambda: self.get(dataset_id, vid), _version_done, f"version {vid}")
+        if wait:
+            task.wait(timeout=timeout, poll=poll)
+        return task
+
+    def get(self, dataset_id: str, version_id: str) -> APIObject:
+        """One version's details."""
+        return APIObject(self._get(f"{_path(dataset_id)}/{check_id('version_id', version_id)}"))
+
+    def delete(self, dataset_id: str, version_id: str) -> None:
+        """Delete a version."""
+        self._delete(f"{_path(dataset_id)}/{check_id('version_id', version_id)}")

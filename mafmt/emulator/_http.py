@@ -1,0 +1,167 @@
+"""A tiny WSGI toolkit for the emulator: requests, JSON responses, routing, a threaded
+server on 127.0.0.1 that can also drop a connection on purpose."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socketserver
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
+
+__all__ = ["ApiError", "Drop", "Request", "Response", "Router", "serve"]
+
+REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+           403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+           429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout"}
+
+
+class Drop(Exception):
+    """Raised by the app to close the connection without any response."""
+
+
+class ApiError(Exception):
+    """An error answer in the standard shape ``{"error_code", "error_msg"}``."""
+
+    def __init__(self, status: int, code: str, msg: str, *, body: dict[str, Any] | None = None) -> None:
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+        self.body = body
+
+
+@dataclass
+class Request:
+    """One decoded request."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: dict[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+    route: dict[str, str] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        """The body as JSON (400 ModelArts.0101 when it is not)."""
+        if not self.body:
+            return {}
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise ApiError(400, "ModelArts.0101", "request body is not valid JSON") from None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class Response:
+    """A JSON (or empty) response."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+
+Handler = Callable[[Request], Response]
+
+
+class Router:
+    """``{name}`` path templates -> handlers, per method."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def add(self, method: str, template: str, handler: Handler) -> None:
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/"))
+        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), handler))
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        allowed = False
+        for m, pattern, handler in self._routes:
+            found = pattern.match(path)
+            if found:
+                if m == method:
+                    return handler, found.groupdict()
+                allowed = True
+        if allowed:
+            raise ApiError(405, "ModelArts.0105", f"method {method} not allowed on {path}")
+        raise ApiError(404, "ModelArts.0104", f"no such API: {method} {path}")
+
+
+def read_request(environ: dict[str, Any]) -> Request:
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = environ["CONTENT_LENGTH"]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    raw_path = environ.get("mafmt.raw_path") or environ.get("PATH_INFO", "/")
+    return Request(environ["REQUEST_METHOD"].upper(), raw_path, environ.get("QUERY_STRING", ""), headers, body)
+
+
+def respond(start_response: Callable[..., Any], resp: Response) -> Iterable[bytes]:
+    data = resp.encode()
+    headers = {"X-Request-Id": secrets.token_hex(16), **resp.headers}
+    if resp.body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    headers["Content-Length"] = str(len(data))
+    start_response(f"{resp.status} {REASONS.get(resp.status, 'Status')}", list(headers.items()))
+    return [data]
+
+
+class _Handler(ServerHandler):
+    os_environ = {}  # type: ignore[misc]  # noqa: RUF012 - keep the process environment (secrets) out of WSGI
+
+    def handle_error(self) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], Drop):  # close without a response
+            self.close()
+            return
+        super().handle_error()
+
+
+class _RequestHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def get_environ(self) -> dict[str, Any]:
+        env = super().get_environ()
+        env["mafmt.raw_path"] = self.path.split("?", 1)[0]
+        return env
+
+    def handle(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536 or not self.raw_requestline or not self.parse_request():
+            return
+        handler = _Handler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),  # type: ignore[arg-type]
+                           multithread=True)
+        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+
+class _Server(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(app: Callable[..., Any], host: str = "127.0.0.1", port: int = 0) -> tuple[_Server, threading.Thread]:
+    """Start ``app`` on ``host:port`` in a daemon thread; returns (server, thread)."""
+    server = make_server(host, port, app, server_class=_Server, handler_class=_RequestHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                              name="mafmt-emulator")
+    thread.start()
+    return server, thread

@@ -1,0 +1,187 @@
+"""Turning mafmt samples into ModelArts sample objects, and import/export work."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from mafmt import manifest, storage, voc
+from mafmt.emulator._http import ApiError
+from mafmt.emulator._state import DatasetRec, SampleRec, Store, new_sample_id
+from mafmt.model import Classification, Detection, Sample
+
+__all__ = ["export_samples", "import_dir", "import_manifest", "sample_wire"]
+
+#: manifest annotation type -> labeling type code
+TYPE_CODES = {
+    "modelarts/image_classification": 0, "modelarts/object_detection": 1, "modelarts/image_segmentation": 3,
+    "modelarts/text_classification": 100, "modelarts/text_entity": 101, "modelarts/text_triplet": 102,
+    "modelarts/audio_classification": 200, "modelarts/audio_content": 201, "modelarts/audio_segmentation": 202,
+}
+IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+SAMPLE_TYPES = {0: 0, 1: 0, 3: 0, 100: 1, 101: 1, 102: 1, 200: 2, 201: 2, 202: 2, 400: 4, 600: 6, 900: 9}
+
+
+def _labels(sample: Sample) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for ann in sample.annotations:
+        code = TYPE_CODES.get(ann.type, 900)
+        if isinstance(ann, Detection) and ann.document is not None:
+            for obj in ann.document.objects:
+                prop: dict[str, Any] = {}
+                if obj.shape is not None:
+                    prop["@modelarts:shape"] = obj.shape.kind
+                    prop["@modelarts:feature"] = obj.shape.feature()
+                out.append({"name": obj.name, "type": code, "property": prop,
+                            "annotated_by": ann.annotated_by or "human"})
+        else:
+            label: dict[str, Any] = {"name": ann.name, "type": code, "annotated_by": ann.annotated_by or "human"}
+            if ann.property:
+                label["property"] = dict(ann.property)
+            if ann.confidence is not None:
+                label["score"] = ann.confidence
+            out.append(label)
+    return out
+
+
+def sample_wire(sample: Sample, sample_id: str, now: int, sample_type: int, size: int | None = None) -> dict[str, Any]:
+    """The ModelArts sample object for a mafmt sample."""
+    source = sample.source
+    labels = _labels(sample)
+    wire: dict[str, Any] = {
+        "sample_id": sample_id,
+        "sample_type": sample_type,
+        "sample_name": source.rstrip("/").rsplit("/", 1)[-1],
+        "sample_dir": source.rsplit("/", 1)[0] + "/" if "/" in source else "",
+        "source": source,
+        "sample_time": now,
+        "sample_status": "__ALL__" if labels else "__NONE__",
+        "labels": labels,
+        "metadata": {"@modelarts:import_origin": 0},
+    }
+    if sample.usage:
+        wire["usage"] = sample.usage
+    if size is not None:
+        wire["sample_size"] = size
+    for ann in sample.annotations:
+        if isinstance(ann, Detection) and ann.document is not None and ann.document.width:
+            d = ann.document
+            wire["metadata"]["@modelarts:size"] = [d.width, d.height, d.depth or 3]
+    return wire
+
+
+def _add(store: Store, rec: DatasetRec, sample: Sample, sample_type: int) -> None:
+    sid = new_sample_id()
+    rec.samples[sid] = SampleRec(sample_wire(sample, sid, store.now_ms(), sample_type), sample)
+
+
+def _absolute(store: Store, sample: Sample, base: str) -> None:
+    """Resolve a relative source against the manifest's folder (URIs keep their spelling;
+    exports rewrite the scheme)."""
+    if not storage.scheme_of(sample.source) and not sample.source.startswith("content://"):
+        sample.source = store.obs_form(storage.resolve(base, sample.source))
+
+
+def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool, sample_type: int) -> int:
+    """Read a manifest (and its VOC files) and add its samples; returns the count."""
+    uri = store.uri(path)
+    if not storage.exists(uri):
+        raise ApiError(400, "ModelArts.4340", f"import path {path} contains no valid file")
+    base = storage.parent(uri)
+    samples = []
+    for sample in manifest.read(uri, on_error="skip"):
+        if annotations:
+            for ann in sample.annotations:
+                if isinstance(ann, Detection):
+                    ann.load()
+        else:
+            sample.annotations = []
+        _absolute(store, sample, base)
+        samples.append(sample)
+    if not samples:
+        raise ApiError(400, "ModelArts.4340", f"import path {path} contains no valid file")
+    with store.lock:
+        by_source = {r.wire["source"]: r for r in rec.samples.values()}
+        for sample in samples:
+            existing = by_source.get(sample.source)
+            if existing is None:  # a sample already in the dataset gets the new labels
+                _add(store, rec, sample, sample_type)
+            else:
+                existing.wire = sample_wire(sample, existing.id, store.now_ms(), sample_type)
+                existing.model = sample
+    return len(samples)
+
+
+def import_dir(store: Store, rec: DatasetRec, path: str, annotations: bool, sample_type: int,
+               *, fmt: str | None = None, allow_empty: bool = False) -> int:
+    """Add every file of the dataset's kind under an OBS folder (images; ``.csv`` for
+    tables, ``.txt`` for text, ``.wav``/``.mp3`` for audio). With ``annotations`` the
+    labels come from the layout (import-formats.md §4): a VOC file named like an image
+    (PASCAL VOC, the default), the deepest folder name (``ModelArts imageNet 1.0``) or a
+    same-stem ``.txt`` with one label per line (``ModelArts image classification 1.0``)."""
+    root = store.uri(path if path.endswith("/") else path + "/")
+    files = list(storage.iter_files(root, recursive=True)) if storage.is_dir(root) else []
+    stems = {os.path.splitext(f)[0]: f for f in files if f.lower().endswith((".xml", ".txt"))}
+    wanted = (".csv",) if sample_type == 4 else (".txt",) if sample_type == 1 else (
+        (".wav", ".mp3") if sample_type == 2 else IMAGE_EXT)
+    known = {s.wire["source"] for s in rec.samples.values()}
+    added = []
+    for item in (f for f in files if f.lower().endswith(wanted)):
+        source = store.obs_form(item)
+        if source in known:
+            continue
+        sample = Sample(source=source)
+        if annotations:
+            sample.annotations.extend(_dir_labels(item, root, stems.get(os.path.splitext(item)[0]), fmt))
+        added.append(sample)
+    if not added and not allow_empty:
+        raise ApiError(400, "ModelArts.4340", f"import path {path} contains no valid file")
+    with store.lock:
+        for sample in added:
+            _add(store, rec, sample, sample_type)
+    return len(added)
+
+
+def _dir_labels(item: str, root: str, twin: str | None, fmt: str | None) -> list[Any]:
+    """The annotations a directory layout gives one file."""
+    if fmt == "ModelArts imageNet 1.0":
+        rel = storage.relative_to(item, root.rstrip("/\\")).removeprefix("./")
+        folders = rel.replace("\\", "/").split("/")[:-1]
+        return [Classification(name=folders[-1])] if folders else []
+    if twin is None:
+        return []
+    if fmt == "ModelArts image classification 1.0":
+        if not twin.endswith(".txt"):
+            return []
+        raw = storage.read_bytes(twin)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("gbk", errors="replace")
+        return [Classification(name=line.strip()) for line in text.splitlines() if line.strip()]
+    if twin.endswith(".xml"):
+        return [Detection(annotation_format="PASCAL VOC", document=voc.read_document(twin))]
+    return []
+
+
+def _rescheme(source: str, header: str) -> str:
+    for prefix in ("obs://", "s3://", "s3a://"):
+        if source.startswith(prefix):
+            return header + source[len(prefix):]
+    return source
+
+
+def export_samples(store: Store, recs: list[SampleRec], target_dir: str, name: str, header: str) -> str:
+    """Write a manifest (+ VOC files in ``Annotations/``) under the OBS folder; returns
+    the manifest's OBS path."""
+    folder = store.uri(target_dir if target_dir.endswith("/") else target_dir + "/")
+    target = storage.join(folder, f"{name}.manifest")
+    out = []
+    for r in recs:
+        s = r.model if r.model is not None else Sample(source=r.wire["source"])
+        copy = Sample(source=_rescheme(s.source, header), annotations=list(s.annotations), usage=s.usage,
+                      id=r.id, property=s.property, extra=dict(s.extra))
+        copy.hard, copy.hard_coefficient, copy.hard_reasons = s.hard, s.hard_coefficient, s.hard_reasons
+        out.append(copy)
+    manifest.write(out, target, write_voc=True, voc_dir=storage.join(folder, "Annotations"), locs="keep")
+    return store.obs_form(target)
