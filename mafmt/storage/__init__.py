@@ -1,12 +1,18 @@
 """One small storage layer: local paths and object-storage URIs behind the same calls.
 
 Readers and writers never call ``open`` themselves; they go through :func:`open_read`
-and :func:`atomic_write`, so ``obs://bucket/key`` works wherever a path does once an
-object-storage backend is registered for the scheme (``s3://`` and ``s3a://`` are the
-same store as ``obs://``).
+and :func:`atomic_write`, so ``obs://bucket/key`` works wherever a path does
+(``s3://`` and ``s3a://`` are the same store as ``obs://``). The OBS backend
+(:mod:`mafmt.storage.obs`, on esdk-obs-python) loads on the first ``obs://`` use and is
+configured from the environment (:mod:`mafmt.storage.config`) or :func:`configure_obs`.
 
-Writes are atomic: data goes to a temporary file beside the target and replaces it
-only after everything was written, so a failure leaves the previous file intact.
+Writes are atomic: data goes to a temporary file and replaces the target only after
+everything was written (on OBS: uploaded only then), so a failure leaves the previous
+content intact; ``mode="a"`` keeps the existing content.
+
+Besides reading and writing: :func:`stat`, :func:`ls` (lazily paginated), :func:`delete`,
+:func:`glob`, and :func:`copy` for files and folders in any direction (parallel, see
+:mod:`mafmt.storage.transfer`). Every failure is a :class:`~mafmt.errors.StorageError`.
 """
 
 from __future__ import annotations
@@ -15,19 +21,31 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import IO, Protocol
+from contextlib import AbstractContextManager
+from typing import IO, TYPE_CHECKING, Any
 
 from mafmt.errors import StorageError
+from mafmt.storage.base import Backend, ObjectInfo, glob_prefix, glob_regex, has_magic
+from mafmt.storage.local import LocalBackend
+
+if TYPE_CHECKING:
+    from mafmt.storage.transfer import TransferSummary
 
 __all__ = [
     "Backend",
+    "LocalBackend",
+    "ObjectInfo",
     "atomic_write",
     "backend_for",
+    "configure_obs",
+    "copy",
+    "delete",
     "exists",
+    "glob",
     "is_dir",
     "iter_files",
     "join",
+    "ls",
     "open_read",
     "parent",
     "read_bytes",
@@ -35,25 +53,13 @@ __all__ = [
     "relative_to",
     "resolve",
     "scheme_of",
+    "stat",
+    "write_bytes",
 ]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 #: schemes that all mean the same object store
 OBJECT_SCHEMES = ("obs", "s3", "s3a")
-
-
-class Backend(Protocol):
-    """What a storage backend provides; local files and OBS implement it."""
-
-    def open_read(self, uri: str) -> IO[bytes]: ...
-
-    def atomic_write(self, uri: str, append: bool) -> Iterator[IO[bytes]]: ...
-
-    def exists(self, uri: str) -> bool: ...
-
-    def is_dir(self, uri: str) -> bool: ...
-
-    def iter_files(self, uri: str, recursive: bool) -> Iterator[str]: ...
 
 
 def scheme_of(uri: str) -> str | None:
@@ -73,8 +79,10 @@ def resolve(base: str | None, ref: str) -> str:
     return join(base, ref)
 
 
-def join(base: str, ref: str) -> str:
-    """Join a relative reference to a folder path or URI, normalising ``.``/``..``."""
+def join(base: str, ref: str, *more: str) -> str:
+    """Join relative references to a folder path or URI, normalising ``.``/``..``."""
+    if more:
+        return join(join(base, ref), *more)
     if scheme_of(base):
         head, _, rest = base.partition("://")
         bucket, _, key = rest.partition("/")
@@ -111,75 +119,6 @@ def relative_to(target: str, folder: str) -> str:
 # --------------------------------------------------------------------------- backends
 
 
-class LocalBackend:
-    """Plain files."""
-
-    def open_read(self, uri: str) -> IO[bytes]:
-        try:
-            return open(uri, "rb")
-        except FileNotFoundError:
-            raise StorageError("no such file", uri=uri, code="NoSuchKey") from None
-        except IsADirectoryError:
-            raise StorageError("is a directory, not a file", uri=uri) from None
-        except OSError as exc:
-            raise StorageError(exc.strerror or str(exc), uri=uri) from None
-
-    @contextmanager
-    def atomic_write(self, uri: str, append: bool) -> Iterator[IO[bytes]]:
-        folder = os.path.dirname(os.path.abspath(uri))
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"cannot create folder: {exc.strerror or exc}", uri=uri) from None
-        if os.path.isdir(uri):
-            raise StorageError("is a directory, not a file", uri=uri)
-        tmp = os.path.join(folder, f".{os.path.basename(uri)}.{os.getpid()}.{id(self):x}.tmp")
-        try:
-            with open(tmp, "w+b") as fh:
-                if append and os.path.exists(uri):
-                    with open(uri, "rb") as old:
-                        while chunk := old.read(1 << 20):
-                            fh.write(chunk)
-                yield fh
-            if os.path.exists(uri):
-                try:
-                    os.chmod(tmp, os.stat(uri).st_mode & 0o7777)
-                except OSError:
-                    pass
-            os.replace(tmp, uri)
-        except OSError as exc:
-            _unlink(tmp)
-            raise StorageError(exc.strerror or str(exc), uri=uri) from None
-        except BaseException:
-            _unlink(tmp)
-            raise
-
-    def exists(self, uri: str) -> bool:
-        return os.path.exists(uri)
-
-    def is_dir(self, uri: str) -> bool:
-        return os.path.isdir(uri)
-
-    def iter_files(self, uri: str, recursive: bool) -> Iterator[str]:
-        try:
-            entries = sorted(os.scandir(uri), key=lambda e: e.name)
-        except OSError as exc:
-            raise StorageError(exc.strerror or str(exc), uri=uri) from None
-        for entry in entries:
-            if entry.is_dir():
-                if recursive:
-                    yield from self.iter_files(entry.path, recursive)
-            elif not entry.name.startswith(".") or not entry.name.endswith(".tmp"):
-                yield entry.path
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
 _LOCAL = LocalBackend()
 _BACKENDS: dict[str, Backend] = {}
 
@@ -201,13 +140,17 @@ def backend_for(uri: str) -> Backend:
     backend = _BACKENDS.get(scheme)
     if backend is None and scheme in OBJECT_SCHEMES:
         backend = _BACKENDS.get("obs")
+        if backend is None:  # first obs:// use: load the OBS backend, configured from the environment
+            from mafmt.storage.obs import register_default
+
+            backend = register_default()
     if backend is None:
         raise StorageError(f"no storage backend for {scheme}:// URIs", uri=uri)
     return backend
 
 
 def _local(uri: str) -> str:
-    return uri[len("file://"):] if uri.startswith("file://") else uri
+    return uri.removeprefix("file://")
 
 
 def open_read(uri: str) -> IO[bytes]:
@@ -221,7 +164,7 @@ def read_bytes(uri: str) -> bytes:
         return fh.read()
 
 
-def atomic_write(uri: str, mode: str = "w") -> contextmanager[IO[bytes]]:  # type: ignore[valid-type]
+def atomic_write(uri: str, mode: str = "w") -> AbstractContextManager[IO[bytes]]:
     """Context manager yielding a binary file; the target is replaced only on success.
 
     ``mode="a"`` keeps the existing content and appends after it.
@@ -244,3 +187,78 @@ def is_dir(uri: str) -> bool:
 def iter_files(uri: str, recursive: bool = False) -> Iterator[str]:
     """Files in the folder ``uri`` in name order, lazily."""
     return backend_for(uri).iter_files(_local(uri), recursive)
+
+
+def stat(uri: str) -> ObjectInfo:
+    """Size, modification time (and ETag on OBS) of a file or object.
+
+    Raises:
+        StorageError: it does not exist (``code="NoSuchKey"``) or cannot be reached.
+    """
+    return backend_for(uri).stat(_local(uri))
+
+
+def ls(uri: str, *, recursive: bool = False, prefix: str = "") -> Iterator[ObjectInfo]:
+    """Entries of the folder ``uri`` in name order, lazily (OBS pages on demand).
+
+    Sub-folders are listed as entries with ``is_dir=True`` unless ``recursive``, which
+    yields every file below instead. ``prefix`` keeps names starting with it. A file
+    lists as itself.
+    """
+    return backend_for(uri).ls(_local(uri), recursive, prefix)
+
+
+def delete(uri: str, *, recursive: bool = False) -> int:
+    """Remove a file, or everything below a folder with ``recursive``; returns the
+    number of files removed."""
+    return backend_for(uri).delete(_local(uri), recursive)
+
+
+def glob(pattern: str) -> Iterator[str]:
+    """Files matching ``pattern`` in name order: ``*`` and ``?`` stay inside one folder,
+    ``**`` crosses folders, ``[...]`` is a character class. Works on local paths and
+    ``obs://`` URIs alike (object storage is listed from the literal prefix only)."""
+    if not has_magic(pattern):
+        if exists(pattern) and not is_dir(pattern):
+            yield pattern
+        return
+    root, added = glob_prefix(pattern), False
+    if not root:  # a relative local pattern without a folder part
+        root, pattern, added = "./", "./" + pattern, True
+    regex = glob_regex(pattern)
+    deep = "**" in pattern or "/" in pattern[len(root):]
+    if not is_dir(root):
+        return
+    for info in ls(root, recursive=deep):
+        path = info.uri if scheme_of(info.uri) else info.uri.replace(os.sep, "/")
+        if not info.is_dir and regex.match(path):
+            yield path[2:] if added else info.uri
+
+
+def write_bytes(uri: str, data: bytes, mode: str = "w") -> None:
+    """Write ``data`` to ``uri`` atomically (``mode="a"`` appends)."""
+    with atomic_write(uri, mode) as fh:
+        fh.write(data)
+
+
+def copy(src: str, dst: str, keep_last_dir: bool = True, **options: Any) -> TransferSummary:
+    """Copy a file or folder between any two locations (local or ``obs://``), like the
+    ModelArts SDK's ``session.obs.copy``; see :func:`mafmt.storage.transfer.copy`."""
+    from mafmt.storage import transfer
+
+    return transfer.copy(src, dst, keep_last_dir=keep_last_dir, **options)
+
+
+def configure_obs(config: Any = None, **settings: Any) -> Backend:
+    """Serve ``obs://``/``s3://`` with a new OBS backend built from ``config`` (an
+    :class:`~mafmt.storage.config.ObsConfig`) or from the environment plus ``settings``
+    (``endpoint=``, ``access_key=``, ``signature=`` ...). Returns the backend."""
+    from mafmt.storage.obs import ObsBackend, ObsConfig
+
+    cfg = config if config is not None else ObsConfig.from_env(**settings)
+    backend = ObsBackend(cfg)
+    old = _BACKENDS.get("obs")
+    register_backend("obs", backend)
+    if old is not None and hasattr(old, "close"):
+        old.close()
+    return backend

@@ -1,0 +1,129 @@
+"""The storage interface on local paths, glob patterns, OBS settings from the environment,
+and the lazy loading of the OBS backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mafmt import storage
+from mafmt.errors import StorageError
+from mafmt.storage.base import glob_prefix, glob_regex
+from mafmt.storage.config import ObsConfig
+
+
+def test_local_stat_ls_glob_delete(tmp_path):
+    for rel in ("a.txt", "b.json", "sub/c.txt", "sub/deep/d.txt"):
+        storage.write_bytes(str(tmp_path / rel), rel.encode())
+    (tmp_path / ".x.123.tmp").write_bytes(b"in progress")
+    info = storage.stat(str(tmp_path / "a.txt"))
+    assert (info.size, info.is_dir, info.etag) == (5, False, None) and info.mtime
+    assert storage.stat(str(tmp_path / "sub")).is_dir
+    with pytest.raises(StorageError) as err:
+        storage.stat(str(tmp_path / "nope"))
+    assert err.value.code == "NoSuchKey"
+    assert [i.name for i in storage.ls(str(tmp_path))] == ["a.txt", "b.json", "sub"]
+    assert [i.name for i in storage.ls(str(tmp_path), recursive=True)] == ["a.txt", "b.json", "c.txt", "d.txt"]
+    assert [i.name for i in storage.ls(str(tmp_path), prefix="b")] == ["b.json"]
+    root = str(tmp_path).replace(os.sep, "/")
+    assert list(storage.glob(f"{root}/*.txt")) == [f"{root}/a.txt"]
+    assert list(storage.glob(f"{root}/**/*.txt")) == [f"{root}/a.txt", f"{root}/sub/c.txt", f"{root}/sub/deep/d.txt"]
+    assert list(storage.glob(f"{root}/a.txt")) == [f"{root}/a.txt"]
+    with pytest.raises(StorageError):
+        storage.delete(str(tmp_path / "sub"))
+    assert storage.delete(str(tmp_path / "sub"), recursive=True) == 2
+    assert storage.delete(str(tmp_path / "a.txt")) == 1 and not (tmp_path / "a.txt").exists()
+
+
+def test_local_append_keeps_content_and_tail_is_readable(tmp_path):
+    path = str(tmp_path / "log.txt")
+    storage.write_bytes(path, b"one")
+    with storage.atomic_write(path, "a") as fh:
+        fh.seek(-1, os.SEEK_END)
+        assert fh.read(1) == b"e"
+        fh.write(b"\ntwo")
+    assert storage.read_bytes(path) == b"one\ntwo"
+
+
+@pytest.mark.parametrize(
+    "pattern,path,match",
+    [
+        ("obs://b/*.xml", "obs://b/a.xml", True),
+        ("obs://b/*.xml", "obs://b/d/a.xml", False),
+        ("obs://b/**/*.xml", "obs://b/a.xml", True),
+        ("obs://b/**/*.xml", "obs://b/d/e/a.xml", True),
+        ("obs://b/d/**", "obs://b/d/e/a.xml", True),
+        ("obs://b/img_??.jpg", "obs://b/img_01.jpg", True),
+        ("obs://b/img_??.jpg", "obs://b/img_1.jpg", False),
+        ("obs://b/[ab]*.txt", "obs://b/b1.txt", True),
+        ("obs://b/[!ab]*.txt", "obs://b/b1.txt", False),
+        ("obs://b/a+b (1).txt", "obs://b/a+b (1).txt", True),
+    ],
+)
+def test_glob_patterns(pattern, path, match):
+    assert bool(glob_regex(pattern).match(path)) is match
+
+
+def test_glob_prefix():
+    assert glob_prefix("obs://b/d/e*/x") == "obs://b/d/"
+    assert glob_prefix("*.txt") == ""
+
+
+def test_join_several_parts():
+    assert storage.join("obs://b/x", "images", "train") == "obs://b/x/images/train"
+
+
+def test_obs_config_from_environment():
+    env = {"HUAWEICLOUD_SDK_AK": "AKIDEXAMPLE00000001", "HUAWEICLOUD_SDK_SK": "secret-secret-secret",
+           "HUAWEICLOUD_SDK_SECURITY_TOKEN": "token-token-token", "MAFMT_OBS_REGION": "cn-north-4",
+           "MAFMT_OBS_SIGNATURE": "V4", "MAFMT_OBS_PATH_STYLE": "true"}
+    cfg = ObsConfig.from_env(env)
+    assert (cfg.access_key, cfg.signature, cfg.path_style, cfg.region) == ("AKIDEXAMPLE00000001", "v4", True,
+                                                                          "cn-north-4")
+    assert cfg.server == "https://obs.cn-north-4.myhuaweicloud.com"
+    text = repr(cfg) + str(cfg)
+    assert "secret-secret" not in text and "token-token" not in text and "AKIDEXAMPLE00000001" not in text
+    assert "AKID****0001" in text
+    cfg = ObsConfig.from_env({**env, "MAFMT_OBS_ENDPOINT": "http://127.0.0.1:9000/"}, workers=4)
+    assert (cfg.server, cfg.workers) == ("http://127.0.0.1:9000", 4)
+    with pytest.raises(StorageError, match="signature"):
+        ObsConfig.from_env({"MAFMT_OBS_SIGNATURE": "v3"})
+    with pytest.raises(StorageError, match="PATH_STYLE"):
+        ObsConfig.from_env({"MAFMT_OBS_PATH_STYLE": "maybe"})
+    with pytest.raises(StorageError, match="endpoint"):
+        _ = ObsConfig.from_env({}).server
+
+
+def test_obs_config_from_session_object():
+    class Session:
+        access_key = "AKSESSION0000000001"
+        secret_key = "sk-from-session-000"
+        region_name = "cn-east-3"
+
+    cfg = ObsConfig.from_session(Session(), signature="v2")
+    assert (cfg.access_key, cfg.region, cfg.signature) == ("AKSESSION0000000001", "cn-east-3", "v2")
+    assert cfg.server == "https://obs.cn-east-3.myhuaweicloud.com"
+
+
+def test_import_is_lazy_and_needs_no_credentials():
+    code = ("import sys, mafmt, mafmt.storage, mafmt.cli; mafmt.cli.build_parser(); "
+            "print(sorted(m for m in ('obs', 'mafmt.storage.obs', 'moto') if m in sys.modules))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUAWEICLOUD_", "MAFMT_OBS_"))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_obs_uri_without_endpoint_is_a_clear_error(monkeypatch):
+    for var in ("MAFMT_OBS_ENDPOINT", "MAFMT_OBS_REGION", "HUAWEICLOUD_SDK_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    previous = storage._BACKENDS.pop("obs", None)
+    try:
+        with pytest.raises(StorageError, match="MAFMT_OBS_ENDPOINT"):
+            storage.read_bytes("obs://bucket/key")
+    finally:
+        storage._BACKENDS.pop("obs", None)
+        if previous is not None:
+            storage.register_backend("obs", previous)
