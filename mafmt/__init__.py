@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mafmt.errors import (
     APIError,
@@ -50,6 +50,10 @@ from mafmt.model import (
 )
 from mafmt.report import Report, Stream
 from mafmt.summary import Summary
+
+if TYPE_CHECKING:
+    from mafmt.dataset_stats import Stats
+    from mafmt.quality import QaReport
 
 __version__ = "0.1.0"
 
@@ -85,7 +89,9 @@ __all__ = [
     "__version__",
     "convert",
     "inspect",
+    "qa",
     "read",
+    "stats",
     "validate",
     "write",
 ]
@@ -139,12 +145,27 @@ def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, **op
     return summarize(fmt.read(path, on_error="skip", **options), fmt.name)
 
 
-def validate(path_or_uri: str | os.PathLike[str], format: str | None = None) -> list[FormatError]:
+def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, remote: bool = False) -> list[FormatError]:
     """Every problem of a file or folder (errors and warnings); valid when no item has
-    ``severity == "error"``."""
+    ``severity == "error"``. ``remote=True`` also fetches VOC files on object storage."""
     from mafmt import converters
     from mafmt.validation import iter_errors
 
     path = os.fspath(path_or_uri)
     fmt = converters.get(format) if format else converters.detect(path)
-    return list(iter_errors(path, fmt.name))
+    return list(iter_errors(path, fmt.name, remote=remote))
+
+
+def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,
+       labels: Iterable[str] | None = None, remote: bool = False) -> QaReport:
+    """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids)."""
+    from mafmt.quality import qa as run
+
+    return run(path_or_uri, format, images=images, labels=labels, remote=remote)
+
+
+def stats(path_or_uri: str | os.PathLike[str], format: str | None = None) -> Stats:
+    """Counts and distributions of a dataset (pandas tables via ``.tables()``)."""
+    from mafmt.dataset_stats import stats as run
+
+    return run(path_or_uri, format)

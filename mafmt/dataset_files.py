@@ -1,0 +1,91 @@
+"""Whole-file schema checks of the non-ModelArts formats: COCO annotation JSON files and
+YOLO ``data.yaml`` (used by :func:`mafmt.validation.iter_errors`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from mafmt import storage
+from mafmt.errors import FormatError, StorageError, UsageError
+
+__all__ = ["schema_errors"]
+
+
+def schema_errors(path: str, fmt: str) -> Iterator[FormatError]:
+    """COCO JSON files and YOLO ``data.yaml`` against their schemas."""
+    if fmt == "coco":
+        files = [path] if not storage.is_dir(path) else [p for p in _walk(path) if p.lower().endswith(".json")]
+        for f in files:
+            yield from _coco_errors(f)
+    elif fmt == "yolo":
+        files = [path] if path.lower().endswith((".yaml", ".yml")) else [
+            p for p in _walk(path) if os.path.basename(p).lower() in ("data.yaml", "data.yml", "dataset.yaml")]
+        for f in files:
+            yield from _yolo_errors(f)
+
+
+def _walk(path: str) -> list[str]:
+    if not storage.is_dir(path):
+        return []
+    out = list(storage.iter_files(path))
+    for sub in ("annotations", "labels"):
+        sub_path = storage.join(path, sub)
+        if storage.is_dir(sub_path):
+            out += list(storage.iter_files(sub_path))
+    return out
+
+
+def _load_json(f: str) -> tuple[Any, FormatError | None]:
+    try:
+        return json.loads(storage.read_bytes(f)), None
+    except StorageError as exc:
+        return None, FormatError(exc.message, file=f)
+    except ValueError as exc:
+        return None, FormatError(f"invalid JSON: {exc}", file=f, line=getattr(exc, "lineno", None))
+
+
+def _coco_errors(f: str) -> Iterator[FormatError]:
+    from mafmt import schemas
+
+    doc, problem = _load_json(f)
+    if problem:
+        yield problem
+        return
+    errors = schemas.validator("coco-instances").errors(doc, file=f)
+    yield from errors
+    if errors:
+        return
+    images = {img["id"] for img in doc["images"]}
+    cats = {c["id"] for c in doc["categories"]}
+    for kind, items in (("images", doc["images"]), ("annotations", doc["annotations"]), ("categories", doc["categories"])):
+        seen: set[int] = set()
+        for i, item in enumerate(items):
+            if item["id"] in seen:
+                yield FormatError(f"duplicate id {item['id']}", file=f, path=f"$.{kind}[{i}].id")
+            seen.add(item["id"])
+    for i, ann in enumerate(doc["annotations"]):
+        if ann["image_id"] not in images:
+            yield FormatError(f"no image with id {ann['image_id']}", file=f, path=f"$.annotations[{i}].image_id")
+        if ann["category_id"] not in cats:
+            yield FormatError(f"no category with id {ann['category_id']}", file=f, path=f"$.annotations[{i}].category_id")
+
+
+def _yolo_errors(f: str) -> Iterator[FormatError]:
+    from mafmt import schemas
+
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError:
+        raise UsageError("validating YOLO data.yaml needs PyYAML (pip install pyyaml)") from None
+    try:
+        doc = yaml.safe_load(storage.read_bytes(f))
+    except (StorageError, yaml.YAMLError) as exc:
+        yield FormatError(f"cannot read YAML: {exc}", file=f)
+        return
+    errors = schemas.validator("yolo-data").errors(doc, file=f)
+    yield from errors
+    if not errors and "nc" in doc and doc["nc"] != len(doc["names"]):
+        yield FormatError(f"nc is {doc['nc']} but {len(doc['names'])} names are given", file=f, path="$.nc")
