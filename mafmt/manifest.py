@@ -16,8 +16,11 @@ import copy
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, NamedTuple
+
+import orjson
 
 from mafmt import storage, voc
 from mafmt.errors import FormatError, UsageError
@@ -339,11 +342,27 @@ def sample_to_dict(sample: Sample) -> dict[str, Any]:
     return out
 
 
+#: 19 digits in a row may be an integer beyond 64 bits, which orjson would turn into a float
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def _parse_json(line: str | bytes) -> Any:
+    if isinstance(line, bytes):
+        line = line.decode("utf-8")
+    if _LONG_DIGITS.search(line):
+        return json.loads(line)
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # orjson words its errors differently: the standard parser decides and explains
+        return json.loads(line)
+
+
 def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None = None) -> Sample:
     """Parse one manifest line."""
     origin = origin or Origin(None)
     try:
-        obj = json.loads(line)
+        obj = _parse_json(line)
     except ValueError as exc:
         msg = getattr(exc, "msg", str(exc))
         col = getattr(exc, "colno", None)
@@ -356,9 +375,17 @@ def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None =
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _encode(obj: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; orjson when it can (integers beyond 64 bits it cannot)."""
+    try:
+        return orjson.dumps(obj)
+    except TypeError:
+        return _ENCODER.encode(obj).encode("utf-8")
+
+
 def dumps(sample: Sample) -> str:
     """One compact JSON line (no newline) for ``sample``."""
-    return _ENCODER.encode(sample_to_dict(sample))
+    return _encode(sample_to_dict(sample)).decode("utf-8")
 
 
 # --------------------------------------------------------------------------- reading
@@ -505,6 +532,7 @@ def write(
     report = Report()
     folder = storage.parent(target)
     namer = voc.VocNamer(voc_dir or storage.join(folder, "Annotations"), keep_existing=True)
+    utf8 = codecs.lookup(encoding).name == "utf-8"
     with storage.atomic_write(target, mode) as fh:
         if mode == "a" and fh.tell() > 0:
             fh.seek(-1, os.SEEK_END)
@@ -512,8 +540,8 @@ def write(
                 fh.write(b"\n")
         for sample in samples:
             obj = _prepare(sample, folder, namer, write_voc, locs == "rebase", report)
-            line = _ENCODER.encode(obj) + "\n"
-            fh.write(line.encode(encoding))
+            data = _encode(obj) + b"\n"
+            fh.write(data if utf8 else data.decode("utf-8").encode(encoding))
             report.written += 1
     report.outputs.insert(0, target)
     return report

@@ -163,3 +163,13 @@ def test_append_adds_missing_newline(tmp_path):
     target.write_text('{"source":"a"}', "utf-8")  # no final newline
     manifest.write([Sample(source="b")], target, mode="a")
     assert [s.source for s in manifest.read(target)] == ["a", "b"]
+
+
+def test_big_integers_and_exotic_numbers_keep_their_value(tmp_path):
+    line = '{"source":"a","x-big":123456789012345678901234567890,"x-neg":-9223372036854775809,"x-f":1e-7}'
+    p = _write(tmp_path, line + "\n")
+    (s,) = manifest.read(p)
+    assert s.extra == {"x-big": 123456789012345678901234567890, "x-neg": -9223372036854775809, "x-f": 1e-7}
+    out = tmp_path / "out.manifest"
+    manifest.write([s], out)
+    assert manifest.loads(out.read_text("utf-8")).extra == s.extra
