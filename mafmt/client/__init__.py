@@ -102,3 +102,29 @@ class ModelArts:
         from mafmt.client.label_tasks import LabelTasks
 
         return LabelTasks(self.transport)
+
+    @cached_property
+    def training_jobs(self) -> Any:
+        """Training jobs, new version (v2)."""
+        from mafmt.client.training_jobs import TrainingJobs
+
+        return TrainingJobs(self.transport)
+
+    @cached_property
+    def training_v1(self) -> Any:
+        """Legacy training: jobs, versions, configurations, visualization jobs, catalogues."""
+        from mafmt.client.training_v1 import TrainingV1
+
+        return TrainingV1(self.transport)
+
+    @cached_property
+    def models(self) -> Any:
+        from mafmt.client.models import Models
+
+        return Models(self.transport)
+
+    @cached_property
+    def services(self) -> Any:
+        from mafmt.client.services import Services
+
+        return Services(self.transport)

@@ -139,6 +139,10 @@ def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             extra_env = {"MAFMT_OBS_SIGNATURE": "v4", "MAFMT_OBS_REGION": "us-east-1", "MAFMT_OBS_PATH_STYLE": "true"}
     emu = Emulator(ak=args.ak, sk=args.sk, project_id=args.project_id, port=args.port, obs_root=obs_root,
                    obs_endpoint=obs_endpoint, task_delay=args.task_delay, publish_interval=args.publish_interval)
+    if getattr(args, "tick", None):
+        from mafmt.emulator._ml import ml_state  # training jobs, models, services advance one state per tick
+
+        ml_state(emu.store).tick = args.tick
     emu.start()
     if obs_endpoint and not obs_root:
         from mafmt import storage
@@ -282,5 +286,7 @@ def add_api_parsers(sub: Any) -> None:
     p.add_argument("--publish-interval", type=float, default=0.0, metavar="S",
                    help="minimum seconds between two versions of a dataset (the cloud: 60; default 0)")
     p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: on Ctrl-C)")
+    p.add_argument("--tick", type=float, metavar="S",
+                   help="seconds per state of training jobs, models and services (default 0.5 or MAFMT_EMULATOR_TICK)")
     p.add_argument("--json", action="store_true", help="print the environment as JSON")
     p.set_defaults(func=cmd_emulator)

@@ -89,6 +89,11 @@ class App:
         start = _tasks.make_import_starter(store)
         _data.register(self.router, store, start)
         _tasks.register(self.router, store, start)
+        from mafmt.emulator import _serving, _training, _training_v1  # training, models, services (api.md §11-14)
+
+        _training.register(self.router, store)
+        _training_v1.register(self.router, store)
+        _serving.register(self.router, store)
 
     # ---------------------------------------------------------------- WSGI
 

@@ -1,0 +1,197 @@
+"""Local training (``train_instance_type="local"``, api.md §11.6): no ModelArts call.
+
+Inputs are downloaded from OBS to their local folders (``.zip`` objects are unpacked,
+refusing any member that would land outside the folder), the boot file runs with the
+chosen interpreter and ``--name=value`` parameters, its output is streamed to the console
+and a log file, then outputs and the log are uploaded to OBS::
+
+    result = run_local(LocalJob(code_dir="train/", boot_file="train.py",
+                                inputs=[("obs://b/data.zip", "/tmp/data/", "data_url", False)],
+                                outputs=[("/tmp/out/", "obs://b/out/", "output_dir")],
+                                parameters=[{"name": "epochs", "value": 2}], log_url="obs://b/log/"))
+    result.exit_code
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from mafmt import storage
+from mafmt.errors import UsageError
+
+__all__ = ["LocalJob", "LocalResult", "download", "run_local", "safe_unzip", "upload"]
+
+#: environment variables kept from the training script (unless passed in ``env`` explicitly)
+SECRET_VARS = frozenset({"HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HUAWEICLOUD_SDK_PASSWORD"})
+
+
+@dataclass
+class LocalJob:
+    """What a local run needs. ``inputs``: (obs_path, local_path, name|None, is_local_source);
+    ``outputs``: (local_path, obs_path|None, name|None)."""
+
+    code_dir: str
+    boot_file: str
+    job_name: str = "local-job"
+    inputs: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
+    outputs: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    interpreter: str | None = None
+    working_dir: str | None = None
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    log_url: str | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class LocalResult:
+    """The outcome: ``exit_code`` (0 = success), the local log file and its OBS copy."""
+
+    job_name: str
+    exit_code: int
+    log_file: str
+    log_url: str | None = None
+    uploaded: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def safe_unzip(archive: str | Path, dest: str | Path) -> list[str]:
+    """Unpack ``archive`` into ``dest``; refuses absolute names, ``..`` components, links
+    and anything resolving outside ``dest`` (raises before writing anything)."""
+    root = Path(dest).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as zf:
+        members = zf.infolist()
+        for info in members:
+            name = info.filename.replace("\\", "/")
+            mode = info.external_attr >> 16
+            target = (root / name).resolve()
+            if (name.startswith("/") or ":" in name.split("/")[0] or ".." in name.split("/")
+                    or stat.S_ISLNK(mode) or not (target == root or root in target.parents)):
+                raise UsageError(f"unsafe path in {os.path.basename(str(archive))}: {info.filename!r}")
+        out = []
+        for info in members:
+            target = root / info.filename.replace("\\", "/")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            out.append(str(target))
+    return out
+
+
+def download(obs_path: str, local_dir: str) -> list[str]:
+    """Copy an OBS object or folder into ``local_dir`` (unzipping ``.zip`` objects)."""
+    Path(local_dir).mkdir(parents=True, exist_ok=True)
+    if not obs_path.endswith("/") and storage.exists(obs_path) and not storage.is_dir(obs_path + "/"):
+        if obs_path.lower().endswith(".zip"):
+            with tempfile.TemporaryDirectory() as tmp:
+                archive = os.path.join(tmp, "input.zip")
+                Path(archive).write_bytes(storage.read_bytes(obs_path))
+                return safe_unzip(archive, local_dir)
+        target = os.path.join(local_dir, obs_path.rstrip("/").rsplit("/", 1)[-1])
+        Path(target).write_bytes(storage.read_bytes(obs_path))
+        return [target]
+    base = obs_path.rstrip("/") + "/"
+    out = []
+    root = Path(local_dir).resolve()
+    for uri in storage.iter_files(base, recursive=True):
+        rel = uri[len(base):]
+        dest = (root / rel).resolve()
+        if root not in dest.parents:
+            raise UsageError(f"unsafe object name under {base}: {rel!r}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(storage.read_bytes(uri))
+        out.append(str(dest))
+    if not out:
+        raise UsageError(f"no input data at {obs_path}")
+    return out
+
+
+def upload(local: str, obs_dir: str) -> list[str]:
+    """Copy a local file or folder's files to the OBS folder ``obs_dir``."""
+    base = obs_dir.rstrip("/") + "/"
+    src = Path(local)
+    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+    out = []
+    for f in files:
+        rel = f.name if src.is_file() else f.relative_to(src).as_posix()
+        storage.write_bytes(base + rel, f.read_bytes())
+        out.append(base + rel)
+    return out
+
+
+def _args(parameters: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for p in parameters:
+        if not p.get("name"):
+            raise UsageError(f"a parameter needs a name: {p!r}")
+        out.append(f"--{p['name']}" if p.get("value") is None else f"--{p['name']}={p['value']}")
+    return out
+
+
+def run_local(job: LocalJob, *, stream: TextIO | None = None) -> LocalResult:
+    """Run ``job`` on this machine; returns its :class:`LocalResult` (never raises for a
+    non-zero exit; raises :class:`UsageError` for a bad setup)."""
+    stream = stream if stream is not None else sys.stdout
+    with tempfile.TemporaryDirectory(prefix="mafmt-local-") as tmp:
+        code_dir = job.code_dir
+        if _is_remote(code_dir):
+            code_dir = os.path.join(tmp, "code")
+            download(job.code_dir, code_dir)
+        boot = job.boot_file
+        if _is_remote(boot):
+            boot = os.path.join(code_dir, boot.rstrip("/").rsplit("/", 1)[-1])
+        elif not os.path.isabs(boot):
+            boot = os.path.join(code_dir, boot)
+        if not os.path.isfile(boot):
+            raise UsageError(f"boot file not found: {boot}")
+        params = list(job.parameters)
+        given = {p.get("name") for p in params}
+        for obs_path, local_path, name, is_local in job.inputs:
+            if not is_local:
+                download(obs_path, local_path)
+            if name and name not in given:
+                params.append({"name": name, "value": local_path})
+        for local_path, _obs, name in job.outputs:
+            Path(local_path).mkdir(parents=True, exist_ok=True)
+            if name and name not in given:
+                params.append({"name": name, "value": local_path})
+        cmd = [job.interpreter or sys.executable, boot, *_args(params)]
+        log_dir = Path(tempfile.mkdtemp(prefix="mafmt-log-"))
+        log_file = log_dir / f"{job.job_name}.log"
+        env = {k: x for k, x in os.environ.items() if k not in SECRET_VARS}  # the script gets no credentials
+        env.update({k: str(x) for k, x in job.env.items()})
+        with open(log_file, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen(cmd, cwd=job.working_dir or code_dir, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, bufsize=1)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                stream.write(line)
+                log.write(line)
+            code = proc.wait(timeout=job.timeout)
+        result = LocalResult(job.job_name, code, str(log_file))
+        for local_out, obs_out, _name in job.outputs:
+            if obs_out:
+                result.uploaded += upload(local_out, obs_out)
+        if job.log_url:
+            result.log_url = upload(str(log_file), job.log_url)[0]
+    return result

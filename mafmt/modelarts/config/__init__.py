@@ -1,0 +1,1 @@
+"""``modelarts.config``: configuration objects of the model and service calls."""
