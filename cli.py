@@ -33,23 +33,84 @@ def _print_json(obj: Any, out: TextIO) -> None:
 # --------------------------------------------------------------------------- commands
 
 
-def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import mafmt
+def _option_value(key: str, text: str) -> Any:
+    if key in ("classes", "categories") and not text.lower().endswith((".json", ".txt", ".names")):
+        return [c for c in text.split(",") if c]
+    if text.lower() in ("true", "yes", "on", "false", "no", "off"):
+        return text.lower() in ("true", "yes", "on")
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
-    report = mafmt.convert(
-        args.src,
-        args.dst,
-        args.src_format,
-        args.dst_format,
-        strict=args.strict,
-        on_error=args.on_error,
-    )
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"option {pair!r} is not KEY=VALUE")
+        key = key.strip().replace("-", "_")
+        options[key] = _option_value(key, value.strip())
+    return options
+
+
+class _Progress:
+    """A one-line sample counter on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, err: TextIO) -> None:
+        import time
+
+        self.err = err
+        self.clock = time.monotonic
+        self.last = 0.0
+        self.n = 0
+
+    def __call__(self, n: int) -> None:
+        self.n = n
+        now = self.clock()
+        if now - self.last >= 0.1:
+            self.last = now
+            self.err.write(f"\rconverting: {n} samples")
+            self.err.flush()
+
+    def close(self) -> None:
+        if self.last:
+            self.err.write(f"\rconverting: {self.n} samples\n")
+            self.err.flush()
+
+
+def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mafmt import converters
+    from mafmt.converters._common import accepted
+
+    src_fmt = converters.get(args.src_format) if args.src_format else converters.detect(args.src)
+    dst_fmt = converters.get(args.dst_format) if args.dst_format else converters.target_format(args.dst)
+    shared = {"images": args.images, "size_table": args.size_table}
+    read_options = {**accepted(src_fmt.read, shared), **_parse_options(args.read_option or [])}
+    write_options = {**accepted(dst_fmt.write, shared), **_parse_options(args.option or [])}
+    show = args.progress if args.progress is not None else err.isatty()
+    progress = _Progress(err) if show else None
+    try:
+        report = converters.convert(
+            args.src,
+            args.dst,
+            src_fmt.name,
+            dst_fmt.name,
+            strict=args.strict,
+            on_error=args.on_error,
+            read_options=read_options,
+            progress=progress,
+            **write_options,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
     if args.json:
         _print_json(report.to_dict(), out)
     else:
         out.write(f"{args.src} -> {args.dst}\n{report}\n")
-        for problem in report.problems[:20]:
-            err.write(f"{problem.severity}: {problem}\n")
+        err.writelines(f"{problem.severity}: {problem}\n" for problem in report.problems[:20])
     return 0
 
 
@@ -68,10 +129,8 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if counter:
                 out.write(f"{title}:\n")
                 width = max(len(k) for k in counter)
-                for key, n in counter.most_common():
-                    out.write(f"  {key:<{width}}  {n}\n")
-        for problem in summary.problems:
-            err.write(f"{problem.severity}: {problem}\n")
+                out.writelines(f"  {key:<{width}}  {n}\n" for key, n in counter.most_common())
+        err.writelines(f"{problem.severity}: {problem}\n" for problem in summary.problems)
     return 1 if any(p.severity == "error" for p in summary.problems) else 0
 
 
@@ -82,7 +141,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fmt = converters.get(args.format) if args.format else converters.detect(args.path)
     found: list[FormatError] = []
     errors = 0
-    for problem in iter_errors(args.path, fmt.name):
+    for problem in iter_errors(args.path, fmt.name, remote=getattr(args, "remote", False)):
         found.append(problem)
         errors += problem.severity == "error"
         if args.max_errors and errors >= args.max_errors:
@@ -128,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="fail (exit 1) instead of losing anything")
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise", help="stop at or skip bad records")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--images", metavar="DIR", help="folder where images are looked up (sizes, copies)")
+    p.add_argument("--size-table", metavar="FILE", help="CSV (filename,width,height) or JSON of image sizes")
+    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
+                   help="writer option, e.g. task=segment, layout=darknet, pixel_base=1, classes=a,b (repeatable)")
+    p.add_argument("--read-option", action="append", metavar="KEY=VALUE", help="reader option (repeatable)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("inspect", help="count samples, annotations, labels and shapes")
@@ -141,11 +207,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", metavar="FMT")
     p.add_argument("--json", action="store_true", help="print a JSON list of problems")
     p.add_argument("--max-errors", type=int, default=0, metavar="N", help="stop after N errors (0: all)")
+    p.add_argument("--remote", action="store_true", help="also fetch VOC files named by obs:// / s3:// URIs")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("formats", help="list the formats and what each can hold")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_formats)
+
+    from mafmt.cli_qa import add_qa_parsers  # mafmt qa|stats|draw
+
+    add_qa_parsers(sub)
+
+    from mafmt.storage.cli_obs import add_obs_parser  # mafmt obs ls|cp|rm|cat|stat
+
+    add_obs_parser(sub)
+
+    from mafmt.client.cli_api import add_api_parsers  # mafmt dataset|label-task|emulator
+
+    add_api_parsers(sub)
+    from mafmt.client.cli_train import add_train_parsers  # mafmt train|model|service
+
+    add_train_parsers(sub)
     return parser
 
 

@@ -9,17 +9,37 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
-from mafmt import manifest, storage, voc
+from mafmt import manifest, storage
 from mafmt.errors import LossError, UsageError
 from mafmt.formats import Format
 from mafmt.report import Report
 
+from . import _common, coco, csv_format, import_layouts, pascal_voc, yolo
+
 __all__ = ["FORMATS", "convert", "detect", "get"]
 
-#: name -> format, in the order ``mafmt formats`` lists them
-FORMATS: dict[str, Format] = {f.name: f for f in (manifest.FORMAT, voc.FORMAT)}
+#: name -> format, in the order ``mafmt formats`` lists them; detection tries them in this
+#: order too, so specific layouts come before the general ones they resemble.
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        manifest.FORMAT,
+        coco.FORMAT,
+        yolo.MODELARTS_FORMAT,
+        yolo.FORMAT,
+        csv_format.FORMAT,
+        import_layouts.VOC_PAIRS,
+        pascal_voc.FORMAT,
+        import_layouts.IMAGE_CLASSIFICATION_TXT,
+        import_layouts.TEXT,
+        import_layouts.TEXT_COMBINE,
+        import_layouts.IMAGENET,
+        import_layouts.AUDIO,
+    )
+}
 
 
 def get(name: str) -> Format:
@@ -75,6 +95,7 @@ def convert(
     strict: bool = False,
     on_error: str = "raise",
     read_options: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
     **write_options: Any,
 ) -> Report:
     """Convert ``src`` to ``dst`` through the shared model and return the report.
@@ -84,6 +105,7 @@ def convert(
             (the target is left untouched: the data is checked before anything is written).
         on_error: what the reader does with bad records (``"raise"`` or ``"skip"``).
         read_options / write_options: passed to the format's reader / writer.
+        progress: called with the number of samples converted so far, after each one.
     """
     src, dst = os.fspath(src), os.fspath(dst)
     reader = get(src_format) if src_format else detect(src)
@@ -97,7 +119,8 @@ def convert(
         if probe.lost:
             raise LossError(probe.lost)
     samples = reader.read(src, on_error=on_error, **(read_options or {}))
-    report = writer.write(samples, dst, **write_options)
+    feed = _common.with_progress(samples, progress) if progress is not None else samples
+    report = writer.write(feed, dst, **write_options)
     read_report = getattr(samples, "report", None)
     if read_report is not None:
         report.skipped += read_report.skipped

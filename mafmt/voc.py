@@ -19,6 +19,7 @@ from lxml import etree
 from mafmt import storage
 from mafmt.errors import FormatError, UnsafeXmlError, UsageError
 from mafmt.formats import Format
+from mafmt.losses import count_annotation_losses, count_sample_losses
 from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
@@ -663,7 +664,8 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], **options: 
 
     A target ending in ``.xml`` takes exactly one document. Annotations that are not
     detection or segmentation cannot be held by VOC: they are counted in ``report.lost``
-    (e.g. ``"modelarts/text_entity->voc"``), as are samples without any document.
+    (e.g. ``"modelarts/text_entity->dropped"``), as are samples without any document
+    (``"sample without detection->dropped"``).
     """
     if options:
         raise UsageError(f"unknown option(s) for voc: {', '.join(sorted(options))}")
@@ -672,14 +674,16 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], **options: 
     single = target.lower().endswith(".xml")
     namer = VocNamer(target)
     for sample in samples:
+        count_sample_losses(sample, report)
         docs = []
         for ann in sample.annotations:
             if isinstance(ann, Detection):
                 docs.append(ann.load())
+                count_annotation_losses(ann, report)
             else:
-                report.lose(f"{ann.type}->voc")
-        if not sample.annotations:
-            report.lose("unlabelled sample->voc")
+                report.lose(f"{ann.type}->dropped")
+        if not docs:
+            report.lose("sample without detection->dropped")
         for doc in docs:
             if single:
                 if report.written:

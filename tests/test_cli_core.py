@@ -66,12 +66,14 @@ def test_convert_voc_folder_to_manifest_and_back(capsys, tmp_path):
     shutil.copytree(GOLDEN / "voc", tmp_path / "voc", ignore=shutil.ignore_patterns("errorFiles"))
     code, out, err = run(["convert", str(tmp_path / "voc"), str(tmp_path / "out/all.manifest")], capsys)
     assert code == 0, err
-    assert "written: 4" in out
+    assert "written: 4" in out and "lost: nothing" in out
     samples = list(manifest.read(tmp_path / "out/all.manifest"))
     assert [s.annotations[0].load().filename for s in samples] == [
         "000000089955.jpg", "2007_000027.jpg", "000000484951.jpg", "test",
     ]
-    code, out, err = run(["convert", str(tmp_path / "out/all.manifest"), str(tmp_path / "back"), "--to", "voc", "--json"], capsys)
+    # back to ModelArts VOC files: lossless
+    code, out, err = run(["convert", str(tmp_path / "out/all.manifest"), str(tmp_path / "back"),
+                          "--to", "modelarts-voc", "--json"], capsys)
     assert code == 0, err
     report = json.loads(out)
     assert report["written"] == 4 and report["lost"] == {}
@@ -79,13 +81,34 @@ def test_convert_voc_folder_to_manifest_and_back(capsys, tmp_path):
         original = voc.read_document(str(src))
         again = voc.read_document(str(tmp_path / "back" / (original.filename.rsplit(".", 1)[0] + ".xml")))
         assert again == original
+    # to the standard VOC layout: boxes only, every loss counted
+    code, out, err = run(["convert", str(tmp_path / "out/all.manifest"), str(tmp_path / "std"), "--to", "voc", "--json"],
+                         capsys)
+    assert code == 0, err
+    assert json.loads(out)["lost"] == {
+        "confidence->dropped": 2,  # 2007_000027.xml: the person and its head
+        "document unknown fields->dropped": 1,  # test.xml: <path>
+        "polyline->bbox": 1,  # polyline.xml
+        "properties->dropped": 4,  # polyline.xml: four objects with properties
+    }
+    assert sorted(p.name for p in (tmp_path / "std/Annotations").iterdir()) == [
+        "000000089955.xml", "000000484951.xml", "2007_000027.xml", "test.xml",
+    ]
 
 
 def test_convert_counts_loss_and_strict_fails_without_writing(capsys, tmp_path):
-    code, out, _ = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "v"), "--to", "voc", "--json"], capsys)
-    entities = sum(len(s.annotations) for s in manifest.read(GOLDEN / "text_entity.manifest"))
-    assert code == 0 and json.loads(out)["lost"] == {"modelarts/text_entity->voc": entities}
-    code, _, err = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "w"), "--to", "voc", "--strict"], capsys)
+    code, out, _ = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "v.xml"), "--to", "voc", "--json"],
+                       capsys)
+    samples = list(manifest.read(GOLDEN / "text_entity.manifest"))
+    entities = sum(len(s.annotations) for s in samples)
+    assert code == 0 and json.loads(out)["lost"] == {
+        "modelarts/text_entity->dropped": entities,
+        "sample without detection->dropped": len(samples),
+        "usage->dropped": sum(s.usage is not None for s in samples),
+        "sample id->dropped": sum(s.id is not None for s in samples),
+    }
+    code, _, err = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "w"), "--to", "voc", "--strict"],
+                       capsys)
     assert code == 1 and "would lose data" in err
     assert not (tmp_path / "w").exists()
 

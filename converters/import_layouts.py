@@ -1,0 +1,504 @@
+"""ModelArts OBS-directory import layouts (import-formats.md section 4), read and write.
+
+=================================  ==========================================================
+format name                        ModelArts ``format_name``
+=================================  ==========================================================
+``modelarts-imagenet``             ``ModelArts imageNet 1.0`` (one folder per label)
+``modelarts-image-classification`` ``ModelArts image classification 1.0`` (image + ``.txt``)
+``modelarts-voc``                  ``ModelArts PASCAL VOC 1.0`` (image + same-stem ``.xml``)
+``modelarts-text-classification``  ``ModelArts text classification 1.0`` (``X.txt`` + ``X_result.txt``)
+``...-combine``                    ``ModelArts text classification combine 1.0`` (text, Tab, labels)
+``modelarts-audio-classification`` ``ModelArts audio classification dir 1.0`` (folder per label)
+=================================  ==========================================================
+
+Readers follow the spec's mafmt policies: the deepest folder is the label; hidden names
+are skipped; files in the root of a folder-per-label layout are unlabelled (warned);
+label files are UTF-8 with a GBK fallback (warned); blank lines are ignored; a text line
+is split at the *last* sample separator. ``source`` is the path relative to the root.
+
+Writers produce folders ModelArts accepts: images (or audio) are copied from where the
+sample's ``source`` points, from the folder it was read from, or from ``images=``. What
+a layout cannot hold is counted: samples with zero or several labels in a folder layout,
+detection in a classification layout (and the reverse), ``usage`` and other sample
+fields, texts with line breaks (joined with a space), and samples whose file is missing.
+File-name clashes are resolved with ``_2``, ``_3`` suffixes and warned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from mafmt import storage, voc
+from mafmt.errors import FormatError, UsageError
+from mafmt.formats import Format
+from mafmt.model import (
+    AUDIO_CLASSIFICATION,
+    IMAGE_CLASSIFICATION,
+    IMAGE_SEGMENTATION,
+    OBJECT_DETECTION,
+    SHAPE_KINDS,
+    TEXT_CLASSIFICATION,
+    Annotation,
+    Classification,
+    Detection,
+    Sample,
+)
+from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+
+from ._common import (
+    AUDIO_EXTENSIONS,
+    IMAGE_EXTENSIONS,
+    SizeResolver,
+    UniqueNames,
+    basename,
+    check_options,
+    copy_file,
+    count_annotation_losses,
+    count_sample_losses,
+    image_candidates,
+    read_text,
+    root_origin,
+    stem,
+)
+
+__all__ = ["AUDIO", "IMAGENET", "IMAGE_CLASSIFICATION_TXT", "TEXT", "TEXT_COMBINE", "VOC_PAIRS"]
+
+
+def _files(root: str) -> list[str]:
+    """Files under ``root`` (recursive, name order), hidden names skipped."""
+    rel_ok = []
+    for path in storage.iter_files(root, recursive=True):
+        rel = storage.relative_to(path, root).removeprefix("./")
+        if any(p.startswith(".") for p in rel.split("/")):
+            continue
+        rel_ok.append(path)
+    return rel_ok
+
+
+def _rel(path: str, root: str) -> str:
+    return storage.relative_to(path, root).removeprefix("./")
+
+
+def _stream(gen: Iterator[Sample], report: Report) -> Stream[Sample]:
+    return Stream(gen, report)
+
+
+def _start(src: str | os.PathLike[str], on_error: str, options: dict[str, Any], name: str) -> str:
+    check_policy(on_error)
+    check_options(name, options)
+    src = os.fspath(src)
+    if not storage.is_dir(src):
+        raise UsageError(f"{src}: the {name} layout is a folder")
+    return src
+
+
+# --------------------------------------------------------------------------- folder per label
+
+
+def _folder_reader(kind: str, exts: tuple[str, ...], name: str) -> Any:
+    def read(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
+        """Samples of a folder-per-label layout: the deepest folder is the label."""
+        root = _start(src, on_error, options, name)
+        report = Report()
+
+        def gen() -> Iterator[Sample]:
+            origin = root_origin(root)
+            for path in _files(root):
+                if not path.lower().endswith(exts):
+                    continue
+                rel = _rel(path, root)
+                parts = rel.split("/")
+                anns: list[Annotation] = [Classification(type=kind, name=parts[-2])] if len(parts) > 1 else []
+                if not anns:
+                    report.warn("file in the root: unlabelled")
+                yield Sample(source=rel, annotations=anns, origin=origin)
+
+        return _stream(gen(), report)
+
+    return read
+
+
+def _folder_writer(kind: str, name: str) -> Any:
+    def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
+              **options: Any) -> Report:
+        """Copy each single-label sample's file into ``<label>/``; others are counted as lost."""
+        check_options(name, options)
+        target = os.fspath(target)
+        report = Report()
+        sizes = SizeResolver(images)
+        unique: dict[str, UniqueNames] = {}
+        for sample in samples:
+            count_sample_losses(sample, report)
+            labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+            for a in sample.annotations:
+                if not isinstance(a, Classification):
+                    report.lose(f"{a.type}->dropped")
+            if len(labels) != 1:
+                report.lose("unlabelled sample->dropped" if not labels else "multi-label sample->dropped")
+                continue
+            label = labels[0]
+            found = next(iter(image_candidates(sample, sizes, remote=True)), None)
+            if found is None:
+                report.lose("sample without file->dropped")
+                continue
+            fname = unique.setdefault(label, UniqueNames()).take(basename(sample.source), report)
+            dst = storage.join(target, f"{label}/{fname}")
+            copy_file(found, dst)
+            report.outputs.append(dst)
+            report.written += 1
+        return report
+
+    return write
+
+
+# --------------------------------------------------------------------------- files beside images
+
+
+def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
+    """Images with same-stem ``.txt`` label files (one label a line)."""
+    root = _start(src, on_error, options, "modelarts-image-classification")
+    report = Report()
+
+    def gen() -> Iterator[Sample]:
+        origin = root_origin(root)
+        files = _files(root)
+        by_stem = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(".txt")}
+        used: set[str] = set()
+        for path in files:
+            if not path.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            txt = by_stem.get(os.path.splitext(path)[0])
+            anns: list[Any] = []
+            if txt is not None:
+                used.add(txt)
+                text, gbk = read_text(txt)
+                if gbk:
+                    report.warn("label file read as GBK")
+                anns = [Classification(type=IMAGE_CLASSIFICATION, name=ln.strip()) for ln in text.splitlines()
+                        if ln.strip()]
+            yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
+        for txt in by_stem.values():
+            if txt not in used:
+                report.warn("label file without image ignored", FormatError("no image with this stem", file=txt,
+                                                                            severity="warning"))
+
+    return _stream(gen(), report)
+
+
+def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
+                     **options: Any) -> Report:
+    """Copy each image and write ``<stem>.txt`` with its labels (none for unlabelled)."""
+    check_options("modelarts-image-classification", options)
+    target = os.fspath(target)
+    report = Report()
+    sizes = SizeResolver(images)
+    unique = UniqueNames()
+    for sample in samples:
+        count_sample_losses(sample, report)
+        labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+        for a in sample.annotations:
+            if not isinstance(a, Classification):
+                report.lose(f"{a.type}->dropped")
+        if sample.source.startswith("content://") or (sample.annotations and not labels):
+            report.lose("sample without classification->dropped")
+            continue
+        fname = unique.take(basename(sample.source), report)
+        _copy_or_warn(sample, sizes, storage.join(target, fname), report)
+        if labels:
+            _put(storage.join(target, stem(fname) + ".txt"), "".join(n + "\n" for n in labels), report)
+        report.written += 1
+    return report
+
+
+def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
+    """Images with same-stem ModelArts VOC ``.xml`` files (all shapes kept)."""
+    root = _start(src, on_error, options, "modelarts-voc")
+    report = Report()
+
+    def gen() -> Iterator[Sample]:
+        origin = root_origin(root)
+        files = _files(root)
+        xmls = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(".xml")}
+        used: set[str] = set()
+        for path in files:
+            if not path.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            xml = xmls.get(os.path.splitext(path)[0])
+            anns: list[Any] = []
+            if xml is not None:
+                used.add(xml)
+                try:
+                    doc = voc.read_document(xml, report=report)
+                except FormatError as exc:
+                    if on_error == "raise":
+                        raise
+                    report.skip(exc)
+                    continue
+                seg = doc.segmented == 1 or doc.mask_source is not None
+                anns = [Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION,
+                                  annotation_format="PASCAL VOC", document=doc)]
+            yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
+        for xml in xmls.values():
+            if xml not in used:
+                report.warn("XML file without image ignored", FormatError("no image with this stem", file=xml,
+                                                                          severity="warning"))
+
+    return _stream(gen(), report)
+
+
+def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
+                     **options: Any) -> Report:
+    """Copy each image and write its ModelArts VOC document beside it as ``<stem>.xml``."""
+    check_options("modelarts-voc", options)
+    target = os.fspath(target)
+    report = Report()
+    sizes = SizeResolver(images)
+    unique = UniqueNames()
+    for sample in samples:
+        count_sample_losses(sample, report)
+        docs = []
+        for a in sample.annotations:
+            if isinstance(a, Detection):
+                docs.append(a.load())
+                count_annotation_losses(a, report)
+            else:
+                report.lose(f"{a.type}->dropped")
+        if len(docs) > 1:
+            report.lose("extra detection document->dropped", len(docs) - 1)
+        if not docs and (sample.annotations or sample.source.startswith("content://")):
+            report.lose("sample without detection->dropped")
+            continue
+        fname = unique.take(basename(docs[0].filename if docs and docs[0].filename else sample.source), report)
+        _copy_or_warn(sample, sizes, storage.join(target, fname), report)
+        if docs:
+            doc = docs[0]
+            if doc.filename != fname:
+                from dataclasses import replace
+
+                doc = replace(doc, filename=fname)
+            path = voc.write_document(doc, storage.join(target, stem(fname) + ".xml"))
+            report.outputs.append(path)
+        report.written += 1
+    return report
+
+
+# --------------------------------------------------------------------------- text classification
+
+
+def _read_text(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", sample_separator: str = "\t",
+               label_separator: str = ",", **options: Any) -> Stream[Sample]:
+    """Text classification folders, both layouts: ``X.txt`` + ``X_result.txt`` pairs, and
+    single files of ``text<sep>label,label`` lines (split at the last separator)."""
+    root = _start(src, on_error, options, "modelarts-text-classification")
+    report = Report()
+
+    def labels(cell: str) -> list[Annotation]:
+        return [Classification(type=TEXT_CLASSIFICATION, name=n.strip()) for n in cell.split(label_separator)
+                if n.strip()]
+
+    def gen() -> Iterator[Sample]:
+        files = [p for p in _files(root) if p.lower().endswith((".txt", ".csv"))]
+        names = set(files)
+        for path in files:
+            base, ext = os.path.splitext(path)
+            if base.endswith("_result") and base[: -len("_result")] + ext in names:
+                continue
+            text, gbk = read_text(path)
+            if gbk:
+                report.warn("text file read as GBK")
+            lines = [ln.rstrip("\r") for ln in text.split("\n")]
+            result = base + "_result" + ext
+            if result in names:
+                rlines = [ln.rstrip("\r") for ln in read_text(result)[0].split("\n")]
+                while lines and not lines[-1]:
+                    lines.pop()
+                while rlines and not rlines[-1]:
+                    rlines.pop()
+                if len(lines) != len(rlines):
+                    exc = FormatError(f"{len(lines)} text lines but {len(rlines)} label lines in {result}", file=path)
+                    if on_error == "raise":
+                        raise exc
+                    report.skip(exc)
+                    continue
+                for ln, lab in zip(lines, rlines):
+                    yield Sample(source="content://" + ln, annotations=labels(lab))
+                continue
+            for ln in lines:
+                if not ln.strip():
+                    continue
+                body, sep, cell = ln.rpartition(sample_separator)
+                if not sep:
+                    report.warn("text line without separator: unlabelled")
+                    yield Sample(source="content://" + ln)
+                else:
+                    yield Sample(source="content://" + body, annotations=labels(cell))
+
+    return _stream(gen(), report)
+
+
+def _text_writer(combine: bool) -> Any:
+    def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, name: str = "text",
+              sample_separator: str = "\t", label_separator: str = ",", **options: Any) -> Report:
+        """Write the texts (``content://`` sources) and their labels as ModelArts accepts them."""
+        check_options("modelarts-text-classification", options)
+        if len(sample_separator) != 1 or len(label_separator) != 1:
+            raise UsageError("separators must be exactly one character")
+        target = os.fspath(target)
+        report = Report()
+        texts: list[str] = []
+        results: list[str] = []
+        for sample in samples:
+            count_sample_losses(sample, report)
+            text = sample.text
+            if text is None:
+                report.lose("non-text sample->dropped")
+                continue
+            if "\n" in text or "\r" in text:
+                report.lose("line break in text->space")
+                text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+            labels = []
+            for a in sample.annotations:
+                if isinstance(a, Classification) and a.name:
+                    if label_separator in a.name or "\n" in a.name:
+                        report.warn("label contains the label separator")
+                    labels.append(a.name)
+                else:
+                    report.lose(f"{a.type}->dropped")
+            cell = label_separator.join(labels)
+            if combine:
+                texts.append(f"{text}{sample_separator}{cell}" if labels else text)
+                if not labels and sample_separator in text:
+                    report.warn("unlabelled text contains the separator")
+            else:
+                texts.append(text)
+                results.append(cell)
+            report.written += 1
+        _put(storage.join(target, f"{name}.txt"), "".join(t + "\n" for t in texts), report)
+        if not combine:
+            _put(storage.join(target, f"{name}_result.txt"), "".join(r + "\n" for r in results), report)
+        return report
+
+    return write
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _put(path: str, text: str, report: Report) -> None:
+    with storage.atomic_write(path) as fh:
+        fh.write(text.encode("utf-8"))
+    report.outputs.append(path)
+
+
+def _copy_or_warn(sample: Sample, sizes: SizeResolver, dst: str, report: Report) -> None:
+    found = next(iter(image_candidates(sample, sizes, remote=True)), None)
+    if found is None:
+        report.warn("image not found, not copied")
+        return
+    copy_file(found, dst)
+    report.outputs.append(dst)
+
+
+def _has(path: str, test: Any) -> bool:
+    if not storage.is_dir(path):
+        return False
+    try:
+        return any(test(p) for p in _files(path)[:2000])
+    except Exception:  # noqa: BLE001 - sniffing never fails loudly
+        return False
+
+
+def _sniff_pairs(ext: str) -> Any:
+    def sniff(path: str) -> bool:
+        if not storage.is_dir(path):
+            return False
+        files = _files(path)[:5000]
+        stems = {os.path.splitext(p)[0] for p in files if p.lower().endswith(ext)}
+        return any(p.lower().endswith(IMAGE_EXTENSIONS) and os.path.splitext(p)[0] in stems for p in files)
+
+    return sniff
+
+
+def _sniff_folders(exts: tuple[str, ...]) -> Any:
+    def sniff(path: str) -> bool:
+        if not storage.is_dir(path):
+            return False
+        files = _files(path)[:5000]
+        media = [p for p in files if p.lower().endswith(exts)]
+        others = [p for p in files if p.lower().endswith((".txt", ".xml"))]
+        nested = sum("/" in _rel(p, path) for p in media)
+        return not others and nested * 2 > len(media)
+
+    return sniff
+
+
+def _sniff_text(path: str) -> bool:
+    return _has(path, lambda p: p.endswith("_result.txt"))
+
+
+IMAGENET = Format(
+    name="modelarts-imagenet",
+    read=_folder_reader(IMAGE_CLASSIFICATION, IMAGE_EXTENSIONS, "modelarts-imagenet"),
+    write=_folder_writer(IMAGE_CLASSIFICATION, "modelarts-imagenet"),
+    holds=frozenset({IMAGE_CLASSIFICATION}),
+    description="ModelArts imageNet 1.0: one folder per label holding its images (single label)",
+    directory=True,
+    aliases=("imagenet", "image-folders"),
+    sniff=_sniff_folders(IMAGE_EXTENSIONS),
+)
+
+IMAGE_CLASSIFICATION_TXT = Format(
+    name="modelarts-image-classification",
+    read=_read_image_txt,
+    write=_write_image_txt,
+    holds=frozenset({IMAGE_CLASSIFICATION, "multi-label"}),
+    description="ModelArts image classification 1.0: image + same-stem .txt with one label a line",
+    directory=True,
+    aliases=("image-txt",),
+    sniff=_sniff_pairs(".txt"),
+)
+
+VOC_PAIRS = Format(
+    name="modelarts-voc",
+    read=_read_voc_pairs,
+    write=_write_voc_pairs,
+    holds=frozenset({OBJECT_DETECTION, IMAGE_SEGMENTATION, "properties", "parts", "hard-example"}) | frozenset(SHAPE_KINDS),
+    description="ModelArts PASCAL VOC 1.0: image + same-stem ModelArts VOC .xml side by side (all shapes)",
+    directory=True,
+    aliases=("modelarts-pascal-voc-1.0", "voc-pairs"),
+    sniff=_sniff_pairs(".xml"),
+)
+
+TEXT = Format(
+    name="modelarts-text-classification",
+    read=_read_text,
+    write=_text_writer(combine=False),
+    holds=frozenset({TEXT_CLASSIFICATION, "multi-label"}),
+    description="ModelArts text classification 1.0: X.txt + X_result.txt, line n labels line n (reads combine too)",
+    directory=True,
+    aliases=("text-classification",),
+    sniff=_sniff_text,
+)
+
+TEXT_COMBINE = Format(
+    name="modelarts-text-classification-combine",
+    read=_read_text,
+    write=_text_writer(combine=True),
+    holds=frozenset({TEXT_CLASSIFICATION, "multi-label"}),
+    description="ModelArts text classification combine 1.0: text<Tab>label,label per line",
+    directory=True,
+    aliases=("text-classification-combine",),
+)
+
+AUDIO = Format(
+    name="modelarts-audio-classification",
+    read=_folder_reader(AUDIO_CLASSIFICATION, AUDIO_EXTENSIONS, "modelarts-audio-classification"),
+    write=_folder_writer(AUDIO_CLASSIFICATION, "modelarts-audio-classification"),
+    holds=frozenset({AUDIO_CLASSIFICATION}),
+    description="ModelArts audio classification dir 1.0: one folder per label holding its sound files",
+    directory=True,
+    aliases=("audio-folders",),
+    sniff=_sniff_folders(AUDIO_EXTENSIONS),
+)
