@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import yaml
+
 from mafmt import storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
@@ -72,40 +74,20 @@ _KV = re.compile(r"^\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$")
 
 def parse_names_yaml(text: str) -> list[str]:
     """Class names of an ultralytics ``data.yaml``: ``names: [a, b]``, a ``- a`` block or a
-    ``0: a`` map (PyYAML when installed, else a small parser for these three forms)."""
-    try:
-        import yaml
+    ``0: a`` map.
 
+    Raises:
+        FormatError: the text is not YAML.
+    """
+    try:
         data = yaml.safe_load(text)
-        names = data.get("names") if isinstance(data, dict) else None
-        if isinstance(names, dict):
-            return [str(names[k]) for k in sorted(names, key=int)]
-        if isinstance(names, list):
-            return [str(n) for n in names]
-        return []
-    except ImportError:  # pragma: no cover - PyYAML is usually present
-        pass
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        m = re.match(r"^names\s*:\s*(.*)$", line)
-        if not m:
-            continue
-        rest = m.group(1).split("#")[0].strip()
-        if rest.startswith("["):
-            return [n.strip().strip("'\"") for n in rest.strip("[]").split(",") if n.strip()]
-        items: dict[int, str] = {}
-        block: list[str] = []
-        for sub in lines[i + 1:]:
-            if sub and not sub[0].isspace():
-                break
-            s = sub.split(" #")[0].strip()
-            if s.startswith("- "):
-                block.append(s[2:].strip().strip("'\""))
-            elif ":" in s:
-                k, v = s.split(":", 1)
-                if k.strip().isdigit():
-                    items[int(k)] = v.strip().strip("'\"")
-        return block or [items[k] for k in sorted(items)]
+    except yaml.YAMLError as exc:
+        raise FormatError(f"not valid YAML: {exc}") from None
+    names = data.get("names") if isinstance(data, dict) else None
+    if isinstance(names, dict):
+        return [str(names[k]) for k in sorted(names, key=int)]
+    if isinstance(names, list):
+        return [str(n) for n in names]
     return []
 
 

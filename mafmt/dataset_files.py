@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mafmt import storage
-from mafmt.errors import FormatError, StorageError, UsageError
+from mafmt.errors import FormatError, StorageError
 
 __all__ = ["schema_errors"]
 
@@ -74,12 +74,10 @@ def _coco_errors(f: str) -> Iterator[FormatError]:
 
 
 def _yolo_errors(f: str) -> Iterator[FormatError]:
+    import yaml
+
     from mafmt import schemas
 
-    try:
-        import yaml  # type: ignore[import-untyped]
-    except ImportError:
-        raise UsageError("validating YOLO data.yaml needs PyYAML (pip install pyyaml)") from None
     try:
         doc = yaml.safe_load(storage.read_bytes(f))
     except (StorageError, yaml.YAMLError) as exc:
