@@ -222,10 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_obs_parser(sub)
 
-    from mafmt.client.cli_api import add_api_parsers  # mafmt dataset|label-task|emulator
+    from mafmt.cli_api import add_api_parsers  # mafmt dataset|label-task|emulator
 
     add_api_parsers(sub)
-    from mafmt.client.cli_train import add_train_parsers  # mafmt train|model|service
+    from mafmt.cli_train import add_train_parsers  # mafmt train|model|service
 
     add_train_parsers(sub)
     return parser

@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from mafmt.client.cli_api import _client, _common, _finish, _listing, _show, _waiting
+from mafmt.cli_api import _client, _common, _finish, _listing, _show, _waiting
 from mafmt.errors import UsageError
 
 __all__ = ["add_train_parsers"]
