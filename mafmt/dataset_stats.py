@@ -15,27 +15,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mafmt.errors import FormatError
-from mafmt.model import Detection, Sample
+from mafmt.model import Sample, VocObject
+from mafmt.summary import Summary, summarize
 
 __all__ = ["Stats", "collect", "stats"]
 
 
 @dataclass(slots=True)
-class Stats:
-    """What a dataset holds. ``boxes`` has one ``(label, width, height)`` per VOC object or
-    part (the bounding box of its shape); ``objects_per_image`` one count per detection sample."""
+class Stats(Summary):
+    """What a dataset holds: the :class:`~mafmt.summary.Summary` counts plus distributions.
+    ``boxes`` has one ``(label, width, height)`` per VOC object or part with a shape (its
+    bounding box); ``objects_per_image`` one count per detection sample."""
 
-    format: str | None = None
-    samples: int = 0
-    annotations: int = 0
-    by_type: Counter[str] = field(default_factory=Counter)
-    labels: Counter[str] = field(default_factory=Counter)
-    shapes: Counter[str] = field(default_factory=Counter)
-    usage: Counter[str] = field(default_factory=Counter)
     objects_per_image: list[int] = field(default_factory=list)
     boxes: list[tuple[str, float, float]] = field(default_factory=list)
-    problems: list[FormatError] = field(default_factory=list)
+
+    def count_object(self, obj: VocObject) -> None:
+        if obj.shape is not None:
+            x0, y0, x1, y1 = obj.shape.bbox()
+            self.boxes.append((obj.name or "", float(x1 - x0), float(y1 - y0)))
+
+    def end_sample(self, objects: int | None) -> None:
+        if objects is not None:
+            self.objects_per_image.append(objects)
 
     def tables(self) -> dict[str, Any]:
         """The statistics as pandas DataFrames, by name."""
@@ -54,7 +56,7 @@ class Stats:
         return {
             "overview": pd.DataFrame(
                 [("format", self.format), ("samples", self.samples), ("annotations", self.annotations),
-                 ("objects", len(self.boxes)), ("labels", len(self.labels))], columns=["what", "value"]),
+                 ("objects", self.objects), ("labels", len(self.labels))], columns=["what", "value"]),
             "types": counts(self.by_type, "type"),
             "labels": counts(self.labels, "label"),
             "shapes": counts(self.shapes, "shape"),
@@ -68,7 +70,7 @@ class Stats:
         """Plain-JSON form (distributions summarised)."""
         out: dict[str, Any] = {
             "format": self.format, "samples": self.samples, "annotations": self.annotations,
-            "objects": len(self.boxes), "by_type": dict(self.by_type.most_common()),
+            "objects": self.objects, "by_type": dict(self.by_type.most_common()),
             "labels": dict(self.labels.most_common()), "shapes": dict(self.shapes.most_common()),
             "usage": dict(self.usage.most_common()),
             "objects_per_image": dict(Counter(self.objects_per_image).most_common()),
@@ -102,41 +104,9 @@ def stats(path: str | os.PathLike[str], format: str | None = None) -> Stats:
 
     path = os.fspath(path)
     fmt = converters.get(format) if format else converters.detect(path)
-    stream = fmt.read(path, on_error="skip")
-    result = collect(stream, fmt.name)
-    report = getattr(stream, "report", None)
-    if report is not None:
-        result.problems[:0] = report.problems
-    return result
+    return collect(fmt.read(path, on_error="skip"), fmt.name)
 
 
 def collect(samples: Iterable[Sample], format: str | None = None) -> Stats:
     """Statistics of a stream of samples (consumed once)."""
-    s = Stats(format=format)
-    for sample in samples:
-        s.samples += 1
-        s.usage[sample.usage_upper() or "UNSET"] += 1
-        objects = None
-        for ann in sample.annotations:
-            s.annotations += 1
-            s.by_type[ann.type] += 1
-            if isinstance(ann, Detection):
-                try:
-                    doc = ann.load()
-                except FormatError as exc:
-                    s.problems.append(exc)
-                    continue
-                objects = objects or 0
-                for obj in doc.iter_objects():
-                    objects += 1
-                    s.shapes[obj.shape.kind if obj.shape is not None else "none"] += 1
-                    label = obj.name or ""
-                    s.labels[label] += 1
-                    if obj.shape is not None:
-                        x0, y0, x1, y1 = obj.shape.bbox()
-                        s.boxes.append((label, float(x1 - x0), float(y1 - y0)))
-            elif ann.name is not None:
-                s.labels[ann.name] += 1
-        if objects is not None:
-            s.objects_per_image.append(objects)
-    return s
+    return summarize(samples, format or "", into=Stats(format=format or ""))  # type: ignore[return-value]

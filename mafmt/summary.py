@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mafmt.errors import FormatError
-from mafmt.model import Detection, Sample
+from mafmt.model import Detection, Sample, VocObject
 
 __all__ = ["Summary", "summarize"]
 
@@ -32,6 +32,13 @@ class Summary:
     usage: Counter[str] = field(default_factory=Counter)
     problems: list[FormatError] = field(default_factory=list)
 
+    def count_object(self, obj: VocObject) -> None:
+        """Hook for subclasses: called once per VOC object and part."""
+
+    def end_sample(self, objects: int | None) -> None:
+        """Hook for subclasses: called after each sample with its object count (None when
+        it has no detection document)."""
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": self.format,
@@ -46,15 +53,17 @@ class Summary:
         }
 
 
-def summarize(samples: Iterable[Sample], format: str) -> Summary:
+def summarize(samples: Iterable[Sample], format: str, into: Summary | None = None) -> Summary:
     """Count a stream of samples; detection documents are loaded one at a time.
 
     A document that cannot be loaded is recorded in ``problems``; counting goes on.
+    ``into`` may be a subclass instance that collects more (see :class:`mafmt.dataset_stats.Stats`).
     """
-    s = Summary(format=format)
+    s = into if into is not None else Summary(format=format)
     for sample in samples:
         s.samples += 1
         s.usage[sample.usage_upper() or "UNSET"] += 1
+        objects: int | None = None
         for ann in sample.annotations:
             s.annotations += 1
             s.by_type[ann.type] += 1
@@ -64,13 +73,17 @@ def summarize(samples: Iterable[Sample], format: str) -> Summary:
                 except FormatError as exc:
                     s.problems.append(exc)
                     continue
+                objects = objects or 0
                 for obj in doc.iter_objects():
+                    objects += 1
                     s.objects += 1
                     s.shapes[obj.shape.kind if obj.shape is not None else "none"] += 1
                     if obj.name is not None:
                         s.labels[obj.name] += 1
+                    s.count_object(obj)
             elif ann.name is not None:
                 s.labels[ann.name] += 1
+        s.end_sample(objects)
     report = getattr(samples, "report", None)
     if report is not None:
         s.problems[:0] = report.problems

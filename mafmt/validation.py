@@ -25,7 +25,7 @@ from typing import Any
 
 from lxml import etree
 
-from mafmt import storage
+from mafmt import storage, voc
 from mafmt.errors import FormatError, StorageError
 
 __all__ = ["iter_errors", "validate_voc_bytes", "voc_to_json"]
@@ -344,24 +344,6 @@ def _voc_problems(base: str, ref: str, cache: dict[str, list[FormatError]]) -> l
 # --------------------------------------------------------------------------- VOC
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           remove_comments=True, remove_pis=True)
-
-
-def _xpath(el: Any) -> str:
-    parts = []
-    while el is not None:
-        parent = el.getparent()
-        if parent is None:
-            parts.append(el.tag)
-        else:
-            same = [c for c in parent if c.tag == el.tag]
-            parts.append(f"{el.tag}[{same.index(el) + 1}]" if len(same) > 1 or el.tag in ("object", "part") else el.tag)
-        el = parent
-    return "/" + "/".join(reversed(parts))
-
-
 _CONTAINERS = frozenset({"annotation", "size", "source", "object", "part", "properties", "bndbox", "point", "line",
                          "dashed", "polygon", "polyline", "circle"})
 
@@ -414,13 +396,13 @@ def validate_voc_bytes(data: bytes, name: str | None = None) -> list[FormatError
     inside or around an element the schema already flagged is dropped as a duplicate. An
     empty ``<annotation/>`` is a valid (empty) document, as for the reader.
     """
-    from mafmt import schemas, voc
+    from mafmt import schemas
 
     try:
         _, issues = voc.parse_bytes(data, name)
     except FormatError as exc:
         return [exc]
-    root = etree.fromstring(data, _parser())
+    root = etree.fromstring(data, voc.safe_parser())
     doc, where = voc_to_json(root)
     check = schemas.validator("voc")
     if not len(root) or check.is_valid(doc):
@@ -454,7 +436,7 @@ def _locate(jpath: str, msg: str, where: dict[tuple[Any, ...], Any], name: str |
         if isinstance(last, str):
             tail.insert(0, last)
     el = where.get(tuple(parts))
-    xp = _xpath(el) if el is not None else "/annotation"
+    xp = voc.element_path(el) if el is not None else "/annotation"
     return FormatError(msg, file=name, line=getattr(el, "sourceline", None), path="/".join([xp, *tail]))
 
 

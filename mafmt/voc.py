@@ -66,7 +66,8 @@ _OBJECT_TEXTS = ("pose", "hard-reasons", "mask_color")
 # --------------------------------------------------------------------------- parsing
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
+    """An lxml parser that never expands entities, loads a DTD or touches the network."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -91,13 +92,15 @@ class _Ctx:
                 reason,
                 file=self.name,
                 line=getattr(el, "sourceline", None),
-                path=path or _xpath(el),
+                path=path or element_path(el),
                 severity=severity,
             )
         )
 
 
-def _xpath(el: Any) -> str:
+def element_path(el: Any) -> str:
+    """``/annotation/object[2]/bndbox``: objects and parts always indexed, other repeated
+    elements indexed when repeated."""
     parts = []
     while el is not None:
         parent = el.getparent()
@@ -171,7 +174,7 @@ def parse_bytes(data: bytes, name: str | None = None) -> tuple[VocDocument, list
     if not data.strip():
         raise FormatError("empty file: not a Pascal VOC document", file=name)
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
         position: Any = exc.position
         line = position[0] if position else None
@@ -254,7 +257,7 @@ def _parse_object(el: Any, ctx: _Ctx, depth: int) -> VocObject:
         tag = c.tag
         if tag == "part":
             if depth + 1 >= MAX_DEPTH:
-                raise FormatError(f"parts nested deeper than {MAX_DEPTH}", file=ctx.name, line=c.sourceline, path=_xpath(c))
+                raise FormatError(f"parts nested deeper than {MAX_DEPTH}", file=ctx.name, line=c.sourceline, path=element_path(c))
             obj.parts.append(_parse_object(c, ctx, depth + 1))
             continue
         if tag in SHAPE_KINDS:
