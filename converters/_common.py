@@ -118,7 +118,7 @@ def check_options(fmt: str, options: dict[str, Any]) -> None:
 def detection_objects(sample: Sample, report: Report, target: str) -> tuple[VocDocument | None, list[VocObject]]:
     """The image document and top-level objects of a sample, for an image-box format.
 
-    Annotations a box format cannot hold are counted as ``"<type>-><target>"``; several
+    Annotations a box format cannot hold are counted as ``"<type>->dropped"``; several
     detection documents of one sample are merged into one image (their objects joined).
     """
     doc: VocDocument | None = None

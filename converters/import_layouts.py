@@ -55,7 +55,6 @@ from ._common import (
     basename,
     check_options,
     copy_file,
-    count_annotation_losses,
     count_sample_losses,
     image_candidates,
     read_text,
@@ -257,14 +256,7 @@ def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], 
     sizes = SizeResolver(images)
     unique = UniqueNames()
     for sample in samples:
-        count_sample_losses(sample, report)
-        docs = []
-        for a in sample.annotations:
-            if isinstance(a, Detection):
-                docs.append(a.load())
-                count_annotation_losses(a, report)
-            else:
-                report.lose(f"{a.type}->dropped")
+        docs = voc.sample_documents(sample, report)
         if len(docs) > 1:
             report.lose("extra detection document->dropped", len(docs) - 1)
         if not docs and (sample.annotations or sample.source.startswith("content://")):

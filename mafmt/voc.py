@@ -662,6 +662,20 @@ def read(
     return Stream(gen(), report)
 
 
+def sample_documents(sample: Sample, report: Report) -> list[VocDocument]:
+    """The VOC documents of a sample's detection annotations (loaded when needed), counting
+    in ``report`` everything else of the sample a VOC file cannot hold."""
+    count_sample_losses(sample, report)
+    docs = []
+    for ann in sample.annotations:
+        if isinstance(ann, Detection):
+            docs.append(ann.load())
+            count_annotation_losses(ann, report)
+        else:
+            report.lose(f"{ann.type}->dropped")
+    return docs
+
+
 def write(samples: Iterable[Sample], target: str | os.PathLike[str], **options: Any) -> Report:
     """Write each sample's VOC document(s) into the folder ``target`` as ``<image>.xml``.
 
@@ -677,14 +691,7 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], **options: 
     single = target.lower().endswith(".xml")
     namer = VocNamer(target)
     for sample in samples:
-        count_sample_losses(sample, report)
-        docs = []
-        for ann in sample.annotations:
-            if isinstance(ann, Detection):
-                docs.append(ann.load())
-                count_annotation_losses(ann, report)
-            else:
-                report.lose(f"{ann.type}->dropped")
+        docs = sample_documents(sample, report)
         if not docs:
             report.lose("sample without detection->dropped")
         for doc in docs:
