@@ -41,27 +41,26 @@ class LocalBackend:
     @contextmanager
     def atomic_write(self, uri: str, append: bool) -> Iterator[IO[bytes]]:
         folder = os.path.dirname(os.path.abspath(uri))
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"cannot create folder: {exc.strerror or exc}", uri=uri) from None
-        if os.path.isdir(uri):
-            raise StorageError("is a directory, not a file", uri=uri)
         tmp = os.path.join(folder, f".{os.path.basename(uri)}.{os.getpid()}.{threading.get_ident():x}.tmp")
+        fh = _create(tmp, folder, uri)
         try:
-            with open(tmp, "w+b") as fh:
-                if append and os.path.exists(uri):
-                    with open(uri, "rb") as old:
-                        shutil.copyfileobj(old, fh, 1 << 20)
+            with fh:
+                if append:
+                    try:
+                        with open(uri, "rb") as old:
+                            shutil.copyfileobj(old, fh, 1 << 20)
+                    except FileNotFoundError:
+                        pass
                 yield fh
-            if os.path.exists(uri):
-                try:
-                    os.chmod(tmp, os.stat(uri).st_mode & 0o7777)
-                except OSError:
-                    pass
+            try:  # keep the permissions of a file being replaced
+                os.chmod(tmp, os.stat(uri).st_mode & 0o7777)
+            except OSError:
+                pass
             os.replace(tmp, uri)
         except OSError as exc:
             _unlink(tmp)
+            if isinstance(exc, IsADirectoryError) or os.path.isdir(uri):
+                raise StorageError("is a directory, not a file", uri=uri) from None
             raise _oserror(exc, uri) from None
         except BaseException:
             _unlink(tmp)
@@ -120,6 +119,19 @@ class LocalBackend:
             return 1
         except OSError as exc:
             raise _oserror(exc, uri) from None
+
+
+def _create(tmp: str, folder: str, uri: str) -> IO[bytes]:
+    """Open the temporary file, creating its folder only when it is missing (the common case
+    costs no extra system call)."""
+    try:
+        try:
+            return open(tmp, "w+b")
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            return open(tmp, "w+b")
+    except OSError as exc:
+        raise StorageError(f"cannot create file: {exc.strerror or exc}", uri=uri) from None
 
 
 def _unlink(path: str) -> None:
