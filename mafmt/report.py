@@ -96,12 +96,12 @@ class Report:
 
     def __str__(self) -> str:
         lines = [f"written: {self.written}", f"skipped: {self.skipped}"]
-        if self.lost:
-            lines.append("lost: " + ", ".join(f"{k} {v}" for k, v in sorted(self.lost.items())))
-        else:
-            lines.append("lost: nothing")
-        if self.warnings:
-            lines.append("warnings: " + ", ".join(f"{k} {v}" for k, v in sorted(self.warnings.items())))
+        for title, counter in (("lost", self.lost), ("warnings", self.warnings)):
+            if counter:
+                lines.append(f"{title}: {sum(counter.values())}")
+                lines.extend(f"  {k} {v}" for k, v in sorted(counter.items()))
+            elif title == "lost":
+                lines.append("lost: nothing")
         return "\n".join(lines)
 
 
