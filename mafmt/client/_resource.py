@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mafmt.client._errors import TaskFailedError, WaitTimeoutError
+from mafmt.client._pages import Page
 from mafmt.errors import UsageError
 
 if TYPE_CHECKING:
     from mafmt.client._transport import Transport
 
-__all__ = ["APIObject", "Resource", "Task", "obs_path", "wait_for"]
+__all__ = ["APIObject", "DatasetTasks", "Resource", "Task", "obs_path", "wait_for"]
 
 
 class APIObject(dict):  # type: ignore[type-arg]
@@ -144,3 +145,51 @@ def check_id(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise UsageError(f"expected a non-empty value for {name}, got {value!r}")
     return value
+
+
+class DatasetTasks(Resource):
+    """Asynchronous tasks under a dataset (import, export): start, list, get, all waitable.
+
+    Subclasses name the URL segment (``kind``), the list's items key, the body key that
+    identifies a task when a lost create response must be reconciled, and ``done``.
+    """
+
+    kind: str = ""
+    items_key: str = ""
+    match_key: str = ""
+    label: str = ""
+
+    @staticmethod
+    def done(state: dict[str, Any]) -> bool | None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _path(self, dataset_id: str) -> str:
+        return f"/v2/{{project_id}}/datasets/{check_id('dataset_id', dataset_id)}/{self.kind}"
+
+    def _start(self, dataset_id: str, body: dict[str, Any], *, wait: bool, timeout: float, poll: float) -> Task:
+        started = now_ms()
+
+        def reconcile() -> dict[str, Any] | None:
+            # a create whose answer was lost: the task exists if the list shows it
+            for t in recent(self.list(dataset_id), started):
+                if t.get(self.match_key) == body[self.match_key]:
+                    return dict(t)
+            return None
+
+        task = self._bind(dataset_id, self._post(self._path(dataset_id), body, reconcile=reconcile))
+        if wait:
+            task.wait(timeout=timeout, poll=poll)
+        return task
+
+    def _bind(self, dataset_id: str, data: dict[str, Any]) -> Task:
+        tid = data["task_id"]
+        return Task(data).bind(lambda: self.get(dataset_id, tid), self.done, f"{self.label} {tid}")
+
+    def list(self, dataset_id: str, *, limit: int = 100, max_items: int | None = None) -> Page[APIObject]:
+        """All tasks of this kind of a dataset (lazy pages)."""
+        return Page(lambda p: self._get(self._path(dataset_id), **p) or {}, items_key=self.items_key,
+                    total_key="total_count", id_key="task_id", limit=limit, convert=APIObject, max_items=max_items)
+
+    def get(self, dataset_id: str, task_id: str) -> Task:
+        """One task (waitable)."""
+        return self._bind(dataset_id, self._get(f"{self._path(dataset_id)}/{check_id('task_id', task_id)}"))
