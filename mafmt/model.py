@@ -22,7 +22,7 @@ from __future__ import annotations
 import builtins
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 __all__ = [
     "ANNOTATION_TYPES",
@@ -51,7 +51,7 @@ __all__ = [
     "shape_from_feature",
 ]
 
-Number = Union[int, float]
+Number = int | float
 Pair = tuple[Number, Number]
 
 IMAGE_CLASSIFICATION = "modelarts/image_classification"
@@ -209,7 +209,7 @@ class Dashed(_PointList):
     kind: ClassVar[str] = "dashed"
 
 
-Shape = Union[BndBox, Point, Circle, Polygon, Polyline, Line, Dashed]
+Shape = BndBox | Point | Circle | Polygon | Polyline | Line | Dashed
 
 #: Shape element name -> class, in the order voc.md lists them.
 SHAPE_KINDS: dict[str, type] = {

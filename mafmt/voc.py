@@ -113,6 +113,10 @@ def element_path(el: Any) -> str:
     return "/" + "/".join(reversed(parts))
 
 
+def _line(el: Any) -> int | None:
+    return getattr(el, "sourceline", None)
+
+
 def _text(el: Any) -> str:
     return (el.text or "").strip()
 
@@ -184,7 +188,7 @@ def parse_bytes(data: bytes, name: str | None = None) -> tuple[VocDocument, list
     if info.doctype or info.internalDTD is not None:
         raise UnsafeXmlError("DTD and entity declarations are not allowed", file=name, line=1)
     if root.tag != "annotation":
-        raise FormatError(f"root element is <{root.tag}>, expected <annotation>", file=name, line=root.sourceline)
+        raise FormatError(f"root element is <{root.tag}>, expected <annotation>", file=name, line=_line(root))
     ctx = _Ctx(name)
     doc = _parse_document(root, ctx)
     doc.origin = Origin(name, None)

@@ -55,19 +55,19 @@ user_property = st.one_of(
 
 
 def _common() -> dict[str, Any]:
-    return dict(
-        name=st.none() | json_text,
-        id=st.none() | json_text | st.integers(0, 10**6),
-        property=user_property,
-        annotated_by=st.none() | st.sampled_from(["human", "modelarts/active-learning", "human/u/u"]),
-        creation_time=st.none() | st.just("2023-04-11 09:15:42"),
-        confidence=st.none() | unit,
-        hard=st.none() | st.booleans(),
-        hard_coefficient=st.none() | unit,
-        annotation_format=st.none() | st.sampled_from(["PASCAL VOC", "manifest"]),
-        annotation_loc_map=st.none() | json_text,
-        extra=annotation_extra,
-    )
+    return {
+        "name": st.none() | json_text,
+        "id": st.none() | json_text | st.integers(0, 10**6),
+        "property": user_property,
+        "annotated_by": st.none() | st.sampled_from(["human", "modelarts/active-learning", "human/u/u"]),
+        "creation_time": st.none() | st.just("2023-04-11 09:15:42"),
+        "confidence": st.none() | unit,
+        "hard": st.none() | st.booleans(),
+        "hard_coefficient": st.none() | unit,
+        "annotation_format": st.none() | st.sampled_from(["PASCAL VOC", "manifest"]),
+        "annotation_loc_map": st.none() | json_text,
+        "extra": annotation_extra,
+    }
 
 
 classification = st.builds(

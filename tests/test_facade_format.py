@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import GOLDEN
@@ -51,7 +52,7 @@ def test_seed_manifest_example_save_and_parse(tmp_path):
 
     parsed = Manifest.parse_manifest(path)
     assert parsed.size == 38 and parsed.samples[:19] == sample_list and parsed.samples[19:] == sample_list
-    first = json.loads(open(path, encoding="utf-8").readline())
+    first = json.loads(Path(path).read_text("utf-8").splitlines()[0])
     assert first == {
         "source": "s3://obs-path/examples/image-classification/data/image_0.jpg",
         "usage": "TRAIN",
@@ -69,7 +70,7 @@ def test_facade_round_trip_is_lossless(path, tmp_path):
 
     out = tmp_path / path.name
     Manifest.parse_manifest(str(path)).save(str(out))
-    read = lambda p: [json.loads(line) for line in open(p, encoding="utf-8") if line.strip()]
+    read = lambda p: [json.loads(line) for line in Path(p).read_text("utf-8").splitlines() if line.strip()]
     assert read(out) == read(path)
 
 
