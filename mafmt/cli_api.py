@@ -149,11 +149,15 @@ def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         storage.configure_obs(endpoint=obs_endpoint, access_key=emu.ak, secret_key=emu.env()["HUAWEICLOUD_SDK_SK"],
                               **({"signature": "v4", "region": "us-east-1", "path_style": True} if moto else {}))
+        if moto is not None and args.bucket:  # the emulator's own S3 server starts empty: give it a bucket
+            storage.backend_for("obs://" + args.bucket).create_bucket(args.bucket)  # type: ignore[attr-defined]
     env = {**emu.env(secrets_too=emu.generated_sk), **extra_env}  # a secret you gave is not echoed
     if args.json:
         _json(env, out)
     else:
         out.write(f"# ModelArts emulator on {emu.url}" + (f", OBS at {obs_endpoint}" if obs_endpoint else "") + "\n")
+        if moto is not None and args.bucket:
+            out.write(f"# bucket obs://{args.bucket}/ is ready\n")
         if not emu.generated_sk:
             out.write("# HUAWEICLOUD_SDK_SK: the secret key you gave (--sk or the environment)\n")
         out.writelines(f"export {key}={value}\n" for key, value in env.items())
@@ -180,6 +184,9 @@ def _start_moto() -> tuple[Any, str | None]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the emulator's console
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server, f"http://127.0.0.1:{port}"
@@ -286,6 +293,8 @@ def add_api_parsers(sub: Any) -> None:
     p.add_argument("--publish-interval", type=float, default=0.0, metavar="S",
                    help="minimum seconds between two versions of a dataset (the cloud: 60; default 0)")
     p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: on Ctrl-C)")
+    p.add_argument("--bucket", default="mafmt-demo", metavar="NAME",
+                   help="bucket created on the emulator's own S3 server (default: mafmt-demo; '' for none)")
     p.add_argument("--tick", type=float, metavar="S",
                    help="seconds per state of training jobs, models and services (default 0.5 or MAFMT_EMULATOR_TICK)")
     p.add_argument("--json", action="store_true", help="print the environment as JSON")
