@@ -86,3 +86,24 @@ def test_emulator_command_prints_environment(obs: list[str]) -> None:
     assert "HUAWEICLOUD_SDK_SK" not in env
     if not obs:
         assert env["MAFMT_OBS_ENDPOINT"].startswith("http://127.0.0.1:")
+
+
+def test_emulator_own_s3_server_has_a_ready_bucket() -> None:
+    """The offline walk-through in the README: the bucket exists as soon as the env is printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "mafmt", "emulator", "--duration", "30", "--ak", "A", "--sk", "S",
+                             "--project-id", "P"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        while len(lines) < 20 and not any(line.startswith("export MAFMT_OBS_PATH_STYLE") for line in lines):
+            lines.append(proc.stdout.readline())
+        assert "# bucket obs://mafmt-demo/ is ready\n" in lines
+        env = dict(line[len("export "):].strip().split("=", 1) for line in lines if line.startswith("export "))
+        env.update(HUAWEICLOUD_SDK_SK="S", PATH="")
+        ls = subprocess.run([sys.executable, "-m", "mafmt", "obs", "ls", "obs://"], env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
+        assert ls.returncode == 0, ls.stderr
+        assert "mafmt-demo" in ls.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
