@@ -182,3 +182,11 @@ def test_directory_import_of_classification_layouts(ma: ModelArts, obs: Path, fm
                             wait=True, poll=0.05)
     got = {s.sample_name: [lab["name"] for lab in s.labels] for s in ma.samples.list(ds.dataset_id)}
     assert got == want
+
+
+def test_failed_dataset_wait_names_the_import_error(emulator) -> None:
+    """A dataset whose initial import fails says why, not just that it failed."""
+    ma = make_client(emulator)
+    emulator.fail_next("import", error_msg="the input folder is unreadable")
+    with pytest.raises(TaskFailedError, match="the input folder is unreadable"):
+        ma.datasets.create("broken", dataset_type=1, data_path="/bkt/in/", work_path="/bkt/out/", wait=True, poll=0.05)

@@ -83,7 +83,7 @@ def wait_for(
         if verdict is True:
             return state
         if verdict is False:
-            msg = state.get("error_msg") or state.get("message") or f"{label} failed"
+            msg = state.get("error_msg") or state.get("message") or f"status {state.get('status')!r}"
             raise TaskFailedError(f"{label} failed: {msg}", result=state, error_code=state.get("error_code"))
         if time.monotonic() + delay > deadline:
             raise WaitTimeoutError(f"{label} not finished after {timeout:g}s (last status {state.get('status')!r})",

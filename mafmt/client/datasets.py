@@ -6,7 +6,7 @@ from typing import Any
 
 from mafmt.client._pages import Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, obs_path, recent
-from mafmt.errors import UsageError
+from mafmt.errors import APIError, UsageError
 
 __all__ = ["DATA_TYPES", "Datasets", "annotation_format_config", "create_body"]
 
@@ -110,7 +110,21 @@ class Datasets(Resource):
         return task
 
     def _task(self, dataset_id: str, data: dict[str, Any]) -> Task:
-        return Task(data).bind(lambda: self.get(dataset_id), _dataset_done, f"dataset {dataset_id}")
+        return Task(data).bind(lambda: self._state(dataset_id, data.get("import_task_id")), _dataset_done,
+                               f"dataset {dataset_id}")
+
+    def _state(self, dataset_id: str, import_task_id: str | None) -> APIObject:
+        """The dataset; when it failed, with the reason its initial import gives."""
+        state = self.get(dataset_id)
+        task_id = import_task_id or state.get("import_task_id")
+        if _dataset_done(state) is False and task_id and not state.get("error_msg"):
+            try:
+                task = self._get(f"{BASE}/{check_id('dataset_id', dataset_id)}/import-tasks/{task_id}") or {}
+            except APIError:
+                return state
+            if task.get("error_msg"):
+                state = APIObject({**state, "error_msg": task["error_msg"], "error_code": task.get("error_code")})
+        return state
 
     def get(self, dataset_id: str, **query: Any) -> APIObject:
         """One dataset's details."""

@@ -147,8 +147,8 @@ class Emulator:
             self.app.faults.clear()
 
     def fail_next(self, kind: str, **detail: Any) -> None:
-        """Make the next ``kind`` task (``import``, ``export``, ``version``) fail with
-        ``error_code``/``error_msg`` from ``detail``."""
+        """Make the next ``kind`` task (``import``, ``export``, ``version``, ``training``,
+        ``model``, ``service``) fail with ``error_code``/``error_msg`` from ``detail``."""
         with self.store.lock:
             self.store.forced_failures.append({"kind": kind, **detail})
 
