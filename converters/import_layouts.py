@@ -155,6 +155,24 @@ def _folder_writer(kind: str, name: str) -> Any:
 # --------------------------------------------------------------------------- files beside images
 
 
+def _image_pairs(root: str, ext: str, what: str, report: Report) -> Iterator[tuple[str, str | None]]:
+    """Each image under ``root`` with its same-stem ``ext`` file (or None); files of that
+    kind without an image are counted as warnings once all images were seen."""
+    files = _files(root)
+    sidecars = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(ext)}
+    used: set[str] = set()
+    for path in files:
+        if path.lower().endswith(IMAGE_EXTENSIONS):
+            side = sidecars.get(os.path.splitext(path)[0])
+            if side is not None:
+                used.add(side)
+            yield path, side
+    for side in sidecars.values():
+        if side not in used:
+            report.warn(f"{what} without image ignored",
+                        FormatError("no image with this stem", file=side, severity="warning"))
+
+
 def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
     """Images with same-stem ``.txt`` label files (one label a line)."""
     root = _start(src, on_error, options, "modelarts-image-classification")
@@ -162,26 +180,15 @@ def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
 
     def gen() -> Iterator[Sample]:
         origin = root_origin(root)
-        files = _files(root)
-        by_stem = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(".txt")}
-        used: set[str] = set()
-        for path in files:
-            if not path.lower().endswith(IMAGE_EXTENSIONS):
-                continue
-            txt = by_stem.get(os.path.splitext(path)[0])
+        for path, txt in _image_pairs(root, ".txt", "label file", report):
             anns: list[Any] = []
             if txt is not None:
-                used.add(txt)
                 text, gbk = read_text(txt)
                 if gbk:
                     report.warn("label file read as GBK")
                 anns = [Classification(type=IMAGE_CLASSIFICATION, name=ln.strip()) for ln in text.splitlines()
                         if ln.strip()]
             yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
-        for txt in by_stem.values():
-            if txt not in used:
-                report.warn("label file without image ignored", FormatError("no image with this stem", file=txt,
-                                                                            severity="warning"))
 
     return _stream(gen(), report)
 
@@ -218,16 +225,9 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
 
     def gen() -> Iterator[Sample]:
         origin = root_origin(root)
-        files = _files(root)
-        xmls = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(".xml")}
-        used: set[str] = set()
-        for path in files:
-            if not path.lower().endswith(IMAGE_EXTENSIONS):
-                continue
-            xml = xmls.get(os.path.splitext(path)[0])
+        for path, xml in _image_pairs(root, ".xml", "XML file", report):
             anns: list[Any] = []
             if xml is not None:
-                used.add(xml)
                 try:
                     doc = voc.read_document(xml, report=report)
                 except FormatError as exc:
@@ -239,10 +239,6 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
                 anns = [Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION,
                                   annotation_format="PASCAL VOC", document=doc)]
             yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
-        for xml in xmls.values():
-            if xml not in used:
-                report.warn("XML file without image ignored", FormatError("no image with this stem", file=xml,
-                                                                          severity="warning"))
 
     return _stream(gen(), report)
 
