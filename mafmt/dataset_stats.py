@@ -87,7 +87,25 @@ class Stats(Summary):
         """Render a PNG dashboard (labels, usage, objects per image, aspect ratios)."""
         from mafmt.draw import dashboard
 
-        return dashboard(self, os.fspath(target))
+        aspects = Counter(_aspect_bin(bw / bh) for _, bw, bh in self.boxes if bh > 0)
+        panels: list[tuple[str, list[tuple[Any, int]]]] = [
+            (f"labels ({len(self.labels)})", self.labels.most_common(12)),
+            ("usage", self.usage.most_common()),
+            ("objects per image", sorted(Counter(self.objects_per_image).items())[:15]),
+            ("box aspect ratio w/h", [(k, aspects[k]) for k in _ASPECT_BINS if aspects[k]]),
+        ]
+        footer = f"{self.samples} samples, {self.annotations} annotations, {len(self.boxes)} objects"
+        return dashboard([(t, [(str(a), int(b)) for a, b in items]) for t, items in panels], footer, os.fspath(target))
+
+
+_ASPECT_BINS = ["<1/4", "1/4-1/2", "1/2-1", "1-2", "2-4", ">4"]
+
+
+def _aspect_bin(r: float) -> str:
+    for edge, name in ((0.25, "<1/4"), (0.5, "1/4-1/2"), (1.0, "1/2-1"), (2.0, "1-2"), (4.0, "2-4")):
+        if r < edge:
+            return name
+    return ">4"
 
 
 def _plain(value: Any) -> Any:

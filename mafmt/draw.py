@@ -24,7 +24,6 @@ from mafmt.model import BndBox, Circle, Dashed, Detection, Line, Point, Polygon,
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-    from mafmt.dataset_stats import Stats
 
 __all__ = ["HIGHLIGHT", "DrawReport", "color_for", "dashboard", "draw", "render"]
 
@@ -239,38 +238,18 @@ def contact_sheet(thumbs: list[tuple[str, PILImage.Image]]) -> PILImage.Image:
     return sheet
 
 
-def dashboard(stats: Stats, target: str) -> str:
-    """A 2x2 PNG of bar charts: labels, usage, objects per image, box aspect ratios."""
-    from collections import Counter
-
+def dashboard(panels: list[tuple[str, list[tuple[str, int]]]], footer: str, target: str) -> str:
+    """A 2x2 PNG of bar charts (``(title, [(name, count), ...])`` each) with a footer line."""
     from PIL import Image, ImageDraw
 
     w, h = 480, 300
     img = Image.new("RGB", (2 * w, 2 * h), (255, 255, 255))
     pen = ImageDraw.Draw(img)
-    aspects = Counter(_aspect_bin(bw / bh) for _, bw, bh in stats.boxes if bh > 0)
-    panels: list[tuple[str, list[tuple[Any, int]]]] = [
-        (f"labels ({len(stats.labels)})", stats.labels.most_common(12)),
-        ("usage", stats.usage.most_common()),
-        ("objects per image", sorted(Counter(stats.objects_per_image).items())[:15]),
-        ("box aspect ratio w/h", [(k, aspects[k]) for k in _ASPECT_BINS if aspects[k]]),
-    ]
-    for k, (title, items) in enumerate(panels):
-        _bars(pen, ((k % 2) * w, (k // 2) * h, w, h), title, [(str(a), int(b)) for a, b in items])
-    pen.text((8, 2 * h - 14), f"{stats.samples} samples, {stats.annotations} annotations, {len(stats.boxes)} objects",
-             fill=(90, 90, 90))
+    for k, (title, items) in enumerate(panels[:4]):
+        _bars(pen, ((k % 2) * w, (k // 2) * h, w, h), title, items)
+    pen.text((8, 2 * h - 14), footer, fill=(90, 90, 90))
     img.save(target)
     return target
-
-
-_ASPECT_BINS = ["<1/4", "1/4-1/2", "1/2-1", "1-2", "2-4", ">4"]
-
-
-def _aspect_bin(r: float) -> str:
-    for edge, name in ((0.25, "<1/4"), (0.5, "1/4-1/2"), (1.0, "1/2-1"), (2.0, "1-2"), (4.0, "2-4")):
-        if r < edge:
-            return name
-    return ">4"
 
 
 def _bars(pen: Any, box: tuple[int, int, int, int], title: str, items: list[tuple[str, int]]) -> None:

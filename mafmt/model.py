@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from mafmt import storage
+from mafmt.errors import FormatError, StorageError
 
 __all__ = [
     "ANNOTATION_TYPES",
@@ -48,6 +52,7 @@ __all__ = [
     "VocDocument",
     "VocObject",
     "VocSource",
+    "set_document_reader",
     "shape_from_feature",
 ]
 
@@ -315,6 +320,16 @@ class VocDocument:
 
 # --------------------------------------------------------------------------- manifest
 
+#: reads one VOC file (path or URI) for :meth:`Detection.load`; :mod:`mafmt.voc` sets it on import,
+#: so the model never imports the VOC module (which imports the model)
+_document_reader: Callable[[str], VocDocument] | None = None
+
+
+def set_document_reader(reader: Callable[[str], VocDocument]) -> None:
+    """Install the function :meth:`Detection.load` reads VOC files with."""
+    global _document_reader
+    _document_reader = reader
+
 
 @dataclass(slots=True, kw_only=True)
 class Annotation:
@@ -366,8 +381,6 @@ class Detection(Annotation):
         """The absolute path or URI of the VOC file, or None when there is none."""
         if not self.annotation_loc:
             return None
-        from mafmt import storage
-
         return storage.resolve(self.base, self.annotation_loc)
 
     def load(self) -> VocDocument:
@@ -378,15 +391,14 @@ class Detection(Annotation):
                 manifest line that referenced it.
         """
         if self.document is None:
-            from mafmt import voc
-            from mafmt.errors import FormatError, StorageError
-
             where = self.origin or Origin(None)
             loc = self.location()
             if loc is None:
                 raise FormatError("detection annotation has no annotation-loc", file=where.file, line=where.line)
+            if _document_reader is None:
+                raise FormatError("no VOC reader is loaded (import mafmt.voc)", file=where.file, line=where.line)
             try:
-                self.document = voc.read_document(loc)
+                self.document = _document_reader(loc)
             except (FormatError, StorageError) as exc:
                 raise FormatError(f"annotation-loc {self.annotation_loc!r}: {exc}", file=where.file, line=where.line) from exc
         return self.document

@@ -35,6 +35,7 @@ from mafmt.model import (
     VocDocument,
     VocObject,
     VocSource,
+    set_document_reader,
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 
@@ -752,6 +753,8 @@ def _sniff(path: str) -> bool:
         return False
     return head.startswith(b"<") and b"<annotation" in head
 
+
+set_document_reader(read_document)
 
 FORMAT = Format(
     name="voc",

@@ -17,13 +17,29 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mafmt.errors import StorageError
 from mafmt.storage.base import ObjectInfo
 
 if TYPE_CHECKING:
-    from mafmt.storage.obs import ObsBackend, Progress
+    from mafmt.storage.config import ObsConfig
+
+Progress = Callable[[int], None]
+
+
+class ObsBackend(Protocol):
+    """What the multipart helpers use of :class:`mafmt.storage.obs.ObsBackend` (declared here,
+    so this module does not import the one that imports it)."""
+
+    @property
+    def config(self) -> ObsConfig: ...
+
+    def call(self, op: str, uri: str, *args: Any, retry: bool = True, **kwargs: Any) -> Any: ...
+
+    def scrub(self, text: str) -> str: ...
+
+    def split(self, uri: str) -> tuple[str, str]: ...
 
 __all__ = ["checkpoint_path", "copy_multipart", "default_checkpoint_dir", "download_ranges", "upload_multipart"]
 

@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any, TextIO
 
-__all__ = ["add_obs_parser"]
+__all__ = ["add_parser"]
 
 
 def _configure(args: argparse.Namespace) -> None:
@@ -133,7 +133,7 @@ def cmd_cp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if total.failed else 0
 
 
-def add_obs_parser(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     """Add the ``obs`` command group to the CLI's sub-parsers."""
     group = sub.add_parser("obs", help="list, copy, remove, print and stat files on OBS or locally")
     conn = argparse.ArgumentParser(add_help=False)
