@@ -5,7 +5,8 @@
     MafmtError                     base of everything mafmt raises on purpose
     ├── UsageError                 the caller asked for something impossible (CLI exit 2)
     ├── FormatError                bad input data: names file, line / element and field
-    │   └── UnsafeXmlError         XML with a DTD, entities or over the size limit
+    │   ├── UnsafeXmlError         XML with a DTD or entity declarations
+    │   └── LimitError             input over one of the limits of mafmt.limits
     ├── LossError                  a strict conversion would have lost data
     ├── StorageError               a path or obs:// URI could not be read or written
     └── APIError                   a ModelArts call failed (error_code, error_msg, status)
@@ -22,6 +23,7 @@ from typing import Any
 __all__ = [
     "APIError",
     "FormatError",
+    "LimitError",
     "LossError",
     "MafmtError",
     "StorageError",
@@ -100,6 +102,10 @@ def _rebuild_format_error(cls: type[FormatError], reason: str, file: Any, line: 
 
 class UnsafeXmlError(FormatError):
     """XML refused for safety: a DTD, entity declarations or an oversized document."""
+
+
+class LimitError(FormatError):
+    """Input over one of the documented limits of :mod:`mafmt.limits` (size, depth, count)."""
 
 
 class LossError(MafmtError):
