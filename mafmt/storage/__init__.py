@@ -158,10 +158,19 @@ def open_read(uri: str) -> IO[bytes]:
     return backend_for(uri).open_read(_local(uri))
 
 
-def read_bytes(uri: str) -> bytes:
-    """The whole content of ``uri``."""
+def read_bytes(uri: str, limit: int | None = None) -> bytes:
+    """The whole content of ``uri``; with ``limit``, at most that many bytes are ever read:
+    a larger file raises :class:`~mafmt.errors.LimitError` (works on pipes and devices too).
+    """
     with open_read(uri) as fh:
-        return fh.read()
+        if limit is None:
+            return fh.read()
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        from mafmt.errors import LimitError
+
+        raise LimitError(f"larger than the limit of {limit} bytes", file=uri)
+    return data
 
 
 def atomic_write(uri: str, mode: str = "w") -> AbstractContextManager[IO[bytes]]:
