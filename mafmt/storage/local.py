@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
 from mafmt.errors import StorageError
 from mafmt.storage.base import ObjectInfo
+from mafmt.storage.transaction import Transaction, is_leftover_name
 
 __all__ = ["LocalBackend", "is_temp_name"]
 
 
 def is_temp_name(name: str) -> bool:
-    """Whether ``name`` is one of our in-progress temporary files."""
-    return name.startswith(".") and name.endswith((".tmp", ".mafmt-part"))
+    """Whether ``name`` is one of our in-progress temporary files or folders (a write
+    transaction's staging, journal or leftover, a partial download)."""
+    return name.startswith(".") and (name.endswith((".tmp", ".mafmt-part")) or is_leftover_name(name))
 
 
 def _oserror(exc: OSError, uri: str) -> StorageError:
@@ -40,31 +41,13 @@ class LocalBackend:
 
     @contextmanager
     def atomic_write(self, uri: str, append: bool) -> Iterator[IO[bytes]]:
-        folder = os.path.dirname(os.path.abspath(uri))
-        tmp = os.path.join(folder, f".{os.path.basename(uri)}.{os.getpid()}.{threading.get_ident():x}.tmp")
-        fh = _create(tmp, folder, uri)
-        try:
-            with fh:
-                if append:
-                    try:
-                        with open(uri, "rb") as old:
-                            shutil.copyfileobj(old, fh, 1 << 20)
-                    except FileNotFoundError:
-                        pass
-                yield fh
-            try:  # keep the permissions of a file being replaced
-                os.chmod(tmp, os.stat(uri).st_mode & 0o7777)
-            except OSError:
-                pass
-            os.replace(tmp, uri)
-        except OSError as exc:
-            _unlink(tmp)
-            if isinstance(exc, IsADirectoryError) or os.path.isdir(uri):
-                raise StorageError("is a directory, not a file", uri=uri) from None
-            raise _oserror(exc, uri) from None
-        except BaseException:
-            _unlink(tmp)
-            raise
+        """A file transaction that replaces ``uri`` (or appends to it) only on success."""
+        if os.path.isdir(uri):
+            raise StorageError("is a directory, not a file", uri=uri)
+        tx = Transaction(uri, folder=False, overwrite=True, append=append)
+        with tx, open(tx.path(), "r+b" if append else "w+b") as fh:
+            fh.seek(0, os.SEEK_END)
+            yield fh
 
     def exists(self, uri: str) -> bool:
         return os.path.exists(uri)
@@ -97,12 +80,14 @@ class LocalBackend:
         for entry in entries:
             if prefix and not entry.name.startswith(prefix):
                 continue
+            if is_temp_name(entry.name):
+                continue
             if entry.is_dir():
                 if recursive:
                     yield from self.ls(entry.path, True, "")
                 else:
                     yield ObjectInfo(uri=entry.path + os.sep, is_dir=True)
-            elif not is_temp_name(entry.name):
+            else:
                 st = entry.stat()
                 yield ObjectInfo(uri=entry.path, size=st.st_size, mtime=st.st_mtime)
 
@@ -119,19 +104,6 @@ class LocalBackend:
             return 1
         except OSError as exc:
             raise _oserror(exc, uri) from None
-
-
-def _create(tmp: str, folder: str, uri: str) -> IO[bytes]:
-    """Open the temporary file, creating its folder only when it is missing (the common case
-    costs no extra system call)."""
-    try:
-        try:
-            return open(tmp, "w+b")
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-            return open(tmp, "w+b")
-    except OSError as exc:
-        raise StorageError(f"cannot create file: {exc.strerror or exc}", uri=uri) from None
 
 
 def _unlink(path: str) -> None:

@@ -1,0 +1,646 @@
+"""Write transactions: a target (file or folder) is either the old one or the complete new one.
+
+One :class:`Transaction` owns one target from start to finish:
+
+* it refuses an existing target unless ``overwrite=True`` (or, for a file, ``append=True``),
+  so nothing is merged or replaced silently;
+* it hands out paths in a hidden *staging* sibling, ``.<name>.mafmt-<pid>-<token>.tmp``,
+  where the writer uses plain ``open``/``write`` (no per-file rename);
+* :meth:`Transaction.commit` moves the staging into place in one step: ``os.replace`` for a
+  file, an atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``) or two renames for a folder,
+  after which the old folder is removed;
+* on an error, Ctrl-C or SIGTERM nothing is left: the staging is removed;
+* after SIGKILL the previous target is intact and the staging is a recognisable leftover that
+  the next transaction on the same target removes (when its process is gone).
+
+:class:`Group` commits several targets together (a manifest and its side folder of VOC
+files) with a small journal beside the file, so that a kill between the steps is rolled back
+(or forward) by the next transaction or read: the file never points at the wrong folder.
+
+Object storage (``obs://``) has no rename. There a folder target is staged locally and, on
+commit, uploaded under a marker object ``<target>/.mafmt-incomplete`` that is written first
+and deleted last (after the objects of an overwritten target that the new one does not have
+were deleted); folder readers refuse a prefix that holds the marker
+(:func:`check_complete`). A file target is one PUT of the finished file, which OBS makes
+atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import IO, Any, Self
+
+from mafmt.errors import FormatError, StorageError, UsageError
+
+__all__ = [
+    "INCOMPLETE_MARKER",
+    "Group",
+    "Transaction",
+    "check_complete",
+    "clean_leftovers",
+    "is_leftover_name",
+    "recover",
+]
+
+#: object written first and deleted last when a folder is committed to object storage
+INCOMPLETE_MARKER = ".mafmt-incomplete"
+_MARK_NEW = ".mafmt-new"
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.mafmt-(?P<pid>\d+)-(?P<token>[0-9a-f]+)(?P<old>\.old)?\.tmp$")
+_JOURNAL = re.compile(r"^\.(?P<name>.+)\.mafmt-commit\.json$")
+#: temporary names of earlier releases (``.name.<pid>.<thread>.tmp``)
+_LEGACY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
+
+
+def is_leftover_name(name: str) -> bool:
+    """Whether ``name`` is a staging file/folder, old folder or journal of a transaction."""
+    return bool(_LEFTOVER.match(name) or _JOURNAL.match(name) or _LEGACY.match(name))
+
+
+def _is_remote(uri: str) -> bool:
+    from mafmt.storage import scheme_of
+
+    return scheme_of(uri) not in (None, "file")
+
+
+def _local(uri: str) -> str:
+    return uri.removeprefix("file://")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: str) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        pass
+
+
+def _journal_path(target: str) -> str:
+    folder, name = os.path.split(os.path.abspath(target))
+    return os.path.join(folder, f".{name}.mafmt-commit.json")
+
+
+def clean_leftovers(target: str) -> int:
+    """Remove what killed transactions on ``target`` left beside it; returns how many.
+
+    Staging of a process that still runs is left alone. An old folder whose target is
+    missing (a kill between the two renames of a non-atomic commit) is moved back.
+    """
+    target = os.path.abspath(_local(target))
+    folder, name = os.path.split(target)
+    recover(target)
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    for entry in entries:
+        m = _LEFTOVER.match(entry) or _LEGACY.match(entry)
+        if m is None or m.group("name") != name or _pid_alive(int(m.group("pid"))):
+            continue
+        path = os.path.join(folder, entry)
+        if m.groupdict().get("old") and not os.path.lexists(target):
+            with contextlib.suppress(OSError):
+                os.rename(path, target)
+                continue
+        _remove(path)
+        removed += 1
+    return removed
+
+
+# --------------------------------------------------------------------------- renames
+
+
+_EXCHANGE: Callable[[str, str], bool] | None = None
+_EXCHANGE_CHECKED = False
+_LOCK = threading.Lock()
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two existing paths atomically (Linux renameat2); False when not supported."""
+    global _EXCHANGE, _EXCHANGE_CHECKED
+    with _LOCK:
+        if not _EXCHANGE_CHECKED:
+            _EXCHANGE_CHECKED = True
+            try:
+                libc = ctypes.CDLL(None, use_errno=True)
+                fn = libc.renameat2
+                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+
+                def swap(x: str, y: str) -> bool:
+                    if fn(-100, os.fsencode(x), -100, os.fsencode(y), 2) == 0:  # AT_FDCWD, RENAME_EXCHANGE
+                        return True
+                    code = ctypes.get_errno()
+                    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                        return False
+                    raise OSError(code, os.strerror(code), y)
+
+                _EXCHANGE = swap
+            except (OSError, AttributeError):
+                _EXCHANGE = None
+    return _EXCHANGE(a, b) if _EXCHANGE is not None else False
+
+
+def _swap_folder(staged: str, target: str) -> str | None:
+    """Put the folder ``staged`` at ``target``; returns where the old target now is (to be
+    removed), or None when there was none."""
+    if not os.path.lexists(target):
+        os.rename(staged, target)
+        return None
+    if _exchange(staged, target):
+        return staged
+    m = _LEFTOVER.match(os.path.basename(staged))
+    token = m.group("token") if m else secrets.token_hex(4)
+    folder, name = os.path.split(target)
+    old = os.path.join(folder, f".{name}.mafmt-{os.getpid()}-{token}.old.tmp")
+    os.rename(target, old)
+    os.rename(staged, target)
+    return old
+
+
+# --------------------------------------------------------------------------- signals
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """While a transaction runs, SIGTERM raises ``SystemExit(143)`` (so the staging is removed)
+    instead of killing the process outright -- only where Python lets us (the main thread) and
+    only when nobody installed a handler of their own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except (ValueError, AttributeError):
+        yield
+        return
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+class Transaction:
+    """Owns one target. Use as a context manager; the block's end commits, an exception
+    (including ``KeyboardInterrupt``) aborts::
+
+        with Transaction("out/voc", folder=True, overwrite=False) as tx:
+            with tx.open("Annotations/a.xml") as fh:
+                fh.write(data)
+        # out/voc now exists, complete
+
+    Args:
+        target: local path or object-storage URI.
+        folder: the target is a folder (else a file).
+        overwrite: replace an existing target (as a whole).
+        append: (files) start from the existing content; implies no overwrite check.
+        check: called with no arguments just before the commit; raising in it aborts.
+
+    Raises:
+        UsageError: the target exists and neither ``overwrite`` nor ``append`` is given, or it
+            is a file where a folder is wanted (or the reverse).
+    """
+
+    def __init__(self, target: str, *, folder: bool, overwrite: bool = False, append: bool = False,
+                 check: Callable[[], None] | None = None) -> None:
+        if append and folder:
+            raise UsageError("append applies to files only")
+        self.target = target
+        self.folder = folder
+        self.overwrite = overwrite
+        self.append = append
+        self.check = check
+        self.remote = _is_remote(target)
+        self.staging = ""
+        self._made: set[str] = set()
+        self._state = "new"
+        self._signals: contextlib.ExitStack | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def begin(self) -> Self:
+        """Check the target and create the staging (done by ``__enter__``)."""
+        if self._state != "new":
+            return self
+        if self.remote:
+            self._begin_remote()
+        else:
+            self._begin_local()
+        self._state = "open"
+        self._signals = contextlib.ExitStack()
+        self._signals.enter_context(_sigterm_as_exit())
+        return self
+
+    def _refuse(self, what: str) -> UsageError:
+        return UsageError(f"{self.target}: {what}; pass --overwrite (overwrite=True) to replace it as a whole")
+
+    def _begin_local(self) -> None:
+        target = os.path.abspath(_local(self.target))
+        parent, name = os.path.split(target)
+        if not name:
+            raise UsageError(f"{self.target}: not a file or folder name")
+        if os.path.exists(parent) and not os.path.isdir(parent):
+            raise UsageError(f"{self.target}: {parent} is a file, not a folder")
+        clean_leftovers(target)
+        if os.path.lexists(target):
+            is_dir = os.path.isdir(target)
+            if self.folder and not is_dir:
+                raise UsageError(f"{self.target}: exists and is a file, not a folder")
+            if not self.folder and is_dir:
+                raise UsageError(f"{self.target}: is a folder, not a file")
+            if self.folder and not self.overwrite and _nonempty(target):
+                raise self._refuse("folder exists and is not empty")
+            if not self.folder and not (self.overwrite or self.append):
+                raise self._refuse("file exists")
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create folder: {exc.strerror or exc}", uri=parent) from None
+        self.staging = os.path.join(parent, f".{name}.mafmt-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            if self.folder:
+                os.mkdir(self.staging)
+                if os.path.isdir(target):
+                    _keep_mode(target, self.staging)
+            else:
+                with open(self.staging, "wb") as fh:
+                    if self.append and os.path.isfile(target):
+                        with open(target, "rb") as old:
+                            shutil.copyfileobj(old, fh, 1 << 20)
+        except OSError as exc:
+            raise StorageError(f"cannot write: {exc.strerror or exc}", uri=self.target) from None
+
+    def _begin_remote(self) -> None:
+        from mafmt import storage
+
+        if self.folder:
+            if storage.is_dir(self.target) and not self.overwrite:
+                raise self._refuse("folder exists and is not empty")
+            self.staging = tempfile.mkdtemp(prefix=".mafmt-staging-")
+        else:
+            if storage.exists(self.target) and not (self.overwrite or self.append):
+                raise self._refuse("file exists")
+            fd, self.staging = tempfile.mkstemp(prefix=".mafmt-staging-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                if self.append and storage.exists(self.target):
+                    with storage.open_read(self.target) as old:
+                        shutil.copyfileobj(old, fh, 1 << 20)
+
+    def __enter__(self) -> Self:
+        return self.begin()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    # ----------------------------------------------------------------- writing
+
+    def path(self, rel: str = "") -> str:
+        """The local path to write ``rel`` (inside a folder target) or the file target to.
+
+        Folders on the way are created.
+        """
+        if self._state != "open":
+            self.begin() if self._state == "new" else _closed(self.target)
+        if not self.folder:
+            if rel:
+                raise UsageError("a file target has no inner paths")
+            return self.staging
+        rel = rel.replace("\\", "/").lstrip("/")
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts:
+            raise UsageError(f"bad path inside a folder target: {rel!r}")
+        path = os.path.join(self.staging, *parts)
+        folder = os.path.dirname(path)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        return path
+
+    def open(self, rel: str = "", mode: str = "wb") -> IO[Any]:
+        """Open ``rel`` (or the file target) for writing."""
+        return open(self.path(rel), mode)
+
+    def write_bytes(self, rel: str, data: bytes) -> str:
+        """Write ``data`` to ``rel``; returns the final path or URI it will have."""
+        with open(self.path(rel), "wb") as fh:
+            fh.write(data)
+        return self.final(rel)
+
+    def final(self, rel: str = "") -> str:
+        """Where ``rel`` will be once committed (path or URI)."""
+        if not rel:
+            return self.target
+        from mafmt import storage
+
+        return storage.join(self.target, rel)
+
+    # ----------------------------------------------------------------- ending
+
+    def commit(self) -> None:
+        """Move the staging into place (after ``check`` passed); aborts on any error."""
+        if self._state != "open":
+            if self._state == "new":
+                self.begin()
+            else:
+                return
+        try:
+            if self.check is not None:
+                self.check()
+            if self.remote:
+                self._commit_remote()
+            else:
+                self._commit_local()
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "done"
+        self._release()
+
+    def _commit_local(self) -> None:
+        target = os.path.abspath(_local(self.target))
+        try:
+            if self.folder:
+                old = _swap_folder(self.staging, target)
+                self.staging = ""
+                if old is not None:
+                    _remove(old)
+            else:
+                _keep_mode(target, self.staging)
+                os.replace(self.staging, target)
+                self.staging = ""
+        except OSError as exc:
+            raise StorageError(f"cannot commit: {exc.strerror or exc}", uri=self.target) from None
+
+    def _commit_remote(self) -> None:
+        from mafmt import storage
+
+        if not self.folder:
+            storage.copy(self.staging, self.target, keep_last_dir=False)
+            _remove(self.staging)
+            self.staging = ""
+            return
+        marker = storage.join(self.target, INCOMPLETE_MARKER)
+        storage.write_bytes(marker, b"written by mafmt: an upload is in progress or was interrupted\n")
+        new = {os.path.relpath(os.path.join(d, f), self.staging).replace(os.sep, "/")
+               for d, _, files in os.walk(self.staging) for f in files}
+        summary = storage.copy(self.staging, self.target.rstrip("/") + "/", keep_last_dir=False)
+        if getattr(summary, "failed", 0):
+            raise StorageError(f"{summary.failed} file(s) could not be uploaded", uri=self.target)
+        if self.overwrite:
+            prefix = self.target.rstrip("/") + "/"
+            for info in list(storage.ls(prefix, recursive=True)):
+                rel = info.uri[len(prefix):]
+                if rel != INCOMPLETE_MARKER and rel not in new:
+                    storage.delete(info.uri)
+        storage.delete(marker)
+        _remove(self.staging)
+        self.staging = ""
+
+    def abort(self) -> None:
+        """Remove the staging; the target stays as it was."""
+        if self._state in ("done", "aborted"):
+            return
+        if self.staging:
+            _remove(self.staging)
+            self.staging = ""
+        self._state = "aborted"
+        self._release()
+
+    def _release(self) -> None:
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
+
+
+def _closed(target: str) -> None:
+    raise UsageError(f"{target}: the write transaction is already finished")
+
+
+def _nonempty(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return any(True for _ in it)
+    except OSError:
+        return True
+
+
+def _keep_mode(old: str, new: str) -> None:
+    try:
+        os.chmod(new, os.stat(old).st_mode & 0o7777)
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------- groups
+
+
+class Group:
+    """Several transactions committed together: folders first, then the one file, with a
+    journal beside the file so a kill in between is undone by :func:`recover`.
+
+    Only local targets take part in the journal (an object store has no rename to undo);
+    remote members are committed in the same order.
+    """
+
+    def __init__(self, *members: Transaction) -> None:
+        self.members = list(members)
+
+    def add(self, tx: Transaction) -> Transaction:
+        self.members.append(tx)
+        return tx
+
+    def __enter__(self) -> Self:
+        for tx in self.members:  # first undo an interrupted commit of the file, which needs its folders' leftovers
+            if not tx.folder and not tx.remote:
+                recover(tx.target)
+        for tx in self.members:
+            tx.begin()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def abort(self) -> None:
+        for tx in self.members:
+            tx.abort()
+
+    def commit(self) -> None:
+        live = [tx for tx in self.members if tx._state in ("new", "open")]
+        for tx in live:
+            tx.begin()
+        files = [tx for tx in live if not tx.folder]
+        folders = [tx for tx in live if tx.folder]
+        local = all(not tx.remote for tx in live)
+        if len(files) != 1 or not folders or not local:
+            for tx in folders + files:
+                tx.commit()
+            return
+        try:
+            for tx in live:
+                if tx.check is not None:
+                    tx.check()
+            self._commit_journaled(files[0], folders)
+        except BaseException:
+            self.abort()
+            raise
+        for tx in live:
+            tx._state = "done"
+            tx._release()
+
+    def _commit_journaled(self, file_tx: Transaction, folders: list[Transaction]) -> None:
+        target = os.path.abspath(_local(file_tx.target))
+        journal = _journal_path(target)
+        entries: list[dict[str, Any]] = []
+        for tx in folders:
+            ftarget = os.path.abspath(_local(tx.target))
+            with open(os.path.join(tx.staging, _MARK_NEW), "wb"):
+                pass
+            entries.append({"target": ftarget, "staged": tx.staging, "existed": os.path.lexists(ftarget)})
+        tmp = journal + f".{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"file": {"target": target, "staged": file_tx.staging}, "folders": entries}, fh)
+        os.replace(tmp, journal)
+        try:
+            olds = []
+            for tx, entry in zip(folders, entries):
+                old = _swap_folder(tx.staging, entry["target"])
+                entry["old"] = old
+                tx.staging = ""
+                if old is not None:
+                    olds.append(old)
+            _keep_mode(target, file_tx.staging)
+            _replace_file(file_tx.staging, target)
+            file_tx.staging = ""
+        except OSError as exc:
+            recover(target)
+            raise StorageError(f"cannot commit: {exc.strerror or exc}", uri=file_tx.target) from None
+        for entry in entries:
+            _remove(os.path.join(entry["target"], _MARK_NEW))
+        _remove(journal)
+        for old in olds:
+            _remove(old)
+
+
+def _replace_file(staged: str, target: str) -> None:
+    os.replace(staged, target)
+
+
+def recover(target: str) -> bool:
+    """Finish or undo a :class:`Group` commit on the file ``target`` that a kill interrupted.
+
+    Returns True when there was something to do. Called by every transaction on the same
+    target and by the manifest reader, so an interrupted commit is never seen half-done.
+    """
+    target = os.path.abspath(_local(target))
+    journal = _journal_path(target)
+    try:
+        with open(journal, encoding="utf-8") as fh:
+            plan = json.load(fh)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        _remove(journal)
+        return True
+    staged_file = plan.get("file", {}).get("staged", "")
+    if staged_file and os.path.exists(staged_file):  # the file was not replaced: undo the folders
+        for entry in plan.get("folders", []):
+            ftarget, staged = entry.get("target", ""), entry.get("staged", "")
+            if not ftarget:
+                continue
+            if os.path.exists(os.path.join(ftarget, _MARK_NEW)):  # the new folder was moved in
+                if entry.get("existed") and os.path.lexists(staged) and _exchange(staged, ftarget):
+                    _remove(staged)  # swapped back: the staging name holds the new one again
+                    continue
+                _remove(ftarget)
+            else:
+                _remove(staged)
+            if not os.path.lexists(ftarget):  # put back an old folder moved aside by two renames
+                for old in _old_folders(ftarget):
+                    os.rename(old, ftarget)
+                    break
+        _remove(staged_file)
+    else:  # the file was replaced: the new folders stay, the old ones go
+        for entry in plan.get("folders", []):
+            ftarget = entry.get("target", "")
+            if ftarget:
+                _remove(os.path.join(ftarget, _MARK_NEW))
+            staged = entry.get("staged", "")
+            if staged:
+                _remove(staged)
+            for old in _old_folders(ftarget):
+                _remove(old)
+    _remove(journal)
+    return True
+
+
+def _old_folders(target: str) -> list[str]:
+    folder, name = os.path.split(target)
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return []
+    out = []
+    for entry in entries:
+        m = _LEFTOVER.match(entry)
+        if m and m.group("old") and m.group("name") == name:
+            out.append(os.path.join(folder, entry))
+    return out
+
+
+def check_complete(folder: str) -> None:
+    """Refuse a folder whose commit to object storage did not finish.
+
+    Raises:
+        FormatError: the folder holds the :data:`INCOMPLETE_MARKER`.
+    """
+    from mafmt import storage
+
+    if _is_remote(folder) and storage.exists(storage.join(folder, INCOMPLETE_MARKER)):
+        raise FormatError(f"an interrupted or running mafmt write left this folder incomplete "
+                          f"({INCOMPLETE_MARKER} is present); write it again", file=folder)

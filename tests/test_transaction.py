@@ -1,0 +1,287 @@
+"""Write transactions: the target is the old one or the complete new one, whatever happens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mafmt.errors import UsageError
+from mafmt.storage import transaction as txm
+from mafmt.storage.transaction import Group, Transaction, clean_leftovers, recover
+
+
+def _tree(path) -> dict[str, bytes]:
+    out = {}
+    for d, _, files in os.walk(path):
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, path)] = fh.read()
+    return out
+
+
+def _siblings(path) -> list[str]:
+    return sorted(os.listdir(os.path.dirname(path)))
+
+
+def test_new_folder_appears_complete_and_nothing_else(tmp_path):
+    target = tmp_path / "out"
+    with Transaction(str(target), folder=True) as tx:
+        tx.write_bytes("a/b.txt", b"1")
+        with tx.open("c.txt") as fh:
+            fh.write(b"2")
+        assert not target.exists()  # nothing visible before the commit
+    assert _tree(target) == {"a/b.txt": b"1", "c.txt": b"2"}
+    assert _siblings(target) == ["out"]
+
+
+def test_existing_folder_is_refused_without_overwrite_and_replaced_whole_with_it(tmp_path):
+    target = tmp_path / "out"
+    (target / "old").mkdir(parents=True)
+    (target / "old" / "x.txt").write_bytes(b"old")
+    with pytest.raises(UsageError, match="--overwrite"):
+        Transaction(str(target), folder=True).begin()
+    with Transaction(str(target), folder=True, overwrite=True) as tx:
+        tx.write_bytes("new.txt", b"new")
+    assert _tree(target) == {"new.txt": b"new"}  # replaced, never merged
+    assert _siblings(target) == ["out"]
+
+
+def test_an_empty_folder_is_not_an_existing_target(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    with Transaction(str(target), folder=True) as tx:
+        tx.write_bytes("a.txt", b"1")
+    assert _tree(target) == {"a.txt": b"1"}
+
+
+def test_file_target_rules(tmp_path):
+    target = tmp_path / "f.json"
+    target.write_bytes(b"old")
+    with pytest.raises(UsageError, match="file exists"):
+        Transaction(str(target), folder=False).begin()
+    with pytest.raises(UsageError, match="not a file"):
+        Transaction(str(tmp_path), folder=False).begin()
+    with pytest.raises(UsageError, match="not a folder"):
+        Transaction(str(target), folder=True, overwrite=True).begin()
+    with Transaction(str(target), folder=False, append=True) as tx, open(tx.path(), "ab") as fh:
+        fh.write(b"+new")
+    assert target.read_bytes() == b"old+new"
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_error_or_ctrl_c_leaves_the_old_target_and_no_staging(tmp_path, error):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "keep.txt").write_bytes(b"old")
+    with pytest.raises(error), Transaction(str(target), folder=True, overwrite=True) as tx:
+        tx.write_bytes("new.txt", b"new")
+        raise error()
+    assert _tree(target) == {"keep.txt": b"old"}
+    assert _siblings(target) == ["out"]
+
+
+def test_a_failing_check_aborts_the_commit(tmp_path):
+    target = tmp_path / "f.csv"
+
+    def check() -> None:
+        raise UsageError("no")
+
+    with pytest.raises(UsageError), Transaction(str(target), folder=False, check=check) as tx:
+        open(tx.path(), "wb").close()
+    assert not target.exists() and _siblings(target) == []
+
+
+_WRITER = textwrap.dedent("""
+    import sys, time
+    from mafmt.storage.transaction import Transaction
+    target = sys.argv[1]
+    with Transaction(target, folder=True, overwrite=True) as tx:
+        for i in range(100000):
+            tx.write_bytes(f"d{i % 7}/f{i}.txt", b"new")
+            if i == 50:
+                print("writing", flush=True)
+            time.sleep(0.001)
+""")
+
+
+def _start_writer(target) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_leave_the_old_target_and_no_staging(tmp_path, sig):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_bytes(b"old")
+    proc = _start_writer(target)
+    proc.send_signal(sig)
+    proc.wait(20)
+    assert proc.returncode != 0
+    assert _tree(target) == {"old.txt": b"old"}
+    assert _siblings(target) == ["out"]
+
+
+def test_after_sigkill_the_old_target_is_intact_and_the_next_write_removes_the_leftover(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_bytes(b"old")
+    proc = _start_writer(target)
+    proc.kill()
+    proc.wait(20)
+    assert _tree(target) == {"old.txt": b"old"}
+    leftovers = [n for n in _siblings(target) if n != "out"]
+    assert len(leftovers) == 1 and txm.is_leftover_name(leftovers[0])
+    with Transaction(str(target), folder=True, overwrite=True) as tx:
+        tx.write_bytes("n.txt", b"n")
+    assert _siblings(target) == ["out"] and _tree(target) == {"n.txt": b"n"}
+
+
+def test_leftovers_of_a_running_process_are_kept(tmp_path):
+    target = tmp_path / "out"
+    mine = tmp_path / f".out.mafmt-{os.getpid()}-abcd.tmp"
+    mine.mkdir()
+    dead = tmp_path / ".out.mafmt-999999999-abcd.tmp"
+    dead.mkdir()
+    assert clean_leftovers(str(target)) == 1
+    assert mine.exists() and not dead.exists()
+
+
+def test_without_atomic_exchange_the_two_renames_still_replace_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(txm, "_exchange", lambda a, b: False)
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_bytes(b"old")
+    with Transaction(str(target), folder=True, overwrite=True) as tx:
+        tx.write_bytes("new.txt", b"new")
+    assert _tree(target) == {"new.txt": b"new"} and _siblings(target) == ["out"]
+
+
+def test_a_kill_between_the_two_renames_is_undone_by_the_next_write(tmp_path):
+    target = tmp_path / "out"
+    old = tmp_path / ".out.mafmt-999999999-abcd.old.tmp"  # the old folder moved aside, target not yet there
+    old.mkdir()
+    (old / "old.txt").write_bytes(b"old")
+    clean_leftovers(str(target))
+    assert _tree(target) == {"old.txt": b"old"} and _siblings(target) == ["out"]
+
+
+def _group(tmp_path, manifest_text: bytes, xml: bytes) -> Group:
+    group = Group(Transaction(str(tmp_path / "m.manifest"), folder=False, overwrite=True),
+                  Transaction(str(tmp_path / "Annotations"), folder=True, overwrite=True))
+    group.__enter__()
+    file_tx, folder_tx = group.members
+    with open(file_tx.path(), "wb") as fh:
+        fh.write(manifest_text)
+    folder_tx.write_bytes("a.xml", xml)
+    return group
+
+
+def _old_pair(tmp_path) -> None:
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "a.xml").write_bytes(b"old-xml")
+    (tmp_path / "m.manifest").write_bytes(b"old-manifest")
+
+
+def _pair(tmp_path) -> tuple[bytes, bytes]:
+    return (tmp_path / "m.manifest").read_bytes(), (tmp_path / "Annotations" / "a.xml").read_bytes()
+
+
+def test_group_commits_the_file_and_its_folder_together(tmp_path):
+    _old_pair(tmp_path)
+    _group(tmp_path, b"new-manifest", b"new-xml").commit()
+    assert _pair(tmp_path) == (b"new-manifest", b"new-xml")
+    assert sorted(os.listdir(tmp_path)) == ["Annotations", "m.manifest"]
+    assert os.listdir(tmp_path / "Annotations") == ["a.xml"]
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+@pytest.mark.parametrize("stop_at", ["after-folders", "before-folders"])
+def test_a_kill_inside_a_group_commit_is_rolled_back(tmp_path, monkeypatch, exchange, stop_at):
+    """The journal makes the pair consistent again: old manifest with old folder."""
+    _old_pair(tmp_path)
+    if not exchange:
+        monkeypatch.setattr(txm, "_exchange", lambda a, b: False)
+    group = _group(tmp_path, b"new-manifest", b"new-xml")
+
+    class Killed(BaseException):
+        pass
+
+    real_swap = txm._swap_folder
+
+    def swap(staged, target):
+        if stop_at == "before-folders":
+            raise Killed
+        return real_swap(staged, target)
+
+    def replace(a, b):
+        raise Killed
+
+    monkeypatch.setattr(txm, "_swap_folder", swap)
+    monkeypatch.setattr(txm, "_replace_file", replace)
+    monkeypatch.setattr(Group, "abort", lambda self: None)  # a kill runs no clean-up at all
+    with pytest.raises(Killed):
+        group.commit()
+    monkeypatch.undo()
+    for tx in group.members:
+        tx._release()
+    if not exchange:
+        monkeypatch.setattr(txm, "_exchange", lambda a, b: False)
+    assert recover(str(tmp_path / "m.manifest"))
+    assert _pair(tmp_path) == (b"old-manifest", b"old-xml")
+    clean_leftovers(str(tmp_path / "Annotations"))
+    clean_leftovers(str(tmp_path / "m.manifest"))
+    assert sorted(os.listdir(tmp_path)) == ["Annotations", "m.manifest"]
+
+
+def test_a_kill_after_the_file_was_replaced_is_rolled_forward(tmp_path, monkeypatch):
+    _old_pair(tmp_path)
+    group = _group(tmp_path, b"new-manifest", b"new-xml")
+
+    class Killed(BaseException):
+        pass
+
+    real_remove = txm._remove
+    calls = []
+
+    def remove(path):
+        calls.append(path)
+        if path.endswith(".mafmt-new"):
+            raise Killed
+        real_remove(path)
+
+    monkeypatch.setattr(txm, "_remove", remove)
+    monkeypatch.setattr(Group, "abort", lambda self: None)
+    with pytest.raises(Killed):
+        group.commit()
+    monkeypatch.undo()
+    for tx in group.members:
+        tx._release()
+    assert recover(str(tmp_path / "m.manifest"))
+    assert _pair(tmp_path) == (b"new-manifest", b"new-xml")
+    assert os.listdir(tmp_path / "Annotations") == ["a.xml"]
+    assert not recover(str(tmp_path / "m.manifest"))  # nothing left to do
+
+
+def test_sigterm_handler_is_restored(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    with Transaction(str(tmp_path / "x"), folder=False) as tx:
+        open(tx.path(), "wb").close()
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_paths_cannot_leave_the_staging(tmp_path):
+    with Transaction(str(tmp_path / "out"), folder=True) as tx:
+        for bad in ("../x", "", "a/../../b"):
+            with pytest.raises(UsageError):
+                tx.path(bad)
+        tx.write_bytes("ok.txt", b"")
+    assert _tree(tmp_path / "out") == {"ok.txt": b""}
