@@ -8,13 +8,12 @@ format-pair special cases anywhere.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable
 from typing import Any
 
 from mafmt import manifest, storage
-from mafmt.errors import LossError, UsageError
+from mafmt.errors import FormatError, LossError, UsageError
 from mafmt.formats import Format
+from mafmt.progress import Progress
 from mafmt.report import Report
 
 from . import _common, coco, csv_format, import_layouts, pascal_voc, yolo
@@ -94,38 +93,51 @@ def convert(
     *,
     strict: bool = False,
     on_error: str = "raise",
+    overwrite: bool = False,
     read_options: dict[str, Any] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     **write_options: Any,
 ) -> Report:
     """Convert ``src`` to ``dst`` through the shared model and return the report.
 
+    The target is written as one transaction (see :mod:`mafmt.storage.transaction`): it
+    appears complete or not at all, and an existing target is replaced only with
+    ``overwrite=True``.
+
     Args:
-        strict: raise :class:`LossError` instead of writing when anything would be lost
-            (the target is left untouched: the data is checked before anything is written).
+        strict: raise :class:`LossError` instead of committing when any sample was dropped,
+            any data lost or any identity changed (the target is left untouched).
         on_error: what the reader does with bad records (``"raise"`` or ``"skip"``).
+        overwrite: replace an existing target as a whole.
         read_options / write_options: passed to the format's reader / writer.
-        progress: called with the number of samples converted so far, after each one.
+        progress: ``progress(done, total)`` after each sample (total None when unknown).
+
+    Raises:
+        FormatError: the source holds samples but none could be written (the reason is
+            named), or a reader/writer error.
+        LossError: ``strict`` and something would be lost.
     """
     src, dst = os.fspath(src), os.fspath(dst)
     reader = get(src_format) if src_format else detect(src)
     writer = get(dst_format) if dst_format else target_format(dst)
-    if strict:
-        # A rehearsal into a scratch folder: exact loss counts from the real writer,
-        # and the real target is never touched when something would be lost.
-        with tempfile.TemporaryDirectory(prefix="mafmt-strict-") as scratch:
-            probe_dst = os.path.join(scratch, os.path.basename(dst.rstrip("/\\")) or "out")
-            probe = writer.write(reader.read(src, on_error=on_error, **(read_options or {})), probe_dst, **write_options)
-        if probe.lost:
-            raise LossError(probe.lost)
     samples = reader.read(src, on_error=on_error, **(read_options or {}))
-    feed = _common.with_progress(samples, progress) if progress is not None else samples
-    report = writer.write(feed, dst, **write_options)
+    feed = _common.Counted(samples, progress)
+
+    def check(report: Report) -> None:
+        if feed.count and not report.written:
+            raise FormatError(f"nothing written to {dst}: none of the {feed.count} samples fits {writer.name} "
+                              f"({_common.describe(report)})", file=src)
+        if strict:
+            losses = report.losses()
+            if losses:
+                raise LossError(losses)
+
+    report = writer.write(feed, dst, overwrite=overwrite, check=check, **write_options)
+    report.read = feed.count
+    report.target, report.format = dst, writer.name
     read_report = getattr(samples, "report", None)
     if read_report is not None:
         report.skipped += read_report.skipped
         report.warnings.update(read_report.warnings)
         report.problems[:0] = read_report.problems
-    if strict and report.lost:
-        raise LossError(report.lost)
     return report

@@ -4,62 +4,81 @@ Mapping to the model (one :class:`Sample` per COCO image):
 
 * ``images[i]``: ``file_name`` -> ``Sample.source`` (verbatim), ``id`` -> ``Sample.id``,
   ``width``/``height`` -> the VOC document, ``usage`` -> ``Sample.usage``; other keys
-  (``license``, ``coco_url``, ...) -> ``Sample.extra``.
+  (``license``, ``coco_url``, ...) -> ``Sample.extra`` with their JSON types.
 * ``annotations``: ``bbox [x, y, w, h]`` -> ``BndBox(x, y, x + w, y + h)`` (continuous
-  0-based pixels, no shift); a one-ring polygon ``segmentation`` -> :class:`Polygon`;
-  multi-ring polygons and RLE masks (compressed or not) stay verbatim in
-  ``VocObject.extra["segmentation"]`` with the box as the shape; ``iscrowd: 1``,
-  ``keypoints``, ``num_keypoints`` and unknown keys -> ``extra``; a stored ``area`` or
-  ``bbox`` that differs from the shape's own is kept in ``extra`` too, so COCO -> COCO
-  rewrites it unchanged. ``attributes`` (string values) <-> ``properties``; ``score``
-  <-> ``confidence``; ``pose``, ``truncated``, ``occluded``, ``difficult``,
-  ``hard_coefficient``, ``hard_reasons``, ``mask_color`` are plain annotation keys.
-* ``categories``: order, ids, ``supercategory`` and unknown keys ride on the stream's
-  :class:`DatasetMeta` and are reused by the writer, so ids are stable.
+  0-based pixels, no shift); ``segmentation`` is part of the shape: one polygon ->
+  :class:`Polygon`, several -> :class:`MultiPolygon`, an RLE (compressed or not) ->
+  :class:`Mask`. ``iscrowd``, ``keypoints``, ``num_keypoints``, the annotation ``id`` and
+  unknown keys -> ``VocObject.extra`` with their JSON types; a stored ``area`` or ``bbox``
+  that differs from the shape's own is kept there too, so COCO -> COCO rewrites it
+  unchanged. ``attributes`` (string values) <-> ``properties``; ``score`` <->
+  ``confidence``; ``pose``, ``truncated``, ``occluded``, ``difficult``,
+  ``hard_coefficient``, ``hard_reasons``, ``mask_color`` are plain annotation keys. An
+  annotation with a ``category_id`` and neither ``bbox`` nor ``segmentation`` is an
+  image-level label (datumaro's ``coco_labels``): a :class:`Classification` of the sample.
+* ``categories``: order, ids, ``supercategory`` and other keys ride on the stream's
+  :class:`DatasetMeta`; unused categories are kept.
 
-Writing: category ids come from the source (COCO), else from ``categories=`` (names in
-order, ids 1..K), else names sorted alphabetically (ids 1..K) -- reproducible whatever
-the sample order. Annotation ids are renumbered 1..N in output order; image ids keep an
-integer ``Sample.id`` when unique. Lossy: circles become ``circle_vertices``-gon polygons
-(``circle->polygon``); point, line, dashed and polyline become their box
-(``<kind>->bbox``); parts, non-detection annotations and sample fields COCO has no place
-for are counted. COCO needs the whole file: the reader loads the JSON at once and the
-writer holds all records until the end (a forced second pass over memory, not over input).
+Writing streams: images and annotations are written as they come (annotations through a
+temporary file), categories at the end. Category ids: from ``categories=`` (a COCO file
+or a names list / file: restores the original ids), else the source's COCO ids, else YOLO
+indices + 1 (counted as ``"category id->renumbered"``), else 1..K in order of first
+appearance. Image ``file_name`` is the sample's ``source`` (``./`` removed; relative to
+``image_root=`` when given; ``file_names="basename"`` keeps base names), unique: samples
+with one source become one image. ``segmentation`` is always present (``[]`` for boxes),
+``iscrowd`` and ``area`` are numbers. Lossy: circles become ``circle_vertices``-gon
+polygons (``circle->polygon``); point, line, dashed and polyline become their box.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
-from mafmt import storage
-from mafmt.errors import FormatError, UsageError
+import orjson
+
+from mafmt import limits, storage
+from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
-from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Number, Polygon, Sample, VocDocument, VocObject
+from mafmt.limits import check_depth, clip
+from mafmt.losses import count_object_losses, count_sample_losses
+from mafmt.model import (
+    IMAGE_CLASSIFICATION,
+    OBJECT_DETECTION,
+    BndBox,
+    Classification,
+    Detection,
+    Mask,
+    MultiPolygon,
+    Number,
+    Polygon,
+    Sample,
+    VocDocument,
+    VocObject,
+)
 from mafmt.report import ErrorPolicy, Report, check_policy
 
 from ._common import (
+    Category,
     DatasetMeta,
     MetaStream,
-    SizeResolver,
-    as_box_or_polygon,
     basename,
     check_options,
-    count_object_losses,
-    count_sample_losses,
     detection_objects,
     get_meta,
     not_an_image,
-    sample_size,
-    tidy,
+    output,
 )
+from ._geometry import as_box_or_polygon, tidy
+from ._sizes import SizeResolver, sample_size
 
 __all__ = ["FORMAT", "read", "write"]
 
 _IMAGE_KEYS = ("id", "file_name", "width", "height", "usage")
-_ANN_KEYS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "attributes", "score")
+_ANN_KEYS = ("image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "attributes", "score")
 _OBJ_KEYS = ("pose", "truncated", "occluded", "difficult", "hard_coefficient", "hard_reasons", "mask_color")
 _CAT_KEYS = ("id", "name", "supercategory")
 _KNOWN = frozenset(_ANN_KEYS) | frozenset(_OBJ_KEYS)
@@ -80,55 +99,109 @@ def read(
     """Stream the images of a COCO instances file as samples (the JSON is loaded whole).
 
     Raises (while iterating):
-        FormatError: not JSON, or a record that breaks COCO (names the JSON path).
+        FormatError: not JSON, not an instances file (a results list, captions, panoptic),
+            or a record that breaks COCO (names the JSON path).
     """
     check_policy(on_error)
     check_options("coco", {k: v for k, v in options.items() if k not in ("images", "size_table")})
     src = os.fspath(src)
     report = Report()
     meta = DatasetMeta()
-    return MetaStream(_iter(src, on_error, report, meta), report, meta)
+    stream = MetaStream(iter(()), report, meta)
+    stream._it = _iter(src, on_error, report, meta, stream)
+    return stream
+
+
+def _strict_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {clip(text, 40)} is too large")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+_STRICT = json.JSONDecoder(parse_float=_strict_float, parse_constant=_no_constant)
+
+
+def load_json(src: str, what: str) -> Any:
+    """A whole JSON document (at most :data:`mafmt.limits.MAX_JSON_BYTES`), numbers exact."""
+    data = storage.read_bytes(src, limit=limits.MAX_JSON_BYTES)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass  # integers beyond 64 bits, or an error the standard parser words better
+    try:
+        return _STRICT.decode(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise LimitError(f"{what} nested deeper than Python can read", file=src) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{what} is not UTF-8 (byte {exc.start + 1})", file=src) from None
+    except ValueError as exc:
+        raise FormatError(f"invalid JSON: {clip(getattr(exc, 'msg', str(exc)), 120)}", file=src,
+                          line=getattr(exc, "lineno", None)) from None
 
 
 def _load(src: str) -> dict[str, Any]:
-    data = storage.read_bytes(src)
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise FormatError(f"invalid JSON: {getattr(exc, 'msg', exc)}", file=src, line=getattr(exc, "lineno", None)) from None
+    doc = load_json(src, "COCO file")
+    if isinstance(doc, list):
+        if doc and all(isinstance(d, dict) and "image_id" in d for d in doc[:10]):
+            raise FormatError(f"a COCO results file (a list of {len(doc)} detections), not an instances file: "
+                              "it has no images; evaluate it against its instances file instead", file=src)
+        raise FormatError(f"top level is a JSON array of {len(doc)} items, not a COCO instances object", file=src)
     if not isinstance(doc, dict):
-        raise FormatError("top level is not a JSON object", file=src)
+        raise FormatError(f"top level is {clip(doc, 40)}, not a COCO instances object", file=src)
     for key in ("images", "annotations", "categories"):
-        if key in doc and not isinstance(doc[key], list):
+        if key in doc and doc[key] is not None and not isinstance(doc[key], list):
             raise FormatError(f"expected an array, got {type(doc[key]).__name__}", file=src, path=key)
-    if "images" not in doc:
-        raise FormatError("required key 'images' is missing", file=src, path="images")
+    if not isinstance(doc.get("images"), list):
+        raise FormatError("required key 'images' is missing: not a COCO instances file", file=src, path="images")
+    anns = doc.get("annotations") or []
+    first = next((a for a in anns[:50] if isinstance(a, dict)), None)
+    if first is not None and "category_id" not in first:
+        if "caption" in first:
+            raise FormatError("a COCO captions file (annotations have 'caption', no 'category_id'), not an instances "
+                              "file: mafmt reads instances (boxes, polygons, masks) and image labels", file=src)
+        if "segments_info" in first:
+            raise FormatError("a COCO panoptic file (annotations have 'segments_info' and PNG masks), not an instances "
+                              "file", file=src)
     return doc
 
 
-def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta) -> Iterator[Sample]:
+def _scalar_id(value: Any) -> bool:
+    return (type(value) is int or type(value) is str) and (type(value) is not int or abs(value) < 1 << 63)
+
+
+def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
     doc = _load(src)
+    stream.total = len(doc["images"])
     names: dict[Any, str] = {}
-    for i, cat in enumerate(doc.get("categories", [])):
-        if not isinstance(cat, dict) or "id" not in cat or not isinstance(cat.get("name"), str):
-            raise FormatError("category needs an 'id' and a string 'name'", file=src, path=f"categories[{i}]")
+    known: set[str] = set()
+    for i, cat in enumerate(doc.get("categories") or []):
+        where = f"categories[{i}]"
+        if not isinstance(cat, dict) or not _scalar_id(cat.get("id")) or not isinstance(cat.get("name"), str):
+            raise FormatError("category needs an integer 'id' and a string 'name'", file=src, path=where)
         name = cat["name"]
-        if name in meta.label_ids:
-            report.warn("duplicate category name")
-        else:
-            meta.labels.append(name)
-            meta.label_ids[name] = cat["id"]
-            if "supercategory" in cat:
-                meta.supercategories[name] = cat["supercategory"]
-            rest = {k: v for k, v in cat.items() if k not in _CAT_KEYS}
-            if rest:
-                meta.categories_extra[name] = rest
+        if cat["id"] in names:
+            raise FormatError(f"category id {clip(cat['id'])} given twice", file=src, path=f"{where}.id")
         names[cat["id"]] = name
+        if name in known:
+            report.warn("duplicate category name")
+            continue
+        known.add(name)
+        rest = {k: v for k, v in cat.items() if k not in _CAT_KEYS}
+        check_depth(rest, file=src, path=where)
+        sup = cat.get("supercategory")
+        meta.categories.append(Category(name, cat["id"], sup if isinstance(sup, str) else None, rest))
     meta.top = {k: v for k, v in doc.items() if k not in ("images", "annotations", "categories")}
+    check_depth(meta.top, file=src)
     by_image: dict[Any, list[tuple[int, dict[str, Any]]]] = {}
-    for i, ann in enumerate(doc.get("annotations", [])):
-        if not isinstance(ann, dict) or "image_id" not in ann:
-            _fail(FormatError("annotation needs an 'image_id'", file=src, path=f"annotations[{i}]"), on_error, report)
+    for i, ann in enumerate(doc.get("annotations") or []):
+        if not isinstance(ann, dict) or not _scalar_id(ann.get("image_id")):
+            _fail(FormatError("annotation needs an integer 'image_id'", file=src, path=f"annotations[{i}]"),
+                  on_error, report)
             continue
         by_image.setdefault(ann["image_id"], []).append((i, ann))
     seen: set[Any] = set()
@@ -138,11 +211,15 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta) -> Iterato
         except FormatError as exc:
             _fail(exc, on_error, report)
             continue
-        seen.add(img.get("id"))
+        if img["id"] in seen:
+            _fail(FormatError(f"image id {clip(img['id'])} given twice", file=src, path=f"images[{i}].id"),
+                  on_error, report)
+            continue
+        seen.add(img["id"])
         yield sample
     orphans = sum(len(v) for k, v in by_image.items() if k not in seen)
     if orphans:
-        report.warn("annotation of an unknown image ignored")
+        report.warn("annotation of an unknown image_id")
         report.lose("annotation of unknown image->dropped", orphans)
 
 
@@ -156,85 +233,102 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
     where = f"images[{i}]"
     if not isinstance(img, dict):
         raise FormatError("expected an object", file=src, path=where)
+    if not _scalar_id(img.get("id")):
+        raise FormatError(f"image needs an integer 'id', got {clip(img.get('id'))}", file=src, path=f"{where}.id")
     file_name = img.get("file_name")
-    if not isinstance(file_name, str) or not file_name:
+    if not isinstance(file_name, str) or not file_name.strip():
         raise FormatError("required string 'file_name' is missing", file=src, path=f"{where}.file_name")
     width, height = img.get("width"), img.get("height")
     for key, value in (("width", width), ("height", height)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise FormatError(f"expected an integer, got {value!r}", file=src, path=f"{where}.{key}")
-    objects = [_object(ann, j, names, src, report) for j, ann in by_image.get(img.get("id"), [])]
+        if value is not None and (type(value) is not int or not 0 <= value <= limits.MAX_COORDINATE):
+            raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"{where}.{key}")
+    objects: list[VocObject] = []
+    labels: list[str] = []
+    for j, ann in by_image.get(img["id"], []):
+        obj = _object(ann, j, names, src)
+        if isinstance(obj, str):
+            labels.append(obj)
+        else:
+            objects.append(obj)
     document = VocDocument(filename=basename(file_name), width=width, height=height, objects=objects)
     usage = img.get("usage")
-    sample = Sample(
-        source=file_name,
-        id=img.get("id"),
-        usage=usage if isinstance(usage, str) else None,
-        annotations=[Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=document)],
-        extra={k: v for k, v in img.items() if k not in _IMAGE_KEYS or (k == "usage" and not isinstance(v, str))},
-    )
-    return sample
+    extra = {k: v for k, v in img.items() if k not in _IMAGE_KEYS or (k == "usage" and not isinstance(v, str))}
+    check_depth(extra, file=src, path=where)
+    annotations: list[Any] = [Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=document)]
+    annotations += [Classification(type=IMAGE_CLASSIFICATION, name=n) for n in labels]
+    return Sample(source=file_name, id=img["id"], usage=usage if isinstance(usage, str) else None,
+                  annotations=annotations, extra=extra)
 
 
 def _numbers(value: Any, n: int | None = None) -> bool:
     if not isinstance(value, list) or (n is not None and len(value) != n):
         return False
+    bound = limits.MAX_COORDINATE
     for v in value:
         t = type(v)
-        if t is not int and t is not float and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+        if (t is not int and t is not float) or not -bound <= v <= bound:
             return False
     return True
 
 
-def _object(ann: dict[str, Any], j: int, names: dict[Any, str], src: str, report: Report) -> VocObject:
+def _object(ann: dict[str, Any], j: int, names: dict[Any, str], src: str) -> VocObject | str:
     where = f"annotations[{j}]"
     cat = ann.get("category_id")
-    if cat not in names:
-        raise FormatError(f"unknown category_id {cat!r}", file=src, path=f"{where}.category_id")
-    extra: dict[str, Any] = {k: v for k, v in ann.items() if k not in _KNOWN}
+    if not _scalar_id(cat) or cat not in names:
+        raise FormatError(f"unknown category_id {clip(cat)}", file=src, path=f"{where}.category_id")
     bbox = ann.get("bbox")
     seg = ann.get("segmentation")
+    if bbox is None and seg in (None, []):
+        return names[cat]  # an image-level label
+    extra: dict[str, Any] = {k: v for k, v in ann.items() if k not in _KNOWN or (k == "iscrowd" and v != 0)}
+    if "id" in extra and not _scalar_id(extra["id"]):
+        raise FormatError(f"annotation id must be an integer, got {clip(extra['id'])}", file=src, path=f"{where}.id")
     if seg is None and type(bbox) is list and len(bbox) == 4 and all(type(v) is int for v in bbox):
         # the common case, integer box without mask: nothing to tidy or compare
         x, y, w, h = bbox
-        shape: BndBox | Polygon | None = BndBox(x, y, x + w, y + h)
+        if not _numbers(bbox):
+            raise FormatError(f"bbox must be 4 numbers within +-{limits.MAX_COORDINATE}, got {clip(bbox)}", file=src,
+                              path=f"{where}.bbox")
+        shape: BndBox | Polygon | MultiPolygon | Mask = BndBox(x, y, x + w, y + h)
         area = ann.get("area")
         if area is not None and area != max(0, w) * max(0, h):
             extra["area"] = area
     else:
         shape = _shape(ann, bbox, seg, extra, where, src)
-    if ann.get("iscrowd", 0) != 0:
-        extra["iscrowd"] = ann["iscrowd"]
+    if extra:
+        check_depth(extra, file=src, path=where)
     obj = VocObject(name=names[cat], shape=shape, extra=extra)
-    if len(ann) <= 7 and "attributes" not in ann and "score" not in ann and not any(k in ann for k in _OBJ_KEYS):
+    if "attributes" not in ann and "score" not in ann and not any(k in ann for k in _OBJ_KEYS):
         return obj
     return _object_fields(ann, obj, extra)
 
 
-def _shape(ann: dict[str, Any], bbox: Any, seg: Any, extra: dict[str, Any], where: str, src: str) -> BndBox | Polygon:
-    """The shape of an annotation (polygon, or box), keeping what it cannot express in ``extra``."""
+def _shape(ann: dict[str, Any], bbox: Any, seg: Any, extra: dict[str, Any], where: str,
+           src: str) -> BndBox | Polygon | MultiPolygon | Mask:
+    """The shape of an annotation (mask, polygons, or box), keeping what it cannot express in ``extra``."""
     if bbox is not None and not _numbers(bbox, 4):
-        raise FormatError(f"bbox must be 4 numbers, got {bbox!r}", file=src, path=f"{where}.bbox")
-    shape: BndBox | Polygon | None = None
-    if isinstance(seg, list) and len(seg) == 1 and _numbers(seg[0]) and len(seg[0]) >= 6 and len(seg[0]) % 2 == 0:
-        ring = seg[0]
-        shape = Polygon(tuple((ring[k], ring[k + 1]) for k in range(0, len(ring), 2)))
+        raise FormatError(f"bbox must be 4 numbers within +-{limits.MAX_COORDINATE}, got {clip(bbox)}", file=src,
+                          path=f"{where}.bbox")
+    shape: BndBox | Polygon | MultiPolygon | Mask | None = None
+    if isinstance(seg, dict):
+        try:
+            shape = Mask.from_coco(seg)
+        except ValueError as exc:
+            raise FormatError(str(exc), file=src, path=f"{where}.segmentation") from None
+    elif isinstance(seg, list) and seg:
+        if not all(_numbers(r) for r in seg):
+            raise FormatError("segmentation is neither polygons (lists of numbers) nor an RLE", file=src,
+                              path=f"{where}.segmentation")
+        if all(len(r) >= 6 and len(r) % 2 == 0 for r in seg):
+            rings = tuple(tuple((r[k], r[k + 1]) for k in range(0, len(r), 2)) for r in seg)
+            shape = Polygon(rings[0]) if len(rings) == 1 else MultiPolygon(rings)
+        else:
+            extra["segmentation"] = seg  # rings too short to be polygons: kept as they are
     elif seg not in (None, []):
-        if isinstance(seg, dict):
-            if "counts" not in seg or "size" not in seg:
-                raise FormatError("RLE needs 'counts' and 'size'", file=src, path=f"{where}.segmentation")
-        elif not (isinstance(seg, list) and all(_numbers(r) for r in seg)):
-            raise FormatError("segmentation is neither polygons nor RLE", file=src, path=f"{where}.segmentation")
-        extra["segmentation"] = seg
-    elif seg == []:
-        extra["segmentation"] = []
+        raise FormatError("segmentation is neither polygons nor an RLE", file=src, path=f"{where}.segmentation")
     if shape is None:
-        if bbox is None and isinstance(seg, dict):
-            from . import rle as rle_codec  # numpy only when an RLE mask needs it
-
-            bbox = rle_codec.to_bbox(seg)
         if bbox is None:
-            raise FormatError("annotation has neither bbox nor polygon", file=src, path=f"{where}.bbox")
+            raise FormatError("annotation has neither bbox nor segmentation", file=src, path=f"{where}.bbox")
         x, y, w, h = bbox
         shape = BndBox(tidy(x), tidy(y), tidy(x + w), tidy(y + h))
         if _box_list(shape) != list(bbox):
@@ -255,7 +349,7 @@ def _object_fields(ann: dict[str, Any], obj: VocObject, extra: dict[str, Any]) -
     elif attrs is not None:
         extra["attributes"] = attrs
     score = ann.get("score")
-    if isinstance(score, (int, float)) and not isinstance(score, bool):
+    if type(score) in (int, float):
         obj.confidence = score
     elif score is not None:
         extra["score"] = score
@@ -263,8 +357,7 @@ def _object_fields(ann: dict[str, Any], obj: VocObject, extra: dict[str, Any]) -
         if key in ann:
             value = ann[key]
             ok = isinstance(value, str) if key in ("pose", "hard_reasons", "mask_color") else (
-                isinstance(value, (int, float)) and not isinstance(value, bool)
-                and (key == "hard_coefficient" or isinstance(value, int)))
+                type(value) in (int, float) and (key == "hard_coefficient" or type(value) is int))
             if ok:
                 setattr(obj, key, value)
             else:
@@ -272,20 +365,152 @@ def _object_fields(ann: dict[str, Any], obj: VocObject, extra: dict[str, Any]) -
     return obj
 
 
-def _close(a: list[Number], b: list[Number]) -> bool:
-    return all(abs(float(x) - float(y)) <= 1e-6 * max(1.0, abs(float(y))) for x, y in zip(a, b))
+def _close(a: list[Any], b: list[Any]) -> bool:
+    try:
+        return all(abs(float(x) - float(y)) <= 1e-6 * max(1.0, abs(float(y))) for x, y in zip(a, b))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
-def _box_list(shape: BndBox | Polygon) -> list[Number]:
+def _box_list(shape: Any) -> list[Number]:
     x0, y0, x1, y1 = shape.bbox()
     return [x0, y0, tidy(x1 - x0), tidy(y1 - y0)]
 
 
-def _area(shape: BndBox | Polygon) -> Number:
+def _area(shape: Any) -> Number:
     return tidy(shape.area())
 
 
 # --------------------------------------------------------------------------- writing
+
+
+class _Categories:
+    """Category ids for the output: a given map, the source's COCO ids, YOLO indices + 1, or
+    1..K in order of first appearance; new names get the next free id."""
+
+    def __init__(self, meta: DatasetMeta | None, spec: list[str] | str | None, report: Report) -> None:
+        self.report = report
+        self.cats: dict[str, Category] = {}
+        self.order: list[str] = []
+        self.meta = meta
+        if spec is not None:
+            for cat in _category_spec(spec):
+                self._add(cat)
+            if meta is not None:  # supercategories and keys the map does not give, from the source
+                for src_cat in meta.categories:
+                    mapped = self.cats.get(src_cat.name)
+                    if mapped is not None:
+                        mapped.supercategory = mapped.supercategory or src_cat.supercategory
+                        mapped.extra = {**src_cat.extra, **mapped.extra}
+        elif meta is not None and meta.categories:
+            index_ids = meta.index_ids
+            for c in meta.categories:  # the source's order
+                cid = c.id
+                if type(cid) is not int or cid in {x.id for x in self.cats.values()}:
+                    cid = None
+                elif index_ids:
+                    cid += 1
+                    report.change("category id->renumbered (YOLO index + 1)")
+                self._add(Category(c.name, cid, c.supercategory, dict(c.extra)))
+        self._next = max([c.id for c in self.cats.values() if type(c.id) is int] or [0]) + 1
+        for cat in self.cats.values():
+            if cat.id is None:
+                cat.id, self._next = self._next, self._next + 1
+
+    def _add(self, cat: Category) -> None:
+        if cat.name not in self.cats:
+            self.cats[cat.name] = cat
+            self.order.append(cat.name)
+
+    def id_of(self, name: str) -> int:
+        cat = self.cats.get(name)
+        if cat is None:
+            if self.meta is not None and self.meta.categories and name not in self.meta.labels:
+                self.report.warn("label not among the source's categories: new category id")
+            cat = Category(name, self._next)
+            self._next += 1
+            self._add(cat)
+        return cat.id  # type: ignore[return-value]
+
+    def records(self) -> list[dict[str, Any]]:
+        out = []
+        for name in self.order:
+            cat = self.cats[name]
+            rec: dict[str, Any] = {"id": cat.id, "name": name, "supercategory": cat.supercategory or ""}
+            for k, v in cat.extra.items():
+                rec.setdefault(k, v)
+            out.append(rec)
+        return out
+
+
+def _category_spec(spec: list[str] | str) -> list[Category]:
+    if isinstance(spec, list):
+        return [Category(n, i) for i, n in enumerate(spec, 1)]
+    if spec.lower().endswith(".json"):
+        doc = load_json(spec, "category map")
+        cats = doc.get("categories") if isinstance(doc, dict) else doc
+        if not isinstance(cats, list) or not all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                                                 and type(c.get("id")) is int for c in cats):
+            raise FormatError("a category map is a COCO file (or a list) of {'id': int, 'name': str}", file=spec)
+        return [Category(c["name"], c["id"], c.get("supercategory"), {k: v for k, v in c.items() if k not in _CAT_KEYS})
+                for c in cats]
+    from ._common import read_text
+
+    names = [ln.strip() for ln in read_text(spec)[0].splitlines() if ln.strip() and not ln.startswith("#")]
+    return [Category(n, i) for i, n in enumerate(names, 1)]
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _Images:
+    """File names and ids of the output images: one image per source, ids unique."""
+
+    def __init__(self, image_root: str | None, file_names: str, report: Report) -> None:
+        self.root = image_root
+        self.file_names = file_names
+        self.report = report
+        self.by_name: dict[str, int] = {}
+        self.used: set[int] = set()
+        self.next = 1
+        self.sources: dict[str, str] = {}
+
+    def file_name(self, sample: Sample) -> str:
+        """The sample's ``source`` as COCO's ``file_name`` (see :func:`write`)."""
+        name = sample.source.replace("\\", "/")
+        if self.root is not None:
+            base = storage.parent(sample.origin.file) if sample.origin is not None and sample.origin.file else None
+            absolute = storage.resolve(base, name)
+            rel = storage.relative_to(absolute, self.root)
+            if rel.startswith("..") or rel == absolute:
+                raise UsageError(f"image {name!r} is not below image_root {self.root!r}")
+            name = rel
+        name = name.removeprefix("./")
+        if self.file_names == "basename":
+            base_name = basename(name)
+            first = self.sources.setdefault(base_name, name)
+            if first != name:
+                raise FormatError(f"two images have the base name {base_name!r} ({first}, {name}); use "
+                                  "file_names=keep or image_root=DIR")
+            name = base_name
+        return name
+
+    def id_for(self, sample: Sample) -> int:
+        sid = sample.id
+        if type(sid) is int and sid not in self.used and abs(sid) < 1 << 63:
+            image_id = sid
+        else:
+            while self.next in self.used:
+                self.next += 1
+            image_id = self.next
+            if sid is not None:
+                self.report.change("image id->renumbered")
+        self.used.add(image_id)
+        return image_id
 
 
 def write(
@@ -297,92 +522,150 @@ def write(
     indent: int | None = None,
     images: str | None = None,
     size_table: str | dict[str, Any] | None = None,
+    image_root: str | None = None,
+    file_names: str = "keep",
+    overwrite: bool = False,
+    check: Callable[[Report], None] | None = None,
     **options: Any,
 ) -> Report:
-    """Write samples as one COCO instances JSON file, atomically.
+    """Write samples as one COCO instances JSON file, as one transaction, streaming.
 
     Args:
-        categories: class names in id order (ids 1..K), or a COCO JSON / text file of
-            names; other names found get the next ids.
+        categories: the category map: a COCO JSON file (its ids are used: COCO -> YOLO -> COCO
+            gets the original ids back), a text file of names, or a list of names (ids 1..K);
+            other names found get the next ids.
         circle_vertices: corners of the polygon that replaces a circle.
-        indent: pretty-print with this indent (default: compact).
+        indent: pretty-print with this indent (default: compact, streamed).
         images / size_table: where sizes come from for samples without a VOC document.
+        image_root: write ``file_name`` relative to this folder.
+        file_names: ``"keep"`` (the source's relative path) or ``"basename"``.
     """
     check_options("coco", options)
     if circle_vertices < 3:
         raise UsageError("circle_vertices must be at least 3")
+    if file_names not in ("keep", "basename"):
+        raise UsageError(f"file_names must be keep or basename, not {file_names!r}")
     target = os.fspath(target)
     report = Report()
     sizes = SizeResolver(images, size_table)
-    out_images: list[dict[str, Any]] = []
-    out_anns: list[dict[str, Any]] = []
-    labels: list[str] = []
-    used_ids: set[int] = set()
-    next_id = 1
-    seen_labels: set[str] = set()
-    for sample in samples:
-        doc, objects = detection_objects(sample, report, "coco")
-        if not_an_image(sample, doc, report):
-            continue
-        count_sample_losses(sample, report, HOLDS_SAMPLE)
-        width, height = (doc.width, doc.height) if doc is not None else (None, None)
-        if width is None or height is None:
-            found = sample_size(sample, sizes)
-            if found:
-                width, height = found[0], found[1]
-        if width is None or height is None:
-            report.lose("sample without image size->dropped")
-            continue
-        sid = sample.id
-        if isinstance(sid, int) and not isinstance(sid, bool) and sid not in used_ids:
-            image_id = sid
-        else:
-            while next_id in used_ids:
-                next_id += 1
-            image_id = next_id
-            if sid is not None:
-                report.warn("image id renumbered")
-        used_ids.add(image_id)
-        img: dict[str, Any] = {"id": image_id, "file_name": sample.source.removeprefix("./"), "width": width,
-                               "height": height}
-        if sample.usage is not None:
-            img["usage"] = sample.usage
-        for k, v in sample.extra.items():
-            img.setdefault(k, v)
-        out_images.append(img)
-        for obj in objects:
-            ann = _annotation(obj, image_id, len(out_anns) + 1, circle_vertices, report)
-            if ann is None:
-                continue
-            if obj.name not in seen_labels:
-                seen_labels.add(obj.name)  # type: ignore[arg-type]
-                labels.append(obj.name)  # type: ignore[arg-type]
-            out_anns.append(ann)
-        report.written += 1
-    cats = _categories(labels, get_meta(samples), categories)
-    ids = {c["name"]: c["id"] for c in cats}
-    for ann in out_anns:
-        ann["category_id"] = ids[ann["category_id"]]
-    meta = get_meta(samples)
-    top: dict[str, Any] = (dict(meta.top) if meta is not None and meta.top
-                           else {"info": {"description": "written by mafmt"}, "licenses": []})
-    top.update(images=out_images, annotations=out_anns, categories=cats)
-    data = json.dumps(top, ensure_ascii=False, indent=indent, separators=(",", ":") if indent is None else None)
-    with storage.atomic_write(target) as fh:
-        fh.write(data.encode("utf-8"))
-    report.outputs.append(target)
+    names = _Images(image_root, file_names, report)
+    with output(target, report, folder=False, overwrite=overwrite, check=check) as tx:
+        staged = tx.path()
+        with open(staged, "wb") as out, tempfile.TemporaryFile(dir=os.path.dirname(staged)) as anns:
+            cats: _Categories | None = None
+            ann_ids = _AnnotationIds()
+            first_image = True
+            n_ann = 0
+            for sample in samples:
+                if cats is None:
+                    cats = _start(out, samples, categories, report)
+                doc, objects = detection_objects(sample, report)
+                if not_an_image(sample, doc, report):
+                    continue
+                count_sample_losses(sample, report, HOLDS_SAMPLE)
+                width, height = (doc.width, doc.height) if doc is not None else (None, None)
+                if width is None or height is None:
+                    found = sample_size(sample, sizes)
+                    if found:
+                        width, height = found[0], found[1]
+                if width is None or height is None:
+                    report.drop("no image size")
+                    report.problems.append(FormatError(f"image size of {clip(sample.source)} unknown (give --images "
+                                                       "DIR or --size-table FILE)", path="size"))
+                    continue
+                file_name = names.file_name(sample)
+                image_id = names.by_name.get(file_name)
+                if image_id is None:
+                    image_id = names.id_for(sample)
+                    names.by_name[file_name] = image_id
+                    img: dict[str, Any] = {"id": image_id, "file_name": file_name, "width": width, "height": height}
+                    if sample.usage is not None:
+                        img["usage"] = sample.usage
+                    for k, v in sample.extra.items():
+                        img.setdefault(k, v)
+                    out.write(b"" if first_image else b",")
+                    out.write(_dumps(img))
+                    first_image = False
+                else:
+                    report.change("samples of one image merged")
+                for obj in objects:
+                    ann = _annotation(obj, image_id, circle_vertices, report)
+                    if ann is None:
+                        continue
+                    ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]
+                    ann["id"] = ann_ids.take(ann.get("id"))
+                    anns.write(b"," if n_ann else b"")
+                    anns.write(_dumps(_ordered(ann)))
+                    n_ann += 1
+                for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
+                    anns.write(b"," if n_ann else b"")
+                    anns.write(_dumps({"id": ann_ids.take(None), "image_id": image_id,
+                                       "category_id": cats.id_of(label)}))
+                    n_ann += 1
+                report.written += 1
+            if cats is None:
+                cats = _start(out, samples, categories, report)
+            out.write(b'],"annotations":[')
+            anns.seek(0)
+            while chunk := anns.read(1 << 20):
+                out.write(chunk)
+            out.write(b'],"categories":' + _dumps(cats.records()) + b"}")
+        if indent is not None:
+            _reindent(staged, indent)
     return report
 
 
-def _annotation(obj: VocObject, image_id: int, ann_id: int, circle_vertices: int, report: Report) -> dict[str, Any] | None:
+def _start(out: IO[bytes], samples: Iterable[Sample], spec: list[str] | str | None, report: Report) -> _Categories:
+    """Categories (the stream's metadata is complete once a sample was taken) and the document head."""
+    meta = get_meta(samples)
+    head: dict[str, Any] = (dict(meta.top) if meta is not None and meta.top
+                            else {"info": {"description": "written by mafmt"}, "licenses": []})
+    for key in ("images", "annotations", "categories"):
+        head.pop(key, None)
+    out.write(_dumps(head)[:-1] + (b"," if head else b"") + b'"images":[')
+    return _Categories(meta, spec, report)
+
+
+class _AnnotationIds:
+    """The source's annotation ids where they are unique integers, else the next free one."""
+
+    def __init__(self) -> None:
+        self.used: set[int] = set()
+        self.next = 1
+
+    def take(self, wanted: Any) -> int:
+        if type(wanted) is int and wanted not in self.used:
+            self.used.add(wanted)
+            return wanted
+        while self.next in self.used:
+            self.next += 1
+        self.used.add(self.next)
+        return self.next
+
+
+_FIRST = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation")
+
+
+def _ordered(ann: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: ann[k] for k in _FIRST if k in ann}, **{k: v for k, v in ann.items() if k not in _FIRST}}
+
+
+def _reindent(path: str, indent: int) -> None:
+    with open(path, "rb") as fh:
+        doc = json.loads(fh.read())
+    with open(path, "wb") as fh:
+        fh.write(json.dumps(doc, ensure_ascii=False, indent=indent).encode("utf-8"))
+
+
+def _annotation(obj: VocObject, image_id: int, circle_vertices: int, report: Report) -> dict[str, Any] | None:
     if obj.shape is None or not obj.name:
         report.lose("object without shape or name->dropped")
         return None
-    if obj.parts:
-        count_object_losses(obj, report, HOLDS_OBJECT)
-    shape = as_box_or_polygon(obj.shape, report, circle_vertices)
+    count_object_losses(obj, report, HOLDS_OBJECT)
+    kind = type(obj.shape)
+    shape: Any = obj.shape if kind in (Mask, MultiPolygon) else as_box_or_polygon(obj.shape, report, circle_vertices)
     extra = obj.extra
-    ann: dict[str, Any] = {"id": ann_id, "image_id": image_id, "category_id": obj.name}
+    ann: dict[str, Any] = {"id": extra.get("id"), "image_id": image_id}
     if type(shape) is BndBox and type(shape.xmin) is int and type(shape.ymin) is int and type(shape.xmax) is int \
             and type(shape.ymax) is int:
         w, h = shape.xmax - shape.xmin, shape.ymax - shape.ymin
@@ -393,10 +676,12 @@ def _annotation(obj: VocObject, image_id: int, ann_id: int, circle_vertices: int
     ann["bbox"] = extra.get("bbox", box) if extra else box
     ann["area"] = extra.get("area", area) if extra else area
     ann["iscrowd"] = extra.get("iscrowd", 0) if extra else 0
-    if "segmentation" in extra:
-        ann["segmentation"] = extra["segmentation"]
-    elif isinstance(shape, Polygon):
+    if type(shape) is Polygon:
         ann["segmentation"] = [[c for p in shape.points for c in p]]
+    elif kind in (Mask, MultiPolygon):
+        ann["segmentation"] = shape.coco()
+    else:
+        ann["segmentation"] = extra.get("segmentation", []) if extra else []
     if obj.properties is not None:
         ann["attributes"] = dict(obj.properties)
     if obj.confidence is not None:
@@ -411,47 +696,6 @@ def _annotation(obj: VocObject, image_id: int, ann_id: int, circle_vertices: int
     return ann
 
 
-def _category_names(spec: list[str] | str) -> list[str]:
-    if isinstance(spec, list):
-        return spec
-    text = storage.read_bytes(spec).decode("utf-8-sig")
-    if spec.lower().endswith(".json"):
-        cats = json.loads(text).get("categories", [])
-        return [c["name"] for c in sorted(cats, key=lambda c: c["id"])]
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _categories(labels: list[str], meta: DatasetMeta | None, spec: list[str] | str | None) -> list[dict[str, Any]]:
-    ids: dict[str, int] = {}
-    if spec is not None:
-        for i, name in enumerate(_category_names(spec), 1):
-            ids.setdefault(name, i)
-    elif meta is not None and meta.label_ids:
-        ids = {n: i for n, i in meta.label_ids.items() if isinstance(i, int)}
-        for name in meta.labels:
-            ids.setdefault(name, 0)
-    elif meta is not None and meta.labels:
-        ids = {name: i for i, name in enumerate(dict.fromkeys(meta.labels), 1)}
-    order = list(ids)
-    nxt = max([i for i in ids.values()], default=0) + 1
-    for name in ids:
-        if ids[name] == 0:
-            ids[name], nxt = nxt, nxt + 1
-    for name in sorted(n for n in labels if n not in ids):
-        ids[name], nxt = nxt, nxt + 1
-        order.append(name)
-    out = []
-    for name in order:
-        cat: dict[str, Any] = {"id": ids[name], "name": name}
-        if meta is not None:
-            cat["supercategory"] = meta.supercategories.get(name, "")
-            cat.update(meta.categories_extra.get(name, {}))
-        else:
-            cat["supercategory"] = ""
-        out.append(cat)
-    return out
-
-
 def _sniff(path: str) -> bool:
     if storage.is_dir(path):
         return False
@@ -460,16 +704,18 @@ def _sniff(path: str) -> bool:
             head = fh.read(65536).lstrip(b"\xef\xbb\xbf").lstrip()
     except Exception:  # noqa: BLE001 - sniffing never fails loudly
         return False
-    return head.startswith(b"{") and (b'"images"' in head or b'"annotations"' in head or b'"categories"' in head)
+    return head.startswith((b"{", b"[")) and (b'"images"' in head or b'"annotations"' in head
+                                              or b'"categories"' in head or b'"image_id"' in head)
 
 
 FORMAT = Format(
     name="coco",
     read=read,
     write=write,
-    holds=frozenset({OBJECT_DETECTION, "bndbox", "polygon", "rle", "keypoints", "properties", "confidence",
-                     "unknown-fields"}),
-    description="COCO instances JSON: boxes, polygons, RLE masks; circles become polygons, other shapes boxes",
+    holds=frozenset({OBJECT_DETECTION, IMAGE_CLASSIFICATION, "bndbox", "polygon", "multipolygon", "mask", "rle",
+                     "keypoints", "properties", "confidence", "unknown-fields", "categories"}),
+    description="COCO instances JSON: boxes, polygons, RLE masks, image labels; circles become polygons, other "
+                "shapes boxes",
     extensions=(".json",),
     aliases=("coco-json", "coco-instances"),
     sniff=_sniff,

@@ -13,26 +13,30 @@ absolute pixels as in the model (no shift). Classification columns::
 where several labels of one sample are joined by ``;`` and ``type`` (only written when
 some sample is not an image classification) is ``text_classification`` etc.
 
-Optional columns appear only when some row needs them; unknown columns read from a CSV
-are kept per object (detection) or per sample and written back. Lost on writing: shapes
-other than boxes (``<kind>->bbox``), hard-example fields, ``mask_color``, parts.
-The csv module is used (faster than pandas at these sizes, and it streams); the reader
-groups rows by ``filename`` and the writer collects rows to know the columns, so both
-hold the table in memory (a second pass over memory, not over the input).
+Optional columns appear only when some row needs them. Unknown columns hold the
+unknown fields of objects (detection) or samples, each cell through
+:mod:`mafmt.textcodec`: a string as it is, a number, boolean, list or object as JSON
+text, so every value comes back with its type. Lost on writing: shapes other than boxes
+(``<kind>->bbox``), hard-example fields, ``mask_color``, parts. The reader groups rows by
+``filename`` and the writer collects rows to know the columns, so both hold the table in
+memory (a second pass over memory, not over the input).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from mafmt import storage
+from mafmt import limits, storage, textcodec
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
+from mafmt.losses import count_object_losses, count_sample_losses
 from mafmt.model import (
     ANNOTATION_TYPES,
     IMAGE_CLASSIFICATION,
@@ -47,15 +51,8 @@ from mafmt.model import (
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 
-from ._common import (
-    as_box,
-    basename,
-    check_options,
-    count_object_losses,
-    count_sample_losses,
-    detection_objects,
-    not_an_image,
-)
+from ._common import basename, check_options, detection_objects, not_an_image, output
+from ._geometry import as_box
 
 __all__ = ["FORMAT", "read", "write"]
 
@@ -66,19 +63,32 @@ _INT = re.compile(r"^[+-]?\d+$")
 _TYPES = {t.split("/", 1)[1]: t for t in ANNOTATION_TYPES}
 
 
-def _num(text: str, file: str, line: int, col: str) -> Number:
+def _num(text: str, file: str, line: int, col: str, *, integer: bool = False) -> Number:
     t = text.strip()
     try:
-        return int(t) if _INT.match(t) else float(t)
-    except ValueError:
-        raise FormatError(f"expected a number, got {text!r}", file=file, line=line, path=col) from None
+        if len(t) > limits.MAX_NUMBER_CHARS:
+            raise ValueError
+        value: Number = int(t) if _INT.match(t) else float(t)
+        if integer and type(value) is not int:
+            raise ValueError
+        if not math.isfinite(value) or abs(value) > limits.MAX_COORDINATE:
+            raise ValueError
+    except (ValueError, OverflowError):
+        raise FormatError(f"expected {'an integer' if integer else 'a finite number'}, got {limits.clip(text, 60)}",
+                          file=file, line=line, path=col) from None
+    return value
 
 
 # --------------------------------------------------------------------------- reading
 
 
 def read(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
-    """Samples of a detection or classification CSV (kind told by the header)."""
+    """Samples of a detection or classification CSV (kind told by the header).
+
+    Raises (while iterating):
+        FormatError: not UTF-8, a header without the needed columns, a bad cell (row and
+            column named), or no row at all below the header.
+    """
     check_policy(on_error)
     check_options("csv", options)
     src = os.fspath(src)
@@ -86,17 +96,37 @@ def read(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **opti
     return Stream(_iter(src, on_error, report), report)
 
 
+def _rows(src: str) -> Iterator[tuple[int, list[str]]]:
+    csv.field_size_limit(limits.MAX_FIELD_BYTES)
+    with storage.open_read(src) as fh:
+        text = codecs.getreader("utf-8-sig")(fh)
+        reader = csv.reader(text)  # type: ignore[arg-type]
+        lineno = 0
+        try:
+            for row in reader:
+                lineno = reader.line_num
+                yield lineno, row
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"not UTF-8 (byte {exc.start + 1} of a chunk)", file=src, line=lineno + 1) from None
+        except csv.Error as exc:
+            raise FormatError(f"not valid CSV: {limits.clip(str(exc), 120)}", file=src, line=reader.line_num) from None
+
+
 def _iter(src: str, on_error: str, report: Report) -> Iterator[Sample]:
-    text = storage.read_bytes(src).decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
+    rows = _rows(src)
+    first = next(rows, None)
+    if first is None:
+        return
+    header = [h.strip() for h in first[1]]
     if "filename" not in header:
         raise FormatError("header has no 'filename' column", file=src, line=1, path="filename")
+    if len(set(header)) != len(header):
+        raise FormatError("header names a column twice", file=src, line=1)
     detect = all(c in header for c in BOX_COLUMNS)
     if not detect and "label" not in header and "class" not in header:
         raise FormatError("header needs the box columns or a 'label' column", file=src, line=1)
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
-    for lineno, row in enumerate(reader, 2):
+    for lineno, row in rows:
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header):
@@ -107,9 +137,11 @@ def _iter(src: str, on_error: str, report: Report) -> Iterator[Sample]:
             continue
         rec = dict(zip(header, row))
         groups.setdefault(rec["filename"], []).append((lineno, rec))
-    for filename, rows in groups.items():
+    if not groups and not report.skipped:
+        raise FormatError("no row below the header", file=src, line=2)
+    for filename, recs in groups.items():
         try:
-            yield _detection(filename, rows, src) if detect else _classification(filename, rows, src)
+            yield _detection(filename, recs, src) if detect else _classification(filename, recs, src)
         except FormatError as exc:
             if on_error == "raise":
                 raise
@@ -118,8 +150,10 @@ def _iter(src: str, on_error: str, report: Report) -> Iterator[Sample]:
 
 def _detection(filename: str, rows: list[tuple[int, dict[str, str]]], src: str) -> Sample:
     line0, first = rows[0]
-    width = _num(first["width"], src, line0, "width") if first["width"].strip() else None
-    height = _num(first["height"], src, line0, "height") if first["height"].strip() else None
+    if not filename.strip():
+        raise FormatError("empty filename", file=src, line=line0, path="filename")
+    width = _num(first["width"], src, line0, "width", integer=True) if first["width"].strip() else None
+    height = _num(first["height"], src, line0, "height", integer=True) if first["height"].strip() else None
     objects = []
     for lineno, rec in rows:
         if not rec["class"].strip() and not rec["xmin"].strip():
@@ -129,15 +163,17 @@ def _detection(filename: str, rows: list[tuple[int, dict[str, str]]], src: str) 
         for col, value in rec.items():
             if col in BOX_COLUMNS or col == "usage" or value == "":
                 continue
-            if col in ("truncated", "occluded", "difficult", "confidence"):
-                setattr(obj, col, _num(value, src, lineno, col))
+            if col in ("truncated", "occluded", "difficult"):
+                setattr(obj, col, _num(value, src, lineno, col, integer=True))
+            elif col == "confidence":
+                obj.confidence = _num(value, src, lineno, col)
             elif col == "pose":
                 obj.pose = value
             elif col.startswith("property:"):
                 obj.properties = obj.properties or {}
                 obj.properties[col[len("property:"):]] = value
             else:
-                obj.extra[col] = value
+                obj.extra[col] = textcodec.decode(value)
         objects.append(obj)
     doc = VocDocument(filename=basename(filename), width=width, height=height, objects=objects)  # type: ignore[arg-type]
     return Sample(source=filename, usage=first.get("usage") or None,
@@ -145,11 +181,13 @@ def _detection(filename: str, rows: list[tuple[int, dict[str, str]]], src: str) 
 
 
 def _classification(filename: str, rows: list[tuple[int, dict[str, str]]], src: str) -> Sample:
-    _, first = rows[0]
+    line0, first = rows[0]
+    if not filename.strip():
+        raise FormatError("empty filename", file=src, line=line0, path="filename")
     col = "label" if "label" in first else "class"
     ann_type = _TYPES.get(first.get("type", "") or "image_classification", IMAGE_CLASSIFICATION)
     names = [n for _, rec in rows for n in rec[col].split(";") if n.strip()]
-    extra = {k: v for k, v in first.items() if k not in ("filename", col, "usage", "type") and v != ""}
+    extra = {k: textcodec.decode(v) for k, v in first.items() if k not in ("filename", col, "usage", "type") and v != ""}
     return Sample(source=filename, usage=first.get("usage") or None, extra=extra,
                   annotations=[Classification(type=ann_type, name=n.strip()) for n in names])
 
@@ -157,8 +195,13 @@ def _classification(filename: str, rows: list[tuple[int, dict[str, str]]], src: 
 # --------------------------------------------------------------------------- writing
 
 
-def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: str = "auto", **options: Any) -> Report:
-    """Write samples as one CSV file, atomically.
+def _cell(value: Any) -> str:
+    return textcodec.encode(value)
+
+
+def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: str = "auto", overwrite: bool = False,
+          check: Callable[[Report], None] | None = None, **options: Any) -> Report:
+    """Write samples as one CSV file, as one transaction.
 
     Args:
         task: ``"detect"`` (a row per object), ``"classify"`` (a row per sample) or
@@ -180,17 +223,21 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: st
     writer = csv.DictWriter(buf, fieldnames=list(columns), restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    with storage.atomic_write(target) as fh:
-        fh.write(buf.getvalue().encode("utf-8"))
-    report.written = len(kept)
-    report.outputs.append(target)
+    try:
+        data = buf.getvalue().encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[max(0, exc.start - 20):exc.end + 20]
+        raise FormatError(f"a cell holds a lone surrogate, which UTF-8 cannot hold: ...{limits.clip(bad, 60)}...",
+                          file=target) from None
+    with output(target, report, folder=False, overwrite=overwrite, check=check) as tx, tx.open() as fh:
+        fh.write(data)
     return report
 
 
 def _detect_rows(samples: list[Sample], report: Report) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for sample in samples:
-        doc, objects = detection_objects(sample, report, "csv")
+        doc, objects = detection_objects(sample, report)
         if not_an_image(sample, doc, report):
             continue
         count_sample_losses(sample, report, frozenset({"usage"}))
@@ -212,14 +259,15 @@ def _detect_rows(samples: list[Sample], report: Report) -> list[dict[str, Any]]:
             for key, value in (obj.properties or {}).items():
                 row[f"property:{key}"] = value
             for key, value in obj.extra.items():
-                if isinstance(value, (str, int, float)) and key not in row:
-                    row[key] = value
-                else:
+                if key in row or key in BOX_COLUMNS or key.startswith("property:"):
                     report.lose("object unknown fields->dropped")
+                else:
+                    row[key] = _cell(value)
             rows.append(row)
             written += 1
         if not written:
             rows.append(dict(base))
+        report.written += 1
     return rows
 
 
@@ -244,11 +292,12 @@ def _classify_rows(samples: list[Sample], report: Report) -> list[dict[str, Any]
         if kind != IMAGE_CLASSIFICATION:
             row["type"] = kind.split("/", 1)[1]
         for key, value in sample.extra.items():
-            if isinstance(value, (str, int, float)) and key not in row:
-                row[key] = value
-            else:
+            if key in row:
                 report.lose("sample unknown fields->dropped")
+            else:
+                row[key] = _cell(value)
         rows.append(row)
+        report.written += 1
     return rows
 
 

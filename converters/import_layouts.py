@@ -27,7 +27,7 @@ File-name clashes are resolved with ``_2``, ``_3`` suffixes and warned.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mafmt import storage, voc
@@ -45,22 +45,22 @@ from mafmt.model import (
     Detection,
     Sample,
 )
+from mafmt.losses import count_sample_losses
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+from mafmt.storage.transaction import check_complete
 
 from ._common import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
-    SizeResolver,
     UniqueNames,
     basename,
     check_options,
-    copy_file,
-    count_sample_losses,
-    image_candidates,
+    output,
     read_text,
     root_origin,
     stem,
 )
+from ._sizes import SizeResolver, copy_image
 
 __all__ = ["AUDIO", "IMAGENET", "IMAGE_CLASSIFICATION_TXT", "TEXT", "TEXT_COMBINE", "VOC_PAIRS"]
 
@@ -90,7 +90,21 @@ def _start(src: str | os.PathLike[str], on_error: str, options: dict[str, Any], 
     src = os.fspath(src)
     if not storage.is_dir(src):
         raise UsageError(f"{src}: the {name} layout is a folder")
+    check_complete(src)
     return src
+
+
+def _counting(gen: Iterator[Sample], root: str, looked_for: str) -> Iterator[Sample]:
+    """``gen``, and an error when it yields nothing: an empty result is never a success."""
+    found = 0
+    for sample in gen:
+        found += 1
+        yield sample
+    if not found:
+        raise FormatError(f"nothing found: looked for {looked_for}", file=root)
+
+
+Check = Callable[[Report], None] | None
 
 
 # --------------------------------------------------------------------------- folder per label
@@ -114,42 +128,47 @@ def _folder_reader(kind: str, exts: tuple[str, ...], name: str) -> Any:
                     report.warn("file in the root: unlabelled")
                 yield Sample(source=rel, annotations=anns, origin=origin)
 
-        return _stream(gen(), report)
+        what = "images" if kind == IMAGE_CLASSIFICATION else "sound files"
+        return _stream(_counting(gen(), root, f"{what} in one folder per label"), report)
 
     return read
 
 
 def _folder_writer(kind: str, name: str) -> Any:
     def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
-              **options: Any) -> Report:
-        """Copy each single-label sample's file into ``<label>/``; others are counted as lost."""
+              overwrite: bool = False, check: Check = None, **options: Any) -> Report:
+        """Copy each single-label sample's file into ``<label>/``; others are not written."""
         check_options(name, options)
         target = os.fspath(target)
         report = Report()
         sizes = SizeResolver(images)
         unique: dict[str, UniqueNames] = {}
-        for sample in samples:
-            count_sample_losses(sample, report)
-            labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
-            for a in sample.annotations:
-                if not isinstance(a, Classification):
-                    report.lose(f"{a.type}->dropped")
-            if len(labels) != 1:
-                report.lose("unlabelled sample->dropped" if not labels else "multi-label sample->dropped")
-                continue
-            label = labels[0]
-            found = next(iter(image_candidates(sample, sizes, remote=True)), None)
-            if found is None:
-                report.lose("sample without file->dropped")
-                continue
-            fname = unique.setdefault(label, UniqueNames()).take(basename(sample.source), report)
-            dst = storage.join(target, f"{label}/{fname}")
-            copy_file(found, dst)
-            report.outputs.append(dst)
-            report.written += 1
+        with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+            for sample in samples:
+                count_sample_losses(sample, report)
+                labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+                for a in sample.annotations:
+                    if not isinstance(a, Classification):
+                        report.lose(f"{a.type}->dropped")
+                if len(labels) != 1:
+                    report.drop("no classification label" if not labels else "several labels (a folder holds one)")
+                    continue
+                label = labels[0]
+                if not _safe_folder(label):
+                    report.drop("label is not a usable folder name")
+                    continue
+                fname = unique.setdefault(label, UniqueNames()).take(basename(sample.source), report)
+                if not copy_image(sample, sizes, tx, f"{label}/{fname}", report, remote=True):
+                    report.drop("file not found (give --images DIR)")
+                    continue
+                report.written += 1
         return report
 
     return write
+
+
+def _safe_folder(name: str) -> bool:
+    return bool(name.strip()) and name not in (".", "..") and not any(c in name for c in '/\\\0')
 
 
 # --------------------------------------------------------------------------- files beside images
@@ -190,31 +209,35 @@ def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
                         if ln.strip()]
             yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
 
-    return _stream(gen(), report)
+    return _stream(_counting(gen(), root, "images with same-stem .txt label files"), report)
 
 
 def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
-                     **options: Any) -> Report:
+                     overwrite: bool = False, check: Check = None, **options: Any) -> Report:
     """Copy each image and write ``<stem>.txt`` with its labels (none for unlabelled)."""
     check_options("modelarts-image-classification", options)
     target = os.fspath(target)
     report = Report()
     sizes = SizeResolver(images)
     unique = UniqueNames()
-    for sample in samples:
-        count_sample_losses(sample, report)
-        labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
-        for a in sample.annotations:
-            if not isinstance(a, Classification):
-                report.lose(f"{a.type}->dropped")
-        if sample.source.startswith("content://") or (sample.annotations and not labels):
-            report.lose("sample without classification->dropped")
-            continue
-        fname = unique.take(basename(sample.source), report)
-        _copy_or_warn(sample, sizes, storage.join(target, fname), report)
-        if labels:
-            _put(storage.join(target, stem(fname) + ".txt"), "".join(n + "\n" for n in labels), report)
-        report.written += 1
+    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+        for sample in samples:
+            count_sample_losses(sample, report)
+            labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+            for a in sample.annotations:
+                if not isinstance(a, Classification):
+                    report.lose(f"{a.type}->dropped")
+            if sample.source.startswith("content://"):
+                report.drop("a text, not an image")
+                continue
+            if sample.annotations and not labels:
+                report.drop("no classification label")
+                continue
+            fname = unique.take(basename(sample.source), report)
+            copy_image(sample, sizes, tx, fname, report, remote=True)
+            if labels:
+                report.outputs.append(tx.write_bytes(stem(fname) + ".txt", "".join(n + "\n" for n in labels).encode()))
+            report.written += 1
     return report
 
 
@@ -240,35 +263,35 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
                                   annotation_format="PASCAL VOC", document=doc)]
             yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
 
-    return _stream(gen(), report)
+    return _stream(_counting(gen(), root, "images with same-stem .xml files"), report)
 
 
 def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
-                     **options: Any) -> Report:
-    """Copy each image and write its ModelArts VOC document beside it as ``<stem>.xml``."""
+                     overwrite: bool = False, check: Check = None, **options: Any) -> Report:
+    """Copy each image and write its ModelArts VOC document beside it as ``<stem>.xml``
+    (named after the sample's ``source``, with every field ModelArts requires)."""
     check_options("modelarts-voc", options)
     target = os.fspath(target)
     report = Report()
     sizes = SizeResolver(images)
     unique = UniqueNames()
-    for sample in samples:
-        docs = voc.sample_documents(sample, report)
-        if len(docs) > 1:
-            report.lose("extra detection document->dropped", len(docs) - 1)
-        if not docs and (sample.annotations or sample.source.startswith("content://")):
-            report.lose("sample without detection->dropped")
-            continue
-        fname = unique.take(basename(docs[0].filename if docs and docs[0].filename else sample.source), report)
-        _copy_or_warn(sample, sizes, storage.join(target, fname), report)
-        if docs:
-            doc = docs[0]
-            if doc.filename != fname:
-                from dataclasses import replace
-
-                doc = replace(doc, filename=fname)
-            path = voc.write_document(doc, storage.join(target, stem(fname) + ".xml"))
-            report.outputs.append(path)
-        report.written += 1
+    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+        for sample in samples:
+            docs = voc.sample_documents(sample, report)
+            if len(docs) > 1:
+                report.lose("extra detection document->dropped", len(docs) - 1)
+            if sample.source.startswith("content://"):
+                report.drop("a text, not an image")
+                continue
+            if not docs and sample.annotations:
+                report.drop("no detection annotation")
+                continue
+            fname = unique.take(basename(sample.source) or "image.jpg", report)
+            copy_image(sample, sizes, tx, fname, report, remote=True)
+            if docs:
+                doc = voc.modelarts_document(docs[0], fname)
+                report.outputs.append(tx.write_bytes(stem(fname) + ".xml", voc.document_to_bytes(doc)))
+            report.written += 1
     return report
 
 
@@ -323,12 +346,13 @@ def _read_text(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", 
                 else:
                     yield Sample(source="content://" + body, annotations=labels(cell))
 
-    return _stream(gen(), report)
+    return _stream(_counting(gen(), root, "text files (.txt, .csv) with their labels"), report)
 
 
 def _text_writer(combine: bool) -> Any:
     def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, name: str = "text",
-              sample_separator: str = "\t", label_separator: str = ",", **options: Any) -> Report:
+              sample_separator: str = "\t", label_separator: str = ",", overwrite: bool = False,
+              check: Check = None, **options: Any) -> Report:
         """Write the texts (``content://`` sources) and their labels as ModelArts accepts them."""
         check_options("modelarts-text-classification", options)
         if len(sample_separator) != 1 or len(label_separator) != 1:
@@ -341,7 +365,7 @@ def _text_writer(combine: bool) -> Any:
             count_sample_losses(sample, report)
             text = sample.text
             if text is None:
-                report.lose("non-text sample->dropped")
+                report.drop("not a text (content://) sample")
                 continue
             if "\n" in text or "\r" in text:
                 report.lose("line break in text->space")
@@ -363,30 +387,17 @@ def _text_writer(combine: bool) -> Any:
                 texts.append(text)
                 results.append(cell)
             report.written += 1
-        _put(storage.join(target, f"{name}.txt"), "".join(t + "\n" for t in texts), report)
-        if not combine:
-            _put(storage.join(target, f"{name}_result.txt"), "".join(r + "\n" for r in results), report)
+        with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+            report.outputs.append(tx.write_bytes(f"{name}.txt", "".join(t + "\n" for t in texts).encode("utf-8")))
+            if not combine:
+                report.outputs.append(tx.write_bytes(f"{name}_result.txt",
+                                                     "".join(r + "\n" for r in results).encode("utf-8")))
         return report
 
     return write
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _put(path: str, text: str, report: Report) -> None:
-    with storage.atomic_write(path) as fh:
-        fh.write(text.encode("utf-8"))
-    report.outputs.append(path)
-
-
-def _copy_or_warn(sample: Sample, sizes: SizeResolver, dst: str, report: Report) -> None:
-    found = next(iter(image_candidates(sample, sizes, remote=True)), None)
-    if found is None:
-        report.warn("image not found, not copied")
-        return
-    copy_file(found, dst)
-    report.outputs.append(dst)
 
 
 def _has(path: str, test: Any) -> bool:
@@ -403,8 +414,16 @@ def _sniff_pairs(ext: str) -> Any:
         if not storage.is_dir(path):
             return False
         files = _files(path)[:5000]
-        stems = {os.path.splitext(p)[0] for p in files if p.lower().endswith(ext)}
-        return any(p.lower().endswith(IMAGE_EXTENSIONS) and os.path.splitext(p)[0] in stems for p in files)
+        sidecars = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(ext)}
+        pairs = [sidecars[os.path.splitext(p)[0]] for p in files
+                 if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.splitext(p)[0] in sidecars]
+        if not pairs:
+            return False
+        if ext == ".txt":  # label names, not YOLO rows (those are read as yolo)
+            from .yolo_layouts import looks_like_rows
+
+            return not any(looks_like_rows(p) for p in pairs[:5])
+        return True
 
     return sniff
 

@@ -1,13 +1,19 @@
-"""Standard PASCAL VOC datasets: ``Annotations/``, ``ImageSets/Main/``, ``JPEGImages/``.
+"""Standard PASCAL VOC datasets, in every layout users have.
 
-Two registered names share one reader, which accepts that layout, a flat folder of XML
-files, or one XML file (the latter two through :mod:`mafmt.voc`, which keeps every
-ModelArts extension):
+Read (``voc``): the devkit layout (``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/``;
+an image listed in ``ImageSets`` without an XML file is kept as an unannotated sample),
+``annotations/`` + ``images/`` in either case (Kaggle), split folders ``train/``,
+``val``/``valid/``, ``test/`` with images and XML side by side or in their own
+``Annotations/`` (Roboflow), a flat folder of XML files, or one XML file. The image of an
+XML file is found by the file's stem (as the devkit does; ``<filename>`` is a fallback),
+with any image extension. Validation of these follows the devkit: ``folder``, ``size``,
+``segmented`` and ``difficult`` are optional. A ``labelmap.txt`` (datumaro, CVAT) gives
+the class order.
 
-* ``voc`` (alias ``pascal-voc``) writes the standard layout other VOC readers load when
-  the target is a folder, and one ModelArts VOC file, losslessly, when the target ends in
-  ``.xml``; ``layout="flat"`` writes lossless ModelArts VOC files into a flat folder
-  (``modelarts-voc`` is the ModelArts import layout: images and XML side by side).
+Write (``voc``): the standard layout when the target is a folder (what other VOC readers
+load), one lossless ModelArts VOC file when the target ends in ``.xml``, or lossless
+ModelArts VOC files in a flat folder with ``layout="flat"``. Files are named after the
+sample's ``source``.
 
 Pixel convention: mafmt's model uses continuous 0-based coordinates (as COCO). By default
 (``pixel_base=0``) VOC corners are written and read as those numbers unchanged -- what
@@ -30,18 +36,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from mafmt import storage, voc
+from mafmt import limits, storage, voc
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
+from mafmt.losses import count_object_losses, count_sample_losses
 from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
     BndBox,
     Circle,
     Detection,
+    Mask,
+    MultiPolygon,
     Number,
     Origin,
     Sample,
@@ -49,33 +59,121 @@ from mafmt.model import (
     VocObject,
     VocSource,
 )
-from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+from mafmt.report import ErrorPolicy, Report, check_policy
+from mafmt.storage.transaction import check_complete
 
 from ._common import (
-    FileWriter,
-    SizeResolver,
+    IMAGE_EXTENSIONS,
+    Category,
+    DatasetMeta,
+    MetaStream,
     UniqueNames,
     basename,
     check_options,
-    copy_file,
-    count_object_losses,
-    count_sample_losses,
     detection_objects,
-    image_candidates,
+    get_meta,
     not_an_image,
+    output,
+    read_text,
     root_origin,
-    sample_size,
     stem,
 )
+from ._sizes import SizeResolver, copy_image, sample_size
 from ._voc_fast import plain_document, standard_bytes
 
 __all__ = ["FORMAT", "read", "write", "write_voc"]
 
-SPLITS = {"train": "TRAIN", "val": "EVAL", "test": "TEST"}
-USAGE_SPLIT = {v: k for k, v in SPLITS.items()}
+SPLITS = {"train": "TRAIN", "val": "EVAL", "valid": "EVAL", "test": "TEST"}
+USAGE_SPLIT = {"TRAIN": "train", "EVAL": "val", "TEST": "test"}
 HOLDS_OBJECT = frozenset({"pose", "truncated", "occluded", "difficult", "parts"})
 #: a line of a per-class list: ``<id> <flag>`` with flag -1, 0 or 1 (ids may contain spaces)
 _FLAGGED = re.compile(r"^(.*?)\s+(-1|0|1)$")
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+def _child(folder: str, *names: str) -> str | None:
+    """The sub-folder of ``folder`` named one of ``names``, in any letter case."""
+    if not storage.is_dir(folder):
+        return None
+    wanted = {n.lower() for n in names}
+    for info in storage.ls(folder):
+        if info.is_dir and info.name.lower() in wanted:
+            return info.uri.rstrip("/\\")
+    return None
+
+
+@dataclass(slots=True)
+class _Part:
+    """One subset: where its XML files and images are, and its split."""
+
+    annotations: str
+    images: str
+    usage: str | None = None
+    listed: dict[str, str] = field(default_factory=dict)  # devkit: id -> usage from ImageSets
+
+
+def _parts(root: str) -> list[_Part] | None:
+    """The subsets of a VOC dataset folder, or None for a flat folder of XML files."""
+    ann = _child(root, "Annotations")
+    if ann is not None:
+        images = _child(root, "JPEGImages", "images", "Images") or storage.join(root, "JPEGImages")
+        return [_Part(ann, images, listed=_split_usage(root))]
+    parts = []
+    for info in storage.ls(root) if storage.is_dir(root) else []:
+        if not info.is_dir or info.name.lower() not in SPLITS:
+            continue
+        folder = info.uri.rstrip("/\\")
+        inner = _child(folder, "Annotations")
+        images = (_child(folder, "JPEGImages", "images") or folder) if inner else folder
+        parts.append(_Part(inner or folder, images, SPLITS[info.name.lower()]))
+    return parts or None
+
+
+def _split_usage(root: str) -> dict[str, str]:
+    usage: dict[str, str] = {}
+    main = _child(storage.join(root, "ImageSets"), "Main") if _child(root, "ImageSets") else None
+    if main is None:
+        return usage
+    order = {"trainval": 0, "train": 1, "val": 1, "test": 1}
+    for path in storage.iter_files(main):
+        name = stem(path)
+        split = name if name in order else name.rsplit("_", 1)[-1] if "_" in name else None
+        if split not in order or not path.lower().endswith(".txt"):
+            continue
+        text, _ = read_text(path)
+        for line in text.splitlines():
+            m = _FLAGGED.match(line.strip())
+            ident = m.group(1) if m else line.strip()
+            if not ident:
+                continue
+            if split == "trainval":
+                usage.setdefault(ident, "TRAIN")
+            else:
+                usage[ident] = SPLITS[split]
+    return usage
+
+
+def _images_by_stem(folder: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if storage.is_dir(folder):
+        for path in storage.iter_files(folder):
+            if path.lower().endswith(IMAGE_EXTENSIONS):
+                out.setdefault(stem(path), path)
+    return out
+
+
+def _labelmap(root: str) -> list[str] | None:
+    path = storage.join(root, "labelmap.txt")
+    if not storage.exists(path):
+        return None
+    names = []
+    for line in read_text(path)[0].splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.append(line.split(":", 1)[0])
+    return names
 
 
 # --------------------------------------------------------------------------- reading
@@ -87,51 +185,69 @@ def read(
     on_error: ErrorPolicy = "raise",
     pixel_base: int = 0,
     **options: Any,
-) -> Stream[Sample]:
-    """Stream samples from a standard VOC dataset folder, a folder of XML files, or one file."""
+) -> MetaStream:
+    """Stream samples from a VOC dataset folder (any layout above), a folder of XML files,
+    or one file.
+
+    Raises (while iterating):
+        FormatError: a folder with no XML file and no listed image (says what it looked for).
+    """
     check_policy(on_error)
     check_options("voc", {k: v for k, v in options.items() if k not in ("images", "size_table")})
     if pixel_base not in (0, 1):
         raise UsageError("pixel_base must be 0 or 1")
     src = os.fspath(src)
-    annotations = storage.join(src, "Annotations") if storage.is_dir(src) else None
-    if annotations is None or not storage.is_dir(annotations):
-        inner = voc.read(src, on_error=on_error)
-        return Stream(_shifted(inner, -pixel_base), inner.report)
     report = Report()
-    return Stream(_shifted(_iter_dataset(src, annotations, on_error, report), -pixel_base), report)
+    meta = DatasetMeta()
+    stream = MetaStream(iter(()), report, meta)
+    stream._it = _shifted(_iter(src, on_error, report, meta, stream), -pixel_base)
+    return stream
 
 
-def _split_usage(root: str) -> dict[str, str]:
-    usage: dict[str, str] = {}
-    main = storage.join(root, "ImageSets/Main")
-    for split in ("train", "val", "test", "trainval"):
-        path = storage.join(main, f"{split}.txt")
-        if not storage.exists(path):
-            continue
-        for line in storage.read_bytes(path).decode("utf-8-sig").splitlines():
-            m = _FLAGGED.match(line.strip())
-            ident = m.group(1) if m else line.strip()
-            if not ident or (m and m.group(2) == "-1"):
-                continue
-            if split == "trainval":
-                usage.setdefault(ident, "TRAIN")
-            else:
-                usage[ident] = SPLITS[split]
-    return usage
+def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
+    is_dir = storage.is_dir(src)
+    if is_dir:
+        check_complete(src)
+    parts = _parts(src) if is_dir else None
+    names = _labelmap(src) if is_dir else None
+    if names:
+        meta.categories = [Category(n) for n in names]
+    if parts is None:
+        inner = voc.read(src, on_error=on_error, rules="devkit")
+        try:
+            for sample in inner:
+                yield sample
+        finally:
+            report.merge(inner.report)
+        return
+    found = 0
+    for part in parts:
+        for sample in _iter_part(src, part, on_error, report):
+            found += 1
+            yield sample
+    if not found:
+        raise FormatError("no VOC annotation found: looked for .xml files in "
+                          + ", ".join(storage.relative_to(p.annotations, src) for p in parts)
+                          + " and for images listed in ImageSets/Main/*.txt", file=src)
 
 
-def _iter_dataset(root: str, annotations: str, on_error: str, report: Report) -> Iterator[Sample]:
-    usage = _split_usage(root)
-    origin = root_origin(storage.join(root, "JPEGImages"))
-    for path in storage.iter_files(annotations):
+def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report) -> Iterator[Sample]:
+    images = _images_by_stem(part.images)
+    origin = root_origin(part.images)
+    seen: set[str] = set()
+    for path in storage.iter_files(part.annotations):
         if not path.lower().endswith(".xml"):
             continue
+        key = stem(path)
+        seen.add(key)
         try:
-            data = storage.read_bytes(path)
-            doc = plain_document(data) if len(data) < voc.MAX_BYTES else None
+            data = storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
+            doc = plain_document(data)
             if doc is None:
-                doc = voc.read_document(path, report=report)
+                doc, issues = voc.parse_bytes(data, path, rules="devkit")
+                for issue in issues:
+                    report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0],
+                                issue)
             else:
                 doc.origin = Origin(path, None)
         except FormatError as exc:
@@ -139,11 +255,25 @@ def _iter_dataset(root: str, annotations: str, on_error: str, report: Report) ->
                 raise
             report.skip(exc)
             continue
-        name = doc.filename or stem(path) + ".jpg"
+        image = images.get(key)
+        name = storage.relative_to(image, part.images).removeprefix("./") if image else _image_name(doc, key, part)
         seg = doc.segmented == 1 or doc.mask_source is not None
         ann = Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION, annotation_format="PASCAL VOC",
                         document=doc)
-        yield Sample(source=name, usage=usage.get(stem(path)), annotations=[ann], origin=origin)
+        yield Sample(source=name, usage=part.listed.get(key, part.usage), annotations=[ann], origin=origin)
+    for key, usage in part.listed.items():  # listed in ImageSets but without annotation: an unannotated image
+        if key not in seen:
+            image = images.get(key)
+            name = storage.relative_to(image, part.images).removeprefix("./") if image else key + ".jpg"
+            yield Sample(source=name, usage=usage, origin=origin)
+
+
+def _image_name(doc: VocDocument, key: str, part: _Part) -> str:
+    if doc.filename:
+        if stem(doc.filename) == key:
+            return basename(doc.filename)
+        return key + (os.path.splitext(doc.filename)[1] or ".jpg")
+    return key + ".jpg"
 
 
 def _shift_shape(shape: Any, d: int) -> Any:
@@ -195,9 +325,11 @@ def write(
     keep_extra: bool = False,
     images: str | None = None,
     size_table: str | dict[str, Any] | None = None,
+    overwrite: bool = False,
+    check: Callable[[Report], None] | None = None,
     **options: Any,
 ) -> Report:
-    """Write a standard VOC dataset folder (or one ``.xml`` file).
+    """Write a standard VOC dataset folder, as one transaction.
 
     Args:
         pixel_base: 0 (coordinates unchanged) or 1 (VOC devkit 1-based corners).
@@ -211,14 +343,18 @@ def write(
         raise UsageError("pixel_base must be 0 or 1")
     target = os.fspath(target)
     report = Report()
-    single = target.lower().endswith(".xml")
     sizes = SizeResolver(images, size_table)
     unique = UniqueNames()
-    splits: dict[str, list[str]] = {s: [] for s in SPLITS}
-    labels: set[str] = set()
-    with FileWriter(target, report) as files:
+    splits: dict[str, list[str]] = {s: [] for s in ("train", "val", "test")}
+    labels: dict[str, None] = {}
+    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+        first = True
         for sample in samples:
-            doc, objects = detection_objects(sample, report, "voc")
+            if first:
+                meta = get_meta(samples)
+                labels.update(dict.fromkeys(c.name for c in (meta.by_id() if meta is not None else [])))
+                first = False
+            doc, objects = detection_objects(sample, report)
             if not_an_image(sample, doc, report):
                 continue
             count_sample_losses(sample, report, frozenset({"usage"}))
@@ -226,10 +362,12 @@ def write(
             if width is None or height is None:
                 found = sample_size(sample, sizes)
                 if found is None:
-                    report.lose("sample without image size->dropped")
+                    report.drop("no image size")
+                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
+                                                       "--images DIR or --size-table FILE)", path="size"))
                     continue
                 width, height, depth = found[0], found[1], depth or found[2]
-            name = unique.take(basename(doc.filename if doc is not None and doc.filename else sample.source), report)
+            name = unique.take(basename(sample.source) or "image.jpg", report)
             out = VocDocument(
                 folder=(doc.folder if doc is not None and doc.folder else "VOC"),
                 filename=name,
@@ -242,48 +380,27 @@ def write(
             if doc is not None:
                 if doc.mask_source is not None or doc.segmented == 1:
                     report.lose("segmentation mask->dropped")
-                if doc.extra:
-                    if keep_extra:
-                        out.extra = dict(doc.extra)
-                    else:
-                        report.lose("document unknown fields->dropped")
+                if doc.extra and keep_extra:
+                    out.extra = dict(doc.extra)
             for obj in objects:
                 converted = _object(obj, width, height, pixel_base, integer, keep_extra, report)
                 if converted is not None:
                     out.objects.append(converted)
-                    labels.update(o.name for o in converted.iter_tree() if o.name)
-            if single:
-                if report.written:
-                    raise UsageError(f"{target}: more than one document for a single .xml target; give a folder")
-                path = target
-            else:
-                path = storage.join(target, f"Annotations/{stem(name)}.xml")
-                usage = (sample.usage or "").upper()
-                if usage not in USAGE_SPLIT:
-                    report.warn(f"usage {sample.usage or 'none'}: listed in train")
-                splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
-                for src_image in image_candidates(sample, sizes):
-                    copy_file(src_image, storage.join(target, f"JPEGImages/{name}"))
-                    report.outputs.append(storage.join(target, f"JPEGImages/{name}"))
-                    break
-                else:
-                    if images:
-                        report.warn("image not found, not copied")
+                    labels.update(dict.fromkeys(o.name for o in converted.iter_tree() if o.name))
+            usage = (sample.usage or "").upper()
+            if usage not in USAGE_SPLIT:
+                report.warn(f"usage {sample.usage or 'none'}: listed in train")
+            splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
+            copy_image(sample, sizes, tx, f"JPEGImages/{name}", report)
             data = standard_bytes(out) if not keep_extra else None
-            files.put(path, data if data is not None else voc.document_to_bytes(out))
+            report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml",
+                                                 data if data is not None else voc.document_to_bytes(out)))
             report.written += 1
-    if not single:
         # datumaro (and CVAT) read the class list of a VOC dataset from labelmap.txt
-        path = storage.join(target, "labelmap.txt")
-        with storage.atomic_write(path) as fh:
-            fh.write(("# label:color_rgb:parts:actions\n" + "".join(f"{n}:::\n" for n in sorted(labels))).encode())
-        report.outputs.append(path)
-        splits_out = {**splits, "trainval": splits["train"] + splits["val"]}
-        for split, ids in splits_out.items():
-            path = storage.join(target, f"ImageSets/Main/{split}.txt")
-            with storage.atomic_write(path) as fh:
-                fh.write("".join(i + "\n" for i in ids).encode("utf-8"))
-            report.outputs.append(path)
+        tx.write_bytes("labelmap.txt", ("# label:color_rgb:parts:actions\n"
+                                        + "".join(f"{n}:::\n" for n in labels)).encode("utf-8"))
+        for split, ids in {**splits, "trainval": splits["train"] + splits["val"]}.items():
+            tx.write_bytes(f"ImageSets/Main/{split}.txt", "".join(i + "\n" for i in ids).encode("utf-8"))
     return report
 
 
@@ -335,6 +452,8 @@ def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool
         out.hard_reasons = obj.hard_reasons
         out.mask_color = obj.mask_color
         out.extra = dict(obj.extra)
+        if type(obj.shape) in (Mask, MultiPolygon):
+            out.extra["segmentation"] = obj.shape.coco()  # type: ignore[union-attr]
     elif part:
         count_object_losses(obj, report, HOLDS_OBJECT)
     for p in obj.parts:
@@ -345,7 +464,11 @@ def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool
 
 
 def _sniff_standard(path: str) -> bool:
-    return storage.is_dir(path) and storage.is_dir(storage.join(path, "Annotations"))
+    if not storage.is_dir(path):
+        return False
+    parts = _parts(path)
+    return parts is not None and any(
+        any(p.lower().endswith(".xml") for p in storage.iter_files(part.annotations)) for part in parts)
 
 
 def _sniff(path: str) -> bool:
@@ -357,7 +480,7 @@ FORMAT = Format(
     read=read,
     write=write_voc,
     holds=voc.FORMAT.holds,
-    description="Pascal VOC: reads standard datasets, flat folders and single ModelArts files; writes the standard "
+    description="Pascal VOC: reads devkit, Kaggle, Roboflow and flat folders and single files; writes the standard "
                 "dataset to a folder (boxes; layout=flat: lossless ModelArts files) or one ModelArts file to a .xml target",
     extensions=(".xml",),
     directory=True,

@@ -1,98 +1,61 @@
 """YOLO label files: detection (``class cx cy w h``) and segmentation (``class x1 y1 ...``).
 
-Layouts read (the reader picks by what the root holds):
-
-* ``darknet`` -- the ModelArts ``YOLO`` import layout (and CVAT's "YOLO 1.1"): ``obj.names``,
-  ``obj.data``, ``train.txt``/``valid.txt``, images and labels in ``obj_<split>_data/``;
-* ``ultralytics`` -- ``data.yaml`` (``names`` as a list or an index map), images in
-  ``images/<split>/`` and labels in ``labels/<split>/``;
-* ``flat`` -- ``classes.txt`` and label files beside (or apart from) the images.
-
-Values are normalised by the image size; sizes come from ``--size-table``, a
+Layouts read: see :mod:`.yolo_layouts` (darknet / CVAT / ModelArts ``obj.data``,
+ultralytics / Roboflow ``data.yaml``, ``classes.txt`` with ``images/`` + ``labels/``, flat,
+no names). Values are normalised by the image size; sizes come from ``--size-table``, a
 ``sizes.csv`` at the root (written with ``write_sizes=True``), or image headers (Pillow,
 no decoding), in that order. A missing size is a :class:`FormatError` naming the image.
 Values are written with ``precision`` decimals (6, as the vendor example); on reading, a
 pixel value within that rounding error of an integer is taken as the integer, so integer
-boxes round-trip exactly.
+boxes round-trip exactly. Non-finite values (``inf``, ``nan``) are errors naming the line.
 
-Splits: ``train`` <-> ``TRAIN``, ``val``/``valid`` <-> ``EVAL``, ``test`` <-> ``TEST``.
-YOLO holds a class and a box (or polygon) per object and nothing else; every other field
-is counted as lost. In ``task="detect"`` polygons become boxes (``polygon->bbox``); in
+Class indices: written in the source's category order (COCO: by id; YOLO: its own order;
+a VOC ``labelmap.txt``), else in order of first appearance -- never alphabetically -- and
+the same for every split. A source without class names keeps its indices. ``classes=``
+fixes the order. Splits: ``train`` <-> ``TRAIN``, ``val``/``valid`` <-> ``EVAL``, ``test``
+<-> ``TEST``. YOLO holds a class and a box (or polygon) per object and nothing else; every
+other field is counted. In ``task="detect"`` polygons become boxes (``polygon->bbox``); in
 ``task="segment"`` boxes become 4-corner polygons (``bndbox->polygon``); circles become
-polygons (segment) or boxes (detect); points and lines become boxes.
+polygons (segment) or boxes (detect); points, lines and masks become boxes.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import yaml
-
-from mafmt import storage
+from mafmt import limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
+from mafmt.losses import count_object_losses, count_sample_losses
 from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Polygon, Sample, VocDocument, VocObject
 from mafmt.report import ErrorPolicy, Report, check_policy
+from mafmt.storage.transaction import check_complete
 
 from ._common import (
-    IMAGE_EXTENSIONS,
+    Category,
     DatasetMeta,
-    FileWriter,
     MetaStream,
-    SizeResolver,
     UniqueNames,
-    as_box,
-    as_box_or_polygon,
     basename,
     check_options,
-    copy_file,
-    count_object_losses,
-    count_sample_losses,
     detection_objects,
     get_meta,
-    header_size,
-    image_candidates,
     not_an_image,
+    output,
     read_text,
     root_origin,
-    sample_size,
     stem,
 )
+from ._geometry import as_box, as_box_or_polygon
+from ._sizes import SizeResolver, copy_image, header_size, sample_size
+from .yolo_layouts import SPLIT_TO_USAGE, Layout, Split, discover, looks_like_rows, parse_names_yaml
 
-__all__ = ["FORMAT", "MODELARTS_FORMAT", "read", "write", "write_modelarts"]
+__all__ = ["FORMAT", "MODELARTS_FORMAT", "parse_names_yaml", "read", "write", "write_modelarts"]
 
-SPLIT_TO_USAGE = {"train": "TRAIN", "val": "EVAL", "valid": "EVAL", "test": "TEST"}
 USAGE_TO_SPLIT = {"TRAIN": "train", "EVAL": "val", "TEST": "test"}
-_KV = re.compile(r"^\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$")
-
-
-# --------------------------------------------------------------------------- class names
-
-
-def parse_names_yaml(text: str) -> list[str]:
-    """Class names of an ultralytics ``data.yaml``: ``names: [a, b]``, a ``- a`` block or a
-    ``0: a`` map.
-
-    Raises:
-        FormatError: the text is not YAML.
-    """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"not valid YAML: {exc}") from None
-    names = data.get("names") if isinstance(data, dict) else None
-    if isinstance(names, dict):
-        return [str(names[k]) for k in sorted(names, key=int)]
-    if isinstance(names, list):
-        return [str(n) for n in names]
-    return []
-
-
-def _lines(text: str) -> list[str]:
-    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
 
 
 # --------------------------------------------------------------------------- reading
@@ -106,11 +69,15 @@ def read(
     size_table: str | dict[str, Any] | None = None,
     **options: Any,
 ) -> MetaStream:
-    """Stream the images of a YOLO dataset folder (any of the three layouts) as samples.
+    """Stream the images of a YOLO dataset folder (any common layout) as samples.
 
     Args:
         images: extra folder to find images in (for their sizes).
         size_table: CSV/JSON of image sizes, or a mapping name -> (w, h).
+
+    Raises (while iterating):
+        FormatError: no label file or image is found (the message says where it looked), a
+            bad label line (file:line), or an image whose size is unknown.
     """
     check_policy(on_error)
     check_options("yolo", options)
@@ -119,78 +86,39 @@ def read(
         raise UsageError(f"{src}: a YOLO dataset is a folder")
     report = Report()
     meta = DatasetMeta()
-    if size_table is None and storage.exists(storage.join(src, "sizes.csv")):
-        size_table = storage.join(src, "sizes.csv")
+    stream = MetaStream(iter(()), report, meta)
+    stream._it = _iter(src, on_error, images, size_table, report, meta, stream)
+    return stream
+
+
+def _iter(root: str, on_error: str, images: str | None, size_table: str | dict[str, Any] | None, report: Report,
+          meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
+    check_complete(root)
+    layout = discover(root)
+    if size_table is None and storage.exists(storage.join(root, "sizes.csv")):
+        size_table = storage.join(root, "sizes.csv")
     sizes = SizeResolver(images, size_table)
-    return MetaStream(_iter(src, on_error, sizes, report, meta), report, meta)
-
-
-def _layout(root: str) -> str:
-    if storage.exists(storage.join(root, "obj.names")) and storage.exists(storage.join(root, "obj.data")):
-        return "darknet"
-    if any(storage.exists(storage.join(root, n)) for n in ("data.yaml", "dataset.yaml")):
-        return "ultralytics"
-    return "flat"
-
-
-def _units(root: str, meta: DatasetMeta) -> Iterator[tuple[str | None, str, list[str]]]:
-    """(split, label folder, image candidates folders) per subset of the dataset."""
-    layout = _layout(root)
-    if layout == "darknet":
-        text, _ = read_text(storage.join(root, "obj.data"))
-        conf = {m.group(1).lower(): m.group(2).split("#")[0].strip() for m in map(_KV.match, text.splitlines()) if m}
-        names_path = storage.join(root, conf.get("names") or "obj.names")
-        meta.labels[:] = _lines(read_text(names_path)[0])
-        for split in ("train", "valid"):
-            folder = storage.join(root, f"obj_{split}_data")
-            if storage.is_dir(folder):
-                yield split, folder, [folder]
-        return
-    if layout == "ultralytics":
-        name = "data.yaml" if storage.exists(storage.join(root, "data.yaml")) else "dataset.yaml"
-        meta.labels[:] = parse_names_yaml(read_text(storage.join(root, name))[0])
-        labels = storage.join(root, "labels")
-        for split in ("train", "val", "valid", "test"):
-            folder = storage.join(labels, split)
-            if storage.is_dir(folder):
-                yield split, folder, [storage.join(root, "images", split)]
-        if storage.is_dir(labels) and not any(storage.is_dir(storage.join(labels, s)) for s in SPLIT_TO_USAGE):
-            yield None, labels, [storage.join(root, "images")]
-        return
-    for names_file in ("classes.txt", "obj.names"):
-        if storage.exists(storage.join(root, names_file)):
-            meta.labels[:] = _lines(read_text(storage.join(root, names_file))[0])
-            break
-    yield None, root, [root]
-
-
-def _image_index(folders: list[str]) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for folder in folders:
-        if not storage.is_dir(folder):
-            continue
-        for path in storage.iter_files(folder):
-            if path.lower().endswith(IMAGE_EXTENSIONS):
-                index.setdefault(stem(path), path)
-    return index
-
-
-def _iter(root: str, on_error: str, sizes: SizeResolver, report: Report, meta: DatasetMeta) -> Iterator[Sample]:
-    for split, folder, image_folders in _units(root, meta):
-        index = _image_index(image_folders)
-        for path in storage.iter_files(folder):
-            name = basename(path)
-            if not name.lower().endswith(".txt") or name in ("classes.txt", "obj.names", "train.txt", "valid.txt",
-                                                              "val.txt", "test.txt", "sizes.csv"):
-                continue
+    if layout.names is not None:
+        meta.categories = [Category(n, i) for i, n in enumerate(layout.names)]
+        meta.index_ids = True
+    else:
+        meta.index_labels = True
+    stream.total = sum(len(s.keys()) for s in layout.splits)
+    found = 0
+    for split in layout.splits:
+        for key in split.keys():
+            found += 1
             try:
-                sample = _sample(root, path, split, index, sizes, meta, report)
+                sample = _sample(root, split, key, sizes, layout, report)
             except FormatError as exc:
                 if on_error == "raise":
                     raise
                 report.skip(exc)
                 continue
             yield sample
+    if not found:
+        raise FormatError(f"no YOLO label file or image found ({layout.kind} layout); looked for "
+                          f"{layout.looked_for}", file=root)
 
 
 def _snap(value: float, scale: int, precision: int = 6) -> int | float:
@@ -201,52 +129,56 @@ def _snap(value: float, scale: int, precision: int = 6) -> int | float:
     return round(px, 4)
 
 
-def _sample(root: str, label_path: str, split: str | None, index: dict[str, str], sizes: SizeResolver,
-            meta: DatasetMeta, report: Report) -> Sample:
-    key = stem(label_path)
-    image_path = index.get(key)
-    image_name = basename(image_path) if image_path else key + ".jpg"
-    rel = storage.relative_to(image_path, root).removeprefix("./") if image_path else image_name
-    text, _ = read_text(label_path)
+def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layout, report: Report) -> Sample:
+    image_path = split.images.get(key)
+    label_path = split.labels.get(key)
+    rel = storage.relative_to(image_path, root).removeprefix("./") if image_path else key + ".jpg"
+    image_name = basename(rel)
     rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        rows.append((lineno, s.split()))
-    found = sizes.lookup(rel)
+    if label_path is not None:
+        text, _ = read_text(label_path)
+        for lineno, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if s and not s.startswith("#"):
+                rows.append((lineno, s.split()))
+    found = sizes.lookup(rel) or sizes.lookup(key)
     if found is None and image_path is not None:
         found = header_size(image_path)
     if found is None and rows:
         raise FormatError(f"image size of {image_name!r} unknown: image not found (give --images DIR or "
                           "--size-table FILE)", file=label_path)
     width, height, depth = found if found else (None, None, None)
-    objects = [_object(tokens, width, height, meta, label_path, lineno, report) for lineno, tokens in rows]  # type: ignore[arg-type]
+    objects = [_object(tokens, width, height, layout.names, label_path or "", lineno)  # type: ignore[arg-type]
+               for lineno, tokens in rows]
     doc = VocDocument(filename=image_name, width=width, height=height, depth=depth, objects=objects)
     return Sample(
         source=rel,
-        usage=SPLIT_TO_USAGE.get(split) if split else None,
+        usage=SPLIT_TO_USAGE.get(split.name) if split.name else None,
         annotations=[Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=doc)],
         origin=root_origin(root),
     )
 
 
-def _object(tokens: list[str], w: int, h: int, meta: DatasetMeta, file: str, line: int, report: Report) -> VocObject:
+def _object(tokens: list[str], w: int, h: int, names: list[str] | None, file: str, line: int) -> VocObject:
     try:
+        if len(tokens[0]) > 9:
+            raise ValueError
         cls = int(tokens[0])
         vals = [float(t) for t in tokens[1:]]
     except ValueError:
-        raise FormatError(f"expected an integer class and numbers, got {' '.join(tokens)!r}", file=file, line=line) from None
+        raise FormatError(f"expected an integer class and numbers, got {limits.clip(' '.join(tokens), 80)}", file=file,
+                          line=line) from None
+    if not all(math.isfinite(v) and abs(v) <= limits.MAX_COORDINATE for v in vals):
+        raise FormatError("coordinates must be finite numbers", file=file, line=line)
     if cls < 0:
         raise FormatError(f"negative class index {cls}", file=file, line=line, path="class")
-    if meta.labels:
-        if cls >= len(meta.labels):
-            raise FormatError(f"class index {cls} outside the {len(meta.labels)} class names", file=file, line=line,
+    if names is not None:
+        if cls >= len(names):
+            raise FormatError(f"class index {cls} outside the {len(names)} class names", file=file, line=line,
                               path="class")
-        name = meta.labels[cls]
+        name = names[cls]
     else:
         name = str(cls)
-        report.warn("no class names: index used as name")
     obj = VocObject(name=name)
     if len(vals) in (4, 5):
         cx, cy, bw, bh = vals[:4]
@@ -263,29 +195,90 @@ def _object(tokens: list[str], w: int, h: int, meta: DatasetMeta, file: str, lin
 # --------------------------------------------------------------------------- writing
 
 
+class _Classes:
+    """Class indices of the output: fixed (``classes=``), the source's (index labels kept,
+    category order), or in order of first appearance."""
+
+    def __init__(self, classes: list[str] | str | None, meta: DatasetMeta | None, report: Report) -> None:
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self.indices = False
+        self.report = report
+        self.known: set[str] = set()
+        if classes:
+            for n in _class_list(classes):
+                self._add(n)
+        elif meta is not None and meta.index_labels:
+            self.indices = True
+        elif meta is not None and meta.categories:
+            for c in (meta.categories if meta.index_ids else meta.by_id()):
+                self._add(c.name)
+            if not meta.index_ids and any(c.id is not None for c in meta.categories):
+                report.note_metadata("category ids", len(meta.categories))
+            if any(c.supercategory for c in meta.categories):
+                report.note_metadata("category supercategory")
+            if any(c.extra for c in meta.categories):
+                report.note_metadata("category keys (keypoints, skeleton, ...)")
+        self.known = set(self.names)
+
+    def _add(self, name: str) -> None:
+        if name not in self.index:
+            self.index[name] = len(self.names)
+            self.names.append(name)
+
+    def of(self, name: str) -> int:
+        if self.indices:
+            if name.isdigit() and len(name) < 10:
+                i = int(name)
+                while len(self.names) <= i:
+                    self.names.append(str(len(self.names)))
+                return i
+            self.indices = False  # a real name among the indices: number the rest after them
+            for n in list(self.names):
+                self.index.setdefault(n, int(n))
+        if name not in self.index:
+            if self.known:
+                self.report.warn("label not among the source's classes: appended")
+            self._add(name)
+        return self.index[name]
+
+
+def _class_list(classes: list[str] | str) -> list[str]:
+    if isinstance(classes, list):
+        return classes
+    if classes.lower().endswith((".yaml", ".yml")):
+        return parse_names_yaml(read_text(classes, limit=limits.MAX_YAML_BYTES)[0], classes)
+    if classes.lower().endswith(".json"):
+        from .coco import _category_spec
+
+        return [c.name for c in sorted(_category_spec(classes), key=lambda c: c.id or 0)]
+    return [ln.strip() for ln in read_text(classes)[0].splitlines() if ln.strip() and not ln.startswith("#")]
+
+
 def write(
     samples: Iterable[Sample],
     target: str | os.PathLike[str],
     *,
     layout: str = "ultralytics",
     task: str = "detect",
-    classes: list[str] | None = None,
+    classes: list[str] | str | None = None,
     images: str | None = None,
     size_table: str | dict[str, Any] | None = None,
     precision: int = 6,
     write_sizes: bool = False,
     circle_vertices: int = 32,
+    overwrite: bool = False,
+    check: Callable[[Report], None] | None = None,
     **options: Any,
 ) -> Report:
-    """Write a YOLO dataset folder.
+    """Write a YOLO dataset folder, as one transaction.
 
     Args:
         layout: ``"ultralytics"`` (``data.yaml``, ``images/``, ``labels/``), ``"darknet"``
             (the ModelArts import layout) or ``"flat"`` (``classes.txt`` + label files).
         task: ``"detect"`` (boxes) or ``"segment"`` (polygons).
-        classes: class names in index order; unknown names found later are appended.
-            Default: the source's names (YOLO/COCO order), else sorted names -- the
-            latter forces holding all label lines until the end (a second pass in memory).
+        classes: class names in index order (a list, a names/``data.yaml`` file or a COCO
+            file); names found later are appended.
         images: folder of the images, copied into the dataset when found.
         write_sizes: also write ``sizes.csv`` so the dataset reads back without images.
     """
@@ -294,27 +287,21 @@ def write(
         raise UsageError(f"layout must be ultralytics, darknet or flat, not {layout!r}")
     if task not in ("detect", "segment"):
         raise UsageError(f"task must be detect or segment, not {task!r}")
+    if not 0 <= precision <= 12:
+        raise UsageError("precision must be 0..12")
     target = os.fspath(target)
     report = Report()
     sizes = SizeResolver(images, size_table)
-    names: list[str] = list(classes) if classes else []
-    fixed = bool(names)
-    pending: list[tuple[str, list[tuple[str, list[float]]]]] = []
     lists: dict[str, list[str]] = {}
     size_rows: list[str] = []
     unique = UniqueNames()
-    index = {n: i for i, n in enumerate(names)}
-    first = True
-    with FileWriter(target, report) as files:
+    fmt = f"{{:.{precision}f}}"
+    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+        klass: _Classes | None = None
         for sample in samples:
-            if first:
-                meta = get_meta(samples)
-                if not fixed and meta is not None and meta.labels:
-                    names[:] = list(dict.fromkeys(meta.labels))
-                    index.update({n: i for i, n in enumerate(names)})
-                    fixed = True
-                first = False
-            doc, objects = detection_objects(sample, report, "yolo")
+            if klass is None:
+                klass = _Classes(classes, get_meta(samples), report)
+            doc, objects = detection_objects(sample, report)
             if not_an_image(sample, doc, report):
                 continue
             count_sample_losses(sample, report, frozenset({"usage"}))
@@ -323,36 +310,33 @@ def write(
             if (not w or not h) and (objects or write_sizes):
                 found = sample_size(sample, sizes)
                 if found is None and objects:
-                    raise FormatError(f"image size of {sample.source!r} unknown (give --images DIR or --size-table FILE)",
-                                      path="size")
+                    report.drop("no image size")
+                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
+                                                       "--images DIR or --size-table FILE)", path="size"))
+                    continue
                 w, h = found[:2] if found else (None, None)
-            image_name = unique.take(basename(doc.filename if doc is not None and doc.filename else sample.source) or
-                                     "image.jpg", report)
+            image_name = unique.take(basename(sample.source) or "image.jpg", report)
             img_rel, label_rel = _paths(layout, split, image_name)
-            lines: list[tuple[str, list[float]]] = []
+            out = []
             for obj in objects:
                 if obj.shape is None or not obj.name:
                     report.lose("object without shape or name->dropped")
                     continue
                 count_object_losses(obj, report)
-                assert w and h  # objects imply a size (checked above)
-                lines.append((obj.name, _values(obj, w, h, task, circle_vertices, report)))
-            pending.append((label_rel, lines))
+                values = _values(obj, w, h, task, circle_vertices, report)  # type: ignore[arg-type]
+                out.append(" ".join([str(klass.of(obj.name)), *(fmt.format(v) for v in values)]) + "\n")
+            tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
+            report.outputs.append(tx.final(label_rel))
             lists.setdefault(split, []).append(img_rel)
             if write_sizes and w and h:
                 size_rows.append(f"{image_name},{w},{h}")
-            _copy_image(sample, sizes, storage.join(target, img_rel), report)
+            copy_image(sample, sizes, tx, img_rel, report)
             report.written += 1
-            if fixed:
-                _flush(target, pending, names, index, precision, files)
-        if not fixed:
-            for n in sorted({name for _, lines in pending for name, _ in lines}):
-                index[n] = len(names)
-                names.append(n)
-        _flush(target, pending, names, index, precision, files)
-    _write_meta(target, layout, names, lists, report)
-    if write_sizes:
-        _put(storage.join(target, "sizes.csv"), "filename,width,height\n" + "".join(r + "\n" for r in size_rows), report)
+        if klass is None:
+            klass = _Classes(classes, get_meta(samples), report)
+        _write_meta(tx, layout, klass.names, lists, report)
+        if write_sizes:
+            tx.write_bytes("sizes.csv", ("filename,width,height\n" + "".join(r + "\n" for r in size_rows)).encode())
     return report
 
 
@@ -388,69 +372,53 @@ def _values(obj: VocObject, w: int, h: int, task: str, circle_vertices: int, rep
     return [v for x, y in pts for v in (x / w, y / h)]
 
 
-def _flush(target: str, pending: list[tuple[str, list[tuple[str, list[float]]]]], names: list[str],
-           index: dict[str, int], precision: int, files: FileWriter) -> None:
-    fmt = f"{{:.{precision}f}}"
-    for label_rel, lines in pending:
-        out = []
-        for name, vals in lines:
-            if name not in index:
-                index[name] = len(names)
-                names.append(name)
-            out.append(" ".join([str(index[name]), *(fmt.format(v) for v in vals)]) + "\n")
-        files.put(storage.join(target, label_rel), "".join(out).encode("utf-8"))
-    pending.clear()
+def _yaml_quote(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _put(path: str, text: str, report: Report) -> None:
-    with storage.atomic_write(path) as fh:
-        fh.write(text.encode("utf-8"))
-    report.outputs.append(path)
-
-
-def _copy_image(sample: Sample, sizes: SizeResolver, dst: str, report: Report) -> None:
-    for path in image_candidates(sample, sizes):
-        copy_file(path, dst)
-        report.outputs.append(dst)
-        return
-    if sizes.images is not None:
-        report.warn("image not found, not copied")
-
-
-def _write_meta(target: str, layout: str, names: list[str], lists: dict[str, list[str]], report: Report) -> None:
+def _write_meta(tx: Any, layout: str, names: list[str], lists: dict[str, list[str]], report: Report) -> None:
     names_text = "".join(n + "\n" for n in names)
+    files: dict[str, str] = {}
     if layout == "darknet":
-        _put(storage.join(target, "obj.names"), names_text, report)
+        files["obj.names"] = names_text
         splits = [s for s in ("train", "valid") if s in lists] or ["train"]
-        data = f"classes = {len(names)}\nnames = obj.names\n" + "".join(f"{s} = {s}.txt\n" for s in splits)
-        _put(storage.join(target, "obj.data"), data + "backup = backup/\n", report)
+        files["obj.data"] = (f"classes = {len(names)}\nnames = obj.names\n" + "".join(f"{s} = {s}.txt\n" for s in splits)
+                             + "backup = backup/\n")
         for split in splits:
-            _put(storage.join(target, f"{split}.txt"), "".join(p + "\n" for p in lists.get(split, [])), report)
+            files[f"{split}.txt"] = "".join(p + "\n" for p in lists.get(split, []))
     elif layout == "ultralytics":
-        quoted = ", ".join('"' + n.replace("\\", "\\\\").replace('"', '\\"') + '"' for n in names)
         lines = ["path: .", *(f"{s}: images/{s}" for s in ("train", "val", "test") if s in lists)]
         if "train" not in lists:
             lines.insert(1, f"train: images/{next(iter(lists), 'train')}")
-        _put(storage.join(target, "data.yaml"), "\n".join([*lines, f"nc: {len(names)}", f"names: [{quoted}]"]) + "\n",
-             report)
+        quoted = ", ".join(_yaml_quote(n) for n in names)
+        files["data.yaml"] = "\n".join([*lines, f"nc: {len(names)}", f"names: [{quoted}]"]) + "\n"
     else:
-        _put(storage.join(target, "classes.txt"), names_text, report)
+        files["classes.txt"] = names_text
+    for rel, text in files.items():
+        report.outputs.append(tx.write_bytes(rel, text.encode("utf-8")))
 
 
 def write_modelarts(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
                     size_table: str | dict[str, Any] | None = None, **options: Any) -> Report:
     """Write the ModelArts ``YOLO`` import layout (:func:`write` with ``layout="darknet"``)."""
-    return write(samples, target, images=images, size_table=size_table, **{"layout": "darknet", **options})
+    return write(samples, target, images=images, size_table=size_table, **{**options, "layout": "darknet"})
 
 
 def _sniff(path: str) -> bool:
     if not storage.is_dir(path):
         return False
-    return any(storage.exists(storage.join(path, n)) for n in ("data.yaml", "dataset.yaml", "classes.txt"))
+    if any(storage.exists(storage.join(path, n)) for n in ("data.yaml", "dataset.yaml", "classes.txt", "obj.names")):
+        return True
+    try:
+        layout = discover(path)
+    except FormatError:
+        return False
+    labels = [p for s in layout.splits for p in list(s.labels.values())[:5]]
+    return any(looks_like_rows(p) for p in labels[:5])
 
 
 def _sniff_modelarts(path: str) -> bool:
-    return storage.is_dir(path) and _layout(path) == "darknet"
+    return storage.is_dir(path) and storage.exists(storage.join(path, "obj.data"))
 
 
 _HOLDS = frozenset({OBJECT_DETECTION, "bndbox", "polygon"})
@@ -460,8 +428,8 @@ FORMAT = Format(
     read=read,
     write=write,
     holds=_HOLDS,
-    description="YOLO labels (ultralytics data.yaml, classes.txt or darknet obj.names); boxes, or polygons with "
-                "task=segment",
+    description="YOLO labels (ultralytics/Roboflow data.yaml, classes.txt, darknet/CVAT obj.data); boxes, or polygons "
+                "with task=segment",
     directory=True,
     aliases=("ultralytics", "yolov8", "yolo-ultralytics"),
     sniff=_sniff,

@@ -9,7 +9,15 @@ from typing import Any
 from mafmt.model import Sample
 from mafmt.report import Report
 
-__all__ = ["Format"]
+__all__ = ["NAMES", "Format"]
+
+#: the registered format names in registry order, for help texts that must not import the registry
+#: (a test keeps it equal to ``mafmt.converters.FORMATS``)
+NAMES = (
+    "manifest", "coco", "modelarts-yolo", "yolo", "csv", "modelarts-voc", "voc", "modelarts-image-classification",
+    "modelarts-text-classification", "modelarts-text-classification-combine", "modelarts-imagenet",
+    "modelarts-audio-classification",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,39 +1,119 @@
-"""Counting what a target format cannot hold: one vocabulary of loss kinds for every writer.
+"""Counting what a target format cannot hold: one vocabulary for every writer.
 
-Keys read ``"<what>-><what became of it>"``: ``"sample hard->dropped"``,
-``"annotation creation_time->dropped"``, ``"usage->dropped"``.
+Each field of the model is either *data* (a loss when a target drops it: ``report.lose``)
+or *metadata* (bookkeeping nobody expects every format to keep: ``report.note_metadata``).
+Loss kinds read ``"<what>-><what became of it>"`` (``"usage->dropped"``); metadata kinds
+name the field (``"sample id"``, ``"annotation creation_time"``).
 """
 
 from __future__ import annotations
 
-from mafmt.model import Annotation, Sample
+from mafmt.model import Annotation, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
-__all__ = ["SAMPLE_FIELDS", "count_annotation_losses", "count_sample_losses"]
+__all__ = [
+    "OBJECT_FIELDS",
+    "SAMPLE_FIELDS",
+    "count_annotation_losses",
+    "count_document_losses",
+    "count_object_losses",
+    "count_sample_losses",
+]
 
 #: sample attributes besides source, usage, id and annotations
 SAMPLE_FIELDS = ("hard", "hard_coefficient", "hard_reasons", "inference_loc", "property", "source_type",
                  "sample_type", "source_map")
+_SAMPLE_METADATA = frozenset({"hard", "hard_coefficient", "hard_reasons", "inference_loc", "source_type",
+                              "sample_type", "source_map"})
+_ANNOTATION_DATA = ("confidence", "property")
+_ANNOTATION_METADATA = ("id", "hard", "hard_coefficient", "annotation_loc_map", "annotated_by", "creation_time")
+#: image keys of COCO (and similar) that are bookkeeping, not annotation
+_IMAGE_METADATA_KEYS = frozenset({"license", "coco_url", "flickr_url", "date_captured", "id"})
+#: object extras that are derived or bookkeeping: a stored area/bbox (kept only when it differs from
+#: the shape's own), a record id
+_OBJECT_METADATA_KEYS = frozenset({"area", "bbox", "id"})
+#: object extras with a name of their own in the loss counts
+_NAMED_OBJECT_KEYS = frozenset({"iscrowd", "keypoints", "num_keypoints", "attributes", "score", "segmentation",
+                                "track_id", "group_id", "occluded"})
+
+#: VocObject scalar fields and the value that means "not set" for a writer
+OBJECT_FIELDS: tuple[tuple[str, object], ...] = (
+    ("pose", "Unspecified"),
+    ("truncated", 0),
+    ("occluded", 0),
+    ("difficult", 0),
+    ("confidence", None),
+    ("hard_coefficient", None),
+    ("hard_reasons", None),
+    ("mask_color", None),
+)
+_OBJECT_METADATA = frozenset({"hard_coefficient", "hard_reasons"})
+
+
+def count_extra_losses(extra: dict[str, object], report: Report, *, scope: str,
+                       metadata_keys: frozenset[str] = frozenset()) -> None:
+    """Count the unknown fields of a record that a target drops (a COCO ``segmentation: []``
+    is no field at all)."""
+    for key, value in extra.items():
+        if key == "segmentation" and value == []:
+            continue
+        if key in metadata_keys:
+            report.note_metadata(f"{scope} {key}")
+        elif key in _NAMED_OBJECT_KEYS and scope == "object":
+            report.lose(f"{key}->dropped")
+        else:
+            report.lose(f"{scope} unknown fields->dropped")
 
 
 def count_annotation_losses(ann: Annotation, report: Report) -> None:
     """Count manifest-level fields of an annotation an image format cannot hold."""
-    for attr in ("id", "confidence", "hard", "hard_coefficient", "property", "annotation_loc_map", "annotated_by",
-                 "creation_time"):
+    for attr in _ANNOTATION_DATA:
         if getattr(ann, attr) is not None:
             report.lose(f"annotation {attr}->dropped")
+    for attr in _ANNOTATION_METADATA:
+        if getattr(ann, attr) is not None:
+            report.note_metadata(f"annotation {attr}")
     if ann.extra:
-        report.lose("annotation unknown fields->dropped")
+        count_extra_losses(ann.extra, report, scope="annotation")
 
 
 def count_sample_losses(sample: Sample, report: Report, holds: frozenset[str] = frozenset()) -> None:
     """Count sample-level fields the target cannot hold (``holds`` names the ones it can)."""
     for attr in SAMPLE_FIELDS:
         if attr not in holds and getattr(sample, attr) is not None:
-            report.lose(f"sample {attr}->dropped")
+            if attr in _SAMPLE_METADATA:
+                report.note_metadata(f"sample {attr}")
+            else:
+                report.lose(f"sample {attr}->dropped")
     if "usage" not in holds and sample.usage is not None:
         report.lose("usage->dropped")
     if "id" not in holds and sample.id is not None:
-        report.lose("sample id->dropped")
+        report.note_metadata("sample id")
     if "extra" not in holds and sample.extra:
-        report.lose("sample unknown fields->dropped")
+        count_extra_losses(sample.extra, report, scope="sample", metadata_keys=_IMAGE_METADATA_KEYS)
+
+
+def count_object_losses(obj: VocObject, report: Report, holds: frozenset[str] = frozenset()) -> None:
+    """Count per-object fields the target cannot hold (``holds`` names the ones it can).
+
+    Parts are counted per part (with everything below them), as ``"part->dropped"``.
+    """
+    for attr, default in OBJECT_FIELDS:
+        value = getattr(obj, attr)
+        if attr not in holds and value is not None and value != default:
+            if attr in _OBJECT_METADATA:
+                report.note_metadata(f"object {attr}")
+            else:
+                report.lose(f"{attr}->dropped")
+    if "properties" not in holds and obj.properties:
+        report.lose("properties->dropped")
+    if "extra" not in holds and obj.extra:
+        count_extra_losses(obj.extra, report, scope="object", metadata_keys=_OBJECT_METADATA_KEYS)
+    if "parts" not in holds and obj.parts:
+        report.lose("part->dropped", sum(1 for _ in obj.iter_tree()) - 1)
+
+
+def count_document_losses(doc: VocDocument, report: Report) -> None:
+    """Count document-level fields (unknown elements such as VOC's ``owner``) a target drops."""
+    if doc.extra:
+        report.note_metadata("document unknown fields")

@@ -15,16 +15,18 @@ import codecs
 import copy
 import functools
 import json
+import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
 import orjson
 
-from mafmt import storage, voc
-from mafmt.errors import FormatError, UsageError
+from mafmt import limits, storage, voc
+from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
+from mafmt.limits import check_depth
 from mafmt.model import (
     ANNOTATION_CLASSES,
     SHAPE_KINDS,
@@ -32,8 +34,10 @@ from mafmt.model import (
     Detection,
     Origin,
     Sample,
+    VocDocument,
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+from mafmt.storage.transaction import Group, Transaction, recover
 
 __all__ = ["dumps", "loads", "read", "sample_from_dict", "sample_to_dict", "write"]
 
@@ -346,28 +350,57 @@ def sample_to_dict(sample: Sample) -> dict[str, Any]:
 _LONG_DIGITS = re.compile(r"\d{19}")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {limits.clip(text, 40)} is too large for a float")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+_STRICT = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
+
+
 def _parse_json(line: str | bytes) -> Any:
     if isinstance(line, bytes):
         line = line.decode("utf-8")
     if _LONG_DIGITS.search(line):
-        return json.loads(line)
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        # orjson words its errors differently: the standard parser decides and explains
-        return json.loads(line)
+        value = _STRICT.decode(line)
+    else:
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            # orjson words its errors differently: the standard parser decides and explains
+            value = _STRICT.decode(line)
+    if line.count("[") + line.count("{") > limits.MAX_JSON_DEPTH:
+        check_depth(value)
+    return value
 
 
 def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None = None) -> Sample:
-    """Parse one manifest line."""
+    """Parse one manifest line.
+
+    Raises:
+        FormatError: not JSON (NaN and infinities are not JSON), nested deeper than
+            :data:`mafmt.limits.MAX_JSON_DEPTH`, or not a sample.
+    """
     origin = origin or Origin(None)
     try:
         obj = _parse_json(line)
+    except LimitError as exc:
+        raise LimitError(exc.reason, file=origin.file, line=origin.line) from None
+    except RecursionError:
+        raise LimitError(f"nested deeper than {limits.MAX_JSON_DEPTH} levels", file=origin.file,
+                         line=origin.line) from None
     except ValueError as exc:
         msg = getattr(exc, "msg", str(exc))
         col = getattr(exc, "colno", None)
         raise FormatError(
-            f"invalid JSON: {msg}" + (f" (column {col})" if col else ""), file=origin.file, line=origin.line
+            f"invalid JSON: {limits.clip(msg, 120)}" + (f" (column {col})" if col else ""), file=origin.file,
+            line=origin.line
         ) from None
     return sample_from_dict(obj, origin=origin, base=base)
 
@@ -432,17 +465,22 @@ def read(
 def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Report) -> Iterator[Sample]:
     name = _display(src)
     base = storage.parent(src) if isinstance(src, str) else None
+    if isinstance(src, str) and not storage.scheme_of(src):
+        recover(src)  # a commit that a kill interrupted is finished or undone before reading
     fh = storage.open_read(src) if isinstance(src, str) else src
+    found = lines = 0
     try:
         for lineno, text in _iter_lines(fh, encoding, name):
             if isinstance(text, FormatError):
-                if on_error == "raise":
+                lines += 1
+                if on_error == "raise" or isinstance(text, LimitError):
                     raise text
                 report.skip(text)
                 continue
             if not text.strip():
                 report.warnings["blank line"] += 1
                 continue
+            lines += 1
             origin = Origin(name, lineno)
             try:
                 sample = loads(text, origin=origin, base=base)
@@ -452,10 +490,13 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
                 report.skip(exc)
                 continue
             _note_oddities(sample, report)
+            found += 1
             yield sample
     finally:
         if isinstance(src, str):
             fh.close()
+    if lines and not found:
+        raise FormatError(f"none of the {lines} lines is a sample (all were skipped as bad)", file=name)
 
 
 def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, str | FormatError]]:
@@ -464,14 +505,32 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
 
         wrapper = io.TextIOWrapper(fh, encoding=encoding, newline=None)
         try:
-            for lineno, line in enumerate(wrapper, 1):
-                yield lineno, line.rstrip("\n").lstrip("\ufeff") if lineno == 1 else line.rstrip("\n")
+            lineno = 0
+            while True:
+                line = wrapper.readline(limits.MAX_LINE_BYTES + 1)
+                if not line:
+                    break
+                lineno += 1
+                if len(line) > limits.MAX_LINE_BYTES:
+                    yield lineno, _long_line(name, lineno)
+                    return
+                line = line.rstrip("\n")
+                yield lineno, line.lstrip("\ufeff") if lineno == 1 else line
         except UnicodeDecodeError as exc:
             yield 0, FormatError(f"cannot decode as {encoding}: {exc.reason}", file=name)
         finally:
             wrapper.detach()
         return
-    for lineno, raw in enumerate(fh, 1):
+    lineno = 0
+    limit = limits.MAX_LINE_BYTES
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            yield lineno, _long_line(name, lineno)
+            return
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
         raw = raw.rstrip(b"\r\n")
@@ -481,6 +540,10 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
             yield lineno, FormatError(
                 f"cannot decode as {encoding} (byte {exc.start + 1}: {exc.reason})", file=name, line=lineno
             )
+
+
+def _long_line(name: str, lineno: int) -> LimitError:
+    return LimitError(f"line is longer than the limit of {limits.MAX_LINE_BYTES} bytes", file=name, line=lineno)
 
 
 def _note_oddities(sample: Sample, report: Report) -> None:
@@ -506,20 +569,30 @@ def write(
     voc_dir: str | None = None,
     write_voc: bool = False,
     locs: str = "rebase",
+    overwrite: bool = False,
+    check: Callable[[Report], None] | None = None,
 ) -> Report:
-    """Write samples as a manifest, atomically.
+    """Write samples as a manifest, as one transaction with its folder of VOC files.
 
     Args:
         samples: any iterable; consumed once.
         target: path or URI of the manifest.
-        mode: ``"w"`` replaces the file, ``"a"`` appends to it.
+        mode: ``"w"`` writes a new manifest (an existing one only with ``overwrite``),
+            ``"a"`` appends to it (the explicit append mode).
         encoding: output encoding (UTF-8 unless you must).
-        voc_dir: folder for VOC files of detection annotations that carry an inline
-            document (default ``Annotations/`` beside the manifest).
+        voc_dir: folder for the VOC files of detection annotations that carry an inline
+            document (default ``Annotations/<manifest stem>/`` beside the manifest, so two
+            manifests in one folder never share their files).
         write_voc: also (re)write documents that were loaded from ``annotation-loc``.
         locs: ``"rebase"`` rewrites relative ``source``/``annotation-loc`` values so they
             still point at the same files from the new manifest's folder; ``"keep"``
             writes them exactly as read.
+        overwrite: replace an existing manifest (and its VOC folder) as a whole.
+        check: called with the report just before the commit; raising there aborts it.
+
+    The manifest and its VOC folder appear together or not at all (a journal undoes a commit
+    that a kill interrupted). In append mode the new VOC files are added to the folder under
+    names no existing file has, before the lines are appended.
 
     Returns:
         A :class:`Report` (``written`` = samples; ``outputs`` = files written).
@@ -531,20 +604,84 @@ def write(
     target = os.fspath(target)
     report = Report()
     folder = storage.parent(target)
-    namer = voc.VocNamer(voc_dir or storage.join(folder, "Annotations"), keep_existing=True)
+    side = voc_dir or storage.join(folder, "Annotations", _stem(target))
     utf8 = codecs.lookup(encoding).name == "utf-8"
-    with storage.atomic_write(target, mode) as fh:
+    docs = _SideFolder(side, append=mode == "a", overwrite=overwrite)
+    file_tx = Transaction(target, folder=False, overwrite=overwrite, append=mode == "a",
+                          check=(lambda: check(report)) if check is not None else None)
+    group = Group(file_tx)
+    with group, open(file_tx.path(), "r+b") as fh:
+        fh.seek(0, os.SEEK_END)
         if mode == "a" and fh.tell() > 0:
             fh.seek(-1, os.SEEK_END)
             if fh.read(1) != b"\n":
                 fh.write(b"\n")
+        rebase = _Rebaser(folder) if locs == "rebase" else None
         for sample in samples:
-            obj = _prepare(sample, folder, namer, write_voc, locs == "rebase", report)
+            obj = _prepare(sample, folder, docs, group, write_voc, rebase, report)
             data = _encode(obj) + b"\n"
             fh.write(data if utf8 else data.decode("utf-8").encode(encoding))
             report.written += 1
     report.outputs.insert(0, target)
+    report.outputs.extend(docs.written)
     return report
+
+
+def _stem(target: str) -> str:
+    name = target.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return os.path.splitext(name)[0] or name
+
+
+class _SideFolder:
+    """The folder a manifest write puts inline VOC documents in: a folder transaction joined
+    to the manifest's group the first time a document is written (no folder otherwise)."""
+
+    def __init__(self, folder: str, *, append: bool, overwrite: bool) -> None:
+        self.folder = folder
+        self.append = append
+        self.overwrite = overwrite
+        self.tx: Transaction | None = None
+        self.namer = voc.VocNamer("")
+        self.written: list[str] = []
+
+    def put(self, doc: VocDocument, sample: Sample, group: Group, report: Report) -> str:
+        """Write ``doc`` for ``sample``; returns its final path or URI."""
+        image = voc._image_name(sample)
+        rel = self.namer.name_for(image, report)
+        data = voc.document_to_bytes(voc.modelarts_document(doc, image))
+        if self.append:  # new names only: never replace a file of the earlier writes
+            path = storage.join(self.folder, rel)
+            while storage.exists(path):
+                rel = self.namer.name_for(image)
+                path = storage.join(self.folder, rel)
+            storage.write_bytes(path, data)
+            self.written.append(path)
+            return path
+        if self.tx is None:
+            self.tx = group.add(Transaction(self.folder, folder=True, overwrite=self.overwrite))
+            self.tx.begin()
+        path = self.tx.write_bytes(rel, data)
+        self.written.append(path)
+        return path
+
+
+class _Rebaser:
+    """Relative references as they must read from the target folder, computed once per
+    source folder (the folder pair never changes within a file)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self._same: dict[str, bool] = {}
+
+    def __call__(self, ref: str, base: str | None) -> str:
+        if base is None or storage.scheme_of(ref) or os.path.isabs(ref):
+            return ref
+        same = self._same.get(base)
+        if same is None:
+            same = self._same[base] = _same_dir(base, self.folder)
+        if same:
+            return ref
+        return storage.relative_to(storage.resolve(base, ref), self.folder)
 
 
 @functools.lru_cache(maxsize=64)
@@ -552,43 +689,32 @@ def _folder_of(file: str) -> str:
     return storage.parent(file)
 
 
-@functools.lru_cache(maxsize=64)
 def _same_dir(a: str, b: str) -> bool:
     if storage.scheme_of(a) or storage.scheme_of(b):
         return a.rstrip("/") == b.rstrip("/")
     return os.path.abspath(a) == os.path.abspath(b)
 
 
-def _rebase(ref: str, base: str | None, folder: str) -> str:
-    if base is None or storage.scheme_of(ref) or os.path.isabs(ref) or _same_dir(base, folder):
-        return ref
-    return storage.relative_to(storage.resolve(base, ref), folder)
-
-
-def _prepare(
-    sample: Sample, folder: str, namer: voc.VocNamer, write_voc: bool, rebase: bool, report: Report
-) -> dict[str, Any]:
+def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write_voc: bool,
+             rebase: _Rebaser | None, report: Report) -> dict[str, Any]:
     """The wire object of ``sample`` as it must appear in a manifest in ``folder``:
     inline (or, with ``write_voc``, all) VOC documents written out, relative links rebased."""
     base = _folder_of(sample.origin.file) if sample.origin and sample.origin.file else None
     obj = sample_to_dict(sample)
-    if rebase and base is not None and not sample.source.startswith("content://"):
-        obj[sample.wire.get("keys", {}).get("source", "source")] = _rebase(sample.source, base, folder)
+    if rebase is not None and base is not None and not sample.source.startswith("content://"):
+        obj[sample.wire.get("keys", {}).get("source", "source")] = rebase(sample.source, base)
     anns = obj.get("annotation") or []
     for i, ann in enumerate(sample.annotations):
         if not isinstance(ann, Detection):
             continue
         loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
         if (ann.document is not None and not ann.annotation_loc) or (write_voc and ann.annotation_loc):
-            doc = ann.load()
-            path = namer.name_for(doc, sample)
-            voc.write_document(doc, path)
-            report.outputs.append(path)
+            path = docs.put(ann.load(), sample, group, report)
             anns[i][loc_key] = storage.relative_to(path, folder)
             if ann.annotation_format is None:
                 anns[i]["annotation-format"] = "PASCAL VOC"
-        elif rebase and ann.annotation_loc:
-            anns[i][loc_key] = _rebase(ann.annotation_loc, ann.base, folder)
+        elif rebase is not None and ann.annotation_loc:
+            anns[i][loc_key] = rebase(ann.annotation_loc, ann.base)
     return obj
 
 

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mafmt import storage
 from mafmt.errors import FormatError, StorageError
 
 __all__ = [
@@ -39,6 +38,8 @@ __all__ = [
     "Detection",
     "Entity",
     "Line",
+    "Mask",
+    "MultiPolygon",
     "Number",
     "Origin",
     "Point",
@@ -180,12 +181,7 @@ class Polygon(_PointList):
 
     def area(self) -> float:
         """Shoelace area (absolute)."""
-        pts = self.points
-        s = 0.0
-        for i, (x1, y1) in enumerate(pts):
-            x2, y2 = pts[(i + 1) % len(pts)]
-            s += float(x1) * float(y2) - float(x2) * float(y1)
-        return abs(s) / 2.0
+        return _ring_area(self.points)
 
     @property
     def closed_explicitly(self) -> bool:
@@ -214,7 +210,92 @@ class Dashed(_PointList):
     kind: ClassVar[str] = "dashed"
 
 
-Shape = BndBox | Point | Circle | Polygon | Polyline | Line | Dashed
+def _ring_area(points: tuple[Pair, ...]) -> float:
+    s = 0.0
+    for i, (x1, y1) in enumerate(points):
+        x2, y2 = points[(i + 1) % len(points)]
+        s += float(x1) * float(y2) - float(x2) * float(y1)
+    return abs(s) / 2.0
+
+
+@dataclass(slots=True, frozen=True)
+class MultiPolygon:
+    """One object outlined by several closed rings (COCO ``segmentation`` with two or more
+    polygons), rings and vertices in order."""
+
+    rings: tuple[tuple[Pair, ...], ...]
+    kind: ClassVar[str] = "multipolygon"
+
+    def bbox(self) -> tuple[Number, Number, Number, Number]:
+        xs = [p[0] for ring in self.rings for p in ring]
+        ys = [p[1] for ring in self.rings for p in ring]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    def feature(self) -> list[Any]:
+        return [[[x, y] for x, y in ring] for ring in self.rings]
+
+    def area(self) -> float:
+        """Sum of the rings' shoelace areas."""
+        return sum(_ring_area(r) for r in self.rings)
+
+    def largest(self) -> Polygon:
+        """The ring with the largest area (the first of equals), as a :class:`Polygon`."""
+        best = max(range(len(self.rings)), key=lambda i: (_ring_area(self.rings[i]), -i))
+        return Polygon(self.rings[best])
+
+    def coco(self) -> list[list[Number]]:
+        """COCO's form: one flat ``[x1, y1, x2, y2, ...]`` list per ring."""
+        return [[c for p in ring for c in p] for ring in self.rings]
+
+
+@dataclass(slots=True, frozen=True)
+class Mask:
+    """A pixel mask in COCO run-length encoding: ``height`` x ``width`` pixels, ``counts`` as
+    COCO's compressed string or as the list of run lengths (uncompressed, as crowd
+    annotations are written), kept in the form it was read."""
+
+    height: int
+    width: int
+    counts: str | tuple[int, ...]
+    kind: ClassVar[str] = "mask"
+
+    @classmethod
+    def from_coco(cls, seg: Any) -> Mask:
+        """The mask of a COCO RLE ``{"size": [h, w], "counts": ...}``.
+
+        Raises:
+            ValueError: not a valid RLE (the message says why).
+        """
+        from mafmt import rle
+
+        return cls(*rle.check_coco(seg))
+
+    def _rle(self) -> dict[str, Any]:
+        return {"size": [self.height, self.width], "counts": list(self.counts) if isinstance(self.counts, tuple)
+                else self.counts}
+
+    def bbox(self) -> tuple[Number, Number, Number, Number]:
+        """The box around the foreground pixels (``x + w`` is one past the last column)."""
+        from mafmt import rle
+
+        x, y, w, h = rle.to_bbox(self._rle())
+        return (int(x), int(y), int(x + w), int(y + h))
+
+    def feature(self) -> dict[str, Any]:
+        return self._rle()
+
+    def area(self) -> float:
+        """Foreground pixels."""
+        from mafmt import rle
+
+        return float(rle.area(self._rle()))
+
+    def coco(self) -> dict[str, Any]:
+        """COCO's ``{"size": [h, w], "counts": ...}``."""
+        return self._rle()
+
+
+Shape = BndBox | Point | Circle | Polygon | Polyline | Line | Dashed | MultiPolygon | Mask
 
 #: Shape element name -> class, in the order voc.md lists them.
 SHAPE_KINDS: dict[str, type] = {
@@ -381,6 +462,8 @@ class Detection(Annotation):
         """The absolute path or URI of the VOC file, or None when there is none."""
         if not self.annotation_loc:
             return None
+        from mafmt import storage  # only when a document is loaded: importing the model stays cheap
+
         return storage.resolve(self.base, self.annotation_loc)
 
     def load(self) -> VocDocument:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from lxml import etree
-
-from mafmt import storage, voc
-from mafmt.errors import FormatError, StorageError
+from mafmt import limits, storage, voc
+from mafmt.errors import FormatError, LimitError, StorageError
 
 __all__ = ["iter_errors", "validate_voc_bytes", "voc_to_json"]
 
@@ -59,11 +58,14 @@ def iter_errors(path: str, format: str, *, remote: bool = False) -> Iterator[For
     elif format in VOC_FORMATS:
         for xml_path in _xml_files(path):
             try:
-                data = storage.read_bytes(xml_path)
+                data = storage.read_bytes(xml_path, limit=limits.MAX_XML_BYTES)
+            except LimitError as exc:
+                yield exc
+                continue
             except StorageError as exc:
                 yield FormatError(exc.message, file=xml_path)
                 continue
-            yield from validate_voc_bytes(data, xml_path)
+            yield from validate_voc_bytes(data, xml_path, rules="devkit" if format == "voc" else "modelarts")
     else:
         from mafmt import converters
 
@@ -348,50 +350,57 @@ _CONTAINERS = frozenset({"annotation", "size", "source", "object", "part", "prop
                          "dashed", "polygon", "polyline", "circle"})
 
 
-def voc_to_json(root: Any) -> tuple[dict[str, Any], dict[tuple[Any, ...], Any]]:
+def voc_to_json(root: Any) -> tuple[dict[str, Any], dict[tuple[Any, ...], tuple[Any, str]]]:
     """The JSON form of a VOC element tree, as the ``voc`` schema expects it.
 
     Elements with children become objects, leaves their stripped text; ``object`` and
     ``part`` are always arrays, any other repeated element becomes an array.
 
     Returns:
-        The JSON form and a map from JSON path (a tuple of keys and indexes) to element.
+        The JSON form and a map from JSON path (a tuple of keys and indexes) to the element
+        and its element path (``/annotation/object[2]/bndbox``), both built in one walk.
     """
-    where: dict[tuple[Any, ...], Any] = {(): root}
+    where: dict[tuple[Any, ...], tuple[Any, str]] = {(): (root, "/annotation")}
 
-    def convert(el: Any, parts: tuple[Any, ...]) -> Any:
+    def convert(el: Any, parts: tuple[Any, ...], elpath: str) -> Any:
         kids = [c for c in el if isinstance(c.tag, str)]
         if not kids:
             text = (el.text or "").strip()
             return {} if not text and el.tag in _CONTAINERS else text
+        total = Counter(c.tag for c in kids)
+        seen: Counter[str] = Counter()
         out: dict[str, Any] = {}
         for c in kids:
             tag = c.tag
+            seen[tag] += 1
+            indexed = total[tag] > 1 or tag in ("object", "part")
+            cpath = f"{elpath}/{tag}[{seen[tag]}]" if indexed else f"{elpath}/{tag}"
             if tag in ("object", "part"):
                 items = out.setdefault(tag, [])
                 path = (*parts, tag, len(items))
-                where[path] = c
-                items.append(convert(c, path))
-            elif tag in out:
-                prev = out[tag]
-                if not (isinstance(prev, list) and (*parts, tag, 0) in where):
-                    where[(*parts, tag, 0)] = where[(*parts, tag)]
-                    out[tag] = prev = [prev]
-                where[(*parts, tag, len(prev))] = c
-                prev.append(convert(c, (*parts, tag, len(prev))))
+                where[path] = (c, cpath)
+                items.append(convert(c, path, cpath))
+            elif total[tag] > 1:
+                items = out.setdefault(tag, [])
+                path = (*parts, tag, len(items))
+                where[path] = (c, cpath)
+                if len(items) == 0:
+                    where[(*parts, tag)] = (c, cpath)
+                items.append(convert(c, path, cpath))
             else:
-                where[(*parts, tag)] = c
-                out[tag] = convert(c, (*parts, tag))
+                where[(*parts, tag)] = (c, cpath)
+                out[tag] = convert(c, (*parts, tag), cpath)
         return out
 
-    data = convert(root, ())
+    data = convert(root, (), "/annotation")
     return (data if isinstance(data, dict) else {}), where
 
 
-def validate_voc_bytes(data: bytes, name: str | None = None) -> list[FormatError]:
+def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts") -> list[FormatError]:
     """Every problem of one VOC document, in document order, each with line and element path.
 
-    The schema errors of the JSON form, merged with what the reader found: where both
+    The document is parsed once. The reader's findings (under ``rules``: ``"modelarts"`` or
+    the VOC ``"devkit"``'s) are merged with the schema errors of the JSON form: where both
     speak of the same element the reader's (more specific) message is kept; a reader issue
     inside or around an element the schema already flagged is dropped as a duplicate. An
     empty ``<annotation/>`` is a valid (empty) document, as for the reader.
@@ -399,33 +408,41 @@ def validate_voc_bytes(data: bytes, name: str | None = None) -> list[FormatError
     from mafmt import schemas
 
     try:
-        _, issues = voc.parse_bytes(data, name)
+        root = voc.parse.parse_tree(data, name)
+        _, issues = voc.parse.parse_root(root, name, rules=rules)
     except FormatError as exc:
         return [exc]
-    root = etree.fromstring(data, voc.safe_parser())
     doc, where = voc_to_json(root)
     check = schemas.validator("voc")
     if not len(root) or check.is_valid(doc):
         return issues
-    schema_errors = [_locate(jpath, msg, where, name) for jpath, msg in check.iter_errors(doc)]
-    shared = {e.path for e in schema_errors} & {i.path for i in issues}
+    reader_paths = {i.path for i in issues}
+    schema_errors = [e for e in (_locate(jpath, msg, where, name) for jpath, msg in check.iter_errors(doc))
+                     if not (rules == "devkit" and e.path in reader_paths)]
+    shared = {e.path for e in schema_errors} & reader_paths
     found = [e for e in schema_errors if e.path not in shared]
-    paths = {e.path for e in found if e.path}
+    flagged = {e.path for e in found if e.path}
+    inside = {a for p in flagged for a in _ancestors(p)}  # every path below which something was flagged
     found += [i for i in issues
-              if i.path in shared or not (i.path and any(_related(p, i.path) for p in paths))]
+              if i.path in shared or not (i.path and (i.path in flagged or i.path in inside
+                                                      or any(a in flagged for a in _ancestors(i.path))))]
     found.sort(key=lambda e: (e.line or 0))
     return found
 
 
-def _related(a: str, b: str) -> bool:
-    """Whether two element paths are the same or one lies inside the other (below the root)."""
-    return a == b or (b.startswith(a + "/") and a != "/annotation") or a.startswith(b + "/")
+def _ancestors(path: str) -> Iterator[str]:
+    """The element paths above ``path``, below the root (``/annotation`` itself excluded)."""
+    cut = path.rfind("/")
+    while cut > len("/annotation"):
+        path = path[:cut]
+        yield path
+        cut = path.rfind("/")
 
 
 _PART = re.compile(r"\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _locate(jpath: str, msg: str, where: dict[tuple[Any, ...], Any], name: str | None) -> FormatError:
+def _locate(jpath: str, msg: str, where: dict[tuple[Any, ...], tuple[Any, str]], name: str | None) -> FormatError:
     """Turn a JSON path of the VOC JSON form into the element path and line."""
     parts: list[Any] = []
     for m in _PART.finditer(jpath[1:]):
@@ -435,8 +452,7 @@ def _locate(jpath: str, msg: str, where: dict[tuple[Any, ...], Any], name: str |
         last = parts.pop()
         if isinstance(last, str):
             tail.insert(0, last)
-    el = where.get(tuple(parts))
-    xp = voc.element_path(el) if el is not None else "/annotation"
+    el, xp = where.get(tuple(parts), (None, "/annotation"))
     return FormatError(msg, file=name, line=getattr(el, "sourceline", None), path="/".join([xp, *tail]))
 
 

@@ -83,16 +83,20 @@ EXTERNAL = b"""<?xml version="1.0"?>
 @pytest.mark.parametrize("data", [BILLION_LAUGHS, EXTERNAL], ids=["billion-laughs", "external-entity"])
 def test_unsafe_xml_refused(tmp_path, data):
     p = _write(tmp_path, data, "evil.xml")
-    with pytest.raises(UnsafeXmlError, match="evil.xml:1: DTD"):
+    with pytest.raises(UnsafeXmlError, match="evil.xml:2: DTD"):
         voc.read_document(str(p))
     assert mafmt.validate(p, "voc")[0].reason.startswith("DTD")
 
 
-def test_oversized_xml_refused(monkeypatch, tmp_path):
-    monkeypatch.setattr(voc, "MAX_BYTES", 100)
+def test_oversized_xml_refused_before_it_is_read(monkeypatch, tmp_path):
+    from mafmt import limits
+
+    monkeypatch.setattr(limits, "MAX_XML_BYTES", 100)
     p = _write(tmp_path, b"<annotation>" + b" " * 200 + b"</annotation>", "big.xml")
-    with pytest.raises(UnsafeXmlError, match="larger than 100 bytes"):
+    with pytest.raises(mafmt.errors.LimitError, match="limit of 100 bytes"):
         voc.read_document(str(p))
+    with pytest.raises(mafmt.errors.LimitError, match="limit of 100 bytes"):
+        voc.read_document("/dev/zero")  # not a regular file: still bounded
 
 
 @pytest.mark.parametrize(
@@ -115,7 +119,7 @@ def test_unknown_shape_kept_when_lenient_error_when_strict(tmp_path):
     <ellipse><cx>1</cx><cy>1</cy><rx>2</rx><ry>1</ry></ellipse></object></annotation>"""
     p = _write(tmp_path, xml, "e.xml")
     doc = voc.read_document(str(p))
-    assert doc.objects[0].shape is None and doc.objects[0].extra["ellipse"]["rx"] == "2"
+    assert doc.objects[0].shape is None and doc.objects[0].extra["ellipse"]["rx"] == 2  # numbers stay numbers
     assert b"<rx>2</rx>" in voc.document_to_bytes(doc)
     with pytest.raises(FormatError, match=r"e.xml:\d+: /annotation/object\[1\]: no shape element"):
         voc.read_document(str(p), strict=True)
@@ -144,9 +148,19 @@ def test_failed_write_leaves_target_intact(tmp_path, mode):
     target = tmp_path / "keep.manifest"
     target.write_text('{"source":"old"}\n', "utf-8")
     with pytest.raises(RuntimeError):
-        manifest.write(_failing(3), target, mode=mode)
+        manifest.write(_failing(3), target, mode=mode, overwrite=mode == "w")
     assert target.read_text("utf-8") == '{"source":"old"}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["keep.manifest"]  # no temp file left
+
+
+def test_an_existing_manifest_is_never_silently_replaced(tmp_path):
+    target = tmp_path / "keep.manifest"
+    target.write_text('{"source":"old"}\n', "utf-8")
+    with pytest.raises(mafmt.UsageError, match="--overwrite"):
+        manifest.write([Sample(source="new")], target)
+    assert target.read_text("utf-8") == '{"source":"old"}\n'
+    manifest.write([Sample(source="new")], target, overwrite=True)
+    assert [s.source for s in manifest.read(target)] == ["new"]
 
 
 def test_failed_voc_write_leaves_target_intact(tmp_path):

@@ -85,30 +85,33 @@ def test_convert_voc_folder_to_manifest_and_back(capsys, tmp_path):
     code, out, err = run(["convert", str(tmp_path / "out/all.manifest"), str(tmp_path / "std"), "--to", "voc", "--json"],
                          capsys)
     assert code == 0, err
-    assert json.loads(out)["lost"] == {
+    report = json.loads(out)
+    assert report["lost"] == {
         "confidence->dropped": 2,  # 2007_000027.xml: the person and its head
-        "document unknown fields->dropped": 1,  # test.xml: <path>
         "polyline->bbox": 1,  # polyline.xml
         "properties->dropped": 4,  # polyline.xml: four objects with properties
     }
+    assert report["metadata"]["document unknown fields"] == 1  # test.xml: <path>
     assert sorted(p.name for p in (tmp_path / "std/Annotations").iterdir()) == [
         "000000089955.xml", "000000484951.xml", "2007_000027.xml", "test.xml",
     ]
 
 
-def test_convert_counts_loss_and_strict_fails_without_writing(capsys, tmp_path):
-    code, out, _ = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "v.xml"), "--to", "voc", "--json"],
-                       capsys)
+def test_a_target_that_holds_none_of_the_input_is_an_error(capsys, tmp_path):
+    code, _, err = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "v.xml"), "--to", "voc"],
+                         capsys)
     samples = list(manifest.read(GOLDEN / "text_entity.manifest"))
-    entities = sum(len(s.annotations) for s in samples)
-    assert code == 0 and json.loads(out)["lost"] == {
-        "modelarts/text_entity->dropped": entities,
-        "sample without detection->dropped": len(samples),
-        "usage->dropped": sum(s.usage is not None for s in samples),
-        "sample id->dropped": sum(s.id is not None for s in samples),
-    }
-    code, _, err = run(["convert", str(GOLDEN / "text_entity.manifest"), str(tmp_path / "w"), "--to", "voc", "--strict"],
-                       capsys)
+    assert code == 1 and f"none of the {len(samples)} samples fits voc (no detection annotation: {len(samples)})" in err
+    assert not (tmp_path / "v.xml").exists() and "Traceback" not in err
+
+
+def test_convert_counts_loss_and_strict_fails_without_writing(capsys, tmp_path):
+    code, out, _ = run(["convert", str(GOLDEN / "detect-multi-local-voc.manifest"), str(tmp_path / "v"), "--to", "voc",
+                        "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["written"] == report["read"] > 0 and report["lost"]
+    code, _, err = run(["convert", str(GOLDEN / "detect-multi-local-voc.manifest"), str(tmp_path / "w"), "--to", "voc",
+                        "--strict"], capsys)
     assert code == 1 and "would lose data" in err
     assert not (tmp_path / "w").exists()
 
@@ -120,8 +123,8 @@ def test_formats_lists_native_formats(capsys):
 
 
 def test_console_script_and_module_entry_points(tmp_path):
-    target = tmp_path / "o.manifest"
-    for cmd in ([sys.executable, "-m", "mafmt"], [shutil.which("mafmt") or "mafmt"]):
+    for i, cmd in enumerate(([sys.executable, "-m", "mafmt"], [shutil.which("mafmt") or "mafmt"])):
+        target = tmp_path / f"o{i}.manifest"
         proc = subprocess.run([*cmd, "convert", str(GOLDEN / "V002.manifest"), str(target)], capture_output=True, text=True,
                               check=False)
         assert proc.returncode == 0, proc.stderr

@@ -58,7 +58,8 @@ def test_public_api_is_exactly_all():
     assert sorted(set(mafmt.__all__) - {"__version__"}) == defined
 
 
-CORE = ("model.py", "manifest.py", "voc.py", "report.py", "errors.py", "formats.py", "summary.py", "storage")
+CORE = ("model.py", "manifest.py", "voc", "report.py", "errors.py", "formats.py", "summary.py", "storage", "limits.py",
+        "textcodec.py", "rle.py", "losses.py", "progress.py")
 
 
 def test_core_never_imports_cli_or_converters_at_module_level():

@@ -56,7 +56,7 @@ def test_manifest_write_then_read_detection_with_voc_on_obs(s3):
     assert len(back) == len(samples)
     again = [a.load() for s in back for a in s.annotations if hasattr(a, "load")]
     assert [voc.document_to_bytes(d) for d in again] == [voc.document_to_bytes(d) for d in docs]
-    assert any(u.endswith(".xml") for u in storage.iter_files(s3.uri("x/Annotations/")))
+    assert any(u.endswith(".xml") for u in storage.iter_files(s3.uri("x/Annotations/x/")))  # the manifest's own folder
 
 
 @pytest.mark.parametrize("name", ["2007_000027.xml", "polyline.xml", "000000089955_1556180702627.xml"])
@@ -78,6 +78,8 @@ def _normalised(fmt, target):
 
     try:
         written = fmt.write(SAMPLES_FOR_FORMATS, target).written
+        if not written:
+            return "nothing written"  # (an empty folder does not exist on object storage)
         got = [manifest.sample_to_dict(s) for s in fmt.read(target)]
     except MafmtError as exc:
         return type(exc).__name__

@@ -6,10 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from mafmt import storage
 from mafmt.errors import UsageError
 
-__all__ = ["parse_options", "print_json", "read_labels", "table"]
+__all__ = ["format_names", "parse_options", "print_json", "read_labels", "table"]
 
 
 def print_json(obj: Any, out: TextIO) -> None:
@@ -54,7 +53,16 @@ def read_labels(value: str | None) -> list[str] | None:
     """``--labels``: a file with one label a line, or a comma-separated list."""
     if value is None:
         return None
+    from mafmt import storage
+
     if storage.exists(value) and not storage.is_dir(value):
         text = storage.read_bytes(value).decode("utf-8-sig")
         return [line.strip() for line in text.splitlines() if line.strip()]
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def format_names() -> str:
+    """The registered format names, for help texts (without importing the registry)."""
+    from mafmt.formats import NAMES
+
+    return ", ".join(NAMES)

@@ -9,14 +9,16 @@ the count two places before it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-__all__ = ["area", "compress", "counts_to_string", "decode", "decompress", "encode", "string_to_counts", "to_bbox"]
+__all__ = ["area", "check_coco", "compress", "counts_to_string", "decode", "decompress", "encode",
+           "string_to_counts", "to_bbox"]
 
 
-def counts_to_string(counts: list[int] | np.ndarray) -> str:
+def counts_to_string(counts: list[int] | np.ndarray) -> str:  # numpy only for the type
     """Pack run lengths into COCO's compressed string."""
     out: list[str] = []
     cnts = [int(c) for c in counts]
@@ -65,6 +67,8 @@ def _counts(rle: dict[str, Any]) -> list[int]:
 
 def encode(mask: np.ndarray) -> dict[str, Any]:
     """Compressed RLE (``{"size": [h, w], "counts": str}``) of a 2-D 0/1 mask."""
+    import numpy as np
+
     m = np.asarray(mask)
     if m.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {m.shape}")
@@ -82,6 +86,8 @@ def encode(mask: np.ndarray) -> dict[str, Any]:
 
 def decode(rle: dict[str, Any]) -> np.ndarray:
     """The ``(h, w)`` uint8 mask of a compressed or uncompressed RLE."""
+    import numpy as np
+
     h, w = (int(v) for v in rle["size"])
     counts = np.asarray(_counts(rle), dtype=np.int64)
     if counts.sum() != h * w:
@@ -112,6 +118,8 @@ def area(rle: dict[str, Any]) -> int:
 
 def to_bbox(rle: dict[str, Any]) -> list[float]:
     """``[x, y, w, h]`` of the foreground, as pycocotools' ``toBbox`` (zeros when empty)."""
+    import numpy as np
+
     h = int(rle["size"][0])
     counts = np.asarray(_counts(rle), dtype=np.int64)
     ends = np.cumsum(counts)
@@ -128,3 +136,41 @@ def to_bbox(rle: dict[str, Any]) -> list[float]:
     y1 = int(np.where(same, ye_run, h - 1).max())
     x0, x1 = int(xs.min()), int(xe.max())
     return [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)]
+
+
+def check_coco(seg: Any) -> tuple[int, int, str | tuple[int, ...]]:
+    """``(height, width, counts)`` of a COCO RLE ``{"size": [h, w], "counts": ...}`` after
+    checking it (counts as the string, or as a tuple of run lengths).
+
+    Raises:
+        ValueError: not an RLE, sizes out of range (:data:`mafmt.limits.MAX_MASK_PIXELS`),
+            counts that do not add up to ``h * w``, or a malformed counts string (the message
+            says which).
+    """
+    from mafmt import limits
+
+    if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
+        raise ValueError("RLE needs 'counts' and 'size'")
+    size = seg["size"]
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(type(v) is int and 0 <= v <= limits.MAX_COORDINATE for v in size)):
+        raise ValueError(f"RLE size must be [height, width], two integers, got {limits.clip(size)}")
+    h, w = size
+    if h * w > limits.MAX_MASK_PIXELS:
+        raise ValueError(f"RLE of {h}x{w} pixels is over the limit of {limits.MAX_MASK_PIXELS}")
+    counts = seg["counts"]
+    if isinstance(counts, str):
+        if not counts.isascii() or any(not 48 <= ord(c) < 48 + 64 for c in counts):
+            raise ValueError("RLE counts string has characters outside COCO's alphabet")
+        runs = string_to_counts(counts)
+        form: str | tuple[int, ...] = counts
+    elif isinstance(counts, list) and all(type(c) is int for c in counts):
+        runs = counts
+        form = tuple(counts)
+    else:
+        raise ValueError("RLE counts must be a string or a list of integers")
+    if any(c < 0 for c in runs):
+        raise ValueError("RLE counts must not be negative")
+    if sum(runs) != h * w:
+        raise ValueError(f"RLE counts add up to {sum(runs)}, not height x width = {h * w}")
+    return h, w, form

@@ -1,0 +1,315 @@
+"""ModelArts Pascal VOC XML: one image's size and labelled objects.
+
+Reading (:mod:`mafmt.voc.parse`) is safe and lenient, and records oddities as issues with
+file, line and element path; :func:`validate_bytes` applies ModelArts' rules (or the VOC
+devkit's, ``rules="devkit"``). Writing (:mod:`mafmt.voc.serialize`) uses the canonical
+child order of the spec with 4-space indentation, refuses values XML cannot hold, and is a
+write transaction (:mod:`mafmt.storage.transaction`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from mafmt import limits, storage
+from mafmt.errors import FormatError, UsageError
+from mafmt.formats import Format
+from mafmt.losses import count_annotation_losses, count_sample_losses
+from mafmt.model import (
+    IMAGE_SEGMENTATION,
+    OBJECT_DETECTION,
+    SHAPE_KINDS,
+    Detection,
+    Mask,
+    MultiPolygon,
+    Origin,
+    Sample,
+    VocDocument,
+    VocObject,
+    VocSource,
+    set_document_reader,
+)
+from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+from mafmt.storage.transaction import Transaction
+from mafmt.voc.parse import RULES, parse_bytes, safe_parser
+from mafmt.voc.serialize import XML_DECLARATION, document_to_bytes, is_xml_name
+
+__all__ = [
+    "MAX_DEPTH",
+    "RULES",
+    "XML_DECLARATION",
+    "VocNamer",
+    "document_to_bytes",
+    "is_xml_name",
+    "modelarts_document",
+    "parse_bytes",
+    "read",
+    "read_document",
+    "safe_parser",
+    "sample_documents",
+    "validate_bytes",
+    "write",
+    "write_document",
+]
+
+#: deepest nesting of ``part`` elements (see :data:`mafmt.limits.MAX_XML_DEPTH`)
+MAX_DEPTH = limits.MAX_XML_DEPTH
+
+
+def read_document(uri: str, *, report: Report | None = None, strict: bool = False,
+                  rules: str = "modelarts") -> VocDocument:
+    """Read one VOC file (path or URI), never more than :data:`mafmt.limits.MAX_XML_BYTES`.
+
+    Leniently by default: issues go to ``report.warnings`` and everything representable
+    is kept. ``strict=True`` raises the first error-level issue instead.
+    """
+    data = storage.read_bytes(uri, limit=limits.MAX_XML_BYTES)
+    doc, issues = parse_bytes(data, uri, rules=rules)
+    if strict:
+        for issue in issues:
+            if issue.severity == "error":
+                raise issue
+    if report is not None:
+        for issue in issues:
+            report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0], issue)
+    return doc
+
+
+def validate_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts") -> list[FormatError]:
+    """All problems of a VOC document under ``rules``; empty when valid."""
+    try:
+        _, issues = parse_bytes(data, name, rules=rules)
+    except FormatError as exc:
+        return [exc]
+    return issues
+
+
+def write_document(doc: VocDocument, target: str | os.PathLike[str], *, mode: str = "w") -> str:
+    """Write one document atomically (replacing ``target``); returns the target.
+
+    ``mode="a"`` (the SDK's append mode) cannot append to XML: it writes only when the
+    target does not exist yet, so no existing file is ever lost.
+    """
+    target = os.fspath(target)
+    if mode not in ("w", "a"):
+        raise UsageError(f"save mode must be 'w' or 'a', not {mode!r}")
+    if mode == "a" and storage.exists(target):
+        raise UsageError(f"{target}: exists; an XML document cannot be appended to (use save_mode='w')")
+    data = document_to_bytes(doc)
+    with storage.atomic_write(target) as fh:
+        fh.write(data)
+    return target
+
+
+# --------------------------------------------------------------------------- documents for ModelArts
+
+
+def modelarts_document(doc: VocDocument, image_name: str) -> VocDocument:
+    """``doc`` ready for ModelArts' reader: a document that came from another format (it has no
+    XML origin) gets the fields ModelArts' reader requires -- ``folder`` (``NA``), ``filename``
+    (the image's name), ``source`` (``Unknown``), ``segmented`` (1 with masks) and each
+    object's ``difficult`` (0) -- and nothing else is invented. A document read from XML is
+    returned as it was read (a round trip changes nothing)."""
+    if doc.origin is not None:
+        return doc
+    masks = any(type(o.shape) in (Mask, MultiPolygon) for o in doc.iter_objects())
+    return replace(
+        doc,
+        folder=doc.folder or "NA",
+        filename=image_name,
+        source=doc.source if doc.source is not None else VocSource(database="Unknown"),
+        segmented=doc.segmented if doc.segmented is not None else (1 if masks or doc.mask_source else 0),
+        objects=[_modelarts_object(o) for o in doc.objects],
+    )
+
+
+def _modelarts_object(obj: VocObject) -> VocObject:
+    return obj if obj.difficult is not None else replace(obj, difficult=0)
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def sample_from_document(doc: VocDocument, xml_uri: str) -> Sample:
+    """Wrap a document as a sample: ``source`` is the image beside the XML file."""
+    folder = storage.parent(xml_uri)
+    name = doc.filename or os.path.splitext(os.path.basename(xml_uri))[0]
+    segmentation = doc.segmented == 1 or doc.mask_source is not None
+    ann = Detection(
+        type=IMAGE_SEGMENTATION if segmentation else OBJECT_DETECTION,
+        annotation_loc="./" + xml_uri.replace("\\", "/").rsplit("/", 1)[-1],
+        annotation_format="PASCAL VOC",
+        document=doc,
+    )
+    ann.base = folder
+    ann.origin = Origin(xml_uri)
+    return Sample(source="./" + name, annotations=[ann], origin=Origin(xml_uri))
+
+
+def _xml_files(src: str) -> Iterator[str]:
+    if storage.is_dir(src):
+        for path in storage.iter_files(src):
+            if path.lower().endswith(".xml"):
+                yield path
+    else:
+        yield src
+
+
+def read(
+    src: str | os.PathLike[str],
+    *,
+    on_error: ErrorPolicy = "raise",
+    strict: bool = False,
+    rules: str = "modelarts",
+) -> Stream[Sample]:
+    """Stream samples from one VOC file or a folder of them (name order, not recursive).
+
+    Each sample has one :class:`Detection` with the document inline. Issues that do not
+    prevent reading are counted in the stream's ``report.warnings``; with ``strict=True``
+    a file with an error-level issue (what ``mafmt validate`` rejects) is an error, handled
+    by ``on_error`` like a malformed file.
+
+    Raises (while iterating):
+        FormatError: a folder holds no ``.xml`` file (nothing to read is never a success).
+    """
+    check_policy(on_error)
+    if rules not in RULES:
+        raise UsageError(f"rules must be one of {', '.join(RULES)}, not {rules!r}")
+    src = os.fspath(src)
+    report = Report()
+
+    def gen() -> Iterator[Sample]:
+        found = 0
+        for path in _xml_files(src):
+            found += 1
+            try:
+                doc = read_document(path, report=report, strict=strict, rules=rules)
+            except FormatError as exc:
+                if on_error == "raise":
+                    raise
+                report.skip(exc)
+                continue
+            yield sample_from_document(doc, path)
+        if not found:
+            raise FormatError("no .xml file found: a VOC folder holds one Pascal VOC XML file per image", file=src)
+
+    return Stream(gen(), report)
+
+
+def sample_documents(sample: Sample, report: Report) -> list[VocDocument]:
+    """The VOC documents of a sample's detection annotations (loaded when needed), counting
+    in ``report`` everything else of the sample a VOC file cannot hold."""
+    count_sample_losses(sample, report)
+    docs = []
+    for ann in sample.annotations:
+        if isinstance(ann, Detection):
+            docs.append(ann.load())
+            count_annotation_losses(ann, report)
+        else:
+            report.lose(f"{ann.type}->dropped")
+    return docs
+
+
+def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, overwrite: bool = False,
+          check: Callable[[Report], None] | None = None, **options: Any) -> Report:
+    """Write each sample's VOC document(s) into the folder ``target`` as ``<image stem>.xml``
+    (named after the sample's ``source``), as one transaction.
+
+    A target ending in ``.xml`` takes exactly one document. Annotations that are not
+    detection or segmentation cannot be held by VOC: they are counted in ``report.lost``
+    (e.g. ``"modelarts/text_entity->dropped"``); samples without any document are not
+    written (``report.dropped``).
+
+    Args:
+        overwrite: replace an existing target as a whole.
+        check: called with the report just before the commit; raising there aborts it.
+    """
+    if options:
+        raise UsageError(f"unknown option(s) for voc: {', '.join(sorted(options))}")
+    target = os.fspath(target)
+    report = Report()
+    single = target.lower().endswith(".xml")
+    tx = Transaction(target, folder=not single, overwrite=overwrite,
+                     check=(lambda: check(report)) if check is not None else None)
+    with tx:
+        namer = VocNamer("")
+        for sample in samples:
+            docs = sample_documents(sample, report)
+            if not docs:
+                report.drop("no detection annotation")
+                continue
+            for doc in docs:
+                image = _image_name(sample)
+                out = modelarts_document(doc, image)
+                if single:
+                    if report.written:
+                        raise UsageError(f"{target}: more than one document for a single .xml target; give a folder")
+                    with tx.open() as fh:
+                        fh.write(document_to_bytes(out))
+                    report.outputs.append(target)
+                else:
+                    rel = namer.name_for(image, report)
+                    report.outputs.append(tx.write_bytes(rel, document_to_bytes(out)))
+            report.written += 1
+    return report
+
+
+def _image_name(sample: Sample) -> str:
+    return sample.source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "sample"
+
+
+class VocNamer:
+    """Unique ``<image stem>.xml`` names (inside ``folder``) for the documents of one write;
+    a clash gets ``_2``, ``_3`` and is counted as ``"file name->renamed"``."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+
+    def name_for(self, image: str, report: Report | None = None) -> str:
+        stem = os.path.splitext(image)[0] or "sample"
+        candidate, n = stem, 1
+        while candidate.lower() in self.used:
+            n += 1
+            candidate = f"{stem}_{n}"
+        self.used.add(candidate.lower())
+        if n > 1 and report is not None:
+            report.change("file name->renamed")
+        name = candidate + ".xml"
+        return storage.join(self.folder, name) if self.folder else name
+
+
+def iter_documents(src: str) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of each XML file under ``src`` (a file or a folder)."""
+    for path in _xml_files(src):
+        yield path, storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
+
+
+def _sniff(path: str) -> bool:
+    if storage.is_dir(path):
+        return any(p.lower().endswith(".xml") for p in storage.iter_files(path))
+    try:
+        with storage.open_read(path) as fh:
+            head = fh.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    except Exception:  # noqa: BLE001 - sniffing never fails loudly
+        return False
+    return head.startswith(b"<") and b"<annotation" in head
+
+
+set_document_reader(read_document)
+
+FORMAT = Format(
+    name="voc",
+    read=read,
+    write=write,
+    holds=frozenset({OBJECT_DETECTION, IMAGE_SEGMENTATION}) | frozenset(SHAPE_KINDS)
+    | {"properties", "parts", "hard-example", "multipolygon", "mask", "unknown-fields"},
+    description="ModelArts Pascal VOC XML: one file per image, or a folder of them",
+    extensions=(".xml",),
+    directory=True,
+    aliases=("pascal-voc", "modelarts-pascal-voc"),
+    sniff=_sniff,
+)

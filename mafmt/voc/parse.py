@@ -1,0 +1,498 @@
+"""Parsing a Pascal VOC document into the model, leniently, with every issue located.
+
+Safe (no DTD, no entities, no network; size and depth limits from :mod:`mafmt.limits`) and
+lenient: whatever can be represented is kept, including unknown elements (their text
+decoded by :mod:`mafmt.textcodec`, so numbers written by mafmt come back as numbers) and
+both property encodings. Oddities become issues (:class:`~mafmt.errors.FormatError` with
+the file, the line and the element path such as ``/annotation/object[2]/bndbox``); element
+paths are built while walking the tree, so each costs O(1).
+
+Two rule sets say which issues are errors: ``"modelarts"`` (ModelArts' own reader:
+``folder``, ``filename``, ``size``, ``segmented`` and each top-level object's ``difficult``
+are required) and ``"devkit"`` (the PASCAL VOC devkit, where those are optional: a missing
+one is a warning).
+
+mafmt's extension for shapes ModelArts VOC has no element for: an object whose shape is a
+:class:`~mafmt.model.MultiPolygon` or a :class:`~mafmt.model.Mask` is written with the
+ModelArts shape ModelArts shows (the largest ring as ``<polygon>``, the mask's box as
+``<bndbox>``) plus a ``<segmentation>`` element holding the exact COCO segmentation as JSON
+text; reading such a pair gives the exact shape back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from lxml import etree
+
+from mafmt import limits, textcodec
+from mafmt.errors import FormatError, LimitError, UnsafeXmlError
+from mafmt.model import (
+    SHAPE_KINDS,
+    BndBox,
+    Circle,
+    Mask,
+    MultiPolygon,
+    Number,
+    Origin,
+    Point,
+    Polygon,
+    Shape,
+    VocDocument,
+    VocObject,
+    VocSource,
+)
+
+__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "safe_parser"]
+
+#: the rule sets of :func:`parse_bytes`
+RULES = ("modelarts", "devkit")
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_INT = re.compile(r"^[+-]?\d+$")
+_SUFFIX = re.compile(r"^([xy])(\d+)$")
+_OBJECT_INTS = ("truncated", "occluded", "difficult")
+_OBJECT_TEXTS = ("pose", "hard-reasons", "mask_color")
+_COORD_TAGS = frozenset({"xmin", "ymin", "xmax", "ymax", "x", "y", "cx", "cy", "r"})
+
+
+def safe_parser() -> etree.XMLParser:
+    """An lxml parser that never expands entities, loads a DTD or touches the network."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                           huge_tree=False, remove_comments=True, remove_pis=True)
+
+
+class _Ctx:
+    """Collects the issues of one document."""
+
+    def __init__(self, name: str | None, rules: str) -> None:
+        self.name = name
+        self.rules = rules
+        self.issues: list[FormatError] = []
+
+    def issue(self, el: Any, path: str, reason: str, severity: str = "error") -> None:
+        self.issues.append(FormatError(reason, file=self.name, line=getattr(el, "sourceline", None), path=path,
+                                       severity=severity))
+
+    def required(self, el: Any, path: str, reason: str) -> None:
+        """A field ModelArts requires and the devkit does not."""
+        self.issue(el, path, reason, "error" if self.rules == "modelarts" else "warning")
+
+
+def _text(el: Any) -> str:
+    return (el.text or "").strip()
+
+
+def _elements(el: Any) -> list[Any]:
+    return [c for c in el if isinstance(c.tag, str)]
+
+
+def _paths(parent_path: str, children: list[Any]) -> list[str]:
+    """The element path of each child: objects and parts always indexed, other tags when
+    repeated (one pass over the siblings)."""
+    total = Counter(c.tag for c in children)
+    seen: Counter[str] = Counter()
+    out = []
+    for c in children:
+        seen[c.tag] += 1
+        indexed = total[c.tag] > 1 or c.tag in ("object", "part")
+        out.append(f"{parent_path}/{c.tag}[{seen[c.tag]}]" if indexed else f"{parent_path}/{c.tag}")
+    return out
+
+
+def _number(text: str) -> Number | None:
+    if len(text) > limits.MAX_NUMBER_CHARS:
+        return None
+    if _INT.match(text):
+        return int(text)
+    if _NUMBER.match(text):
+        value = float(text)
+        return value if abs(value) < float("inf") else None
+    return None
+
+
+def _format_number(value: Number) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def node_to_value(el: Any) -> Any:
+    """An unknown element as plain data: its text decoded (:mod:`mafmt.textcodec`), or a dict
+    of children (``@attr``, ``#text``), repeated children as lists."""
+    children = _elements(el)
+    text = _text(el)
+    if not children and not el.attrib:
+        return textcodec.decode(text)
+    out: dict[str, Any] = {f"@{k}": v for k, v in el.attrib.items()}
+    for c in children:
+        _add(out, c.tag, node_to_value(c))
+    if text:
+        out["#text"] = textcodec.decode(text)
+    return _finish(out)
+
+
+def _add(extra: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key``; a repeated element turns it into the list of its values (a marker tells such
+    a list from a list value, until :func:`_finish` removes it)."""
+    if key in extra:
+        prev = extra[key]
+        extra[key] = [*prev, value] if isinstance(prev, list) and key in extra.get("\0lists", ()) else [prev, value]
+        extra.setdefault("\0lists", set()).add(key)
+    else:
+        extra[key] = value
+
+
+def _finish(extra: dict[str, Any]) -> dict[str, Any]:
+    extra.pop("\0lists", None)
+    return extra
+
+
+def parse_tree(data: bytes, name: str | None = None) -> Any:
+    """The checked lxml root element of a VOC document.
+
+    Raises:
+        FormatError: not well-formed XML, empty, or the root is not ``annotation``.
+        UnsafeXmlError: a DTD or entity declarations.
+        LimitError: larger than :data:`mafmt.limits.MAX_XML_BYTES`.
+    """
+    if len(data) > limits.MAX_XML_BYTES:
+        raise LimitError(f"document is larger than the limit of {limits.MAX_XML_BYTES} bytes", file=name)
+    if not data.strip():
+        raise FormatError("empty file: not a Pascal VOC document", file=name)
+    try:
+        root = etree.fromstring(data, safe_parser())
+    except etree.XMLSyntaxError as exc:
+        position: Any = exc.position
+        raise FormatError(f"not well-formed XML: {exc.msg}", file=name, line=position[0] if position else None) from None
+    except ValueError as exc:  # lxml refuses some inputs outright
+        raise FormatError(f"not a readable XML document: {limits.clip(str(exc), 120)}", file=name) from None
+    info: Any = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise UnsafeXmlError("DTD and entity declarations are not allowed", file=name, line=_doctype_line(data))
+    if root.tag != "annotation":
+        raise FormatError(f"root element is <{str(root.tag)[:60]}>, expected <annotation>", file=name,
+                          line=getattr(root, "sourceline", None))
+    return root
+
+
+def parse_root(root: Any, name: str | None = None, *, rules: str = "modelarts") -> tuple[VocDocument, list[FormatError]]:
+    """The document of a root element from :func:`parse_tree`, and its issues under ``rules``."""
+    ctx = _Ctx(name, rules)
+    doc = _parse_document(root, ctx)
+    doc.origin = Origin(name, None)
+    return doc, ctx.issues
+
+
+def parse_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts") -> tuple[VocDocument, list[FormatError]]:
+    """Parse a VOC document leniently.
+
+    Returns:
+        The document and the issues found (errors and warnings under ``rules``); issues
+        never stop the parse.
+
+    Raises:
+        FormatError: not well-formed XML, empty, or the root is not ``annotation``.
+        UnsafeXmlError: a DTD or entity declarations.
+        LimitError: larger than :data:`mafmt.limits.MAX_XML_BYTES`.
+    """
+    return parse_root(parse_tree(data, name), name, rules=rules)
+
+
+def _doctype_line(data: bytes) -> int:
+    at = data.find(b"<!DOCTYPE")
+    return data.count(b"\n", 0, at) + 1 if at >= 0 else 1
+
+
+def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
+    doc = VocDocument()
+    raw: dict[str, str] = {}
+    seen: set[str] = set()
+    children = _elements(root)
+    for el, path in zip(children, _paths("/annotation", children)):
+        tag = el.tag
+        if tag in seen and tag != "object":
+            _add(doc.extra, tag, node_to_value(el))
+            ctx.issue(el, path, f"repeated <{tag}> kept as an unknown element", "warning")
+            continue
+        seen.add(tag)
+        if tag in ("folder", "filename", "mask_source"):
+            setattr(doc, tag, _text(el))
+        elif tag == "segmented":
+            _set_int(doc, "segmented", el, path, raw, ctx)
+        elif tag == "size":
+            size_extra: dict[str, Any] = {}
+            kids = _elements(el)
+            for c, cpath in zip(kids, _paths(path, kids)):
+                if c.tag in ("width", "height", "depth") and getattr(doc, c.tag) is None and c.tag not in raw:
+                    _set_int(doc, c.tag, c, cpath, raw, ctx, size=True)
+                else:
+                    _add(size_extra, c.tag, node_to_value(c))
+            if size_extra:
+                doc.wire["size_extra"] = _finish(size_extra)
+            doc.wire["size"] = True
+        elif tag == "source":
+            doc.source = _parse_source(el)
+        elif tag == "object":
+            doc.objects.append(_parse_object(el, path, ctx, 0))
+        else:
+            _add(doc.extra, tag, node_to_value(el))
+    _finish(doc.extra)
+    if raw:
+        doc.wire["raw"] = raw
+    if children:
+        _check_document(root, doc, raw, ctx)
+    return doc
+
+
+def _set_int(obj: Any, attr: str, el: Any, path: str, raw: dict[str, str], ctx: _Ctx, *, size: bool = False) -> None:
+    text = _text(el)
+    if _INT.match(text) and len(text) <= limits.MAX_NUMBER_CHARS:
+        value = int(text)
+        if size and not 0 <= value <= limits.MAX_COORDINATE:
+            raw[el.tag] = text
+            ctx.issue(el, path, f"{value} is outside 0..{limits.MAX_COORDINATE}")
+            return
+        setattr(obj, attr, value)
+    else:
+        raw[el.tag] = text
+        ctx.issue(el, path, "empty value" if not text else f"expected an integer, got {limits.clip(text)}")
+
+
+def _parse_source(el: Any) -> VocSource:
+    src = VocSource()
+    for c in _elements(el):
+        if c.tag in ("database", "annotation", "image") and getattr(src, c.tag) is None:
+            setattr(src, c.tag, _text(c))
+        else:
+            _add(src.extra, c.tag, node_to_value(c))
+    _finish(src.extra)
+    return src
+
+
+def _parse_object(el: Any, path: str, ctx: _Ctx, depth: int) -> VocObject:
+    obj = VocObject()
+    raw: dict[str, str] = {}
+    shapes = 0
+    seen: set[str] = set()
+    kids = _elements(el)
+    for c, cpath in zip(kids, _paths(path, kids)):
+        tag = c.tag
+        if tag == "part":
+            if depth + 1 >= limits.MAX_XML_DEPTH:
+                raise LimitError(f"parts nested deeper than {limits.MAX_XML_DEPTH}", file=ctx.name,
+                                 line=c.sourceline, path=cpath)
+            obj.parts.append(_parse_object(c, cpath, ctx, depth + 1))
+            continue
+        if tag in SHAPE_KINDS:
+            shapes += 1
+            shape = _parse_shape(c, cpath, obj, ctx) if shapes == 1 else None
+            if shape is not None:
+                obj.shape = shape
+            else:
+                _add(obj.extra, tag, node_to_value(c))
+                if shapes > 1:
+                    ctx.issue(c, cpath, "more than one shape element in one object (kept as an unknown element)")
+            continue
+        if tag in seen:
+            _add(obj.extra, tag, node_to_value(c))
+            ctx.issue(c, cpath, f"repeated <{tag}> kept as an unknown element", "warning")
+            continue
+        seen.add(tag)
+        text = _text(c)
+        if tag == "name":
+            obj.name = text
+        elif tag == "properties":
+            _parse_properties(c, cpath, obj, ctx)
+        elif tag in _OBJECT_TEXTS:
+            setattr(obj, tag.replace("-", "_"), text)
+        elif tag in _OBJECT_INTS:
+            _set_int(obj, tag, c, cpath, raw, ctx)
+        elif tag in ("confidence", "hard-coefficient", "difficult-coefficient"):
+            attr = "confidence" if tag == "confidence" else "hard_coefficient"
+            value = _number(text)
+            if getattr(obj, attr) is not None:
+                _add(obj.extra, tag, text)
+            elif value is None:
+                raw[tag] = text
+                ctx.issue(c, cpath, f"expected a number, got {limits.clip(text)}")
+            else:
+                setattr(obj, attr, value)
+                if tag == "difficult-coefficient":
+                    obj.wire["coefficient_tag"] = tag
+        else:
+            _add(obj.extra, tag, node_to_value(c))
+    _finish(obj.extra)
+    if raw:
+        obj.wire["raw"] = raw
+    if shapes == 0:
+        ctx.issue(el, path, "no shape element (bndbox, polygon, ...)")
+    _lift_segmentation(obj)
+    return obj
+
+
+def _lift_segmentation(obj: VocObject) -> None:
+    """mafmt's ``<segmentation>`` beside the shape ModelArts shows -> the exact shape."""
+    seg = obj.extra.get("segmentation")
+    if seg is None or obj.shape is None:
+        return
+    if type(obj.shape) is Polygon and isinstance(seg, list) and len(seg) > 1:
+        rings = _rings(seg)
+        if rings is not None:
+            obj.shape = MultiPolygon(rings)
+            del obj.extra["segmentation"]
+    elif type(obj.shape) is BndBox and isinstance(seg, dict):
+        try:
+            mask = Mask.from_coco(seg)
+        except ValueError:
+            return
+        obj.shape = mask
+        del obj.extra["segmentation"]
+
+
+def _rings(seg: list[Any]) -> tuple[tuple[tuple[Number, Number], ...], ...] | None:
+    rings = []
+    for ring in seg:
+        if not isinstance(ring, list) or len(ring) < 6 or len(ring) % 2:
+            return None
+        if not all(type(v) in (int, float) for v in ring):
+            return None
+        rings.append(tuple((ring[k], ring[k + 1]) for k in range(0, len(ring), 2)))
+    return tuple(rings)
+
+
+def _coords(el: Any, path: str, ctx: _Ctx) -> tuple[dict[str, Number], dict[str, Any]] | None:
+    values: dict[str, Number] = {}
+    unknown: dict[str, Any] = {}
+    ok = True
+    kids = _elements(el)
+    for c, cpath in zip(kids, _paths(path, kids)):
+        text = _text(c)
+        v = _number(text)
+        if v is not None and abs(v) > limits.MAX_COORDINATE:
+            ctx.issue(c, cpath, f"{limits.clip(text)} is outside -{limits.MAX_COORDINATE}..{limits.MAX_COORDINATE}")
+            ok = False
+            continue
+        if v is None or c.tag in values:
+            if c.tag in _COORD_TAGS or _SUFFIX.match(c.tag):
+                ctx.issue(c, cpath, f"expected a number, got {limits.clip(text)}" if v is None else f"repeated <{c.tag}>")
+                ok = False
+            else:
+                _add(unknown, c.tag, node_to_value(c))
+            continue
+        values[c.tag] = v
+    return (values, _finish(unknown)) if ok else None
+
+
+def _parse_shape(el: Any, path: str, obj: VocObject, ctx: _Ctx) -> Shape | None:
+    parsed = _coords(el, path, ctx)
+    if parsed is None:
+        return None
+    values, unknown = parsed
+    kind = el.tag
+
+    def need(*names: str) -> list[Number] | None:
+        missing = [n for n in names if n not in values]
+        if missing:
+            ctx.issue(el, path, "missing " + ", ".join(f"<{n}>" for n in missing))
+            return None
+        return [values.pop(n) for n in names]
+
+    shape: Shape | None = None
+    if kind == "bndbox":
+        got = need("xmin", "ymin", "xmax", "ymax")
+        shape = BndBox(*got) if got else None
+    elif kind == "circle":
+        got = need("cx", "cy", "r")
+        shape = Circle(*got) if got else None
+    elif kind == "point":
+        if "x" not in values and "x1" in values and "y1" in values:
+            got = [values.pop("x1"), values.pop("y1")]
+            obj.wire["point_tags"] = ("x1", "y1")
+        else:
+            got = need("x", "y")
+        shape = Point(*got) if got else None
+    else:
+        pairs: dict[int, dict[str, Number]] = {}
+        for tag in list(values):
+            m = _SUFFIX.match(tag)
+            if m and len(m.group(2)) < 10:
+                pairs.setdefault(int(m.group(2)), {})[m.group(1)] = values.pop(tag)
+        bad = [i for i, p in pairs.items() if len(p) != 2]
+        if bad:
+            ctx.issue(el, path, f"vertex {bad[0]} has only one coordinate")
+            return None
+        pts = tuple((pairs[i]["x"], pairs[i]["y"]) for i in sorted(pairs))
+        if sorted(pairs) != list(range(1, len(pairs) + 1)):
+            ctx.issue(el, path, "vertex numbers are not 1..n without gaps", "warning")
+        need_n = {"line": 2, "dashed": 2, "polyline": 2, "polygon": 3}[kind]
+        exact = kind in ("line", "dashed")
+        if len(pts) < need_n or (exact and len(pts) != 2):
+            ctx.issue(el, path, f"<{kind}> needs {'exactly' if exact else 'at least'} {need_n} points, got {len(pts)}")
+            if not pts:
+                return None
+        shape = SHAPE_KINDS[kind](pts)
+    if shape is None:
+        return None
+    for tag, value in values.items():
+        _add(unknown, tag, _format_number(value))
+    if unknown:
+        obj.wire["shape_extra"] = _finish(unknown)
+    return shape
+
+
+def _parse_properties(el: Any, path: str, obj: VocObject, ctx: _Ctx) -> None:
+    props: dict[str, str] = {}
+    forms: dict[str, str] = {}
+    dups: list[tuple[str, str, str]] = []
+    kids = _elements(el)
+    for c, cpath in zip(kids, _paths(path, kids)):
+        inner = {k.tag: k for k in _elements(c)}
+        if c.tag == "property" and inner:
+            key = _text(inner["key"]) if "key" in inner else ""
+            value = _text(inner["value"]) if "value" in inner else ""
+            form = "B"
+        else:
+            key, value, form = c.tag, _text(c), "A"
+        if not key or not value:
+            ctx.issue(c, cpath, "empty property " + ("key" if not key else f"value for {limits.clip(key)}"))
+        if key in props:
+            dups.append((key, value, form))
+            ctx.issue(c, cpath, f"duplicate property {limits.clip(key)}", "warning")
+            continue
+        props[key] = value
+        forms[key] = form
+    obj.properties = props
+    obj.wire["forms"] = forms
+    if dups:
+        obj.wire["dup_props"] = dups
+
+
+def _check_document(root: Any, doc: VocDocument, raw: dict[str, str], ctx: _Ctx) -> None:
+    """The document-level rules (objects were checked while parsed)."""
+    for tag in ("folder", "filename"):
+        if not getattr(doc, tag):
+            ctx.required(root, f"/annotation/{tag}", f"<{tag}> is missing or empty")
+    if not doc.wire.get("size"):
+        ctx.required(root, "/annotation/size", "<size> is missing")
+    else:
+        for tag in ("width", "height"):
+            if getattr(doc, tag) is None and tag not in raw:
+                ctx.required(root, f"/annotation/size/{tag}", f"<size>/<{tag}> is missing")
+    if doc.segmented is None and "segmented" not in raw:
+        ctx.required(root, "/annotation/segmented", "<segmented> is missing")
+    objects = [c for c in root if c.tag == "object"]
+    for i, (el, obj) in enumerate(zip(objects, doc.objects), 1):
+        _check_object(el, f"/annotation/object[{i}]", obj, ctx, top=True)
+
+
+def _check_object(el: Any, path: str, obj: VocObject, ctx: _Ctx, top: bool) -> None:
+    if not obj.name:
+        ctx.issue(el, path, "<name> is missing or empty")
+    if top and obj.difficult is None and "difficult" not in obj.wire.get("raw", {}):
+        ctx.required(el, f"{path}/difficult", "<difficult> is missing")
+    parts = [c for c in el if c.tag == "part"]
+    for i, (pel, part) in enumerate(zip(parts, obj.parts), 1):
+        _check_object(pel, f"{path}/part[{i}]", part, ctx, top=False)

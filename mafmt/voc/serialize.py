@@ -1,0 +1,212 @@
+"""Writing a VOC document: declaration, canonical child order, 4-space indentation.
+
+Known fields are written as their text; a value XML cannot hold (a control character, a lone
+surrogate, a NUL) in a label, a pose, a property or a file name is a
+:class:`~mafmt.errors.FormatError` naming the field, never a file that cannot be read back.
+Unknown fields (``extra``) go through :mod:`mafmt.textcodec`: strings as text, numbers,
+booleans, lists and RLE masks as canonical JSON text, so they come back with their type.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+
+from mafmt import limits, textcodec
+from mafmt.errors import FormatError
+from mafmt.model import BndBox, Circle, Mask, MultiPolygon, Point, VocDocument, VocObject
+
+__all__ = ["XML_DECLARATION", "document_to_bytes", "is_xml_name"]
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+_OBJECT_INTS = ("truncated", "occluded", "difficult")
+_XML_NAME = re.compile(r"^[^\W\d.-][\w.-]*$", re.UNICODE)
+
+
+def is_xml_name(key: str) -> bool:
+    """Whether ``key`` can be an element name (and is not reserved)."""
+    return bool(_XML_NAME.match(key)) and not key.lower().startswith("xml") and ":" not in key
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _text(tag: str, value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _format_number(value)
+    text = str(value)
+    if textcodec.has_unsafe(text):
+        raise FormatError(f"<{tag}> value {limits.clip(text)} holds a character XML cannot hold "
+                          "(a control character, NUL or lone surrogate)", path=tag)
+    return text
+
+
+def _leaf(parent: Any, tag: str, value: Any) -> None:
+    if value is None:
+        return
+    etree.SubElement(parent, tag).text = _text(tag, value)
+
+
+def _native(value: Any) -> bool:
+    """Whether ``value`` can be written as elements (and reads back equal)."""
+    if isinstance(value, dict):
+        return bool(value) and all(_native_item(k, v) for k, v in value.items())
+    if isinstance(value, list):
+        return len(value) > 1 and all(not isinstance(v, list) and (not isinstance(v, dict) or _native(v))
+                                      for v in value)
+    return True
+
+
+def _native_item(key: Any, value: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    if key.startswith("@"):
+        return is_xml_name(key[1:]) and isinstance(value, str) and textcodec.is_plain(value)
+    if key == "#text":
+        return not isinstance(value, (list, dict))
+    return is_xml_name(key) and (not isinstance(value, (list, dict)) or _native(value))
+
+
+def _value_to_nodes(parent: Any, tag: str, value: Any) -> None:
+    if isinstance(value, list) and _native(value):
+        for v in value:
+            _value_to_nodes(parent, tag, v)
+        return
+    try:
+        el = etree.SubElement(parent, tag)
+    except ValueError:
+        raise FormatError(f"{limits.clip(tag)} is not a valid XML element name", path=str(tag)) from None
+    if isinstance(value, dict) and _native(value):
+        for k, v in value.items():
+            if k.startswith("@"):
+                el.set(k[1:], v)
+            elif k == "#text":
+                el.text = textcodec.encode(v)
+            else:
+                _value_to_nodes(el, k, v)
+        return
+    try:
+        el.text = textcodec.encode(value)
+    except ValueError as exc:
+        raise FormatError(f"<{tag}> cannot be written: {exc}", path=str(tag)) from None
+
+
+def _write_extra(parent: Any, extra: dict[str, Any]) -> None:
+    for tag, value in extra.items():
+        _value_to_nodes(parent, tag, value)
+
+
+def _write_properties(parent: Any, obj: VocObject) -> None:
+    if obj.properties is None:
+        return
+    el = etree.SubElement(parent, "properties")
+    forms = obj.wire.get("forms", {})
+    entries = [(k, v, forms.get(k, "B")) for k, v in obj.properties.items()]
+    entries += obj.wire.get("dup_props", [])
+    for key, value, form in entries:
+        if form == "A" and is_xml_name(key):
+            _leaf(el, key, value)
+        else:
+            p = etree.SubElement(el, "property")
+            _leaf(p, "key", key)
+            _leaf(p, "value", value)
+
+
+def _write_points(el: Any, points: Any) -> None:
+    for i, (x, y) in enumerate(points, 1):
+        _leaf(el, f"x{i}", x)
+        _leaf(el, f"y{i}", y)
+
+
+def _write_shape(parent: Any, obj: VocObject) -> None:
+    shape = obj.shape
+    if shape is None:
+        return
+    kind = type(shape)
+    if kind is MultiPolygon:  # mafmt's extension: the ring ModelArts shows, plus the exact rings
+        _write_points(etree.SubElement(parent, "polygon"), shape.largest().points)  # type: ignore[union-attr]
+        _value_to_nodes(parent, "segmentation", shape.coco())  # type: ignore[union-attr]
+        return
+    if kind is Mask:  # ... the mask's box, plus the exact RLE
+        x0, y0, x1, y1 = shape.bbox()
+        box = etree.SubElement(parent, "bndbox")
+        for tag, v in (("xmin", x0), ("ymin", y0), ("xmax", x1), ("ymax", y1)):
+            _leaf(box, tag, v)
+        _value_to_nodes(parent, "segmentation", shape.coco())  # type: ignore[union-attr]
+        return
+    el = etree.SubElement(parent, shape.kind)
+    if kind is BndBox:
+        for tag in ("xmin", "ymin", "xmax", "ymax"):
+            _leaf(el, tag, getattr(shape, tag))
+    elif kind is Circle:
+        for tag in ("cx", "cy", "r"):
+            _leaf(el, tag, getattr(shape, tag))
+    elif kind is Point:
+        tx, ty = obj.wire.get("point_tags", ("x", "y"))
+        _leaf(el, tx, shape.x)  # type: ignore[union-attr]
+        _leaf(el, ty, shape.y)  # type: ignore[union-attr]
+    else:
+        _write_points(el, shape.points)  # type: ignore[union-attr]
+    _write_extra(el, obj.wire.get("shape_extra", {}))
+
+
+def _write_object(parent: Any, obj: VocObject, tag: str) -> None:
+    el = etree.SubElement(parent, tag)
+    raw = obj.wire.get("raw", {})
+    try:
+        _leaf(el, "name", obj.name)
+    except FormatError as exc:
+        raise FormatError(f"label {exc.reason}", path=exc.path) from None
+    _write_properties(el, obj)
+    _leaf(el, "pose", obj.pose)
+    for t in _OBJECT_INTS:
+        _leaf(el, t, getattr(obj, t) if getattr(obj, t) is not None else raw.get(t))
+    _leaf(el, "confidence", obj.confidence if obj.confidence is not None else raw.get("confidence"))
+    ctag = obj.wire.get("coefficient_tag", "hard-coefficient")
+    coefficient = obj.hard_coefficient
+    if coefficient is None:
+        ctag = "hard-coefficient" if "hard-coefficient" in raw else "difficult-coefficient"
+        coefficient = raw.get(ctag)
+    _leaf(el, ctag, coefficient)
+    _leaf(el, "hard-reasons", obj.hard_reasons)
+    _leaf(el, "mask_color", obj.mask_color)
+    _write_shape(el, obj)
+    _write_extra(el, obj.extra)
+    for part in obj.parts:
+        _write_object(el, part, "part")
+
+
+def document_to_bytes(doc: VocDocument) -> bytes:
+    """Serialise a document: declaration, canonical child order, 4-space indent.
+
+    Raises:
+        FormatError: a field holds a value XML cannot hold (named in the message).
+    """
+    raw = doc.wire.get("raw", {})
+    root = etree.Element("annotation")
+    _leaf(root, "folder", doc.folder)
+    _leaf(root, "filename", doc.filename)
+    if doc.source is not None:
+        src = etree.SubElement(root, "source")
+        for tag in ("database", "annotation", "image"):
+            _leaf(src, tag, getattr(doc.source, tag))
+        _write_extra(src, doc.source.extra)
+    size_extra = doc.wire.get("size_extra", {})
+    sizes = {t: getattr(doc, t) if getattr(doc, t) is not None else raw.get(t) for t in ("width", "height", "depth")}
+    if doc.wire.get("size") or size_extra or any(v is not None for v in sizes.values()):
+        size = etree.SubElement(root, "size")
+        for tag, value in sizes.items():
+            _leaf(size, tag, value)
+        _write_extra(size, size_extra)
+    _leaf(root, "segmented", doc.segmented if doc.segmented is not None else raw.get("segmented"))
+    _leaf(root, "mask_source", doc.mask_source)
+    for obj in doc.objects:
+        _write_object(root, obj, "object")
+    _write_extra(root, doc.extra)
+    etree.indent(root, space="    ")
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False) + b"\n"
