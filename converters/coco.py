@@ -144,7 +144,9 @@ def load_json(src: str, what: str) -> Any:
                           line=getattr(exc, "lineno", None)) from None
 
 
-def _load(src: str) -> dict[str, Any]:
+def load_instances(src: str) -> dict[str, Any]:
+    """A COCO instances document, its kind checked (results, captions and panoptic files are
+    refused with that reason)."""
     doc = load_json(src, "COCO file")
     if isinstance(doc, list):
         if doc and all(isinstance(d, dict) and "image_id" in d for d in doc[:10]):
@@ -155,9 +157,9 @@ def _load(src: str) -> dict[str, Any]:
         raise FormatError(f"top level is {clip(doc, 40)}, not a COCO instances object", file=src)
     for key in ("images", "annotations", "categories"):
         if key in doc and doc[key] is not None and not isinstance(doc[key], list):
-            raise FormatError(f"expected an array, got {type(doc[key]).__name__}", file=src, path=key)
+            raise FormatError(f"expected an array, got {type(doc[key]).__name__}", file=src, path=f"$.{key}")
     if not isinstance(doc.get("images"), list):
-        raise FormatError("required key 'images' is missing: not a COCO instances file", file=src, path="images")
+        raise FormatError("required key 'images' is missing: not a COCO instances file", file=src, path="$.images")
     anns = doc.get("annotations") or []
     first = next((a for a in anns[:50] if isinstance(a, dict)), None)
     if first is not None and "category_id" not in first:
@@ -175,12 +177,12 @@ def _scalar_id(value: Any) -> bool:
 
 
 def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
-    doc = _load(src)
+    doc = load_instances(src)
     stream.total = len(doc["images"])
     names: dict[Any, str] = {}
     known: set[str] = set()
     for i, cat in enumerate(doc.get("categories") or []):
-        where = f"categories[{i}]"
+        where = f"$.categories[{i}]"
         if not isinstance(cat, dict) or not _scalar_id(cat.get("id")) or not isinstance(cat.get("name"), str):
             raise FormatError("category needs an integer 'id' and a string 'name'", file=src, path=where)
         name = cat["name"]
@@ -200,7 +202,7 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: Me
     by_image: dict[Any, list[tuple[int, dict[str, Any]]]] = {}
     for i, ann in enumerate(doc.get("annotations") or []):
         if not isinstance(ann, dict) or not _scalar_id(ann.get("image_id")):
-            _fail(FormatError("annotation needs an integer 'image_id'", file=src, path=f"annotations[{i}]"),
+            _fail(FormatError("annotation needs an integer 'image_id'", file=src, path=f"$.annotations[{i}]"),
                   on_error, report)
             continue
         by_image.setdefault(ann["image_id"], []).append((i, ann))
@@ -212,7 +214,7 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: Me
             _fail(exc, on_error, report)
             continue
         if img["id"] in seen:
-            _fail(FormatError(f"image id {clip(img['id'])} given twice", file=src, path=f"images[{i}].id"),
+            _fail(FormatError(f"image id {clip(img['id'])} given twice", file=src, path=f"$.images[{i}].id"),
                   on_error, report)
             continue
         seen.add(img["id"])
@@ -230,7 +232,7 @@ def _fail(exc: FormatError, on_error: str, report: Report) -> None:
 
 
 def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], src: str, report: Report) -> Sample:
-    where = f"images[{i}]"
+    where = f"$.images[{i}]"
     if not isinstance(img, dict):
         raise FormatError("expected an object", file=src, path=where)
     if not _scalar_id(img.get("id")):
@@ -245,7 +247,12 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
     objects: list[VocObject] = []
     labels: list[str] = []
     for j, ann in by_image.get(img["id"], []):
-        obj = _object(ann, j, names, src)
+        try:
+            obj = _object(ann, j, names, src)
+        except FormatError as exc:
+            if not _scalar_id(ann.get("id")):
+                raise
+            raise FormatError(f"annotation {clip(ann['id'])}: {exc.reason}", file=exc.file, path=exc.path) from None
         if isinstance(obj, str):
             labels.append(obj)
         else:
@@ -272,7 +279,7 @@ def _numbers(value: Any, n: int | None = None) -> bool:
 
 
 def _object(ann: dict[str, Any], j: int, names: dict[Any, str], src: str) -> VocObject | str:
-    where = f"annotations[{j}]"
+    where = f"$.annotations[{j}]"
     cat = ann.get("category_id")
     if not _scalar_id(cat) or cat not in names:
         raise FormatError(f"unknown category_id {clip(cat)}", file=src, path=f"{where}.category_id")

@@ -134,13 +134,13 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
     label_path = split.labels.get(key)
     rel = storage.relative_to(image_path, root).removeprefix("./") if image_path else key + ".jpg"
     image_name = basename(rel)
-    rows = []
+    rows: list[_Row] = []
     if label_path is not None:
         text, _ = read_text(label_path)
         for lineno, line in enumerate(text.splitlines(), 1):
             s = line.strip()
             if s and not s.startswith("#"):
-                rows.append((lineno, s.split()))
+                rows.append(_row(s.split(), layout.names, label_path, lineno, report))
     found = sizes.lookup(rel) or sizes.lookup(key)
     if found is None and image_path is not None:
         found = header_size(image_path)
@@ -148,8 +148,7 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
         raise FormatError(f"image size of {image_name!r} unknown: image not found (give --images DIR or "
                           "--size-table FILE)", file=label_path)
     width, height, depth = found if found else (None, None, None)
-    objects = [_object(tokens, width, height, layout.names, label_path or "", lineno)  # type: ignore[arg-type]
-               for lineno, tokens in rows]
+    objects = [_object(row, width, height) for row in rows]  # type: ignore[arg-type]
     doc = VocDocument(filename=image_name, width=width, height=height, depth=depth, objects=objects)
     return Sample(
         source=rel,
@@ -159,7 +158,15 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
     )
 
 
-def _object(tokens: list[str], w: int, h: int, names: list[str] | None, file: str, line: int) -> VocObject:
+_EPS = 1e-6
+_Row = tuple[str, list[float]]
+
+
+def _row(tokens: list[str], names: list[str] | None, file: str, line: int, report: Report) -> _Row:
+    """(label, values) of one label line, checked: an integer class within the names, 4 box
+    values (5 with a confidence) or 3+ polygon points, finite. Values outside 0..1 and box
+    sizes that are not positive break ultralytics' rule: an error for ``mafmt validate``,
+    read as they are by a conversion."""
     try:
         if len(tokens[0]) > 9:
             raise ValueError
@@ -172,23 +179,30 @@ def _object(tokens: list[str], w: int, h: int, names: list[str] | None, file: st
         raise FormatError("coordinates must be finite numbers", file=file, line=line)
     if cls < 0:
         raise FormatError(f"negative class index {cls}", file=file, line=line, path="class")
-    if names is not None:
-        if cls >= len(names):
-            raise FormatError(f"class index {cls} outside the {len(names)} class names", file=file, line=line,
-                              path="class")
-        name = names[cls]
-    else:
-        name = str(cls)
+    if names is not None and cls >= len(names):
+        raise FormatError(f"class index {cls} outside the {len(names)} class names", file=file, line=line, path="class")
+    box = len(vals) in (4, 5)
+    if not box and (len(vals) < 6 or len(vals) % 2):
+        raise FormatError(f"expected 4 box values or 3+ polygon points, got {len(vals)} values", file=file, line=line)
+    coords = vals[:4] if box else vals
+    outside = [v for v in coords if not -_EPS <= v <= 1 + _EPS]
+    flat = [v for v in vals[2:4] if v <= 0] if box else []
+    if outside or flat:
+        reason = f"values must lie in 0..1, got {outside[0]:g}" if outside else f"box sizes must be positive, got {flat[0]:g}"
+        report.warn("YOLO value out of 0..1", FormatError(reason, file=file, line=line))
+    return (names[cls] if names is not None else str(cls)), vals
+
+
+def _object(row: _Row, w: int, h: int) -> VocObject:
+    name, vals = row
     obj = VocObject(name=name)
     if len(vals) in (4, 5):
         cx, cy, bw, bh = vals[:4]
         obj.shape = BndBox(_snap(cx - bw / 2, w), _snap(cy - bh / 2, h), _snap(cx + bw / 2, w), _snap(cy + bh / 2, h))
         if len(vals) == 5:
             obj.confidence = vals[4]
-    elif len(vals) >= 6 and len(vals) % 2 == 0:
-        obj.shape = Polygon(tuple((_snap(vals[k], w), _snap(vals[k + 1], h)) for k in range(0, len(vals), 2)))
     else:
-        raise FormatError(f"expected 4 box values or 3+ polygon points, got {len(vals)} values", file=file, line=line)
+        obj.shape = Polygon(tuple((_snap(vals[k], w), _snap(vals[k + 1], h)) for k in range(0, len(vals), 2)))
     return obj
 
 

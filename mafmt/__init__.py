@@ -145,15 +145,17 @@ def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, **op
     return summarize(fmt.read(path, on_error="skip", **options), fmt.name)
 
 
-def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, remote: bool = False) -> list[FormatError]:
+def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, remote: bool = False,
+             **read_options: Any) -> list[FormatError]:
     """Every problem of a file or folder (errors and warnings); valid when no item has
-    ``severity == "error"``. ``remote=True`` also fetches VOC files on object storage."""
+    ``severity == "error"``. ``remote=True`` also fetches VOC files on object storage;
+    ``read_options`` (``images=``, ``size_table=``) go to the format's reader."""
     from mafmt import converters
     from mafmt.validation import iter_errors
 
     path = os.fspath(path_or_uri)
     fmt = converters.get(format) if format else converters.detect(path)
-    return list(iter_errors(path, fmt.name, remote=remote))
+    return list(iter_errors(path, fmt.name, remote=remote, read_options=read_options))
 
 
 def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,

@@ -3,10 +3,8 @@ YOLO ``data.yaml`` (used by :func:`mafmt.validation.iter_errors`)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from mafmt import storage
 from mafmt.errors import FormatError, StorageError
@@ -38,21 +36,19 @@ def _walk(path: str) -> list[str]:
     return out
 
 
-def _load_json(f: str) -> tuple[Any, FormatError | None]:
-    try:
-        return json.loads(storage.read_bytes(f)), None
-    except StorageError as exc:
-        return None, FormatError(exc.message, file=f)
-    except ValueError as exc:
-        return None, FormatError(f"invalid JSON: {exc}", file=f, line=getattr(exc, "lineno", None))
-
-
 def _coco_errors(f: str) -> Iterator[FormatError]:
+    """The file's kind (results, captions and panoptic files are named as such), its schema,
+    then the references between images, annotations and categories; each problem once."""
     from mafmt import schemas
+    from mafmt.converters import coco
 
-    doc, problem = _load_json(f)
-    if problem:
-        yield problem
+    try:
+        doc = coco.load_instances(f)
+    except FormatError as exc:
+        yield exc
+        return
+    except StorageError as exc:
+        yield FormatError(exc.message, file=f)
         return
     errors = schemas.validator("coco-instances").errors(doc, file=f)
     yield from errors
@@ -68,9 +64,11 @@ def _coco_errors(f: str) -> Iterator[FormatError]:
             seen.add(item["id"])
     for i, ann in enumerate(doc["annotations"]):
         if ann["image_id"] not in images:
-            yield FormatError(f"no image with id {ann['image_id']}", file=f, path=f"$.annotations[{i}].image_id")
+            yield FormatError(f"annotation {ann['id']}: no image with id {ann['image_id']}", file=f,
+                              path=f"$.annotations[{i}].image_id")
         if ann["category_id"] not in cats:
-            yield FormatError(f"no category with id {ann['category_id']}", file=f, path=f"$.annotations[{i}].category_id")
+            yield FormatError(f"annotation {ann['id']}: no category with id {ann['category_id']}", file=f,
+                              path=f"$.annotations[{i}].category_id")
 
 
 def _yolo_errors(f: str) -> Iterator[FormatError]:

@@ -44,11 +44,13 @@ _VOC_TYPES = frozenset({"modelarts/object_detection", "modelarts/image_segmentat
 _TIME = re.compile(r"^(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)$")
 
 
-def iter_errors(path: str, format: str, *, remote: bool = False) -> Iterator[FormatError]:
+def iter_errors(path: str, format: str, *, remote: bool = False,
+                read_options: dict[str, Any] | None = None) -> Iterator[FormatError]:
     """Every problem of the file or folder ``path`` in ``format``, lazily, in file order.
 
     ``remote=True`` also fetches VOC files that ``annotation-loc`` names by an object-storage
     URI (off by default: validation must not wait on a network it may not have).
+    ``read_options`` go to the format's reader (e.g. ``images``/``size_table`` for YOLO).
 
     Raises:
         UsageError: ``format`` is not a registered format.
@@ -72,8 +74,12 @@ def iter_errors(path: str, format: str, *, remote: bool = False) -> Iterator[For
         fmt = converters.get(format)  # UsageError for an unknown format
         from mafmt.dataset_files import schema_errors
 
-        yield from schema_errors(path, fmt.name)
-        yield from _read_errors(path, fmt)
+        structural = False
+        for problem in schema_errors(path, fmt.name):
+            structural = structural or problem.severity == "error"
+            yield problem
+        if not structural:  # the reader would only say the same again, in other words
+            yield from _read_errors(path, fmt, read_options or {})
 
 
 # --------------------------------------------------------------------------- manifest
@@ -467,10 +473,12 @@ def _xml_files(path: str) -> Iterator[str]:
 # --------------------------------------------------------------------------- other formats
 
 
-def _read_errors(path: str, fmt: Any) -> Iterator[FormatError]:
+def _read_errors(path: str, fmt: Any, options: dict[str, Any]) -> Iterator[FormatError]:
     """What the format's own reader reports while reading everything."""
+    from mafmt.converters._common import accepted
+
     try:
-        stream = fmt.read(path, on_error="skip")
+        stream = fmt.read(path, on_error="skip", **accepted(fmt.read, options))
         for _ in stream:
             pass
     except FormatError as exc:

@@ -161,7 +161,27 @@ def _explain(err: Any) -> Iterator[tuple[str, str]]:
         if best is not None and best.validator != "required":
             yield from _explain(best)
             return
-    yield json_path(parts), err.message
+    yield json_path(parts), _message(err)
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+               float: "a number", type(None): "null"}
+
+
+def _message(err: Any) -> str:
+    """jsonschema's message, never longer than a line: the instance is named by its type, not quoted whole."""
+    got = _JSON_TYPES.get(type(err.instance), type(err.instance).__name__)
+    if err.validator == "type":
+        want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        return f"expected {' or '.join(map(str, want))}, got {got}"
+    if err.validator == "enum":
+        from mafmt.limits import clip
+
+        return f"expected one of {clip(err.validator_value, 80)}, got {clip(err.instance, 60)}"
+    from mafmt.limits import MAX_MESSAGE_CHARS
+
+    text = str(err.message)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
 
 
 @cache

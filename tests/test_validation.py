@@ -179,7 +179,7 @@ def test_coco_file_checked_by_schema_and_references(tmp_path: Path) -> None:
     path = tmp_path / "instances.json"
     path.write_text(json.dumps(doc))
     found = errors(mafmt.validate(path, "coco"))
-    assert ("$.annotations[0].image_id", "no image with id 2") in [(e.path, e.reason) for e in found]
+    assert ("$.annotations[0].image_id", "annotation 1: no image with id 2") in [(e.path, e.reason) for e in found]
     doc["annotations"][0]["bbox"] = [0, 0, 1]
     path.write_text(json.dumps(doc))
     assert "$.annotations[0].bbox" in [e.path for e in mafmt.validate(path, "coco")]

@@ -8,7 +8,8 @@ from typing import Any, TextIO
 
 from mafmt.errors import UsageError
 
-__all__ = ["format_names", "parse_options", "print_json", "read_labels", "table"]
+__all__ = ["add_path_arguments", "check_input", "format_for", "format_names", "parse_options", "print_json",
+           "read_labels", "reader_options", "table"]
 
 
 def print_json(obj: Any, out: TextIO) -> None:
@@ -66,3 +67,48 @@ def format_names() -> str:
     from mafmt.formats import NAMES
 
     return ", ".join(NAMES)
+
+
+def add_path_arguments(p: Any) -> None:
+    """``PATH``, ``--format`` and ``--encoding``, as every reading command takes them."""
+    p.add_argument("path", metavar="PATH", help="file, folder or obs:// URI of the dataset")
+    p.add_argument("--format", metavar="FMT", help=f"format of PATH (default: detected); one of {format_names()}")
+    p.add_argument("--encoding", metavar="CODEC", help="text encoding of a manifest (default utf-8; e.g. gbk)")
+
+
+def check_input(args: Any) -> None:
+    """Usage errors (exit 2) for a missing PATH or a wrong ``--images``/``--size-table``, before any work."""
+    from mafmt import storage
+
+    if not storage.scheme_of(args.path) and not storage.exists(args.path):
+        raise UsageError(f"PATH {args.path}: no such file or folder")
+    images = getattr(args, "images", None)
+    if images is not None and not storage.scheme_of(images) and not storage.is_dir(images):
+        what = "is a file" if storage.exists(images) else "no such folder"
+        raise UsageError(f"--images {images}: {what} (give the folder that holds the images)")
+    table = getattr(args, "size_table", None)
+    if table is not None and not storage.scheme_of(table):
+        if not storage.exists(table):
+            raise UsageError(f"--size-table {table}: no such file")
+        if storage.is_dir(table):
+            raise UsageError(f"--size-table {table}: is a folder (give a CSV or JSON file)")
+    if getattr(args, "encoding", None):
+        import codecs
+
+        try:
+            codecs.lookup(args.encoding)
+        except LookupError:
+            raise UsageError(f"--encoding {args.encoding}: unknown encoding") from None
+
+
+def format_for(args: Any) -> Any:
+    """The format ``--format`` names, or the one detected from PATH."""
+    from mafmt import converters
+
+    return converters.get(args.format) if args.format else converters.detect(args.path)
+
+
+def reader_options(args: Any) -> dict[str, Any]:
+    """The reader options a command's flags give (only those set)."""
+    keys = ("images", "size_table", "encoding")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
