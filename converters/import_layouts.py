@@ -419,6 +419,8 @@ def _sniff_pairs(ext: str) -> Any:
                  if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.splitext(p)[0] in sidecars]
         if not pairs:
             return False
+        if ext == ".xml" and any(_split_folder(p, path) for p in pairs[:5]):
+            return False  # split folders of image/XML pairs (Roboflow): the voc reader keeps the splits
         if ext == ".txt":  # label names, not YOLO rows (those are read as yolo)
             from .yolo_layouts import looks_like_rows
 
@@ -426,6 +428,11 @@ def _sniff_pairs(ext: str) -> Any:
         return True
 
     return sniff
+
+
+def _split_folder(path: str, root: str) -> bool:
+    parts = _rel(path, root).split("/")
+    return len(parts) > 1 and parts[0].lower() in ("train", "val", "valid", "test")
 
 
 def _sniff_folders(exts: tuple[str, ...]) -> Any:
