@@ -124,6 +124,13 @@ def convert(
     feed = _common.Counted(samples, progress)
 
     def check(report: Report) -> None:
+        unsized = report.dropped.get("no image size", 0)
+        if unsized and on_error == "raise":
+            first = [p.reason.split(" unknown")[0].removeprefix("image size of ") for p in report.problems
+                     if p.path == "size"][:3]
+            raise FormatError(f"{unsized} of the {feed.count} samples have no image size ({', '.join(first)}"
+                              f"{', ...' if unsized > len(first) else ''}): give --images DIR (sizes from image "
+                              "headers) or --size-table FILE, or --on-error skip to leave them out", file=src)
         if feed.count and not report.written:
             raise FormatError(f"nothing written to {dst}: none of the {feed.count} samples fits {writer.name} "
                               f"({_common.describe(report)})", file=src)

@@ -338,12 +338,12 @@ def _shape(ann: dict[str, Any], bbox: Any, seg: Any, extra: dict[str, Any], wher
             raise FormatError("annotation has neither bbox nor segmentation", file=src, path=f"{where}.bbox")
         x, y, w, h = bbox
         shape = BndBox(tidy(x), tidy(y), tidy(x + w), tidy(y + h))
-        if _box_list(shape) != list(bbox):
+        if not _same(_box_list(shape), bbox):
             extra["bbox"] = bbox
-    elif bbox is not None and not _close(_box_list(shape), bbox):
+    elif bbox is not None and not _same(_box_list(shape), bbox):
         extra["bbox"] = bbox
     area = ann.get("area")
-    if area is not None and not _close([_area(shape)], [area]):
+    if area is not None and not _same([_area(shape)], [area]):
         extra["area"] = area
     return shape
 
@@ -372,11 +372,10 @@ def _object_fields(ann: dict[str, Any], obj: VocObject, extra: dict[str, Any]) -
     return obj
 
 
-def _close(a: list[Any], b: list[Any]) -> bool:
-    try:
-        return all(abs(float(x) - float(y)) <= 1e-6 * max(1.0, abs(float(y))) for x, y in zip(a, b))
-    except (TypeError, ValueError, OverflowError):
-        return False
+def _same(a: list[Any], b: list[Any]) -> bool:
+    """Whether the values a writer would compute are exactly the stored ones, JSON type included
+    (``20`` is not ``20.0``): otherwise the stored ones are kept."""
+    return len(a) == len(b) and all(type(x) is type(y) and x == y for x, y in zip(a, b))
 
 
 def _box_list(shape: Any) -> list[Number]:
@@ -412,12 +411,11 @@ class _Categories:
         elif meta is not None and meta.categories:
             index_ids = meta.index_ids
             for c in meta.categories:  # the source's order
-                cid = c.id
+                cid = c.id + 1 if index_ids and type(c.id) is int else c.id
+                if index_ids:
+                    report.change("category id->renumbered (YOLO index + 1)")
                 if type(cid) is not int or cid in {x.id for x in self.cats.values()}:
                     cid = None
-                elif index_ids:
-                    cid += 1
-                    report.change("category id->renumbered (YOLO index + 1)")
                 self._add(Category(c.name, cid, c.supercategory, dict(c.extra)))
         self._next = max([c.id for c in self.cats.values() if type(c.id) is int] or [0]) + 1
         for cat in self.cats.values():

@@ -174,9 +174,11 @@ def _safe_folder(name: str) -> bool:
 # --------------------------------------------------------------------------- files beside images
 
 
-def _image_pairs(root: str, ext: str, what: str, report: Report) -> Iterator[tuple[str, str | None]]:
+def _image_pairs(root: str, ext: str, what: str, report: Report,
+                 orphans: bool = False) -> Iterator[tuple[str | None, str | None]]:
     """Each image under ``root`` with its same-stem ``ext`` file (or None); files of that
-    kind without an image are counted as warnings once all images were seen."""
+    kind without an image are warned about once all images were seen, and with ``orphans``
+    yielded too, as ``(None, file)`` (a dataset copied without its images)."""
     files = _files(root)
     sidecars = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(ext)}
     used: set[str] = set()
@@ -188,8 +190,10 @@ def _image_pairs(root: str, ext: str, what: str, report: Report) -> Iterator[tup
             yield path, side
     for side in sidecars.values():
         if side not in used:
-            report.warn(f"{what} without image ignored",
+            report.warn(f"{what} without image" + ("" if orphans else " ignored"),
                         FormatError("no image with this stem", file=side, severity="warning"))
+            if orphans:
+                yield None, side
 
 
 def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
@@ -200,6 +204,7 @@ def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
     def gen() -> Iterator[Sample]:
         origin = root_origin(root)
         for path, txt in _image_pairs(root, ".txt", "label file", report):
+            assert path is not None  # no orphans asked for
             anns: list[Any] = []
             if txt is not None:
                 text, gbk = read_text(txt)
@@ -248,7 +253,7 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
 
     def gen() -> Iterator[Sample]:
         origin = root_origin(root)
-        for path, xml in _image_pairs(root, ".xml", "XML file", report):
+        for path, xml in _image_pairs(root, ".xml", "XML file", report, orphans=True):
             anns: list[Any] = []
             if xml is not None:
                 try:
@@ -261,6 +266,13 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
                 seg = doc.segmented == 1 or doc.mask_source is not None
                 anns = [Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION,
                                   annotation_format="PASCAL VOC", document=doc)]
+            if path is None:  # the XML of an image that is not there: named as the XML says, when it can be
+                assert xml is not None
+                key = os.path.splitext(_rel(xml, root))[0]
+                name = anns[0].document.filename if anns else None
+                ext = os.path.splitext(name)[1] if name and stem(name) == stem(key) else ".jpg"
+                yield Sample(source=key + (ext or ".jpg"), annotations=anns, origin=origin)
+                continue
             yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
 
     return _stream(_counting(gen(), root, "images with same-stem .xml files"), report)
