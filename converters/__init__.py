@@ -126,7 +126,7 @@ def convert(
     def check(report: Report) -> None:
         unsized = report.dropped.get("no image size", 0)
         if unsized and on_error == "raise":
-            first = [p.reason.split(" unknown")[0].removeprefix("image size of ") for p in report.problems
+            first = [p.reason.split(" unknown")[0].removeprefix("image size of ").strip("'\"") for p in report.problems
                      if p.path == "size"][:3]
             raise FormatError(f"{unsized} of the {feed.count} samples have no image size ({', '.join(first)}"
                               f"{', ...' if unsized > len(first) else ''}): give --images DIR (sizes from image "
@@ -135,7 +135,8 @@ def convert(
             raise FormatError(f"nothing written to {dst}: none of the {feed.count} samples fits {writer.name} "
                               f"({_common.describe(report)})", file=src)
         if strict:
-            losses = report.losses()
+            read_report = getattr(samples, "report", None)
+            losses = {**report.losses(), **(read_report.losses() if read_report is not None else {})}
             if losses:
                 raise LossError(losses)
 
@@ -143,8 +144,11 @@ def convert(
     report.read = feed.count
     report.target, report.format = dst, writer.name
     read_report = getattr(samples, "report", None)
-    if read_report is not None:
+    if read_report is not None:  # what the reader could not take from the source counts as well
         report.skipped += read_report.skipped
-        report.warnings.update(read_report.warnings)
+        for mine, theirs in ((report.dropped, read_report.dropped), (report.lost, read_report.lost),
+                             (report.changed, read_report.changed), (report.metadata, read_report.metadata),
+                             (report.warnings, read_report.warnings)):
+            mine.update(theirs)
         report.problems[:0] = read_report.problems
     return report

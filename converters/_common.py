@@ -204,7 +204,9 @@ def detection_objects(sample: Sample, report: Report) -> tuple[VocDocument | Non
     """The image document and top-level objects of a sample, for an image-box format.
 
     Annotations a box format cannot hold are counted as ``"<type>->dropped"``; several
-    detection documents of one sample are merged into one image (their objects joined).
+    detection documents of one sample are merged into one image (their objects joined), but
+    objects of a document whose image size differs from the first's cannot be placed on
+    that image: they are counted as ``"objects of a document of another size->dropped"``.
     """
     from mafmt.losses import count_annotation_losses, count_document_losses
 
@@ -215,6 +217,10 @@ def detection_objects(sample: Sample, report: Report) -> tuple[VocDocument | Non
             d = ann.load()
             if doc is None:
                 doc = d
+            elif (d.width, d.height) != (doc.width, doc.height) and None not in (d.width, doc.width):
+                report.lose("objects of a document of another size->dropped", len(d.objects))
+                count_annotation_losses(ann, report)
+                continue
             else:
                 report.warn("detection documents merged into one image")
             objects.extend(d.objects)

@@ -21,7 +21,7 @@ from mafmt.model import Sample
 
 from ._common import stem
 
-__all__ = ["SizeResolver", "header_size", "image_candidates", "sample_size"]
+__all__ = ["SizeResolver", "copy_image", "header_size", "image_candidates", "load_size_table", "sample_size"]
 
 Size = tuple[int, int, "int | None"]
 
@@ -158,6 +158,8 @@ def _entries(items: Iterable[tuple[Any, Any]], name: str, *, csv_rows: bool = Fa
             value = [value.get("width"), value.get("height"), *([value["depth"]] if "depth" in value else [])]
         if not isinstance(value, (list, tuple)):
             value = [value]
+        if len(value) == 3 and value[2] is None:  # (width, height, unknown depth)
+            value = value[:2]
         try:
             if not isinstance(key, str) or len(value) < 2:
                 raise ValueError

@@ -148,7 +148,7 @@ def _folder_writer(kind: str, name: str) -> Any:
                 count_sample_losses(sample, report)
                 labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
                 for a in sample.annotations:
-                    if not isinstance(a, Classification):
+                    if not isinstance(a, Classification) and not _empty_detection(a):
                         report.lose(f"{a.type}->dropped")
                 if len(labels) != 1:
                     report.drop("no classification label" if not labels else "several labels (a folder holds one)")
@@ -165,6 +165,12 @@ def _folder_writer(kind: str, name: str) -> Any:
         return report
 
     return write
+
+
+def _empty_detection(ann: Annotation) -> bool:
+    """A detection without objects (the size of an image that has image-level labels only):
+    nothing is lost when it is left out."""
+    return isinstance(ann, Detection) and ann.document is not None and not ann.document.objects
 
 
 def _safe_folder(name: str) -> bool:
@@ -230,7 +236,7 @@ def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], 
             count_sample_losses(sample, report)
             labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
             for a in sample.annotations:
-                if not isinstance(a, Classification):
+                if not isinstance(a, Classification) and not _empty_detection(a):
                     report.lose(f"{a.type}->dropped")
             if sample.source.startswith("content://"):
                 report.drop("a text, not an image")

@@ -50,7 +50,7 @@ from ._common import (
     stem,
 )
 from ._geometry import as_box, as_box_or_polygon
-from ._sizes import SizeResolver, copy_image, header_size, sample_size
+from ._sizes import SizeResolver, copy_image, header_size, load_size_table, sample_size
 from .yolo_layouts import SPLIT_TO_USAGE, Layout, Split, discover, looks_like_rows, parse_names_yaml
 
 __all__ = ["FORMAT", "MODELARTS_FORMAT", "parse_names_yaml", "read", "write", "write_modelarts"]
@@ -95,8 +95,9 @@ def _iter(root: str, on_error: str, images: str | None, size_table: str | dict[s
           meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
     check_complete(root)
     layout = discover(root)
-    if size_table is None and storage.exists(storage.join(root, "sizes.csv")):
-        size_table = storage.join(root, "sizes.csv")
+    own = storage.join(root, "sizes.csv")
+    if storage.exists(own):  # the dataset's own table; one given by the user wins where both name an image
+        size_table = {**load_size_table(own), **(load_size_table(size_table) if size_table is not None else {})}
     sizes = SizeResolver(images, size_table)
     if layout.names is not None:
         meta.categories = [Category(n, i) for i, n in enumerate(layout.names)]
@@ -338,6 +339,8 @@ def write(
                     continue
                 count_object_losses(obj, report)
                 values = _values(obj, w, h, task, circle_vertices, report)  # type: ignore[arg-type]
+                if values is None:
+                    continue
                 out.append(" ".join([str(klass.of(obj.name)), *(fmt.format(v) for v in values)]) + "\n")
             tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
             report.outputs.append(tx.final(label_rel))
@@ -371,19 +374,30 @@ def _paths(layout: str, split: str, image_name: str) -> tuple[str, str]:
     return image_name, label
 
 
-def _values(obj: VocObject, w: int, h: int, task: str, circle_vertices: int, report: Report) -> list[float]:
+def _values(obj: VocObject, w: int, h: int, task: str, circle_vertices: int, report: Report) -> list[float] | None:
+    """The normalised values of one label line; parts outside the image are clipped to it
+    (ultralytics refuses values outside 0..1), counted; None for an object wholly outside."""
     assert obj.shape is not None
     if task == "detect":
         box = as_box(obj.shape, report)
-        return [(box.xmin + box.xmax) / 2 / w, (box.ymin + box.ymax) / 2 / h, (box.xmax - box.xmin) / w,
-                (box.ymax - box.ymin) / h]
+        x0, y0 = min(max(box.xmin, 0), w), min(max(box.ymin, 0), h)
+        x1, y1 = min(max(box.xmax, 0), w), min(max(box.ymax, 0), h)
+        if (x0, y0, x1, y1) != box.bbox():
+            if x1 <= x0 or y1 <= y0:
+                report.lose("object outside the image->dropped")
+                return None
+            report.lose("box outside the image->clipped")
+        return [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
     shape = as_box_or_polygon(obj.shape, report, circle_vertices)
     if isinstance(shape, BndBox):
         report.lose("bndbox->polygon")
         pts = [(shape.xmin, shape.ymin), (shape.xmax, shape.ymin), (shape.xmax, shape.ymax), (shape.xmin, shape.ymax)]
     else:
         pts = list(shape.points)
-    return [v for x, y in pts for v in (x / w, y / h)]
+    clipped = [(min(max(x, 0), w), min(max(y, 0), h)) for x, y in pts]
+    if clipped != pts:
+        report.lose("polygon outside the image->clipped")
+    return [v for x, y in clipped for v in (x / w, y / h)]
 
 
 def _yaml_quote(name: str) -> str:

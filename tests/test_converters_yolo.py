@@ -58,6 +58,12 @@ def test_losses_counted_exactly(tmp_path_factory: pytest.TempPathFactory, sample
         expected[f"{f}->dropped"] = sum(getattr(o, f) not in (None, 0) for o in objs)
     expected["confidence->dropped"] = sum(o.confidence is not None for o in objs)
     expected["properties->dropped"] = sum(bool(o.properties) for o in objs)
+    sizes = [(s.annotations[0].document.width, s.annotations[0].document.height)
+             for s in samples for _ in s.annotations[0].document.objects]
+    for o, (w, h) in zip(objs, sizes):  # a circle near the border pokes out of the image: clipped (ultralytics' rule)
+        x0, y0, x1, y1 = o.shape.bbox()
+        if (x0, y0, x1, y1) != (min(max(x0, 0), w), min(max(y0, 0), h), min(max(x1, 0), w), min(max(y1, 0), h)):
+            expected["box outside the image->clipped"] += 1
     assert report.lost == +expected
 
 

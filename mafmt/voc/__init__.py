@@ -108,26 +108,33 @@ def write_document(doc: VocDocument, target: str | os.PathLike[str], *, mode: st
 
 
 def modelarts_document(doc: VocDocument, image_name: str) -> VocDocument:
-    """``doc`` ready for ModelArts' reader: a document that came from another format (it has no
-    XML origin) gets the fields ModelArts' reader requires -- ``folder`` (``NA``), ``filename``
-    (the image's name), ``source`` (``Unknown``), ``segmented`` (1 with masks) and each
-    object's ``difficult`` (0) -- and nothing else is invented. A document read from XML is
-    returned as it was read (a round trip changes nothing)."""
-    if doc.origin is not None:
+    """``doc`` ready for ModelArts' reader: the fields it requires and ``doc`` lacks are filled
+    with ModelArts' defaults -- ``folder`` (``NA``), ``filename`` (the image's name),
+    ``segmented`` (1 with masks, else 0) and each top-level object's ``difficult`` (0); a
+    document from another format also gets ``source`` (``Unknown``). Nothing else is invented,
+    and a document that has them all is returned unchanged (a round trip changes nothing)."""
+    raw = doc.wire.get("raw", {})
+    needs = (not doc.folder or not doc.filename or (doc.segmented is None and "segmented" not in raw)
+             or any(o.difficult is None and "difficult" not in o.wire.get("raw", {}) for o in doc.objects)
+             or (doc.origin is None and doc.source is None))
+    if not needs:
         return doc
     masks = any(type(o.shape) in (Mask, MultiPolygon) for o in doc.iter_objects())
     return replace(
         doc,
         folder=doc.folder or "NA",
-        filename=image_name,
-        source=doc.source if doc.source is not None else VocSource(database="Unknown"),
-        segmented=doc.segmented if doc.segmented is not None else (1 if masks or doc.mask_source else 0),
+        filename=doc.filename or image_name if doc.origin is not None else image_name,
+        source=doc.source if doc.source is not None or doc.origin is not None else VocSource(database="Unknown"),
+        segmented=doc.segmented if doc.segmented is not None or "segmented" in raw else (
+            1 if masks or doc.mask_source else 0),
         objects=[_modelarts_object(o) for o in doc.objects],
     )
 
 
 def _modelarts_object(obj: VocObject) -> VocObject:
-    return obj if obj.difficult is not None else replace(obj, difficult=0)
+    if obj.difficult is not None or "difficult" in obj.wire.get("raw", {}):
+        return obj
+    return replace(obj, difficult=0)
 
 
 # --------------------------------------------------------------------------- samples
