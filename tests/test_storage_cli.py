@@ -47,12 +47,12 @@ def test_obs_commands(s3, tmp_path):
     assert code == 0 and (tmp_path / "back" / "sub" / "b.txt").read_text() == "beta"
     code, out, _ = run("obs", "cp", s3.uri("in/ds/a.txt"), s3.uri("in/ds/sub/b.txt"), str(tmp_path / "two") + "/")
     assert code == 0 and (tmp_path / "two" / "b.txt").exists()
-    code, out, _ = run("obs", "rm", s3.uri("in/ds/sub"))
-    assert code == 1
+    code, out, err = run("obs", "rm", s3.uri("in/ds/sub"))
+    assert code == 2 and err == f"mafmt: error: {s3.uri('in/ds/sub')}: is a folder: use -r to include everything below it\n"
     code, out, _ = run("obs", "rm", "-r", s3.uri("in/ds/sub"))
     assert (code, out) == (0, "removed 1 file(s)\n")
     code, out, err = run("obs", "cat", s3.uri("in/ds/sub/b.txt"))
-    assert code == 1 and "NoSuchKey" in err
+    assert code == 2 and err == f"mafmt: error: {s3.uri('in/ds/sub/b.txt')}: no such object or folder\n"
 
 
 def test_other_commands_take_obs_uris(s3):

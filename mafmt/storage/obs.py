@@ -70,7 +70,7 @@ def _no_answer_reason(exc: BaseException, cfg: ObsConfig) -> tuple[str, str]:
     if isinstance(exc, TimeoutError):
         return "Timeout", f"no answer within {cfg.timeout:g} s"
     if isinstance(exc, ssl.SSLError):
-        return "ConnectionError", f"TLS failed ({exc.reason or 'handshake'})".lower()
+        return "ConnectionError", f"TLS failed ({str(exc.reason or 'handshake').lower()})"
     if isinstance(exc, (ConnectionError, http.client.HTTPException, OSError)):
         return "ConnectionError", "connection lost"
     return "ConnectionError", f"connection failed ({exc})"
@@ -136,9 +136,10 @@ class ObsBackend:
     def health(self) -> Health:
         """Whether the endpoint answers (shared by every thread using this backend)."""
         if self._health is None:
+            down_after = self.config.down_after  # outside the lock: config takes it too
             with self._lock:
                 if self._health is None:
-                    self._health = Health(self.config.down_after)
+                    self._health = Health(down_after)
         return self._health
 
     def retry_policy(self, retries: int | None = None) -> Retry:
@@ -252,13 +253,13 @@ class ObsBackend:
         """``obs://bucket/key`` -> ``(bucket, key)``."""
         _, bucket, key = split_obs(uri)
         if not bucket:
-            raise StorageError("no bucket in URI", uri=uri)
+            raise error("no bucket in URI", uri=uri, code="InvalidURI")
         return bucket, key
 
     def _file_key(self, uri: str) -> tuple[str, str]:
         bucket, key = self.split(uri)
         if not key or key.endswith("/"):
-            raise StorageError("is a folder, not an object", uri=uri)
+            raise error("is a folder, not an object", uri=uri, code="IsFolder")
         return bucket, key
 
     # ------------------------------------------------------------------ Backend protocol
