@@ -208,16 +208,19 @@ def download(obs_path: str, local_dir: str) -> list[str]:
 
 
 def upload(local: str, obs_dir: str) -> list[str]:
-    """Copy a local file or folder's files to the OBS folder ``obs_dir``."""
+    """Copy a local file or folder's files to the OBS folder ``obs_dir`` (in parallel, large
+    files by multipart; nothing is read into memory whole); returns the URIs written."""
+    from mafmt.storage.local import is_temp_name
+
     base = obs_dir.rstrip("/") + "/"
     src = Path(local)
-    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
-    out = []
-    for f in files:
-        rel = f.name if src.is_file() else f.relative_to(src).as_posix()
-        storage.write_bytes(base + rel, f.read_bytes())
-        out.append(base + rel)
-    return out
+    if src.is_file():
+        rels = [src.name]
+    else:
+        rels = sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file() and not is_temp_name(p.name))
+    if rels:
+        storage.copy(str(src), base, keep_last_dir=False, progress=False)
+    return [base + rel for rel in rels]
 
 
 def _args(parameters: list[dict[str, Any]]) -> list[str]:
