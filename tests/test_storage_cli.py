@@ -55,6 +55,19 @@ def test_obs_commands(s3, tmp_path):
     assert code == 2 and err == f"mafmt: error: {s3.uri('in/ds/sub/b.txt')}: no such object or folder\n"
 
 
+def test_s3_and_s3a_uris_in_every_verb(s3, tmp_path):
+    (tmp_path / "f.txt").write_text("same store")
+    bucket = s3.bucket
+    assert run("obs", "cp", str(tmp_path / "f.txt"), f"s3://{bucket}/k/f.txt")[0] == 0
+    code, out, _ = run("obs", "ls", f"s3a://{bucket}/k/")
+    assert (code, out) == (0, f"s3a://{bucket}/k/f.txt\n")
+    assert run("obs", "cat", f"obs://{bucket}/k/f.txt")[1] == "same store"
+    assert json.loads(run("obs", "stat", "--json", f"s3://{bucket}/k/f.txt")[1])[0]["size"] == 10
+    code, _, err = run("obs", "rm", f"s3a://{bucket}/k")
+    assert code == 2 and "use -r" in err
+    assert run("obs", "rm", "-r", f"s3a://{bucket}/k")[1] == "removed 1 file(s)\n"
+
+
 def test_other_commands_take_obs_uris(s3):
     storage.write_bytes(s3.uri("m/V002.manifest"), (GOLDEN / "V002.manifest").read_bytes())
     code, out, err = run("inspect", s3.uri("m/V002.manifest"), "--json")

@@ -120,6 +120,20 @@ def test_black_hole_that_accepts_and_never_answers(restore_obs) -> None:
         hole.close()
 
 
+@pytest.mark.filterwarnings("ignore:ssl.PROTOCOL_TLS is deprecated:DeprecationWarning")  # inside the SDK
+def test_tls_handshake_counts_as_connecting(restore_obs) -> None:
+    hole = SilentServer()  # accepts TCP, never says ServerHello
+    try:
+        use_endpoint(S3Endpoint(f"https://127.0.0.1:{hole.port}"), **FAST)
+        start = time.monotonic()
+        with pytest.raises(StorageError) as err:
+            storage.stat("obs://bucket/key.txt")
+        assert time.monotonic() - start < 5
+        assert "no connection within 0.3 s; gave up after 3 requests in a row" in str(err.value)
+    finally:
+        hole.close()
+
+
 def test_black_hole_that_drops_syns(restore_obs) -> None:
     port, held = _syn_dropper()
     try:
