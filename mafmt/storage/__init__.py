@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from typing import IO, TYPE_CHECKING, Any
 
 from mafmt.errors import StorageError
-from mafmt.storage.base import Backend, ObjectInfo, glob_prefix, glob_regex, has_magic, over_limit
+from mafmt.storage.base import Backend, ObjectInfo, error, glob_prefix, glob_regex, has_magic, over_limit
 from mafmt.storage.local import LocalBackend
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def backend_for(uri: str) -> Backend:
 
             backend = register_default()
     if backend is None:
-        raise StorageError(f"no storage backend for {scheme}:// URIs", uri=uri)
+        raise error(f"no storage backend for {scheme}:// URIs", uri=uri, code="InvalidURI")
     return backend
 
 

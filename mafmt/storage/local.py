@@ -50,13 +50,13 @@ class LocalBackend:
         except FileNotFoundError:
             raise error("no such file", uri=uri, code="NoSuchKey") from None
         except IsADirectoryError:
-            raise error("is a folder, not a file", uri=uri) from None
+            raise error("is a folder, not a file", uri=uri, code="IsFolder") from None
         except OSError as exc:
             raise _oserror(exc, uri) from None
         try:
             st = os.fstat(fd)
             if stat.S_ISDIR(st.st_mode):
-                raise error("is a folder, not a file", uri=uri)
+                raise error("is a folder, not a file", uri=uri, code="IsFolder")
             if _NONBLOCK:
                 _blocking(fd)
             regular = stat.S_ISREG(st.st_mode)
