@@ -12,7 +12,9 @@ content intact; ``mode="a"`` keeps the existing content.
 
 Besides reading and writing: :func:`stat`, :func:`ls` (lazily paginated), :func:`delete`,
 :func:`glob`, and :func:`copy` for files and folders in any direction (parallel, see
-:mod:`mafmt.storage.transfer`). Every failure is a :class:`~mafmt.errors.StorageError`.
+:mod:`mafmt.storage.transfer`). Every failure is a :class:`~mafmt.errors.StorageError`;
+a read over its ``limit=`` is a :class:`~mafmt.errors.LimitError`. An OBS endpoint that
+stops answering gives an error within seconds (:mod:`mafmt.storage.retry`).
 """
 
 from __future__ import annotations
