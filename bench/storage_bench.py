@@ -11,11 +11,17 @@ process; ``--server moto`` runs moto in this process instead), first with the pl
 delays every byte by N/2 ms each way without limiting bandwidth, to show what the same
 code does over a real network to OBS; on plain loopback both sides are CPU-bound.
 
+``--dead-endpoints`` instead measures, with the default timeouts, the time to a clear error
+on a closed port, on a port whose SYNs are dropped, on a server that accepts connections and
+never answers, and from killing the server (SIGKILL of the SeaweedFS process, or moto's
+connections reset) in the middle of a folder upload.
+
 Run from the repository root::
 
     python bench/storage_bench.py                    # full size, loopback
     python bench/storage_bench.py --rtt-ms 20        # full size, 20 ms round trip
     python bench/storage_bench.py --files 200 --big-mb 20   # quick
+    python bench/storage_bench.py --dead-endpoints   # fail-fast figures (about a minute)
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from s3servers import (
 )
 
 from mafmt import storage
+from mafmt.errors import StorageError
 
 
 def _proxy_main(listen: int, upstream: int, delay: float) -> None:
@@ -132,6 +139,62 @@ def _same(a: Path, b: Path) -> bool:
     return True
 
 
+def _time_to_error(label: str, fn) -> None:
+    start = time.perf_counter()
+    try:
+        fn()
+        outcome = "no error"
+    except StorageError as exc:
+        outcome = f"StorageError: {str(exc)[:110]}"
+    print(f"  {label:<34} {time.perf_counter() - start:6.1f} s  {outcome}", flush=True)
+
+
+def _dead_endpoints(server, work: Path, files: int) -> None:
+    """Time to a clear error on dead and black-hole endpoints, with the default timeouts."""
+    print("time to a clear error (default settings: connect 5 s, read 20 s, down after 3):")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    use_endpoint(S3Endpoint(f"http://127.0.0.1:{closed}"), timeout=20, retries=3, backoff=0.5)
+    _time_to_error("closed port, obs ls", lambda: list(storage.ls("obs://bench/")))
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)  # the accept queue fills up at once: the kernel drops further SYNs
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(full.getsockname())
+        fillers.append(filler)
+    time.sleep(0.1)
+    use_endpoint(S3Endpoint(f"http://127.0.0.1:{full.getsockname()[1]}"), timeout=20, retries=3, backoff=0.5)
+    _time_to_error("SYNs dropped, obs ls", lambda: list(storage.ls("obs://bench/")))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # connections complete and are never answered
+    use_endpoint(S3Endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}"), timeout=20, retries=3, backoff=0.5)
+    _time_to_error("accepts, never answers, obs ls", lambda: list(storage.ls("obs://bench/")))
+    for sock in (full, silent, *fillers):
+        sock.close()
+    ep = server.start()
+    backend = use_endpoint(ep, timeout=20, retries=3, backoff=0.5)
+    backend.create_bucket("bench")
+    src = work / "dead"
+    _make_files(src, files, 2048)
+    killed: list[float] = []
+
+    def kill(done: int, total: int | None) -> None:
+        if not killed and total and done > total // 10:
+            killed.append(time.perf_counter())
+            if isinstance(server, SeaweedServer) and server.proc is not None:
+                server.proc.kill()
+            else:
+                server.kill()
+
+    summary = storage.copy(str(src), "obs://bench/dead/", progress=kill, on_error="continue")
+    print(f"  {'server killed mid-upload':<34} {time.perf_counter() - killed[0]:6.1f} s  {summary}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--server", choices=("seaweedfs", "moto"), default="seaweedfs")
@@ -140,12 +203,20 @@ def main() -> int:
     ap.add_argument("--big-mb", type=int, default=200)
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--rtt-ms", type=float, default=0, help="simulated network round trip (0: plain loopback)")
+    ap.add_argument("--dead-endpoints", action="store_true", help="measure the time to an error on dead servers")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mafmt-bench-"))
     os.environ.setdefault("MAFMT_CHECKPOINT_DIR", str(work / "checkpoints"))
     server = SeaweedServer(weed_binary() or "weed") if args.server == "seaweedfs" else MotoServer()
     proxy = None
+    if args.dead_endpoints:
+        try:
+            _dead_endpoints(server, work, args.files)
+        finally:
+            server.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         ep = server.start()
         if args.rtt_ms:

@@ -1,9 +1,10 @@
 """Local training (``train_instance_type="local"``, api.md §11.6): no ModelArts call.
 
-Inputs are downloaded from OBS to their local folders (``.zip`` objects are unpacked,
-refusing any member that would land outside the folder), the boot file runs with the
-chosen interpreter and ``--name=value`` parameters, its output is streamed to the console
-and a log file, then outputs and the log are uploaded to OBS::
+Inputs are downloaded from OBS to their local folders (``.zip`` objects are unpacked by
+:func:`safe_unzip`: unsafe entry names and links are refused, and the zip limits of
+:mod:`mafmt.limits` hold), the boot file runs with the chosen interpreter and
+``--name=value`` parameters, its output is streamed to the console and a log file, then
+outputs and the log are uploaded to OBS::
 
     result = run_local(LocalJob(code_dir="train/", boot_file="train.py",
                                 inputs=[("obs://b/data.zip", "/tmp/data/", "data_url", False)],
@@ -15,17 +16,19 @@ and a log file, then outputs and the log are uploaded to OBS::
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
-from mafmt import storage
-from mafmt.errors import UsageError
+from mafmt import limits, storage
+from mafmt.errors import FormatError, LimitError, UsageError
 
 __all__ = ["LocalJob", "LocalResult", "download", "run_local", "safe_unzip", "upload"]
 
@@ -70,32 +73,110 @@ def _is_remote(path: str) -> bool:
     return "://" in path
 
 
-def safe_unzip(archive: str | Path, dest: str | Path) -> list[str]:
-    """Unpack ``archive`` into ``dest``; refuses absolute names, ``..`` components, links
-    and anything resolving outside ``dest`` (raises before writing anything)."""
+def _unsafe_name(info: zipfile.ZipInfo, root: Path) -> bool:
+    """Whether a zip entry could write outside ``root`` or has no file name at all."""
+    name = info.filename  # zipfile cuts names at a NUL; orig_filename keeps it
+    posix = name.replace("\\", "/")
+    parts = posix.split("/")
+    if posix.startswith("/") or ":" in parts[0] or ".." in parts or "\0" in info.orig_filename:
+        return True  # absolute, drive letter (C:), parent folder, NUL
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return True
+    if not [p for p in parts if p not in ("", ".")]:
+        return not name.endswith("/")  # "" and "." name no file; a "./" folder entry is harmless
+    target = (root / posix).resolve()
+    return not (target == root or root in target.parents)
+
+
+def _check_archive(zf: zipfile.ZipFile, root: Path, packed: int, shown: str) -> list[zipfile.ZipInfo]:
+    """The members, after checking names and the declared totals against the limits."""
+    members = zf.infolist()
+    if len(members) > limits.MAX_ZIP_MEMBERS:
+        raise LimitError(f"{len(members)} entries, more than the limit of {limits.MAX_ZIP_MEMBERS}", file=shown)
+    for info in members:
+        if _unsafe_name(info, root):
+            raise UsageError(f"unsafe path in {shown}: {limits.clip(info.orig_filename)}")
+    _check_total(sum(i.file_size for i in members), packed, shown, "declares")
+    return members
+
+
+def _check_total(unpacked: int, packed: int, shown: str, verb: str) -> None:
+    if unpacked > limits.MAX_ZIP_BYTES:
+        raise LimitError(f"{verb} {unpacked} bytes unpacked, more than the limit of {limits.MAX_ZIP_BYTES}",
+                         file=shown)
+    if unpacked > limits.MAX_ZIP_RATIO * max(packed, 1):
+        raise LimitError(f"{verb} {unpacked} bytes unpacked from {packed}, a ratio over the limit of "
+                         f"{limits.MAX_ZIP_RATIO}", file=shown)
+
+
+def safe_unzip(archive: str | Path, dest: str | Path, *, name: str | None = None) -> list[str]:
+    """Unpack ``archive`` into ``dest``; returns the files written.
+
+    Refuses, before writing anything, names that are empty, ``.``, absolute, with a drive
+    letter, a ``..`` component or a NUL, symbolic links and anything resolving outside
+    ``dest`` (:class:`UsageError`), and archives over the limits of :mod:`mafmt.limits`
+    read when called: ``MAX_ZIP_MEMBERS`` entries, ``MAX_ZIP_BYTES`` unpacked,
+    ``MAX_ZIP_RATIO`` unpacked / archive size (:class:`LimitError`). Header sizes are not
+    trusted: bytes are counted as they are written, and going over a limit (or past a
+    member's declared size) stops the extraction and removes the files it wrote. A damaged
+    archive is a :class:`FormatError`. ``name`` is how messages call the archive.
+    """
+    shown = name or os.path.basename(str(archive))
     root = Path(dest).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zf:
-        members = zf.infolist()
-        for info in members:
-            name = info.filename.replace("\\", "/")
-            mode = info.external_attr >> 16
-            target = (root / name).resolve()
-            if (name.startswith("/") or ":" in name.split("/")[0] or ".." in name.split("/")
-                    or stat.S_ISLNK(mode) or not (target == root or root in target.parents)):
-                raise UsageError(f"unsafe path in {os.path.basename(str(archive))}: {info.filename!r}")
-        out = []
-        for info in members:
-            target = root / info.filename.replace("\\", "/")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-            out.append(str(target))
-    return out
+    packed = os.path.getsize(archive)
+    written: list[str] = []
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = _check_archive(zf, root, packed, shown)
+            root.mkdir(parents=True, exist_ok=True)
+            total = 0
+            for info in members:
+                target = root / info.filename.replace("\\", "/")
+                if info.filename.endswith("/"):
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written.append(str(target))
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    total = _copy_member(src, dst, info, total, packed, shown)
+    except zipfile.BadZipFile as exc:
+        _remove(written)
+        raise FormatError(f"damaged or not a zip archive ({exc})", file=shown) from None
+    except (zlib.error, EOFError, NotImplementedError) as exc:
+        _remove(written)
+        raise FormatError(f"cannot unpack ({exc})", file=shown) from None
+    except BaseException:
+        _remove(written)
+        raise
+    return written
+
+
+def _copy_member(src: IO[bytes], dst: IO[bytes], info: zipfile.ZipInfo, total: int, packed: int, shown: str) -> int:
+    """Copy one member, counting bytes; returns the running total of the archive."""
+    size = 0
+    while chunk := src.read(1 << 20):
+        size += len(chunk)
+        total += len(chunk)
+        if size > info.file_size:
+            raise LimitError(f"entry {limits.clip(info.filename)} is larger than its header says "
+                             f"({info.file_size} bytes)", file=shown)
+        _check_total(total, packed, shown, "unpacks")
+        dst.write(chunk)
+    return total
+
+
+def _remove(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _fetch(uri: str, target: str | Path) -> None:
+    """Stream one object (or file) to ``target`` without holding it in memory."""
+    with storage.open_read(uri) as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def download(obs_path: str, local_dir: str) -> list[str]:
@@ -105,10 +186,10 @@ def download(obs_path: str, local_dir: str) -> list[str]:
         if obs_path.lower().endswith(".zip"):
             with tempfile.TemporaryDirectory() as tmp:
                 archive = os.path.join(tmp, "input.zip")
-                Path(archive).write_bytes(storage.read_bytes(obs_path))
-                return safe_unzip(archive, local_dir)
+                _fetch(obs_path, archive)
+                return safe_unzip(archive, local_dir, name=obs_path)
         target = os.path.join(local_dir, obs_path.rstrip("/").rsplit("/", 1)[-1])
-        Path(target).write_bytes(storage.read_bytes(obs_path))
+        _fetch(obs_path, target)
         return [target]
     base = obs_path.rstrip("/") + "/"
     out = []
@@ -119,7 +200,7 @@ def download(obs_path: str, local_dir: str) -> list[str]:
         if root not in dest.parents:
             raise UsageError(f"unsafe object name under {base}: {rel!r}")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(storage.read_bytes(uri))
+        _fetch(uri, dest)
         out.append(str(dest))
     if not out:
         raise UsageError(f"no input data at {obs_path}")
@@ -127,16 +208,19 @@ def download(obs_path: str, local_dir: str) -> list[str]:
 
 
 def upload(local: str, obs_dir: str) -> list[str]:
-    """Copy a local file or folder's files to the OBS folder ``obs_dir``."""
+    """Copy a local file or folder's files to the OBS folder ``obs_dir`` (in parallel, large
+    files by multipart; nothing is read into memory whole); returns the URIs written."""
+    from mafmt.storage.local import is_temp_name
+
     base = obs_dir.rstrip("/") + "/"
     src = Path(local)
-    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
-    out = []
-    for f in files:
-        rel = f.name if src.is_file() else f.relative_to(src).as_posix()
-        storage.write_bytes(base + rel, f.read_bytes())
-        out.append(base + rel)
-    return out
+    if src.is_file():
+        rels = [src.name]
+    else:
+        rels = sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file() and not is_temp_name(p.name))
+    if rels:
+        storage.copy(str(src), base, keep_last_dir=False, progress=False)
+    return [base + rel for rel in rels]
 
 
 def _args(parameters: list[dict[str, Any]]) -> list[str]:

@@ -176,7 +176,7 @@ class MotoServer:
     """moto's S3 in a thread of this process, on 127.0.0.1 and a free port.
 
     ``faults`` queues HTTP statuses to answer the next requests with (see
-    :class:`FaultMiddleware`).
+    :class:`FaultMiddleware`); :meth:`kill` stops it the way a crashed server stops.
     """
 
     def __init__(self, obs_dialect: bool = False) -> None:
@@ -186,6 +186,8 @@ class MotoServer:
         self._server: Any = None
         self._thread: Any = None
         self.port = 0
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
 
     def start(self) -> S3Endpoint:
         os.environ.setdefault("S3_UPLOAD_PART_MIN_SIZE", str(MULTIPART_MIN))
@@ -200,7 +202,19 @@ class MotoServer:
             app = self.middleware = ObsDialectMiddleware(app)
         app = self.fault_injector = FaultMiddleware(app)
 
+        connections, conn_lock = self._connections, self._conn_lock
+
         class Quiet(MotoRequestHandler):  # type: ignore[misc]
+            def setup(self) -> None:
+                super().setup()
+                with conn_lock:
+                    connections.add(self.connection)
+
+            def finish(self) -> None:
+                with conn_lock:
+                    connections.discard(self.connection)
+                super().finish()
+
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass
 
@@ -234,6 +248,18 @@ class MotoServer:
             self._server.server_close()
             self._thread.join(timeout=10)
             self._server = None
+
+    def kill(self) -> None:
+        """Die like a killed process: stop listening (new connections are refused) and
+        reset every open connection, keep-alive ones included."""
+        if self._server is None:
+            return
+        self._server.socket.close()  # refuse new connections at once
+        with self._conn_lock:
+            for conn in list(self._connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        threading.Thread(target=self.stop, daemon=True).start()
 
 
 # --------------------------------------------------------------------------- SeaweedFS

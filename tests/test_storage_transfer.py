@@ -4,7 +4,6 @@ resumable multipart upload and ranged download, retries and the progress line.""
 from __future__ import annotations
 
 import filecmp
-import io
 import os
 from pathlib import Path
 
@@ -201,19 +200,22 @@ def test_failures_are_counted_and_raised_after_the_rest(s3, tmp_path):
     assert err.value.summary.failed == summary.failed and "failed" in str(err.value)
 
 
-def test_progress_line_only_when_asked(s3, tmp_path, capsys):
+def test_progress_callback_and_bar(s3, tmp_path, capsys):
     src = tmp_path / "p"
-    _tree(src, n=10)
+    files = _tree(src, n=10)
+    total = sum(len(v) for v in files.values())
     storage.copy(str(src), s3.uri("q/"))  # stderr is not a terminal under pytest: silent
     assert capsys.readouterr().err == ""
-    storage.copy(str(src), s3.uri("q2/"), progress=True)
+    calls: list[tuple[int, int | None]] = []
+    storage.copy(str(src), s3.uri("q1/"), progress=lambda done, of: calls.append((done, of)))
+    assert calls[-1] == (total, total) and {of for _, of in calls} == {total}
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)  # never goes back
+    storage.copy(str(src), s3.uri("q2/"), progress=True)  # forced: a tqdm bar in bytes
     err = capsys.readouterr().err
-    assert "10/10 files" in err and "MB/s" in err
-    bar = transfer._ProgressBar(2, 2_000_000, True, io.StringIO())
-    bar.add(1_000_000, files=1)
-    bar.add(1_000_000, files=1)
-    bar.close()
-    assert "2/2 files  2.0/2.0 MB" in bar.stream.getvalue()
+    assert "copying: 100%" in err and "B/s" in err
+    calls.clear()
+    skipped = storage.copy(str(src), s3.uri("q1/"), skip_existing=True, progress=lambda d, t: calls.append((d, t)))
+    assert skipped.skipped == 10 and calls[-1] == (total, total)  # skipped files count as done
 
 
 def test_local_to_local_copy(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mafmt import storage
-from mafmt.errors import UsageError
+from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.local_training import LocalJob, run_local, safe_unzip
 
 SCRIPT = textwrap.dedent("""
@@ -226,3 +226,105 @@ def test_seed_9_1_2_v1_local_with_environment(obs_setup, emulator_s3, tmp_path, 
 def test_reprs_hide_environment_values() -> None:
     job = LocalJob(code_dir="/c/", boot_file="t.py", env={"TOKEN": "s3cr3t-value"})
     assert "s3cr3t-value" not in repr(job)
+
+
+# --------------------------------------------------------------------------- zip limits and names
+
+
+def _deflated(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_zip_bomb_by_ratio_is_refused_before_writing(tmp_path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(_deflated({"fine.txt": b"ok", "zeros.bin": bytes(8 << 20)}))  # ~8 KiB -> 8 MiB
+    assert bomb.stat().st_size < 64 << 10
+    with pytest.raises(LimitError, match="ratio over the limit of 200") as err:
+        safe_unzip(bomb, tmp_path / "out")
+    assert err.value.file == "bomb.zip"
+    assert _listing(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize(("setting", "value", "members", "message"), [
+    ("MAX_ZIP_BYTES", 1000, {"a.bin": b"\x01" * 600, "b.bin": b"\x02" * 600}, "more than the limit of 1000"),
+    ("MAX_ZIP_MEMBERS", 5, {f"f{i}.txt": b"x" for i in range(6)}, "6 entries, more than the limit of 5"),
+])
+def test_zip_limits_are_read_when_called(tmp_path, monkeypatch, setting, value, members, message) -> None:
+    from mafmt import limits
+
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(_zip(members))
+    assert len(safe_unzip(archive, tmp_path / "before")) == len(members)  # fine with the defaults
+    monkeypatch.setattr(limits, setting, value)
+    with pytest.raises(LimitError, match=message):
+        safe_unzip(archive, tmp_path / "out")
+    assert _listing(tmp_path / "out") == []
+
+
+def test_zip_sizes_are_counted_while_writing_not_taken_from_headers(tmp_path) -> None:
+    from mafmt.local_training import _copy_member
+
+    info = zipfile.ZipInfo("liar.bin")
+    info.file_size = 10  # says 10 bytes, gives a megabyte
+    with pytest.raises(LimitError, match="larger than its header says"):
+        _copy_member(io.BytesIO(bytes(1 << 20)), io.BytesIO(), info, 0, 1 << 20, "x.zip")
+    # a real archive whose headers understate a member: zipfile stops at the stated size and the
+    # checksum no longer matches; a typed error, and nothing is left behind
+    data = _zip({"first.txt": b"1", "big.txt": b"y" * 5000})
+    patched = data.replace((5000).to_bytes(4, "little"), (50).to_bytes(4, "little"))
+    archive = tmp_path / "liar.zip"
+    archive.write_bytes(patched)
+    with pytest.raises(FormatError, match="liar.zip"):
+        safe_unzip(archive, tmp_path / "out")
+    assert _listing(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("name", ["", ".", "/abs.txt", "C:/win.txt", "C:win.txt", "a\\..\\..\\evil.txt",
+                                  "\\\\server\\share.txt", "ok/../../up.txt"])
+def test_zip_entry_names_are_validated(tmp_path, name) -> None:
+    archive = tmp_path / "names.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("fine.txt", b"x")
+        zf.writestr(zipfile.ZipInfo(name), b"evil")
+    with pytest.raises(UsageError, match="unsafe path in names.zip"):
+        safe_unzip(archive, tmp_path / "out")
+    assert _listing(tmp_path / "out") == [] and not (tmp_path / "evil.txt").exists()
+
+
+def test_zip_nul_in_a_name_and_damaged_archives_are_typed_errors(tmp_path) -> None:
+    data = _zip({"fine.txt": b"x", "aXb.txt": b"evil"})
+    archive = tmp_path / "nul.zip"
+    archive.write_bytes(data.replace(b"aXb.txt", b"a\0b.txt"))
+    with pytest.raises(UsageError, match=r"unsafe path in nul.zip: 'a\\x00b.txt'"):
+        safe_unzip(archive, tmp_path / "out")  # zipfile alone would write it as "a"
+    assert not (tmp_path / "out" / "a").exists()
+    for bad in (b"", b"PK\x03\x04 not really a zip", _zip({"a.txt": b"a" * 100})[:-30]):
+        archive.write_bytes(bad)
+        with pytest.raises(FormatError):
+            safe_unzip(archive, tmp_path / "out")
+    ok = tmp_path / "dot.zip"
+    with zipfile.ZipFile(ok, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("./"), b"")  # a folder entry for the root itself is harmless
+        zf.writestr("a.txt", b"a")
+    assert safe_unzip(ok, tmp_path / "dot") == [str((tmp_path / "dot" / "a.txt").resolve())]
+
+
+def test_zip_bomb_from_obs_is_refused_in_a_local_run(obs_setup, tmp_path) -> None:
+    storage.write_bytes(obs_setup + "bomb/data.zip", _deflated({"zeros.bin": bytes(8 << 20)}))
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(SCRIPT)
+    job = LocalJob(code_dir=str(code), boot_file="train.py",
+                   inputs=[(obs_setup + "bomb/data.zip", str(tmp_path / "d"), "data_url", False)])
+    with pytest.raises(LimitError) as err:
+        run_local(job, stream=io.StringIO())
+    assert err.value.file == obs_setup + "bomb/data.zip"
+    assert _listing(tmp_path / "d") == []

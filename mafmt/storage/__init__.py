@@ -12,7 +12,9 @@ content intact; ``mode="a"`` keeps the existing content.
 
 Besides reading and writing: :func:`stat`, :func:`ls` (lazily paginated), :func:`delete`,
 :func:`glob`, and :func:`copy` for files and folders in any direction (parallel, see
-:mod:`mafmt.storage.transfer`). Every failure is a :class:`~mafmt.errors.StorageError`.
+:mod:`mafmt.storage.transfer`). Every failure is a :class:`~mafmt.errors.StorageError`;
+a read over its ``limit=`` is a :class:`~mafmt.errors.LimitError`. An OBS endpoint that
+stops answering gives an error within seconds (:mod:`mafmt.storage.retry`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from contextlib import AbstractContextManager
 from typing import IO, TYPE_CHECKING, Any
 
 from mafmt.errors import StorageError
-from mafmt.storage.base import Backend, ObjectInfo, glob_prefix, glob_regex, has_magic
+from mafmt.storage.base import Backend, ObjectInfo, error, glob_prefix, glob_regex, has_magic, over_limit
 from mafmt.storage.local import LocalBackend
 
 if TYPE_CHECKING:
@@ -145,7 +147,7 @@ def backend_for(uri: str) -> Backend:
 
             backend = register_default()
     if backend is None:
-        raise StorageError(f"no storage backend for {scheme}:// URIs", uri=uri)
+        raise error(f"no storage backend for {scheme}:// URIs", uri=uri, code="InvalidURI")
     return backend
 
 
@@ -153,23 +155,28 @@ def _local(uri: str) -> str:
     return uri.removeprefix("file://")
 
 
-def open_read(uri: str) -> IO[bytes]:
-    """Open ``uri`` for streaming binary reading."""
-    return backend_for(uri).open_read(_local(uri))
+def open_read(uri: str, limit: int | None = None) -> IO[bytes]:
+    """Open ``uri`` for streaming binary reading (a buffered stream: ``readline(n)`` reads
+    at most ``n`` bytes, on OBS too).
+
+    With ``limit``, more than ``limit`` bytes raise :class:`~mafmt.errors.LimitError`
+    naming the file: before anything is read when the size is known (a local regular
+    file's size, an object's Content-Length), otherwise as soon as the stream passes it
+    (pipes, FIFOs, devices such as ``/dev/zero``). A FIFO without a writer reads as empty
+    instead of blocking.
+    """
+    return backend_for(uri).open_read(_local(uri), limit)
 
 
 def read_bytes(uri: str, limit: int | None = None) -> bytes:
-    """The whole content of ``uri``; with ``limit``, at most that many bytes are ever read:
-    a larger file raises :class:`~mafmt.errors.LimitError` (works on pipes and devices too).
-    """
-    with open_read(uri) as fh:
+    """The whole content of ``uri``; with ``limit``, at most that many bytes are ever read
+    and a larger file raises :class:`~mafmt.errors.LimitError` (see :func:`open_read`)."""
+    with open_read(uri, limit) as fh:
         if limit is None:
             return fh.read()
         data = fh.read(limit + 1)
     if len(data) > limit:
-        from mafmt.errors import LimitError
-
-        raise LimitError(f"larger than the limit of {limit} bytes", file=uri)
+        raise over_limit(uri, limit)
     return data
 
 

@@ -1,14 +1,66 @@
-"""Types shared by the storage backends: the backend protocol, object metadata, glob."""
+"""Types shared by the storage backends: the backend protocol, object metadata, glob,
+bounded streams and errors."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
-__all__ = ["Backend", "ObjectInfo", "glob_prefix", "glob_regex", "has_magic", "split_obs"]
+from mafmt.errors import LimitError, StorageError
+
+__all__ = ["Backend", "Bounded", "ObjectInfo", "error", "glob_prefix", "glob_regex", "has_magic", "over_limit",
+           "split_obs"]
+
+
+def error(message: str, *, uri: str | None = None, code: str | None = None, status: int | None = None) -> StorageError:
+    """A :class:`StorageError` whose ``code`` is set for programs but not shown in the message:
+    for mafmt's own codes (``NoSuchKey`` of a local file, ``ConnectionError``); the codes an
+    OBS server sends are shown, with the request id."""
+    exc = StorageError(message, uri=uri, status=status)
+    exc.code = code
+    return exc
+
+
+def over_limit(uri: str, limit: int, size: int | None = None) -> LimitError:
+    """The error for a file larger than ``limit`` bytes."""
+    known = f" ({size} bytes)" if size is not None else ""
+    return LimitError(f"larger than the limit of {limit} bytes{known}", file=uri)
+
+
+class Bounded(io.RawIOBase):
+    """A raw stream over ``raw`` that gives at most ``limit`` bytes and raises
+    :class:`LimitError` when a read asks past them and more data is there (for pipes,
+    devices and bodies of unknown length). It never reads more than one byte past the limit."""
+
+    def __init__(self, raw: Any, limit: int, uri: str) -> None:
+        self._raw = raw
+        self._left = limit
+        self._limit = limit
+        self._uri = uri
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b)
+        if not len(view):
+            return 0
+        if self._left == 0:  # at the limit: is there more?
+            if self._raw.readinto(view[:1]):
+                raise over_limit(self._uri, self._limit)
+            return 0
+        n = self._raw.readinto(view[: self._left]) or 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
 
 
 @dataclass(frozen=True)
@@ -38,7 +90,10 @@ class ObjectInfo:
 class Backend(Protocol):
     """What a storage backend provides; local files and OBS implement it."""
 
-    def open_read(self, uri: str) -> IO[bytes]: ...
+    def open_read(self, uri: str, limit: int | None = None) -> IO[bytes]:
+        """A binary stream; with ``limit``, :class:`LimitError` for more than that many bytes
+        (before reading when the size is known)."""
+        ...
 
     def atomic_write(self, uri: str, append: bool) -> AbstractContextManager[IO[bytes]]: ...
 

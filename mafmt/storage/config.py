@@ -7,8 +7,12 @@ Environment (public contract)::
     MAFMT_OBS_REGION       region id; gives the endpoint when MAFMT_OBS_ENDPOINT is unset
     MAFMT_OBS_SIGNATURE    obs | v2 | v4
     MAFMT_OBS_PATH_STYLE   1/true/yes to address buckets as server/bucket/key
+    MAFMT_OBS_CONNECT_TIMEOUT, MAFMT_OBS_TIMEOUT   seconds (defaults 5 and 20)
+    MAFMT_OBS_RETRIES      retries of a failed request (default 3)
 
-Secrets (SK, security token) are never part of ``repr`` or ``str``; the AK is shown masked.
+A missing endpoint or a malformed setting raises :class:`ObsConfigError` (a usage error:
+exit code 2 on the command line) naming the variable to set. Secrets (SK, security token)
+are never part of ``repr`` or ``str``; the AK is shown masked.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from mafmt.errors import StorageError
+from mafmt.errors import StorageError, UsageError
 
-__all__ = ["DEFAULT_REGION_ENDPOINT", "ObsConfig", "mask"]
+__all__ = ["DEFAULT_REGION_ENDPOINT", "ObsConfig", "ObsConfigError", "mask"]
 
 #: endpoint pattern used when only a region is known
 DEFAULT_REGION_ENDPOINT = "https://obs.{region}.myhuaweicloud.com"
@@ -29,11 +33,36 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+class ObsConfigError(StorageError, UsageError):
+    """OBS settings missing or malformed; the message names the variable or argument to set.
+
+    A :class:`StorageError` with ``code="ConfigError"`` and a :class:`UsageError` (exit code 2).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = "ConfigError"  # not shown in the message: it says what to set instead
+
+
 def mask(ak: str | None) -> str:
     """An access key shown as ``ABCD****0001`` (or ``****`` when short)."""
     if not ak:
         return ""
     return f"{ak[:4]}****{ak[-4:]}" if len(ak) > 12 else "****"
+
+
+_NUMBERS = (("MAFMT_OBS_CONNECT_TIMEOUT", "connect_timeout", float), ("MAFMT_OBS_TIMEOUT", "timeout", float),
+            ("MAFMT_OBS_RETRIES", "retries", int))
+
+
+def _number(var: str, text: str, kind: type) -> Any:
+    try:
+        value = kind(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not value >= 0:  # also refuses NaN
+        raise ObsConfigError(f"{var} must be a non-negative number, not {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -49,11 +78,14 @@ class ObsConfig:
             silently switch to v2): the SDK asks the server once per bucket and uses v2
             only when the server does not speak the OBS dialect.
         path_style: address buckets as ``server/bucket`` (forced for IP endpoints).
-        timeout: socket timeout in seconds.
+        connect_timeout: seconds to open a connection (TCP and TLS) before giving up.
+        timeout: read timeout: the longest a server may stay silent on an open connection.
         sdk_retries: retries done inside esdk-obs-python for one request (0..5; default 0:
             mafmt retries instead, so the two layers do not multiply).
         retries / backoff: retries of whole operations by mafmt on transient errors, and
             the first pause in seconds (doubled each time).
+        down_after: requests in a row without any answer after which the endpoint counts as
+            down: retries stop and transfers schedule no new file (:mod:`mafmt.storage.retry`).
         workers: threads for folder transfers and multipart parts.
         multipart_threshold / part_size: files at least this large go by multipart in parts
             of ``part_size`` bytes (OBS minimum part size is 5 MiB except for the last).
@@ -67,10 +99,12 @@ class ObsConfig:
     region: str | None = None
     signature: str = "obs"
     path_style: bool = False
-    timeout: float = 60.0
+    connect_timeout: float = 5.0
+    timeout: float = 20.0
     sdk_retries: int = 0
     retries: int = 3
     backoff: float = 0.5
+    down_after: int = 3
     workers: int = 16
     multipart_threshold: int = 64 * 1024 * 1024
     part_size: int = 16 * 1024 * 1024
@@ -78,9 +112,14 @@ class ObsConfig:
 
     def __post_init__(self) -> None:
         if self.signature not in SIGNATURES:
-            raise StorageError(f"unknown OBS signature {self.signature!r} (use obs, v2 or v4)", code="ConfigError")
-        if self.part_size <= 0 or self.workers <= 0 or self.retries < 0:
-            raise StorageError("part_size and workers must be positive, retries not negative", code="ConfigError")
+            raise ObsConfigError(f"unknown OBS signature {self.signature!r} (use obs, v2 or v4)")
+        if self.part_size <= 0 or self.workers <= 0 or self.retries < 0 or self.down_after <= 0:
+            raise ObsConfigError("part_size, workers and down_after must be positive, retries not negative")
+        if not (self.connect_timeout > 0 and self.timeout > 0):
+            raise ObsConfigError("connect_timeout and timeout must be positive numbers of seconds")
+        if bool(self.access_key) != bool(self.secret_key):
+            missing = "HUAWEICLOUD_SDK_SK" if self.access_key else "HUAWEICLOUD_SDK_AK"
+            raise ObsConfigError(f"OBS credentials need both the access key and the secret key: set {missing}")
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -97,9 +136,23 @@ class ObsConfig:
             return self.endpoint.rstrip("/")
         if self.region:
             return DEFAULT_REGION_ENDPOINT.format(region=self.region)
-        raise StorageError(
-            "no OBS endpoint: set MAFMT_OBS_ENDPOINT (or MAFMT_OBS_REGION), or pass endpoint=", code="ConfigError"
-        )
+        raise ObsConfigError("no OBS endpoint: set MAFMT_OBS_ENDPOINT (or MAFMT_OBS_REGION), or pass endpoint=")
+
+    @property
+    def unreachable_within(self) -> float:
+        """Upper bound in seconds for one operation to fail on an endpoint that never answers
+        (port closed, packets dropped, or connections accepted and left silent): at most
+        ``down_after`` attempts, each ending within ``connect_timeout``, with the backoff
+        pauses between them, or a connection and one read ``timeout`` (silence is not
+        retried). 25 s with the defaults."""
+        attempts = max(1, min(self.retries + 1, self.down_after))
+        pauses = sum(self.backoff * 2**i * 1.5 for i in range(attempts - 1))
+        return max(attempts * self.connect_timeout + pauses, self.connect_timeout + self.timeout)
+
+    @property
+    def anonymous(self) -> bool:
+        """Whether no credentials are set (requests go unsigned)."""
+        return not self.access_key
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -128,8 +181,12 @@ class ObsConfig:
         if style is not None:
             low = style.strip().lower()
             if low not in _TRUE | _FALSE:
-                raise StorageError(f"MAFMT_OBS_PATH_STYLE must be true or false, not {style!r}", code="ConfigError")
+                raise ObsConfigError(f"MAFMT_OBS_PATH_STYLE must be true or false, not {style!r}")
             values["path_style"] = low in _TRUE
+        for var, key, kind in _NUMBERS:
+            text = env.get(var)
+            if text:
+                values[key] = _number(var, text, kind)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
 from mafmt.errors import StorageError
-from mafmt.storage.base import ObjectInfo
+from mafmt.storage.base import Bounded, ObjectInfo, error, over_limit
 from mafmt.storage.transaction import Transaction, is_leftover_name
 
 __all__ = ["LocalBackend", "is_temp_name"]
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def is_temp_name(name: str) -> bool:
@@ -22,28 +26,55 @@ def is_temp_name(name: str) -> bool:
 
 
 def _oserror(exc: OSError, uri: str) -> StorageError:
-    code = "NoSuchKey" if isinstance(exc, FileNotFoundError) else None
-    return StorageError(exc.strerror or str(exc), uri=uri, code=code)
+    if isinstance(exc, FileNotFoundError):
+        return error("no such file or folder", uri=uri, code="NoSuchKey")
+    return error((exc.strerror or str(exc)).lower(), uri=uri)
+
+
+def _blocking(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: opened blocking anyway
+        return
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_NONBLOCK)
 
 
 class LocalBackend:
     """Plain files."""
 
-    def open_read(self, uri: str) -> IO[bytes]:
+    def open_read(self, uri: str, limit: int | None = None) -> IO[bytes]:
+        """Open a file for reading. With ``limit``, a regular file's size is checked before
+        reading, and pipes, FIFOs and devices are read through a :class:`~.base.Bounded` stream.
+        A FIFO is opened without waiting for a writer: one with no writer reads as empty."""
         try:
-            return open(uri, "rb")
+            fd = os.open(uri, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
         except FileNotFoundError:
-            raise StorageError("no such file", uri=uri, code="NoSuchKey") from None
+            raise error("no such file", uri=uri, code="NoSuchKey") from None
         except IsADirectoryError:
-            raise StorageError("is a directory, not a file", uri=uri) from None
+            raise error("is a folder, not a file", uri=uri, code="IsFolder") from None
         except OSError as exc:
             raise _oserror(exc, uri) from None
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise error("is a folder, not a file", uri=uri, code="IsFolder")
+            if _NONBLOCK:
+                _blocking(fd)
+            regular = stat.S_ISREG(st.st_mode)
+            if regular and limit is not None and st.st_size > limit:
+                raise over_limit(uri, limit, st.st_size)
+            if regular or limit is None:
+                return os.fdopen(fd, "rb")
+            return io.BufferedReader(Bounded(io.FileIO(fd, "rb"), limit, uri))
+        except BaseException:
+            os.close(fd)
+            raise
 
     @contextmanager
     def atomic_write(self, uri: str, append: bool) -> Iterator[IO[bytes]]:
         """A file transaction that replaces ``uri`` (or appends to it) only on success."""
         if os.path.isdir(uri):
-            raise StorageError("is a directory, not a file", uri=uri)
+            raise error("is a folder, not a file", uri=uri, code="IsFolder")
         tx = Transaction(uri, folder=False, overwrite=True, append=append)
         with tx, open(tx.path(), "r+b" if append else "w+b") as fh:
             fh.seek(0, os.SEEK_END)
@@ -96,7 +127,7 @@ class LocalBackend:
         try:
             if os.path.isdir(uri):
                 if not recursive:
-                    raise StorageError("is a directory (use recursive=True)", uri=uri)
+                    raise error("is a folder (use recursive=True)", uri=uri, code="IsFolder")
                 count = sum(len(files) for _, _, files in os.walk(uri))
                 shutil.rmtree(uri)
                 return count
@@ -104,10 +135,3 @@ class LocalBackend:
             return 1
         except OSError as exc:
             raise _oserror(exc, uri) from None
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

@@ -39,6 +39,8 @@ class ObsBackend(Protocol):
 
     def scrub(self, text: str) -> str: ...
 
+    def no_answer(self, exc: BaseException, uri: str) -> StorageError: ...
+
     def split(self, uri: str) -> tuple[str, str]: ...
 
 __all__ = ["checkpoint_path", "copy_multipart", "default_checkpoint_dir", "download_ranges", "upload_multipart"]
@@ -242,13 +244,12 @@ def download_ranges(backend: ObsBackend, uri: str, path: str, info: ObjectInfo, 
             except StorageError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the SDK raises bare exceptions
-                raise StorageError(f"read failed: {backend.scrub(str(exc))}", uri=uri,
-                                   code="ConnectionError") from None
+                raise backend.no_answer(exc, uri) from None
             finally:
                 wrapper.close()
             if offset != end + 1:
-                raise StorageError(f"short range read ({offset - start} of {end + 1 - start} bytes)", uri=uri,
-                                   code="ConnectionError")
+                raise backend.no_answer(ConnectionError(f"short range read ({offset - start} of {end + 1 - start} "
+                                                        "bytes)"), uri)
             with ckpt.lock:
                 done.add(n)
                 snapshot = sorted(done)

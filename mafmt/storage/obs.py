@@ -2,9 +2,11 @@
 
 Every SDK call goes through :meth:`ObsBackend.call`, which turns raised exceptions and
 answers with ``status >= 300`` into one :class:`~mafmt.errors.StorageError` carrying the
-OBS error code, message, HTTP status and request id, and retries transient failures
-(connection errors, 408, 429, 5xx) with exponential backoff. Credentials never reach a
-message: the SDK's own logging stays off and every message is scrubbed.
+OBS error code, message, HTTP status and request id, and retries transient failures by
+the rules of :mod:`mafmt.storage.retry` (backoff; no retries once the endpoint is down).
+Connections use a short connect timeout and a separate read timeout
+(:mod:`mafmt.storage.connection`). Credentials never reach a message: the SDK's own
+logging stays off and every message is scrubbed.
 
 Importing this module registers the backend (configured from the environment on first
 use), so ``import mafmt`` stays fast and needs no credentials.
@@ -13,9 +15,11 @@ use), so ``import mafmt`` stays fast and needs no credentials.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import os
-import random
+import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -25,25 +29,16 @@ from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
 from mafmt.errors import StorageError
-from mafmt.storage.base import ObjectInfo, split_obs
+from mafmt.storage.base import Bounded, ObjectInfo, error, over_limit, split_obs
 from mafmt.storage.config import ObsConfig
+from mafmt.storage.retry import NO_ANSWER, Health, Retry, is_transient
 
 __all__ = ["ObsBackend", "ObsConfig", "Progress", "is_transient", "register_default"]
 
 #: called with the number of bytes just moved
 Progress = Callable[[int], None]
-_TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether retrying the failed operation may help."""
-    if not isinstance(exc, StorageError):
-        return False
-    if exc.status is None:
-        return exc.code in ("ConnectionError", "Timeout")
-    return exc.status in _TRANSIENT_STATUS
 
 
 def _parse_time(text: str | None) -> float | None:
@@ -62,13 +57,34 @@ def _etag(value: str | None) -> str | None:
     return value.strip('"') if value else None
 
 
-class _ObjectReader(io.RawIOBase):
-    """A raw stream over an SDK response body."""
+def _no_answer_reason(exc: BaseException, cfg: ObsConfig) -> tuple[str, str]:
+    """``(code, reason)`` for an exception raised instead of an answer."""
+    from mafmt.storage.connection import ConnectTimeout
 
-    def __init__(self, wrapper: Any, uri: str, scrub: Callable[[str], str]) -> None:
+    if isinstance(exc, ConnectTimeout):
+        return "ConnectionError", f"no connection within {cfg.connect_timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "ConnectionError", "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "ConnectionError", "unknown host name"
+    if isinstance(exc, TimeoutError):
+        return "Timeout", f"no answer within {cfg.timeout:g} s"
+    if isinstance(exc, ssl.SSLError):
+        return "ConnectionError", f"TLS failed ({str(exc.reason or 'handshake').lower()})"
+    if isinstance(exc, (ConnectionError, http.client.HTTPException, OSError)):
+        return "ConnectionError", "connection lost"
+    return "ConnectionError", f"connection failed ({exc})"
+
+
+class _ObjectReader(io.RawIOBase):
+    """A raw stream over an SDK response body; a read failure is a typed error, and a stream
+    closed before its end closes its connection (never handed back with unread data)."""
+
+    def __init__(self, wrapper: Any, uri: str, backend: ObsBackend) -> None:
         self._w = wrapper
         self._uri = uri
-        self._scrub = scrub
+        self._backend = backend
+        self._eof = False
 
     def readable(self) -> bool:
         return True
@@ -77,14 +93,18 @@ class _ObjectReader(io.RawIOBase):
         try:
             data = self._w.read(len(b))
         except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exception
-            raise StorageError(f"read failed: {self._scrub(str(exc))}", uri=self._uri, code="ConnectionError") from None
+            raise self._backend.no_answer(exc, self._uri) from None
         n = len(data)
+        if not n:
+            self._eof = True
         b[:n] = data
         return n
 
     def close(self) -> None:
         if not self.closed:
             with contextlib.suppress(Exception):
+                if not self._eof and getattr(self._w, "conn", None) is not None:
+                    self._w.conn.close()
                 self._w.close()
         super().close()
 
@@ -96,6 +116,7 @@ class ObsBackend:
         self._config = config
         self._client: Any = None
         self._lock = threading.Lock()
+        self._health: Health | None = None
 
     def __repr__(self) -> str:
         return f"ObsBackend({self._config!r})"
@@ -112,6 +133,21 @@ class ObsBackend:
         return self._config
 
     @property
+    def health(self) -> Health:
+        """Whether the endpoint answers (shared by every thread using this backend)."""
+        if self._health is None:
+            down_after = self.config.down_after  # outside the lock: config takes it too
+            with self._lock:
+                if self._health is None:
+                    self._health = Health(down_after)
+        return self._health
+
+    def retry_policy(self, retries: int | None = None) -> Retry:
+        """The retry rules for this endpoint (``retries`` defaults to the config's)."""
+        cfg = self.config
+        return Retry(cfg.retries if retries is None else retries, cfg.backoff, self.health)
+
+    @property
     def client(self) -> Any:
         """The ``ObsClient`` (created on first use)."""
         if self._client is None:
@@ -122,7 +158,7 @@ class ObsBackend:
 
     @staticmethod
     def _make_client(cfg: ObsConfig) -> Any:
-        from obs import ObsClient  # type: ignore[import-untyped]
+        from mafmt.storage.connection import TimeoutClient
 
         kwargs: dict[str, Any] = {
             "access_key_id": cfg.access_key,
@@ -135,16 +171,21 @@ class ObsBackend:
             "max_retry_count": cfg.sdk_retries,
             "long_conn_mode": True,
             "region": cfg.region or ("us-east-1" if cfg.signature == "v4" else "region"),
+            "connect_timeout": cfg.connect_timeout,
         }
         try:
             # The SDK silently turns signature="obs" into "v2" whenever path style is on
             # (always for IP endpoints); a non-default client mode keeps the OBS dialect
             # and its negotiation probe, so "obs" means obs.
-            return ObsClient(**kwargs, client_mode="mafmt") if cfg.signature == "obs" else ObsClient(**kwargs)
+            if cfg.signature == "obs":
+                return TimeoutClient(**kwargs, client_mode="mafmt")
+            return TimeoutClient(**kwargs)
         except TypeError:  # older SDK without client_mode
-            return ObsClient(**kwargs)
+            return TimeoutClient(**kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise StorageError(f"cannot configure OBS client: {exc}", code="ConfigError") from None
+            from mafmt.storage.config import ObsConfigError
+
+            raise ObsConfigError(f"cannot use the OBS endpoint {cfg.server!r}: {exc}") from None
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -159,65 +200,84 @@ class ObsBackend:
             text = text.replace(secret, "***")
         return text
 
+    def no_answer(self, exc: BaseException, uri: str) -> StorageError:
+        """The error for a request that got no (complete) answer; counts against the endpoint."""
+        self.health.unanswered()
+        code, reason = _no_answer_reason(exc, self.config)
+        server = self.config.server
+        return error(self.scrub(f"no answer from {server}: {reason}"), uri=uri, code=code)
+
     def _once(self, op: str, uri: str, *args: Any, **kwargs: Any) -> Any:
         try:
             resp = getattr(self.client, op)(*args, **kwargs)
         except StorageError:
             raise
-        except Exception as exc:  # noqa: BLE001 - the SDK raises bare exceptions
-            if isinstance(exc, (TypeError, ValueError, AttributeError, KeyError)):
-                code = "ClientError"  # a bad argument: retrying cannot help
-            else:
-                code = "Timeout" if isinstance(exc, TimeoutError) else "ConnectionError"
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a bad argument: retrying cannot help
             detail = self.scrub(str(exc) or type(exc).__name__)
-            raise StorageError(f"{op} failed: {detail}", uri=uri, code=code) from None
+            raise error(f"{op} failed: {detail}", uri=uri, code="ClientError") from None
+        except Exception as exc:  # noqa: BLE001 - the SDK raises bare exceptions
+            raise self.no_answer(exc, uri) from None
         if resp is None:
-            raise StorageError(f"{op} failed: no response", uri=uri, code="ConnectionError")
+            raise self.no_answer(ConnectionError("no response"), uri)
+        self.health.answered()
         status = int(resp.status)
         if status >= 300:
             code = resp.errorCode or {404: "NoSuchKey", 403: "AccessDenied"}.get(status, f"HTTP{status}")
-            message = resp.errorMessage or resp.reason or f"HTTP {status}"
-            raise StorageError(
-                self.scrub(f"{op}: {message}"), uri=uri, code=code, request_id=resp.requestId, status=status
-            )
+            message = (resp.errorMessage or resp.reason or f"HTTP {status}").strip()
+            if status == 403 and self.config.anonymous:
+                message += " (no credentials are set: HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)"
+            raise StorageError(self.scrub(message), uri=uri, code=code, request_id=resp.requestId, status=status)
         return resp
 
     def call(self, op: str, uri: str, *args: Any, retry: bool = True, **kwargs: Any) -> Any:
         """Run ``ObsClient.<op>(*args, **kwargs)``; raise StorageError on any failure."""
-        attempts = self.config.retries + 1 if retry else 1
-        for attempt in range(attempts):
-            try:
-                return self._once(op, uri, *args, **kwargs)
-            except StorageError as exc:
-                if attempt + 1 >= attempts or not is_transient(exc):
-                    raise
-                self.sleep(attempt)
-        raise AssertionError("unreachable")
+        try:
+            return self.retry_policy(None if retry else 0).run(lambda: self._once(op, uri, *args, **kwargs))
+        except StorageError as exc:
+            raise self.explain(exc) from None
+
+    def explain(self, exc: StorageError) -> StorageError:
+        """``exc``, saying so when it was given up on because the endpoint is down."""
+        if exc.code not in NO_ANSWER or not self.health.down or "requests in a row" in exc.message:
+            return exc
+        n = self.health.unanswered_in_a_row
+        return error(f"{exc.message}; gave up after {n} requests in a row got no answer", uri=exc.uri,
+                     code=exc.code)
 
     def sleep(self, attempt: int) -> None:
         """Back off before retry number ``attempt + 1`` (exponential, with jitter)."""
-        time.sleep(self.config.backoff * (2**attempt) * (0.5 + random.random()))
+        self.retry_policy().sleep(attempt)
 
     @staticmethod
     def split(uri: str) -> tuple[str, str]:
         """``obs://bucket/key`` -> ``(bucket, key)``."""
         _, bucket, key = split_obs(uri)
         if not bucket:
-            raise StorageError("no bucket in URI", uri=uri)
+            raise error("no bucket in URI", uri=uri, code="InvalidURI")
         return bucket, key
 
     def _file_key(self, uri: str) -> tuple[str, str]:
         bucket, key = self.split(uri)
         if not key or key.endswith("/"):
-            raise StorageError("is a folder, not an object", uri=uri)
+            raise error("is a folder, not an object", uri=uri, code="IsFolder")
         return bucket, key
 
     # ------------------------------------------------------------------ Backend protocol
 
-    def open_read(self, uri: str) -> IO[bytes]:
+    def open_read(self, uri: str, limit: int | None = None) -> IO[bytes]:
+        """A buffered stream over the object's body; with ``limit``, the GET's Content-Length
+        is checked before any of the body is read."""
         bucket, key = self._file_key(uri)
         resp = self.call("getObject", uri, bucket, key)
-        return io.BufferedReader(_ObjectReader(resp.body.response, uri, self.scrub), 1 << 20)
+        raw: io.RawIOBase = _ObjectReader(resp.body.response, uri, self)
+        if limit is not None:
+            size = resp.body.contentLength
+            if size is not None and int(size) > limit:
+                raw.close()
+                raise over_limit(uri, limit, int(size))
+            if size is None:
+                raw = Bounded(raw, limit, uri)
+        return io.BufferedReader(raw, 1 << 20)
 
     @contextmanager
     def atomic_write(self, uri: str, append: bool) -> Iterator[IO[bytes]]:
@@ -368,7 +428,7 @@ class ObsBackend:
             key += "/"
         if not recursive:
             if self.is_dir(uri):
-                raise StorageError("is a folder (use recursive=True)", uri=uri)
+                raise error("is a folder (use recursive=True)", uri=uri, code="IsFolder")
             raise StorageError("no such object", uri=uri, code="NoSuchKey", status=404)
         return self.delete_prefix(bucket, key, uri)
 
@@ -446,7 +506,7 @@ class ObsBackend:
             os.chmod(tmp, 0o666 & ~_UMASK)
             os.replace(tmp, path)
         except OSError as exc:
-            raise StorageError(exc.strerror or str(exc), uri=path) from None
+            raise error((exc.strerror or str(exc)).lower(), uri=path) from None
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -8,8 +8,13 @@ folder's last component is kept under the destination).
 
 Folder transfers run on a bounded thread pool (``workers``), large files go by resumable
 multipart (see :mod:`mafmt.storage.multipart`), transient failures are retried with
-exponential backoff, a progress line goes to stderr when it is a terminal, and every
-call returns a :class:`TransferSummary` (transferred / skipped / failed).
+exponential backoff (:mod:`mafmt.storage.retry`), progress goes to a ``progress(done,
+total)`` callback in bytes or a bar on stderr when it is a terminal, and every call returns
+a :class:`TransferSummary` (transferred / skipped / failed / not attempted).
+
+Fail fast: once the endpoint is down (``down_after`` requests in a row got no answer, 3 by
+default), files in progress stop retrying and no new file is started; the rest are counted
+as ``not_attempted``, so a dead server costs seconds, not one timeout per file.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from mafmt.errors import StorageError
-from mafmt.storage.base import split_obs
+from mafmt.progress import Bar, Progress
+from mafmt.storage.base import error, split_obs
 from mafmt.storage.local import is_temp_name
-from mafmt.storage.obs import ObsBackend, is_transient
+from mafmt.storage.obs import ObsBackend
+from mafmt.storage.retry import NO_ANSWER, Retry
 
 __all__ = [
     "TransferError",
@@ -45,7 +52,8 @@ OBJECT_SCHEMES = ("obs", "s3", "s3a")
 
 @dataclass
 class TransferSummary:
-    """What a transfer did. ``errors`` pairs each failed source with its error."""
+    """What a transfer did. ``errors`` pairs each failed source with its error;
+    ``not_attempted`` counts the files never started because the endpoint was down."""
 
     transferred: int = 0
     skipped: int = 0
@@ -53,64 +61,46 @@ class TransferSummary:
     bytes: int = 0
     seconds: float = 0.0
     errors: list[tuple[str, StorageError]] = field(default_factory=list)
+    not_attempted: int = 0
 
     def __str__(self) -> str:
         mb = self.bytes / 1e6
-        return (f"{self.transferred} transferred, {self.skipped} skipped, {self.failed} failed "
+        rest = f", {self.not_attempted} not attempted" if self.not_attempted else ""
+        return (f"{self.transferred} transferred, {self.skipped} skipped, {self.failed} failed{rest} "
                 f"({mb:.1f} MB in {self.seconds:.1f} s)")
+
+    def add(self, other: TransferSummary) -> None:
+        """Add the counts of ``other`` to this summary."""
+        self.transferred += other.transferred
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.not_attempted += other.not_attempted
+        self.bytes += other.bytes
+        self.seconds += other.seconds
+        self.errors += other.errors
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (errors as strings)."""
         return {"transferred": self.transferred, "skipped": self.skipped, "failed": self.failed,
-                "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "not_attempted": self.not_attempted, "bytes": self.bytes, "seconds": round(self.seconds, 3),
                 "errors": [{"source": s, "error": str(e), "code": e.code} for s, e in self.errors]}
 
 
 class TransferError(StorageError):
-    """Some files of a transfer failed; ``summary`` says which (the others were done)."""
+    """Some files of a transfer failed or were not attempted; ``summary`` says which (the
+    others were done)."""
 
     def __init__(self, summary: TransferSummary) -> None:
         self.summary = summary
         first = summary.errors[0][1] if summary.errors else None
+        what = f"{summary.failed} file(s) failed"
+        if summary.not_attempted:
+            what += f", {summary.not_attempted} not attempted (the endpoint stopped answering)"
         super().__init__(
-            f"{summary.failed} file(s) failed ({summary}); first: {first}",
+            f"{what} ({summary}); first: {first}",
             uri=first.uri if first else None, code=first.code if first else None,
             request_id=first.request_id if first else None, status=first.status if first else None,
         )
-
-
-class _ProgressBar:
-    """One self-overwriting status line on stderr, at most ten updates a second."""
-
-    def __init__(self, files: int, total: int, enabled: bool | None, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.files, self.total = files, total
-        self.done_files = self.done_bytes = 0
-        self.start = self.last = time.monotonic()
-        self.lock = threading.Lock()
-
-    def add(self, nbytes: int = 0, files: int = 0) -> None:
-        with self.lock:
-            self.done_bytes += nbytes
-            self.done_files += files
-            now = time.monotonic()
-            if self.enabled and (now - self.last >= 0.1 or self.done_files == self.files):
-                self.last = now
-                self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        rate = self.done_bytes / max(now - self.start, 1e-6) / 1e6
-        self.stream.write(f"\r{self.done_files}/{self.files} files  {self.done_bytes / 1e6:.1f}/"
-                          f"{self.total / 1e6:.1f} MB  {rate:.1f} MB/s ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            with self.lock:
-                self._draw(time.monotonic())
-                self.stream.write("\n")
-                self.stream.flush()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -131,12 +121,12 @@ def _backend(uri: str) -> ObsBackend:
 
 def _require_obs(path: str, what: str) -> None:
     if not _is_obs(path):
-        raise StorageError(f"{what} must start with obs://", uri=path, code="InvalidPath")
+        raise error(f"{what} must start with obs://", uri=path, code="InvalidPath")
 
 
 def _require_dir(path: str, what: str) -> None:
     if not path.endswith(("/", os.sep)):
-        raise StorageError(f"{what} must end with '/'", uri=path, code="InvalidPath")
+        raise error(f"{what} must end with '/'", uri=path, code="InvalidPath")
 
 
 def _md5_file(path: str, part_size: int | None = None) -> str:
@@ -179,7 +169,7 @@ def _same(local: str, size: int, etag: str | None, part_size: int) -> bool:
 def _safe_join(folder: str, rel: str, uri: str) -> str:
     parts = [p for p in rel.split("/") if p not in ("", ".")]
     if not parts or ".." in parts:
-        raise StorageError("unsafe object key for a local path", uri=uri, code="InvalidPath")
+        raise error("unsafe object key for a local path", uri=uri, code="InvalidPath")
     return os.path.join(folder, *parts)
 
 
@@ -204,70 +194,101 @@ class _Job:
     skip: Callable[[], bool] | None = None
 
 
-def _run_jobs(jobs: list[_Job], *, workers: int, retries: int, backoff: float, progress: bool | None,
-              on_error: str) -> TransferSummary:
+def _run_jobs(jobs: list[_Job], *, workers: int, policy: Retry, progress: Progress | None, on_error: str,
+              backend: ObsBackend | None) -> TransferSummary:
     summary = TransferSummary()
-    bar = _ProgressBar(len(jobs), sum(j.size for j in jobs), progress)
+    total = sum(j.size for j in jobs)
     lock = threading.Lock()
+    done = 0
+    stopped = threading.Event()  # the endpoint is down: start no new file
+    health = policy.health
     start = time.monotonic()
 
+    def advance(n: int) -> None:
+        nonlocal done
+        if n > 0:
+            with lock:
+                done += n
+                if progress is not None:
+                    progress(done, total)
+
+    def failed(job: _Job, exc: StorageError) -> None:
+        with lock:
+            summary.failed += 1
+            summary.errors.append((job.src, backend.explain(exc) if backend is not None else exc))
+        if exc.code in NO_ANSWER and health is not None and health.down:
+            stopped.set()
+
     def one(job: _Job) -> None:
+        if stopped.is_set():
+            with lock:
+                summary.not_attempted += 1
+            return
+        best = 0  # bytes of this file already counted (a retry does not count them twice)
         try:
             if job.skip is not None and job.skip():
                 with lock:
                     summary.skipped += 1
-                bar.add(files=1)
+                advance(job.size)
                 return
-            for attempt in range(retries + 1):
+            attempt = 0
+            while True:
                 moved = 0
 
                 def tick(n: int) -> None:
-                    nonlocal moved
+                    nonlocal moved, best
                     moved += n
-                    bar.add(n)
+                    if moved > best:
+                        advance(moved - best)
+                        best = moved
 
+                seen = health.answers if health is not None else 0
                 try:
                     job.run(tick)
                     break
                 except StorageError as exc:
-                    bar.add(-moved)
-                    if attempt >= retries or not is_transient(exc):
+                    if not policy.should_retry(exc, attempt, seen):
                         raise
-                    time.sleep(backoff * (2**attempt))
+                policy.sleep(attempt)
+                attempt += 1
             with lock:
                 summary.transferred += 1
                 summary.bytes += job.size
-            bar.add(files=1)
+            advance(job.size - best)
         except StorageError as exc:
-            with lock:
-                summary.failed += 1
-                summary.errors.append((job.src, exc))
-            bar.add(files=1)
+            failed(job, exc)
         except OSError as exc:
-            with lock:
-                summary.failed += 1
-                summary.errors.append((job.src, StorageError(exc.strerror or str(exc), uri=job.src)))
-            bar.add(files=1)
+            failed(job, error((exc.strerror or str(exc)).lower(), uri=job.src))
 
-    try:
-        if len(jobs) == 1:
-            one(jobs[0])
-        elif jobs:
-            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mafmt-xfer") as pool:
-                list(pool.map(one, jobs))
-    finally:
-        bar.close()
+    if len(jobs) == 1:
+        one(jobs[0])
+    elif jobs:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mafmt-xfer") as pool:
+            list(pool.map(one, jobs))
     summary.seconds = time.monotonic() - start
-    if summary.failed and on_error == "raise":
+    if (summary.failed or summary.not_attempted) and on_error == "raise":
         raise TransferError(summary)
     return summary
 
 
-def _options(backend: ObsBackend | None, workers: int | None, retries: int | None) -> tuple[int, int, float]:
+def _progress(progress: Progress | bool | None) -> tuple[Progress | None, Bar | None]:
+    """The callback to feed, and the bar to close afterwards (True: a bar on stderr; None: a
+    bar when stderr is a terminal; False: nothing)."""
+    if callable(progress):
+        return progress, None
+    if progress is False or (progress is None and not sys.stderr.isatty()):
+        return None, None
+    bar = Bar("copying", unit="B", unit_scale=True, stream=sys.stderr)
+    return bar, bar
+
+
+def _options(backend: ObsBackend | None, workers: int | None, retries: int | None) -> tuple[int, Retry]:
     from mafmt.storage.config import ObsConfig
 
-    cfg = backend.config if backend is not None else ObsConfig()
-    return workers or cfg.workers, cfg.retries if retries is None else retries, cfg.backoff
+    if backend is not None:
+        return workers or backend.config.workers, backend.retry_policy(retries)
+    cfg = ObsConfig()
+    return workers or cfg.workers, Retry(cfg.retries if retries is None else retries, cfg.backoff)
 
 
 # --------------------------------------------------------------------------- the jobs
@@ -346,7 +367,7 @@ def upload_dir(src_local_dir: str, dst_obs_dir: str, **options: Any) -> Transfer
     _require_obs(dst_obs_dir, "dst_obs_dir")
     _require_dir(dst_obs_dir, "dst_obs_dir")
     if not os.path.isdir(src_local_dir):
-        raise StorageError("not a folder", uri=src_local_dir, code="NoSuchKey")
+        raise error("not a folder", uri=src_local_dir, code="NoSuchKey")
     return copy(src_local_dir, dst_obs_dir, keep_last_dir=True, **options)
 
 
@@ -360,7 +381,7 @@ def download_dir(src_obs_dir: str, dst_local_dir: str, **options: Any) -> Transf
 
 
 def copy(src_path: str, dst_path: str, keep_last_dir: bool = True, *, workers: int | None = None,
-         skip_existing: bool = False, progress: bool | None = None, retries: int | None = None,
+         skip_existing: bool = False, progress: Progress | bool | None = None, retries: int | None = None,
          checkpoint_dir: str | None = None, on_error: str = "raise") -> TransferSummary:
     """Copy a file or folder; either side may be local or ``obs://`` (``s3://`` too).
 
@@ -371,20 +392,29 @@ def copy(src_path: str, dst_path: str, keep_last_dir: bool = True, *, workers: i
     Args:
         workers: parallel transfers (default: the OBS config's ``workers``).
         skip_existing: leave files whose target has the same size and MD5/ETag.
-        progress: progress line on stderr; None = only when stderr is a terminal.
+        progress: a ``progress(done, total)`` callable (bytes, called from worker threads one
+            at a time), or True for a bar on stderr, None for one only when stderr is a
+            terminal, False for none.
         retries: whole-file retries on transient errors (default: the config's).
         checkpoint_dir: where resumable multipart transfers keep their checkpoints.
         on_error: ``"raise"`` (a :class:`TransferError` after the others finished) or
             ``"continue"`` (failures only in the summary).
+
+    Once the endpoint is down no new file starts; the rest count as ``not_attempted``.
     """
     if on_error not in ("raise", "continue"):
         raise StorageError(f"on_error must be 'raise' or 'continue', not {on_error!r}")
     src_obs, dst_obs = _is_obs(src_path), _is_obs(dst_path)
     backend = _backend(src_path if src_obs else dst_path) if (src_obs or dst_obs) else None
-    n_workers, n_retries, backoff = _options(backend, workers, retries)
+    n_workers, policy = _options(backend, workers, retries)
     jobs = _plan(src_path, dst_path, keep_last_dir, backend, skip_existing, checkpoint_dir)
-    return _run_jobs(jobs, workers=n_workers, retries=n_retries, backoff=backoff, progress=progress,
-                     on_error=on_error)
+    callback, bar = _progress(progress)
+    try:
+        return _run_jobs(jobs, workers=n_workers, policy=policy, progress=callback, on_error=on_error,
+                         backend=backend)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _plan(src: str, dst: str, keep_last_dir: bool, backend: ObsBackend | None, skip_existing: bool,
@@ -399,7 +429,7 @@ def _plan(src: str, dst: str, keep_last_dir: bool, backend: ObsBackend | None, s
         single = info is not None and not info.is_dir
     else:
         if not os.path.exists(src):
-            raise StorageError("no such file or folder", uri=src, code="NoSuchKey")
+            raise error("no such file or folder", uri=src, code="NoSuchKey")
         single = not os.path.isdir(src)
     if single:
         name = src.rstrip("/").replace(os.sep, "/").rsplit("/", 1)[-1]
