@@ -72,14 +72,19 @@ def _coco_errors(f: str) -> Iterator[FormatError]:
 
 
 def _yolo_errors(f: str) -> Iterator[FormatError]:
-    import yaml
-
-    from mafmt import schemas
+    from mafmt import limits, schemas
+    from mafmt.converters.yolo_layouts import load_yaml
 
     try:
-        doc = yaml.safe_load(storage.read_bytes(f))
-    except (StorageError, yaml.YAMLError) as exc:
-        yield FormatError(f"cannot read YAML: {exc}", file=f)
+        doc = load_yaml(storage.read_bytes(f, limit=limits.MAX_YAML_BYTES).decode("utf-8-sig"), f)
+    except FormatError as exc:
+        yield exc
+        return
+    except UnicodeDecodeError as exc:
+        yield FormatError(f"not UTF-8 (byte {exc.start + 1})", file=f)
+        return
+    except StorageError as exc:
+        yield FormatError(exc.message, file=f)
         return
     errors = schemas.validator("yolo-data").errors(doc, file=f)
     yield from errors

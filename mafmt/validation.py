@@ -26,6 +26,7 @@ from typing import Any
 
 from mafmt import limits, storage, voc
 from mafmt.errors import FormatError, LimitError, StorageError
+from mafmt.limits import check_depth
 
 __all__ = ["iter_errors", "validate_voc_bytes", "voc_to_json"]
 
@@ -56,7 +57,7 @@ def iter_errors(path: str, format: str, *, remote: bool = False,
         UsageError: ``format`` is not a registered format.
     """
     if format == "manifest":
-        yield from _manifest_errors(path, remote=remote)
+        yield from _manifest_errors(path, (read_options or {}).get("encoding") or "utf-8", remote=remote)
     elif format in VOC_FORMATS:
         for xml_path in _xml_files(path):
             try:
@@ -108,7 +109,10 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
         yield FormatError(exc.message, file=path)
         return
     with fh:
-        for lineno, raw in enumerate(fh, 1):
+        for lineno, raw in _bounded_lines(fh, path):
+            if isinstance(raw, FormatError):
+                yield raw
+                return
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
             obj: Any = _UNSET
@@ -127,12 +131,34 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
             if type(obj) is not dict:
                 yield FormatError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno, path="$")
                 continue
+            if raw.count(b"[") + raw.count(b"{") > limits.MAX_JSON_DEPTH:
+                try:
+                    check_depth(obj, file=path, line=lineno)
+                except LimitError as exc:
+                    yield exc
+                    continue
             if not fast(obj):
                 for jpath, msg in explain(obj):
                     yield FormatError(msg, file=path, line=lineno, path=jpath)
             problems = _line_rules(obj, raw, path, lineno, base, ids, voc_cache, sample_keys, ann_keys)
             if problems:
                 yield from problems
+
+
+def _bounded_lines(fh: Any, path: str) -> Iterator[tuple[int, bytes | FormatError]]:
+    """The lines of ``fh``, none longer than :data:`mafmt.limits.MAX_LINE_BYTES` (a longer one
+    ends the file with a :class:`LimitError`)."""
+    limit = limits.MAX_LINE_BYTES
+    lineno = 0
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            yield lineno, LimitError(f"line is longer than the limit of {limit} bytes", file=path, line=lineno)
+            return
+        yield lineno, raw
 
 
 def _slow_decode(raw: bytes, encoding: str, path: str, lineno: int) -> Any:
@@ -144,16 +170,30 @@ def _slow_decode(raw: bytes, encoding: str, path: str, lineno: int) -> Any:
         return FormatError(f"cannot decode as {encoding} (byte {exc.start + 1}: {exc.reason})", file=path, line=lineno)
     try:
         return _STD_LOADS(text)
+    except RecursionError:
+        return LimitError(f"nested deeper than {limits.MAX_JSON_DEPTH} levels", file=path, line=lineno)
     except ValueError as exc:
         if not text.strip():
             return None  # blank lines are allowed (manifest.md §2.7)
         col = getattr(exc, "colno", None)
-        msg = f"invalid JSON: {getattr(exc, 'msg', exc)}" + (f" (column {col})" if col else "")
+        msg = f"invalid JSON: {limits.clip(getattr(exc, 'msg', str(exc)), 120)}" + (f" (column {col})" if col else "")
         return FormatError(msg, file=path, line=lineno)
 
 
 _UNSET = object()
-_STD_LOADS = json.JSONDecoder().decode
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {limits.clip(text, 40)} is too large for a float")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+#: the reader's decoder: no NaN or infinities (they are not JSON), exact integers
+_STD_LOADS = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant).decode
 _QUICK_LOADS: Any
 try:  # a C decoder, ~2.5x faster than json's on manifest lines; json decides whatever it rejects
     from orjson import loads as _QUICK_LOADS
@@ -334,7 +374,11 @@ def _voc_problems(base: str, ref: str, cache: dict[str, list[FormatError]]) -> l
         return []
     if loc not in cache:
         try:
-            data = storage.read_bytes(loc)
+            data = storage.read_bytes(loc, limit=limits.MAX_XML_BYTES)
+        except LimitError as exc:
+            cache[loc] = [FormatError(f"VOC file {exc.reason}")]
+            cache[ref] = cache[loc]
+            return cache[loc]
         except StorageError as exc:
             # a remote file we cannot reach (no credentials, no network) is not proof of an error
             remote = storage.scheme_of(loc) not in (None, "file")

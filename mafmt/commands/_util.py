@@ -57,7 +57,12 @@ def read_labels(value: str | None) -> list[str] | None:
     from mafmt import storage
 
     if storage.exists(value) and not storage.is_dir(value):
-        text = storage.read_bytes(value).decode("utf-8-sig")
+        from mafmt import limits
+
+        try:
+            text = storage.read_bytes(value, limit=limits.MAX_TEXT_BYTES).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UsageError(f"--labels {value}: not a UTF-8 text file") from None
         return [line.strip() for line in text.splitlines() if line.strip()]
     return [v.strip() for v in value.split(",") if v.strip()]
 
