@@ -212,6 +212,8 @@ def detection_objects(sample: Sample, report: Report) -> tuple[VocDocument | Non
 
     doc: VocDocument | None = None
     objects: list[VocObject] = []
+    if not any(isinstance(ann, Detection) for ann in sample.annotations):
+        return None, []  # the writer leaves such a sample out whole (counted there, not once per label)
     for ann in sample.annotations:
         if isinstance(ann, Detection):
             d = ann.load()

@@ -67,6 +67,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print_json(report.to_dict(), out)
     else:
         out.write(f"{args.src} -> {args.dst} ({dst_fmt.name})\n{report}\n")
+        if report.lost or report.dropped:
+            out.write(f"(not written and lost: what {dst_fmt.name} cannot hold -- 'mafmt formats' says what each "
+                      "format holds; --strict refuses any loss)\n")
         err.writelines(f"{problem.severity}: {problem}\n" for problem in report.problems[:20])
         if len(report.problems) > 20:
             err.write(f"... and {len(report.problems) - 20} more (--json lists them)\n")
