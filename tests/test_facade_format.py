@@ -72,6 +72,8 @@ def test_facade_round_trip_is_lossless(path, tmp_path):
     Manifest.parse_manifest(str(path)).save(str(out))
     read = lambda p: [json.loads(line) for line in Path(p).read_text("utf-8").splitlines() if line.strip()]
     assert read(out) == read(path)
+    Manifest.parse_manifest(str(path)).save(str(out), save_mode="w")  # the SDK's "w" replaces an existing file
+    assert read(out) == read(path)
 
 
 def test_facade_exposes_full_property_and_typed_values():

@@ -35,9 +35,11 @@ class Manifest:
     def save(self, path: str, session: Any = None, save_mode: str = "w") -> None:
         """Write the manifest (``save_mode="w"`` overwrites, ``"a"`` appends), atomically.
 
-        ``locs="keep"``: ``annotation-loc`` values are written as given.
+        ``save_mode="w"`` is the SDK's explicit overwrite, so an existing file is replaced (as a
+        whole); ``locs="keep"``: ``annotation-loc`` values are written as given.
         """
-        _manifest.write((s.to_model() for s in self.samples), path, mode=save_mode, locs="keep")
+        _manifest.write((s.to_model() for s in self.samples), path, mode=save_mode, locs="keep",
+                        overwrite=save_mode == "w")
 
     def get_size(self) -> int:
         return self.size
