@@ -54,8 +54,8 @@ def test_v2_list_filters_paging_and_catalogues(ma) -> None:
     names = [j.metadata["name"] for j in tj.list(filters=[{"key": "name", "operator": "like", "value": ["trainjob"]}],
                                                  order="asc", limit=2)]
     assert names == [f"trainjob-{i}" for i in range(5)]
-    page = tj.search(offset=1, limit=2, order="asc")
-    assert page["count"] == 6 and len(page["items"]) == 2 and page["items"][0]["metadata"]["name"] == "trainjob-1"
+    page = tj.search(offset=1, limit=2, order="asc")  # offset is a page index (official JobSearches)
+    assert page["count"] == 6 and len(page["items"]) == 2 and page["items"][0]["metadata"]["name"] == "trainjob-2"
     flavors = tj.flavors()["flavors"]
     assert {"flavor_id", "max_num"} <= set(flavors[0]) and tj.flavors("GPU")["total_count"] >= 1
     assert any(e["engine_name"] == "PyTorch" for e in tj.engines()["items"])

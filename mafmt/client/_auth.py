@@ -263,24 +263,25 @@ class TokenAuth(httpx.Auth):
             return self._token
 
     def _login(self) -> None:
-        from mafmt.client._errors import error_for
+        from mafmt.client._errors import iam_call
 
+        url = f"{self.iam_url}/v3/auth/tokens"
         http = self._http or httpx.Client(timeout=self._timeout)
         try:
-            resp = http.post(
-                f"{self.iam_url}/v3/auth/tokens",
+            resp = iam_call(lambda: http.post(
+                url,
                 params={"nocatalog": "true"},
                 content=json.dumps(self._body()).encode(),
                 headers={"Content-Type": "application/json;charset=utf8"},
-            )
+            ), url)
         finally:
             if self._http is None:
                 http.close()
-        if resp.status_code >= 400:
-            raise error_for(resp)
         token = resp.headers.get("X-Subject-Token")
         if not token:
-            raise error_for(resp, message="IAM answered without an X-Subject-Token header")
+            from mafmt.client._errors import error_for
+
+            raise error_for(resp, message=f"IAM {url} answered without an X-Subject-Token header")
         expires = time.time() + 24 * 3600
         try:
             info = resp.json().get("token", {})

@@ -8,7 +8,8 @@ Huawei SDKs read, plus mafmt's endpoint overrides):
 ``HUAWEICLOUD_SDK_PASSWORD``, ``HUAWEICLOUD_SDK_ACCOUNT``, ``MAFMT_MODELARTS_ENDPOINT``,
 ``MAFMT_IAM_ENDPOINT``, ``MAFMT_OBS_ENDPOINT``.
 
-Secrets (SK, password, security token) are excluded from ``repr`` and never logged.
+Secrets (SK, password, security token) are excluded from ``repr`` and never logged; the AK
+is shown masked (``MAFM****0001``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class Config:
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr and getattr(self, f.name) is not None
+            f"{f.name}={(mask(getattr(self, f.name)) if f.name == 'ak' else getattr(self, f.name))!r}"
+            for f in fields(self) if f.repr and getattr(self, f.name) is not None
         )
         return f"Config({shown})"
 

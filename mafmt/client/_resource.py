@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mafmt.client._errors import TaskFailedError, WaitTimeoutError
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.errors import UsageError
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ class DatasetTasks(Resource):
     """
 
     kind: str = ""
+    operation: str = ""
     items_key: str = ""
     match_key: str = ""
     label: str = ""
@@ -188,7 +189,8 @@ class DatasetTasks(Resource):
     def list(self, dataset_id: str, *, limit: int = 100, max_items: int | None = None) -> Page[APIObject]:
         """All tasks of this kind of a dataset (lazy pages)."""
         return Page(lambda p: self._get(self._path(dataset_id), **p) or {}, items_key=self.items_key,
-                    total_key="total_count", id_key="task_id", limit=limit, convert=APIObject, max_items=max_items)
+                    total_key="total_count", id_key="task_id", limit=limit, style=PAGING[self.operation], convert=APIObject,
+                    max_items=max_items)
 
     def get(self, dataset_id: str, task_id: str) -> Task:
         """One task (waitable)."""

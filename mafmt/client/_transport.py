@@ -23,7 +23,7 @@ import httpx
 
 from mafmt.client._auth import AkSkAuth, TokenAuth, canonical_query
 from mafmt.client._config import Config, mask
-from mafmt.client._errors import APIConnectionError, APITimeoutError, error_for
+from mafmt.client._errors import APIConnectionError, APITimeoutError, error_for, iam_call
 
 __all__ = ["Transport"]
 
@@ -101,10 +101,9 @@ class Transport:
 
     def _lookup_project(self) -> str | None:
         """The region's project ID from IAM (``GET /v3/projects?name=<region>``, auth.md §2.5)."""
-        resp = self.http.get(f"{self.config.iam_url}/v3/projects", params={"name": self.config.region},
-                             auth=self.auth or httpx.USE_CLIENT_DEFAULT)
-        if resp.status_code >= 400:
-            raise error_for(resp)
+        url = f"{self.config.iam_url}/v3/projects"
+        resp = iam_call(lambda: self.http.get(url, params={"name": self.config.region},
+                                              auth=self.auth or httpx.USE_CLIENT_DEFAULT), url)
         projects = (resp.json() or {}).get("projects") or []
         if len(projects) != 1:
             from mafmt.errors import UsageError

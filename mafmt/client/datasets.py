@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, obs_path, recent
 from mafmt.errors import APIError, UsageError
 
@@ -87,7 +87,7 @@ class Datasets(Resource):
         def fetch(paging: dict[str, Any]) -> dict[str, Any]:
             return self._get(BASE, dataset_type=dataset_type, search_content=name, **query, **paging) or {}
 
-        return Page(fetch, items_key="datasets", total_key="total_number", id_key="dataset_id", limit=limit,
+        return Page(fetch, items_key="datasets", total_key="total_number", id_key="dataset_id", limit=limit, style=PAGING["ListDatasets"],
                     start=offset, convert=APIObject, max_items=max_items)
 
     def create(self, name: str, *, wait: bool = False, timeout: float = 600.0, poll: float = 1.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, check_id
 
 __all__ = ["LabelTasks"]
@@ -39,7 +39,7 @@ class LabelTasks(Resource):
             return self._get(_path(dataset_id, "workforce-tasks"), is_workforce_task=is_workforce_task,
                              sort_key=sort_key, sort_dir=sort_dir, **p) or {}
 
-        return Page(fetch, items_key="tasks", total_key="count", id_key="task_id", limit=limit,
+        return Page(fetch, items_key="tasks", total_key="count", id_key="task_id", limit=limit, style=PAGING["ListWorkforceTasks"],
                     convert=APIObject, max_items=max_items)
 
     def get(self, dataset_id: str, task_id: str) -> APIObject:

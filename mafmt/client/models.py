@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -134,7 +134,7 @@ class Models(Resource):
             return self.list_page(model_name=model_name, model_version=model_version, model_status=model_status,
                                   description=description, sort_by=sort_by, order=order, **query, **p)
 
-        return Page(fetch, items_key="models", total_key="total_count", id_key="model_id", limit=limit,
+        return Page(fetch, items_key="models", total_key="total_count", id_key="model_id", limit=limit, style=PAGING["ListModels"],
                     start=offset, convert=APIObject, max_items=max_items)
 
     def get(self, model_id: str) -> Task:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from mafmt.client._errors import error_for
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -141,7 +141,7 @@ class Services(Resource):
              **query: Any) -> Page[APIObject]:
         """All matching services (lazy pages; ``offset`` is a page index)."""
         return Page(lambda p: self.list_page(**query, **p), items_key="services", total_key="total_count",
-                    id_key="service_id", limit=limit, start=offset, convert=APIObject, max_items=max_items)
+                    id_key="service_id", limit=limit, style=PAGING["ListServices"], start=offset, convert=APIObject, max_items=max_items)
 
     def get(self, service_id: str) -> Task:
         return self._task(service_id, APIObject(self._get(f"{BASE}/{check_id('service_id', service_id)}")))

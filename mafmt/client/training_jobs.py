@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from mafmt.client._errors import TaskFailedError, WaitTimeoutError
-from mafmt.client._pages import RECORD_OFFSET, Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -185,7 +185,8 @@ class TrainingJobs(Resource):
 
     def search(self, *, offset: int = 0, limit: int = 10, sort_by: str | None = None, order: str | None = None,
                group_by: str | None = None, filters: list[dict[str, Any]] | None = None) -> APIObject:
-        """One page of ``training-job-searches`` (``offset`` counts records)."""
+        """One page of ``training-job-searches`` (``offset`` is a page index from 0, as the
+        official ``JobSearches`` model says)."""
         body = {k: v for k, v in {"offset": offset, "limit": limit, "sort_by": sort_by, "order": order,
                                   "group_by": group_by, "filters": filters}.items() if v is not None}
         return APIObject(self._t.request("POST", "/v2/{project_id}/training-job-searches", json_body=body,
@@ -199,8 +200,9 @@ class TrainingJobs(Resource):
         def fetch(p: dict[str, Any]) -> dict[str, Any]:
             return self.search(offset=p["offset"], limit=p["limit"], sort_by=sort_by, order=order, filters=filters)
 
-        return Page(fetch, items_key="items", total_key="count", id_key=None, limit=limit, style=RECORD_OFFSET,
-                    start=offset, convert=APIObject, max_items=max_items)
+        return Page(fetch, items_key="items", total_key="count", id_key=None, limit=limit,
+                    style=PAGING["ListTrainingJobs"], start=offset, convert=APIObject, max_items=max_items,
+                    id_of=lambda j: (j.get("metadata") or {}).get("id"))
 
     def get(self, job_id: str) -> Task:
         """One job."""

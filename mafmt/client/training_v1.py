@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from mafmt.client._pages import ONE_BASED, Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -201,7 +201,7 @@ class TrainingV1(Resource):
     def iter_jobs(self, *, per_page: int = 100, **query: Any) -> Page[APIObject]:
         """Every job (lazy, 1-based pages)."""
         return Page(lambda p: self.list_jobs(**query, **p), items_key="jobs", total_key="job_total_count",
-                    id_key="job_id", limit=per_page, style=ONE_BASED, convert=APIObject)
+                    id_key="job_id", limit=per_page, style=PAGING["ListTrainingJobsV1"], convert=APIObject)
 
     def update_job(self, job_id: Any, job_desc: str) -> APIObject:
         return APIObject(self._put(f"{V1}/training-jobs/{job_id}", {"job_desc": job_desc}))

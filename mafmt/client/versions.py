@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, recent
 
 __all__ = ["Versions"]
@@ -28,7 +28,7 @@ class Versions(Resource):
         def fetch(paging: dict[str, Any]) -> dict[str, Any]:
             return self._get(_path(dataset_id), status=status, **query, **paging) or {}
 
-        return Page(fetch, items_key="versions", total_key="total_number", id_key="version_id", limit=limit,
+        return Page(fetch, items_key="versions", total_key="total_number", id_key="version_id", limit=limit, style=PAGING["ListDatasetVersions"],
                     convert=APIObject, max_items=max_items)
 
     def create(self, dataset_id: str, *, name: str | None = None, version_format: str | None = None,

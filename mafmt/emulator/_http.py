@@ -78,26 +78,40 @@ Handler = Callable[[Request], Response]
 
 
 class Router:
-    """``{name}`` path templates -> handlers, per method."""
+    """``{name}`` path templates -> handlers, per method.
+
+    A path word is never taken as an ID: when several templates match, the one with the
+    most literal segments wins (``POST …/training-jobs/batch-delete`` is the batch delete,
+    not an action on a job called ``batch-delete``), whatever the registration order."""
 
     def __init__(self) -> None:
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, re.Pattern[str], int, Handler]] = []
 
     def add(self, method: str, template: str, handler: Handler) -> None:
-        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/"))
-        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), handler))
+        template = template.rstrip("/")
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+        literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
+        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), literal, handler))
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        allowed = False
-        for m, pattern, handler in self._routes:
+        best: tuple[int, Handler, dict[str, str]] | None = None
+        shapes: set[int] = set()
+        for m, pattern, literal, handler in self._routes:
             found = pattern.match(path)
-            if found:
-                if m == method:
-                    return handler, found.groupdict()
-                allowed = True
-        if allowed:
+            if found is None:
+                continue
+            shapes.add(literal)
+            if m == method and (best is None or literal > best[0]):
+                best = (literal, handler, found.groupdict())
+        if best is not None and best[0] == max(shapes):
+            return best[1], best[2]
+        if shapes:
             raise ApiError(405, "ModelArts.0105", f"method {method} not allowed on {path}")
         raise ApiError(404, "ModelArts.0104", f"no such API: {method} {path}")
+
+    def templates(self) -> list[tuple[str, str]]:
+        """(method, regex) of every route (for coverage reports)."""
+        return [(m, p.pattern) for m, p, _, _ in self._routes]
 
 
 def read_request(environ: dict[str, Any]) -> Request:
@@ -128,8 +142,11 @@ class _Handler(ServerHandler):
     def handle_error(self) -> None:
         import sys
 
-        if isinstance(sys.exc_info()[1], Drop):  # close without a response
-            self.close()
+        if isinstance(sys.exc_info()[1], Drop):
+            # close without a response: nothing was sent, nothing is logged; the server
+            # closes the socket when the handler returns
+            self.result = self.headers = self.status = None  # type: ignore[assignment]
+            self.request_handler.close_connection = True  # type: ignore[attr-defined]
             return
         super().handle_error()
 

@@ -88,14 +88,15 @@ def register(router: Router, store: Store, start_import: Any) -> None:
     """Add the import-task, export-task and labeling-task routes."""
     base = D + "/{dataset_id}"
 
-    def _list(req: Request, attr: str, key: str, total: str, hi: int = 100, default: int = 10) -> Response:
+    def _list(req: Request, attr: str, key: str, total: str, operation: str, hi: int = 100,
+              default: int = 10) -> Response:
         offset = v.int_param(req, "offset", 0, 0) or 0
         limit = v.int_param(req, "limit", default, 1, hi) or default
         with store.lock:
             rec = store.dataset(req.route["dataset_id"])
             items = [dict(t) for t in getattr(rec, attr).values()]
         items.sort(key=lambda t: (t["create_time"], t["task_id"]), reverse=True)
-        return Response(200, {total: len(items), key: v.page(items, offset, limit)})
+        return Response(200, {total: len(items), key: v.page(items, offset, limit, operation)})
 
     def _get(req: Request, attr: str, code: str, what: str) -> Response:
         with store.lock:
@@ -207,14 +208,14 @@ def register(router: Router, store: Store, start_import: Any) -> None:
             rec = store.dataset(req.route["dataset_id"])
             items = [dict(t) for t in rec.label_tasks.values() if not team or t["is_workforce_task"]]
         items.sort(key=lambda t: (t[key or "create_time"], t["task_id"]), reverse=direction == "desc")
-        return Response(200, {"count": len(items), "tasks": v.page(items, offset, limit)})
+        return Response(200, {"count": len(items), "tasks": v.page(items, offset, limit, "ListWorkforceTasks")})
 
     router.add("POST", base + "/import-tasks", create_import)
-    router.add("GET", base + "/import-tasks", lambda r: _list(r, "imports", "import_tasks", "total_count"))
+    router.add("GET", base + "/import-tasks", lambda r: _list(r, "imports", "import_tasks", "total_count", "ListImportTasks"))
     router.add("GET", base + "/import-tasks/{task_id}",
                lambda r: _get(r, "imports", "ModelArts.4352", "Import task"))
     router.add("POST", base + "/export-tasks", create_export)
-    router.add("GET", base + "/export-tasks", lambda r: _list(r, "exports", "export_tasks", "total_count"))
+    router.add("GET", base + "/export-tasks", lambda r: _list(r, "exports", "export_tasks", "total_count", "ListExportTasks"))
     router.add("GET", base + "/export-tasks/{task_id}",
                lambda r: _get(r, "exports", "ModelArts.4359", "Export task"))
     router.add("POST", base + "/workforce-tasks", create_label_task)

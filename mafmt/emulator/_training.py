@@ -213,7 +213,7 @@ def register(router: Router, store: Store) -> None:
         return Response(200, {"total": len(ml.jobs), "count": len(items), "limit": limit, "offset": offset,
                               "sort_by": sort_by, "order": order, "group_by": body.get("group_by", ""),
                               "workspace_id": "0", "ai_project": "default-ai-project",
-                              "items": items[offset:offset + limit]})
+                              "items": v.page(items, offset, limit, "ListTrainingJobs")})
 
     def get(req: Request) -> Response:
         with store.lock:
