@@ -122,9 +122,9 @@ class Fault:
 
     @classmethod
     def from_json(cls, spec: Any) -> Fault:
-        """A fault from the admin endpoint's JSON body (ValueError naming the problem)."""
+        """A fault from the admin endpoint's JSON body (ValueError or TypeError naming the problem)."""
         if not isinstance(spec, dict):
-            raise ValueError("invalid fault: the body must be a JSON object")
+            raise TypeError("invalid fault: the body must be a JSON object")
         allowed = {f for f in cls.__dataclass_fields__ if not f.startswith("_") and f != "hits"}
         unknown = sorted(set(spec) - allowed)
         if unknown:
