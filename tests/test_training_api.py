@@ -85,8 +85,15 @@ def test_v2_stop_and_failure(ma, ml_tick) -> None:
 def test_v2_validation() -> None:
     with pytest.raises(UsageError, match="not both"):
         job_body(inputs=[{"name": "d", "obs_url": "obs://b/x/"}], dataset_id="a", dataset_version_id="b", **JOB)
-    with pytest.raises(UsageError, match="go together"):
-        job_body(dataset_id="a", **JOB)
+    with pytest.raises(UsageError, match="needs dataset_id"):
+        job_body(dataset_version_id="b", **JOB)
+    # a dataset input needs only its id (the official InputDataInfoDataset)
+    assert job_body(dataset_id="a", **JOB)["algorithm"]["inputs"][0]["remote"] == {"dataset": {"id": "a"}}
+    with pytest.raises(UsageError, match="environment variable '1X'"):
+        job_body(env_variables={"1X": "v"}, **JOB)
+    with pytest.raises(UsageError, match="kind must be one of"):
+        job_body(kind="batch", **JOB)
+    assert job_body(kind="autosearch_job", **JOB)["kind"] == "autosearch_job"
     with pytest.raises(UsageError, match="framework_type"):
         job_body(code_dir="obs://b/c/", boot_file="t.py", flavor_id="f")
     body = job_body(user_image_url="org/img:1", user_command="python run.py", flavor_id="f", dataset_id="d",

@@ -67,6 +67,8 @@ class Config:
     obs_endpoint: str | None = None
     timeout: float = 30.0
     max_retries: int = 3
+    #: seconds to look for the object of a create whose answer was lost (None: 2 x timeout)
+    settle_timeout: float | None = None
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -83,7 +85,7 @@ class Config:
         for attr, var in ENV.items():
             given = overrides.pop(attr, None)
             values[attr] = given if given not in (None, "") else (env.get(var) or None)
-        unknown = set(overrides) - {"timeout", "max_retries"}
+        unknown = set(overrides) - {"timeout", "max_retries", "settle_timeout"}
         if unknown:
             raise UsageError(f"unknown configuration option(s): {', '.join(sorted(unknown))}")
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from mafmt.client._create import Identity
 from mafmt.client._errors import TaskFailedError, WaitTimeoutError
 from mafmt.client._pages import PAGING, Page
 from mafmt.errors import UsageError
@@ -111,12 +112,6 @@ def obs_path(path: str) -> str:
     return path
 
 
-def recent(items: Iterable[dict[str, Any]], since_ms: int, key: str = "create_time",
-           slack_ms: int = 120_000) -> list[dict[str, Any]]:
-    """Items created after ``since_ms`` (minus clock slack)."""
-    return [i for i in items if int(i.get(key) or 0) >= since_ms - slack_ms]
-
-
 class Resource:
     """Base of the resource classes: binds the transport's ``request``."""
 
@@ -126,8 +121,8 @@ class Resource:
     def _get(self, path: str, **params: Any) -> Any:
         return self._t.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
-    def _post(self, path: str, body: Any, *, reconcile: Callable[[], Any] | None = None) -> Any:
-        return self._t.request("POST", path, json_body=body, reconcile=reconcile)
+    def _post(self, path: str, body: Any, *, create: Identity | None = None) -> Any:
+        return self._t.request("POST", path, json_body=body, create=create)
 
     def _put(self, path: str, body: Any) -> Any:
         return self._t.request("PUT", path, json_body=body)
@@ -168,16 +163,12 @@ class DatasetTasks(Resource):
         return f"/v2/{{project_id}}/datasets/{check_id('dataset_id', dataset_id)}/{self.kind}"
 
     def _start(self, dataset_id: str, body: dict[str, Any], *, wait: bool, timeout: float, poll: float) -> Task:
-        started = now_ms()
-
-        def reconcile() -> dict[str, Any] | None:
-            # a create whose answer was lost: the task exists if the list shows it
-            for t in recent(self.list(dataset_id), started):
-                if t.get(self.match_key) == body[self.match_key]:
-                    return dict(t)
-            return None
-
-        task = self._bind(dataset_id, self._post(self._path(dataset_id), body, reconcile=reconcile))
+        ident = Identity(self.label + " task", body[self.match_key],
+                         find=lambda: self.list(dataset_id, max_items=200),
+                         created=lambda t: t.get("create_time"),
+                         matches=lambda t: t.get(self.match_key) == body[self.match_key],
+                         result=lambda t: {"task_id": t["task_id"]}, exists_codes=frozenset({"ModelArts.4356"}))
+        task = self._bind(dataset_id, self._post(self._path(dataset_id), body, create=ident))
         if wait:
             task.wait(timeout=timeout, poll=poll)
         return task

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from mafmt.client._create import Identity
 from mafmt.client._errors import error_for
 from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
@@ -115,13 +116,12 @@ class Services(Resource):
                 body[key] = value
         body.update({k: v for k, v in extra.items() if v is not None})
 
-        def reconcile() -> dict[str, Any] | None:
-            for s in self.list(service_name=name):
-                if s.get("service_name") == name:
-                    return {"service_id": s["service_id"], "resource_ids": []}
-            return None
-
-        out = APIObject(self._post(BASE, body, reconcile=reconcile))
+        ident = Identity("service", name, find=lambda: self.list(service_name=name),
+                         created=lambda s: s.get("publish_at"),
+                         matches=lambda s: s.get("service_name") == name and s.get("infer_type") == infer_type,
+                         result=lambda s: {"service_id": s["service_id"], "resource_ids": []},
+                         exists_codes=frozenset({"ModelArts.3503"}))
+        out = APIObject(self._post(BASE, body, create=ident))
         task = self._task(out["service_id"], out)
         if wait:
             task.wait(timeout=timeout, poll=poll)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mafmt.client._create import Identity
 from mafmt.client._pages import PAGING, Page
-from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, recent
+from mafmt.client._resource import APIObject, Resource, Task, check_id
 
 __all__ = ["Versions"]
 
@@ -39,15 +40,13 @@ class Versions(Resource):
                                   ("task_type", task_type), ("label_task_id", label_task_id),
                                   ("description", description)) if v is not None}
         body.update(extra)
-        started = now_ms()
-
-        def reconcile() -> dict[str, Any] | None:
-            for ver in recent(self.list(dataset_id), started):
-                if name is None or ver.get("version_name") == name:
-                    return {"version_id": ver["version_id"]}
-            return None
-
-        result = self._post(_path(dataset_id), body, reconcile=reconcile)
+        ident = Identity("dataset version", name, find=lambda: self.list(dataset_id),
+                         created=lambda ver: ver.get("create_time"),
+                         matches=lambda ver: (name is None or ver.get("version_name") == name)
+                         and (description is None or ver.get("description") == description),
+                         result=lambda ver: {"version_id": ver["version_id"]},
+                         exists_codes=frozenset({"ModelArts.4371"}))
+        result = self._post(_path(dataset_id), body, create=ident)
         vid = result["version_id"]
         task = Task(result).bind(lambda: self.get(dataset_id, vid), _version_done, f"version {vid}")
         if wait:

@@ -23,6 +23,9 @@ __all__ = ["App", "Fault", "Principal", "User"]
 
 log = logging.getLogger("mafmt.emulator")
 _PROJECT_PATH = re.compile(r"^/v[12]/([^/]+)/")
+#: literal words of official routes the emulator does not serve: never taken as an ID
+RESERVED_WORDS = frozenset({"api-keys", "autosearch", "batch-delete", "clusters", "delete", "flavors",
+                            "resource-instances", "tags", "yaml-templates"})
 
 
 @dataclass
@@ -146,13 +149,23 @@ class App:
         self.faults: list[Fault] = []
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.router = Router()
+        self.router = Router(reserved=RESERVED_WORDS)
         start = _tasks.make_import_starter(store)
         _data.register(self.router, store, start)
         _tasks.register(self.router, store, start)
-        from mafmt.emulator import _serving, _training, _training_v1  # training, models, services (api.md §11-14)
+        from mafmt.emulator import (  # training, algorithms, models, services (api.md §11-14, official v2)
+            _algorithms,
+            _services_v2,
+            _serving,
+            _training,
+            _training_ops,
+            _training_v1,
+        )
 
         _training.register(self.router, store)
+        _training_ops.register(self.router, store)
+        _algorithms.register(self.router, store)
+        _services_v2.register(self.router, store)
         _training_v1.register(self.router, store)
         _serving.register(self.router, store)
 
@@ -166,12 +179,12 @@ class App:
         req.params = dict(split_query(req.raw_query))
         path = unquote(req.path)
         if path.startswith("/_emulator/"):
-            return respond(start_response, self._admin(req, path))
+            return respond(start_response, self._admin(req, path), self.store.clock())
         fault = self._take_fault(req)
         if fault is not None and not fault.after:
             early = self._fire(fault)
             if early is not None:
-                return respond(start_response, early)
+                return respond(start_response, early, self.store.clock())
         with self._lock:
             key = f"{req.method} {path}"
             self.counts[key] = self.counts.get(key, 0) + 1
@@ -189,7 +202,7 @@ class App:
             resp = Response(500, {"error_code": "ModelArts.0010", "error_msg": "internal error"})
         if fault is not None and fault.after:
             resp = self._fire(fault) or resp
-        return respond(start_response, resp)
+        return respond(start_response, resp, self.store.clock())
 
     @staticmethod
     def _fire(fault: Fault) -> Response | None:

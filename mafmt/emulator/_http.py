@@ -80,25 +80,50 @@ Handler = Callable[[Request], Response]
 class Router:
     """``{name}`` path templates -> handlers, per method.
 
-    A path word is never taken as an ID: when several templates match, the one with the
-    most literal segments wins (``POST …/training-jobs/batch-delete`` is the batch delete,
-    not an action on a job called ``batch-delete``), whatever the registration order."""
+    A path word is never taken as an ID:
 
-    def __init__(self) -> None:
-        self._routes: list[tuple[str, re.Pattern[str], int, Handler]] = []
+    * a parameter never matches a word that another template has as a literal at the same
+      place (after the same prefix), nor one of ``reserved`` (words of official routes the
+      emulator does not serve, such as ``api-keys``);
+    * when several templates match, the one with the most literal segments wins.
+
+    So ``POST …/training-jobs/batch-delete`` is the batch delete, and ``GET
+    …/training-jobs/batch-delete`` is 405, not a job called ``batch-delete``.
+    """
+
+    def __init__(self, reserved: frozenset[str] = frozenset()) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], int, list[str], Handler]] = []
+        self._words: dict[tuple[str, ...], set[str]] = {}
+        self.reserved = reserved
+
+    @staticmethod
+    def _shape(segments: list[str]) -> tuple[str, ...]:
+        return tuple("*" if seg.startswith("{") else seg for seg in segments)
 
     def add(self, method: str, template: str, handler: Handler) -> None:
         template = template.rstrip("/")
+        segments = template.split("/")
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        literal = sum(1 for seg in template.split("/") if seg and not seg.startswith("{"))
-        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), literal, handler))
+        literal = sum(1 for seg in segments if seg and not seg.startswith("{"))
+        for i, seg in enumerate(segments):
+            if seg and not seg.startswith("{"):
+                self._words.setdefault(self._shape(segments[:i]), set()).add(seg)
+        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), literal, segments, handler))
+
+    def _word_as_id(self, segments: list[str], path: str) -> bool:
+        given = path.rstrip("/").split("/")
+        for i, seg in enumerate(segments):
+            if seg.startswith("{") and i < len(given) and seg != "{project_id}" and (
+                    given[i] in self.reserved or given[i] in self._words.get(self._shape(segments[:i]), ())):
+                return True
+        return False
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         best: tuple[int, Handler, dict[str, str]] | None = None
         shapes: set[int] = set()
-        for m, pattern, literal, handler in self._routes:
+        for m, pattern, literal, segments, handler in self._routes:
             found = pattern.match(path)
-            if found is None:
+            if found is None or self._word_as_id(segments, path):
                 continue
             shapes.add(literal)
             if m == method and (best is None or literal > best[0]):
@@ -111,7 +136,7 @@ class Router:
 
     def templates(self) -> list[tuple[str, str]]:
         """(method, regex) of every route (for coverage reports)."""
-        return [(m, p.pattern) for m, p, _, _ in self._routes]
+        return [(m, p.pattern) for m, p, _, _, _ in self._routes]
 
 
 def read_request(environ: dict[str, Any]) -> Request:
@@ -126,9 +151,14 @@ def read_request(environ: dict[str, Any]) -> Request:
     return Request(environ["REQUEST_METHOD"].upper(), raw_path, environ.get("QUERY_STRING", ""), headers, body)
 
 
-def respond(start_response: Callable[..., Any], resp: Response) -> Iterable[bytes]:
+def respond(start_response: Callable[..., Any], resp: Response, now: float | None = None) -> Iterable[bytes]:
+    """Send ``resp``; ``now`` (the emulator's clock) gives the ``Date`` header."""
+    from email.utils import formatdate
+
     data = resp.encode()
     headers = {"X-Request-Id": secrets.token_hex(16), **resp.headers}
+    if now is not None:
+        headers.setdefault("Date", formatdate(now, usegmt=True))
     if resp.body is not None:
         headers.setdefault("Content-Type", "application/json")
     headers["Content-Length"] = str(len(data))
