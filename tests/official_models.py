@@ -143,10 +143,12 @@ def problems(value: Any, type_: str, path: str = "$", *, request: bool = False) 
     if type_ in ("datetime", "date"):
         if not isinstance(value, str):
             return [f"{path}: expected an ISO 8601 {type_} string, got {type(value).__name__}"]
+        # the official deserializer appends "Z" to a date-time that lacks it: UTC, no offset
+        text = value if type_ == "date" or value.endswith("Z") else value + "Z"
         try:
-            datetime.fromisoformat(value)
+            datetime.fromisoformat(text)
         except ValueError:
-            return [f"{path}: {value!r} is not an ISO 8601 {type_}"]
+            return [f"{path}: {value!r} is not what the official client reads as a {type_} (UTC, ...Z)"]
         return []
     if type_ in _SCALARS:
         ok = isinstance(value, _SCALARS[type_]) and not (type_ != "bool" and isinstance(value, bool))
@@ -170,3 +172,34 @@ def problems(value: Any, type_: str, path: str = "$", *, request: bool = False) 
             if value.get(key) is None:
                 out.append(f"{path}.{key}: required by {type_}, missing")
     return out
+
+
+def build(type_: str, value: Any) -> Any:
+    """An official model instance (or list/map of them) from a JSON ``value``; a key the
+    model does not have raises KeyError."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"list\[(.+)\]", type_)
+    if m:
+        return [build(m.group(1), x) for x in value]
+    m = re.fullmatch(r"dict\(str, (.+)\)", type_)
+    if m:
+        return {k: build(m.group(1), x) for k, x in value.items()}
+    cls = getattr(v1, type_, None)
+    if cls is None:
+        return value
+    by_key = {cls.attribute_map[a]: a for a in cls.openapi_types}
+    kwargs = {}
+    for key, x in value.items():
+        attr = by_key[key]
+        kwargs[attr] = build(cls.openapi_types[attr], x)
+    return cls(**kwargs)
+
+
+def request(op_name: str, body: Any = None, **params: Any) -> Any:
+    """The official request object of operation ``op_name`` with its body built from JSON."""
+    op = next(o for o in operations() if o.name == op_name)
+    cls = model(op.request)
+    if body is not None:
+        params["body"] = build(cls.openapi_types["body"], body)
+    return cls(**params)

@@ -7,14 +7,14 @@ for two ticks, then RUNNING (FAILED with ``fail_next("infer_service")``). Stop m
 STOPPED, start deploys it again. Deployments can be added, listed, shown and deleted;
 they follow their service's state. Answers use the official response shapes: the
 service's ``create_at`` is a string of epoch milliseconds, a list item's a number, a
-deployment's an ISO 8601 date-time (the official models differ in this)."""
+deployment's an ISO 8601 UTC date-time (the official models differ in this)."""
 
 from __future__ import annotations
 
 import json
 import math
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mafmt.emulator import _validate as v
@@ -31,7 +31,8 @@ STATUSES = ("INIT", "DEPLOYING", "RUNNING", "STOPPING", "STOPPED", "FAILED", "ER
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+    """A date-time as the official client reads it: UTC, ``…Z``."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def _copy(x: Any) -> Any:
