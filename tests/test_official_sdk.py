@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
 import official_models as om
+import pytest
 
 core = pytest.importorskip("huaweicloudsdkcore")
 
-from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
-from huaweicloudsdkcore.exceptions.exceptions import SdkException  # noqa: E402
-from huaweicloudsdkcore.http.http_config import HttpConfig  # noqa: E402
-from huaweicloudsdkcore.http.http_handler import HttpHandler  # noqa: E402
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exceptions import SdkException
+from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkcore.http.http_handler import HttpHandler
 
 AK, SK = "MAFMTTESTAK0000000001", "mafmtTestSecretKey0000000000000000000001"
 PID = "0123456789abcdef0123456789abcdef"
