@@ -115,9 +115,15 @@ def _advance(store: Store, ml: MLState, job: dict[str, Any]) -> None:
                 job["_log"] += f"[worker-0] epoch {i}/{ml.run_ticks} loss={1.0 / (i + 1):.4f}\n"
                 for m in job["_metrics"]:
                     m["value"].append(round(10.0 + 7 * i + len(m["metric"]), 1))
-    if phase != st["phase"]:
-        level = "Error" if phase in ("Failed", "Abnormal") else "Info"
-        job["_events"].append(event(store, level, f"Job phase changed from {st['phase']} to {phase}"))
+    if phase != st["phase"]:  # one event per phase the job went through, also between two polls
+        order = ["Creating", "Pending", "Running", phase]
+        was = st["phase"]
+        steps = order[order.index(was) + 1:] if was in order[:3] and phase not in order[:order.index(was) + 1] \
+            else [phase]
+        for step in steps:
+            level = "Error" if step in ("Failed", "Abnormal") else "Info"
+            job["_events"].append(event(store, level, f"Job phase changed from {was} to {step}"))
+            was = step
     st["phase"] = st["secondary_phase"] = phase
     st["duration"] = max(0, int((store.clock() - job["_created"]) * 1000))
     if phase in ("Completed", "Failed", "Terminated"):
