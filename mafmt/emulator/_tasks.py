@@ -54,7 +54,6 @@ def make_import_starter(store: Store) -> Any:
         def run() -> None:
             with store.lock:
                 task["status"] = "RUNNING"
-            before = len(rec.samples)
             try:
                 failure = store.take_failure("import")
                 if failure:
@@ -62,17 +61,15 @@ def make_import_starter(store: Store) -> Any:
                                    failure.get("error_msg", "forced failure"))
                 annotations = bool(task["import_annotations"])
                 if kind == "manifest":
-                    n = import_manifest(store, rec, path, annotations, sample_type_of(rec))
+                    counts = import_manifest(store, rec, path, annotations, sample_type_of(rec))
                 else:
                     formats = task.get("annotation_format_config") or [{}]
-                    n = import_dir(store, rec, path, annotations, sample_type_of(rec),
-                                   fmt=formats[0].get("format_name"), allow_empty=initial)
-                state: dict[str, Any] = {"status": "COMPLETED", "total_sample_count": n, "imported_sample_count": n}
+                    counts = import_dir(store, rec, path, annotations, sample_type_of(rec),
+                                        fmt=formats[0].get("format_name"), allow_empty=initial)
+                state: dict[str, Any] = {"status": "COMPLETED", **counts}
             except Exception as exc:  # noqa: BLE001 - recorded on the task
                 state = {"status": "FAILED", **_fail_state(exc)}
             with store.lock:
-                added = list(rec.samples.values())[before:]
-                state["annotated_sample_count"] = sum(1 for s in added if s.wire["labels"])
                 end = store.now_ms()
                 task.update(state, update_ms=end, elapsed_time=(end - task["create_time"]) // 1000)
                 rec.wire["status"] = 1 if state["status"] == "COMPLETED" or not initial else 4
