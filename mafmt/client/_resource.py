@@ -15,7 +15,10 @@ from mafmt.errors import UsageError
 if TYPE_CHECKING:
     from mafmt.client._transport import Transport
 
-__all__ = ["APIObject", "DatasetTasks", "Resource", "Task", "obs_path", "wait_for"]
+__all__ = ["APIObject", "DatasetTasks", "Resource", "StateHook", "Task", "obs_path", "wait_for"]
+
+#: called with every state a waiter sees
+StateHook = Callable[[dict[str, Any]], None]
 
 
 class APIObject(dict):  # type: ignore[type-arg]
@@ -43,9 +46,10 @@ class Task(APIObject):
         object.__setattr__(self, "_label", label)
         return self
 
-    def wait(self, timeout: float = 3600.0, poll: float = 1.0, *, progress: bool | TextIO = False,
+    def wait(self, timeout: float = 3600.0, poll: float = 1.0, *, progress: bool | TextIO | StateHook = False,
              max_poll: float = 30.0) -> APIObject:
-        """Poll until a terminal state; returns the final state.
+        """Poll until a terminal state; returns the final state. ``progress``: True or a
+        stream for a status line, or a function called with every state seen.
 
         Raises:
             TaskFailedError: the object ended in a failure state.
@@ -66,18 +70,28 @@ def wait_for(
     timeout: float = 3600.0,
     poll: float = 1.0,
     max_poll: float = 30.0,
-    progress: bool | TextIO = False,
+    progress: bool | TextIO | StateHook = False,
     label: str = "task",
     sleep: Callable[[float], None] = time.sleep,
 ) -> APIObject:
     """Call ``refresh`` with capped exponential back-off until ``done(state)`` is True
-    (success) or False (failure); None means still running."""
-    out = (sys.stderr if progress is True else progress) or None
+    (success) or False (failure); None means still running. ``progress`` is True or a
+    stream (a status line) or a function called with each state (e.g. to feed a bar)."""
+    hook: StateHook | None = None
+    out: TextIO | None = None
+    if progress is True:
+        out = sys.stderr
+    elif hasattr(progress, "write"):
+        out = progress  # type: ignore[assignment]
+    elif callable(progress):
+        hook = progress
     deadline = time.monotonic() + timeout
     delay = poll
     while True:
         state = APIObject(refresh())
         verdict = done(state)
+        if hook is not None:
+            hook(state)
         if out is not None:
             out.write(f"\r{label}: {_describe(state)}" + ("\n" if verdict is not None else ""))
             out.flush()

@@ -129,8 +129,11 @@ class Datasets(Resource):
                 state = APIObject({**state, "error_msg": task["error_msg"], "error_code": task.get("error_code")})
         return state
 
-    def get(self, dataset_id: str, **query: Any) -> APIObject:
-        """One dataset's details."""
+    def get(self, dataset_id: str, *, with_reason: bool = False, **query: Any) -> APIObject:
+        """One dataset's details; ``with_reason``: a failed dataset also carries the
+        ``error_msg``/``error_code`` of its initial import (the service keeps them there)."""
+        if with_reason:
+            return self._state(dataset_id, None)
         return APIObject(self._get(f"{BASE}/{check_id('dataset_id', dataset_id)}", **query))
 
     def update(self, dataset_id: str, **fields: Any) -> APIObject:
