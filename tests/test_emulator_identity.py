@@ -44,7 +44,11 @@ def test_folder_then_manifest_over_the_same_images(ma: ModelArts, emulator, tmp_
     assert all(labels[n] == ["cat"] for n in IMAGES[2:])
     assert all(s.source.startswith("obs://") for s in samples)  # the spelling of the first import stays
     again = ma.import_tasks.create(ds.dataset_id, "obs://bkt/labels.manifest", {}, wait=True, poll=0.02, timeout=10)
-    assert len(ma.samples.list(ds.dataset_id).to_list()) == 7 and again.imported_sample_count == 7
+    assert len(ma.samples.list(ds.dataset_id).to_list()) == 7 and again.imported_sample_count == 0  # same labels
+    (obs / "bkt/relabel.manifest").write_text(_line("s3://bkt/in/img5.jpg", "bird") + "\n")
+    relabel = ma.import_tasks.create(ds.dataset_id, "s3://bkt/relabel.manifest", {}, wait=True, poll=0.02,
+                                     timeout=10)
+    assert relabel.imported_sample_count == relabel.annotated_sample_count == 1
     folder = ma.import_tasks.create(ds.dataset_id, "s3://bkt/in/", wait=True, poll=0.02, timeout=10)
     assert folder.imported_sample_count == 0 and folder.total_sample_count == 7  # nothing new
 

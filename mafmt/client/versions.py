@@ -47,11 +47,18 @@ class Versions(Resource):
                          result=lambda ver: {"version_id": ver["version_id"]},
                          exists_codes=frozenset({"ModelArts.4371"}))
         result = self._post(_path(dataset_id), body, create=ident)
-        vid = result["version_id"]
-        task = Task(result).bind(lambda: self.get(dataset_id, vid), _version_done, f"version {vid}")
+        task = self._task(dataset_id, result)
         if wait:
             task.wait(timeout=timeout, poll=poll)
         return task
+
+    def _task(self, dataset_id: str, data: dict[str, Any]) -> Task:
+        vid = data["version_id"]
+        return Task(data).bind(lambda: self.get(dataset_id, vid), _version_done, f"version {vid}")
+
+    def wait(self, dataset_id: str, version_id: str, *, timeout: float = 600.0, poll: float = 1.0) -> APIObject:
+        """Wait until the version is usable (status 1)."""
+        return self._task(dataset_id, {"version_id": version_id}).wait(timeout=timeout, poll=poll)
 
     def get(self, dataset_id: str, version_id: str) -> APIObject:
         """One version's details."""

@@ -131,10 +131,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return listing(sv.logs(args.service_id).get("logs") or [], (Col.key("update_time", local_time),
                                                                        "result"), args, out)
         if verb == "predict":
-            svc = sv.get(args.service_id)
             data: Any = args.data
             if args.data_type == "json" and not data.endswith(".json"):
                 data = _json_arg(data, "DATA")
+            svc = sv.get(args.service_id)
             result = sv.predict(svc.get("access_address"), data, args.data_type, path=args.path)
             out.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
             return 0

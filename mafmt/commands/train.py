@@ -31,12 +31,12 @@ TERMS = {"framework_type": "--framework", "framework_version": "--framework-vers
          "job_id": "JOB_ID", "image_url": "--image", "command": "--command"}
 
 
-def _kv(items: list[str] | None, what: str) -> dict[str, str]:
+def _kv(items: list[str] | None, what: str, form: str = "NAME=VALUE") -> dict[str, str]:
     out = {}
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"{what} must look like NAME=VALUE, not {item!r}")
+            raise UsageError(f"{what} must look like {form}, not {item!r}")
         out[key] = value
     return out
 
@@ -157,14 +157,20 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"{args.name}: {'taken' if taken else 'free'}\n")
             return 0
         if verb == "tag":
-            tj.add_tags(args.job_id, _kv(args.tags, "a tag"))
+            tj.add_tags(args.job_id, _kv(args.tags, "a tag", "KEY=VALUE"))
             return 0
         if verb == "untag":
             tj.remove_tags(args.job_id, args.keys)
             return 0
         if verb == "tags":
+            if args.job_id is None:  # every tag key used on the project's jobs
+                return listing(tj.project_tags(), ("key", Col("values", lambda r: r.get("values"),
+                                                               lambda v: ", ".join(v or []))), args, out)
             tags = tj.tags(args.job_id)
             return listing([{"key": k, "value": v} for k, v in tags.items()], ("key", "value"), args, out)
+        if verb == "update":
+            tj.update(args.job_id, args.description)
+            return show(_job_view(tj.get(args.job_id), args), args, out)
         if verb == "stop":
             return show(_job_view(tj.stop(args.job_id), args), args, out)
         if verb == "rm":
@@ -245,9 +251,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--follow", action="store_true", help="with --wait: stream the log to stderr")
     waiting(p)
     for verb, text in (("show", "show a job (with the failure reason when it failed)"), ("stop", "terminate a job"),
-                       ("tasks", "list a job's tasks (workers)"), ("tags", "list a job's tags")):
+                       ("tasks", "list a job's tasks (workers)")):
         p = add_verb(verbs, verb, text, f"mafmt train {verb} JOB_ID")
         p.add_argument("job_id", metavar="JOB_ID", help="the job's ID ('mafmt train ls')")
+    p = add_verb(verbs, "tags", "list a job's tags (without JOB_ID: every tag key of the project's jobs)",
+                 "mafmt train tags JOB_ID")
+    p.add_argument("job_id", metavar="JOB_ID", nargs="?", help="the job's ID")
+    p = add_verb(verbs, "update", "change a job's description", "mafmt train update JOB_ID --description 'new text'")
+    p.add_argument("job_id", metavar="JOB_ID", help="the job's ID")
+    p.add_argument("--description", required=True, help="the new description (at most 256 characters)")
     p = add_verb(verbs, "rm", "delete jobs (several in one call)", "mafmt train rm JOB_ID [JOB_ID ...]")
     p.add_argument("job_id", metavar="JOB_ID", nargs="+", help="IDs of the jobs to delete")
     p = add_verb(verbs, "events", "list a job's events", "mafmt train events JOB_ID --level Error")

@@ -5,7 +5,8 @@ sample (:func:`object_key`). Importing a sample that is already in the dataset u
 it; several lines of one manifest for one object are one sample, and the last line
 that carries labels gives its label set (a line without labels does not clear them).
 An import's counters say what it did: ``imported_sample_count`` = samples added or
-re-labelled, ``annotated_sample_count`` = those of them that carry labels now."""
+re-labelled (given other labels than they had), ``annotated_sample_count`` = those of
+them that carry labels now."""
 
 from __future__ import annotations
 
@@ -149,8 +150,10 @@ def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool,
             if not sample.annotations:  # named again, nothing to change
                 continue
             sample.source = found.wire["source"]  # the object keeps the spelling it was first imported with
-            found.wire = sample_wire(sample, found.id, store.now_ms(), sample_type)
-            found.model = sample
+            wire = sample_wire(sample, found.id, store.now_ms(), sample_type)
+            if wire["labels"] == found.wire["labels"] and wire.get("usage") == found.wire.get("usage"):
+                continue  # the same labels again: nothing done
+            found.wire, found.model = wire, sample
             counts.count(sample)
     return counts
 
