@@ -119,3 +119,22 @@ def test_service_v2_commands(run) -> None:
     assert run("service", "v2", "update", sid, "--description", "new")[0] == 0
     assert "service" in run("service", "v2", "events", sid)[1]
     assert run("service", "v2", "rm", sid)[0] == 0 and "svc2" not in run("service", "v2", "ls")[1]
+
+
+def test_train_show_gives_the_failure_reason(run, ml_tick) -> None:
+    ml_tick.fail_next("training", error_msg="CUDA out of memory")
+    code, out, err = run("train", "create", "doomed", "--flavor", "modelarts.vm.cpu.8u", "--framework", "PyTorch",
+                         "--framework-version", "PyTorch-1.4.0-python3.6", "--code-dir", "obs://b/c/",
+                         "--boot-file", "t.py", "--json")
+    job_id = json.loads(out)["metadata"]["id"]
+    code, _, err = run("train", "create", "doomed2", "--flavor", "modelarts.vm.cpu.8u", "--algorithm-id", "x",
+                       "--wait")
+    assert code == 1 and err.startswith("mafmt: error: ")
+    import time
+
+    deadline = time.time() + 5
+    while "Failed" not in run("train", "show", job_id)[1] and time.time() < deadline:
+        time.sleep(0.05)
+    shown = run("train", "show", job_id)[1]
+    assert "failure_reason" in shown and "CUDA out of memory" in shown and "phase" in shown
+    assert "failure_reason" not in run("train", "show", job_id, "--json")[1]  # --json: the wire object

@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from mafmt.client._create import Identity
@@ -198,8 +198,9 @@ class TrainingJobs(Resource):
         return APIObject(self._get("/v2/{project_id}/training-job-engines") or {})
 
     def wait(self, job_id: str, *, timeout: float = 3600.0, poll: float = 1.0, show_log: bool | TextIO = False,
-             max_poll: float = 10.0) -> APIObject:
-        """Poll until a terminal phase, printing new log text when ``show_log``.
+             max_poll: float = 10.0, progress: Callable[[dict[str, Any]], None] | None = None) -> APIObject:
+        """Poll until a terminal phase, printing new log text when ``show_log``;
+        ``progress`` is called with every state of the job.
 
         Raises:
             TaskFailedError: the job ended Failed or Abnormal.
@@ -217,6 +218,8 @@ class TrainingJobs(Resource):
                     out.write(text[shown:])
                     out.flush()
                     shown = len(text)
+            if progress is not None:
+                progress(job)
             verdict = job_done(job)
             if verdict is True:
                 return job

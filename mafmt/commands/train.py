@@ -128,8 +128,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             node_count=args.nodes, pool_id=args.pool_id, log_url=args.log_url,
                             algorithm_id=args.algorithm_id)
             if args.wait:
-                tj.wait(job.metadata["id"], timeout=args.timeout, poll=args.poll,
-                        show_log=err if args.follow else False)
+                from mafmt.progress import bar_for
+
+                bar = None if args.follow else bar_for(f"training {args.name}", err, quiet=args.quiet, unit="s")
+                try:
+                    tj.wait(job.metadata["id"], timeout=args.timeout, poll=args.poll,
+                            show_log=err if args.follow else False,
+                            progress=(lambda j: bar(int(((j.get("status") or {}).get("duration") or 0) / 1000),
+                                                    None)) if bar is not None else None)
+                finally:
+                    if bar is not None:
+                        bar.close()
                 job = tj.get(job.metadata["id"])
             return show(_job_view(job, args), args, out)
         if verb == "show":
