@@ -48,6 +48,7 @@ from mafmt.model import (
     VocObject,
     VocSource,
 )
+from mafmt.publish import publish  # the function, not the module: mafmt.publish(...)
 from mafmt.report import Report, Stream
 from mafmt.summary import Summary
 
@@ -89,6 +90,7 @@ __all__ = [
     "__version__",
     "convert",
     "inspect",
+    "publish",
     "qa",
     "read",
     "stats",

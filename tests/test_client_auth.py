@@ -129,3 +129,108 @@ def test_signer_matches_huaweicloudsdkcore(method, segments, trailing, query, ex
         req = core_signer.Signer(creds).sign(req)
     ours = authorization(method, path, list(query.items()), {**headers, "Host": HOST}, body, AK, SK)
     assert ours == req.header_params["Authorization"]
+    _check_sent_request(method, path, query, extra, ctype, body, project)
+
+
+HOP = {"Connection": "keep-alive", "Keep-Alive": "timeout=5", "Accept": "*/*", "Accept-Encoding": "gzip, br",
+       "TE": "trailers", "Via": "1.1 proxy", "X-Forwarded-For": "10.0.0.1"}
+
+
+def _check_sent_request(method, path, query, extra, ctype, body, project) -> None:
+    """What AkSkAuth puts on a real request (with hop-by-hop and arbitrary extra headers)
+    equals what the official signer gives the SDK's own header set."""
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.sdk_request import SdkRequest
+
+    from mafmt.client._auth import SIGNED_HEADERS, canonical_query
+
+    q = canonical_query(list(query.items()))
+    url = f"https://{HOST}{path}" + (f"?{q}" if q else "")
+    sent = httpx.Request(method, url, content=body,
+                         headers={**extra, **HOP, "Content-Type": ctype, "User-Agent": "mafmt"})
+    AkSkAuth(AK, SK, project_id=PID if project else None).sign(sent)
+    parts = parse_authorization(sent.headers["Authorization"])
+    assert parts is not None
+    signed = parts["SignedHeaders"].split(";")
+    assert set(signed) <= SIGNED_HEADERS and not set(signed) & {h.lower() for h in HOP}
+    official = {"Content-Type": ctype, "User-Agent": "mafmt", "X-Sdk-Date": sent.headers["X-Sdk-Date"]}
+    if "X-Sdk-Content-Sha256" in sent.headers:
+        official["X-Sdk-Content-Sha256"] = "UNSIGNED-PAYLOAD"
+    creds = BasicCredentials(AK, SK, PID if project else None)
+    req = SdkRequest(method=method, schema="https", host=HOST, resource_path=sent.url.raw_path.decode().split("?")[0],
+                     query_params=list(query.items()), header_params=official, body=body)
+    req = creds.sign_request(req)
+    assert sent.headers["Authorization"] == req.header_params["Authorization"]
+
+
+class _RewritingProxy:
+    """A reverse proxy on 127.0.0.1 that forwards to ``target`` the way gateways do:
+    ``Connection`` and ``Accept-Encoding`` rewritten, a ``Via`` added."""
+
+    def __init__(self, target: str) -> None:
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        host, port = urlsplit(target).hostname, urlsplit(target).port
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("connection", "accept-encoding", "keep-alive")}
+                headers.update({"Connection": "close", "Accept-Encoding": "identity", "Via": "1.1 gateway"})
+                conn = http.client.HTTPConnection(host, port, timeout=10)
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_signature_survives_an_intermediary_rewriting_connection_and_accept_encoding(emulator) -> None:
+    from mafmt.client import ModelArts
+    from mafmt.client._auth import sdk_date, signed_header_names
+
+    proxy = _RewritingProxy(emulator.url)
+    try:
+        env = emulator.env()
+        ma = ModelArts(endpoint=proxy.url, ak=env["HUAWEICLOUD_SDK_AK"], sk=env["HUAWEICLOUD_SDK_SK"],
+                       project_id=env["HUAWEICLOUD_SDK_PROJECT_ID"], max_retries=0)
+        with ma:
+            assert ma.datasets.list().to_list() == []
+            assert ma.training_jobs.flavors()["total_count"] >= 1
+        # control: a request signed over every header it carries (the old signer) is refused
+        sent = httpx.Request("GET", f"{proxy.url}/v2/{emulator.project_id}/datasets",
+                             headers={"Connection": "keep-alive", "Accept-Encoding": "gzip", "Content-Type":
+                                      "application/json", "X-Sdk-Date": sdk_date(), "Host": proxy.url.split("//")[1]})
+        every = {k: v for k, v in sent.headers.items()}
+        assert "connection" in signed_header_names(every)
+        sent.headers["Authorization"] = authorization("GET", sent.url.path, [], every, b"", env["HUAWEICLOUD_SDK_AK"],
+                                                      env["HUAWEICLOUD_SDK_SK"])
+        with httpx.Client() as http:
+            answer = http.send(sent)
+        assert answer.status_code == 403 and answer.json()["error_code"] == "ModelArts.0206"
+    finally:
+        proxy.close()

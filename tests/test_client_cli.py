@@ -107,3 +107,50 @@ def test_emulator_own_s3_server_has_a_ready_bucket() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_waits_show_a_progress_bar_on_a_terminal_only(run, emulator, golden: Path, quiet: bool) -> None:
+    obs = Path(emulator.store.obs_root)
+    (obs / "bkt/in/voc").mkdir(parents=True)
+    (obs / "bkt/in/train.manifest").write_bytes((golden / "detect-multi-local-voc.manifest").read_bytes())
+    for xml in (golden / "voc").glob("*.xml"):
+        (obs / "bkt/in/voc" / xml.name).write_bytes(xml.read_bytes())
+    _code, out, _ = run("dataset", "create", "bar", "--type", "object_detection", "--input", "/bkt/raw/",
+                       "--work-path", "/bkt/work/", "--wait", "--poll", "0.05", "--json")
+    ds = json.loads(out)["dataset_id"]
+    err = _Tty()
+    argv = ["dataset", "import", ds, "obs://bkt/in/train.manifest", "--labels", "--wait", "--poll", "0.05",
+            *(["--quiet"] if quiet else [])]
+    assert main(argv, out=io.StringIO(), err=err) == 0
+    shown = err.getvalue()
+    assert ("importing" in shown and "7/7" in shown) != quiet, shown
+    plain = io.StringIO()  # not a terminal: no bar
+    assert main(argv, out=io.StringIO(), err=plain) == 0 and plain.getvalue() == ""
+
+
+def test_tables_show_names_and_local_times(run) -> None:
+    code, _out, _ = run("dataset", "create", "named", "--dataset-type", "object_detection", "--input", "/b/in/",
+                       "--work-path", "/b/o/", "--wait", "--poll", "0.05", "--json")
+    assert code == 0
+    table = run("dataset", "ls")[1]
+    assert "object_detection" in table and "normal" in table and "T" in table.splitlines()[1].split()[-1]
+    raw = json.loads(run("dataset", "ls", "--json")[1])[0]
+    assert raw["status"] == 1 and raw["dataset_type"] == 1 and isinstance(raw["create_time"], int)
+    shown = run("dataset", "show", raw["dataset_id"])[1]
+    assert "status" in shown and "normal" in shown and "object_detection" in shown
+
+
+def test_failed_dataset_show_gives_the_reason(run, emulator) -> None:
+    emulator.fail_next("import", error_code="ModelArts.4340", error_msg="no valid file under the input")
+    _code, out, _ = run("dataset", "create", "broken", "--type", "1", "--input", "/b/none/", "--work-path", "/b/o/",
+                       "--json")
+    ds = json.loads(out)["dataset_id"]
+    emulator.wait_idle()
+    shown = run("dataset", "show", ds)[1]
+    assert "abnormal" in shown and "no valid file under the input" in shown

@@ -101,23 +101,25 @@ def test_import_manifest_samples_versions_export(ma: ModelArts, obs: Path, golde
     ds = ma.datasets.create("det", dataset_type=1, data_path="/bkt/empty/", work_path="/bkt/work/", wait=True, poll=0.05)
     task = ma.import_tasks.create(ds.dataset_id, "obs://bkt/data/train.manifest", {})
     final = task.wait(timeout=20, poll=0.05)
-    assert final.status == "COMPLETED" and final.imported_sample_count == 8
+    # 8 lines, 7 objects: the two lines of "1 (7)_1550632618022.jpg" are one sample
+    assert final.status == "COMPLETED" and final.imported_sample_count == 7 and final.total_sample_count == 7
+    assert final.annotated_sample_count == 7
     assert next(iter(ma.import_tasks.list(ds.dataset_id))).task_id == task.task_id
     samples = list(ma.samples.list(ds.dataset_id, limit=3))
-    assert len(samples) == 8 and all(s.labels for s in samples)
+    assert len(samples) == 7 and all(s.labels for s in samples)
     one = ma.samples.get(ds.dataset_id, samples[0].sample_id)
     assert one.labels[0]["property"]["@modelarts:shape"] == "bndbox"
     ver = ma.versions.create(ds.dataset_id, name="V001", wait=True, poll=0.05)
     info = ma.versions.get(ds.dataset_id, ver.version_id)
-    assert info.status == 1 and info.total_sample_count == 8
+    assert info.status == 1 and info.total_sample_count == 7
     assert (obs / info.manifest_path.lstrip("/")).exists()
     ma.samples.delete(ds.dataset_id, [samples[0].sample_id])
-    assert len(list(ma.samples.list(ds.dataset_id))) == 7
-    assert len(list(ma.samples.list(ds.dataset_id, version_id=ver.version_id))) == 8
+    assert len(list(ma.samples.list(ds.dataset_id))) == 6
+    assert len(list(ma.samples.list(ds.dataset_id, version_id=ver.version_id))) == 7
     with pytest.raises(BadRequestError):
         ma.samples.delete(ds.dataset_id, ["0" * 32])
     exp = ma.export_tasks.create(ds.dataset_id, "/bkt/export/", wait=True, poll=0.05, timeout=20)
-    assert exp.status == "SUCCESSED" and exp.finished_sample_count == 7
+    assert exp.status == "SUCCESSED" and exp.finished_sample_count == 6
     assert [v.version_name for v in ma.versions.list(ds.dataset_id)] == ["V001"]
     ma.versions.delete(ds.dataset_id, ver.version_id)
     assert list(ma.versions.list(ds.dataset_id)) == []

@@ -179,14 +179,17 @@ def test_temporary_credentials_need_the_security_token(tmp_path) -> None:
 def test_admin_endpoint_injects_faults(emulator: Emulator) -> None:
     import httpx
 
-    assert httpx.post(emulator.url + "/_emulator/faults", json={"method": "GET", "status": 503, "times": 1}
-                      ).status_code == 200
+    from mafmt.client._auth import AkSkAuth
+
+    auth = AkSkAuth(emulator.ak, emulator.env()["HUAWEICLOUD_SDK_SK"])
+    assert httpx.post(emulator.url + "/_emulator/faults", json={"method": "GET", "status": 503, "times": 1},
+                      auth=auth).status_code == 200
     ma = client(emulator)
     assert list(ma.datasets.list()) == []
     assert emulator.app.faults[0].hits == 1
     ds = create(ma, "adm")
     emulator.wait_idle()
-    httpx.post(emulator.url + "/_emulator/fail", json={"kind": "import", "error_msg": "forced"})
+    httpx.post(emulator.url + "/_emulator/fail", json={"kind": "import", "error_msg": "forced"}, auth=auth)
     from mafmt.client import TaskFailedError
 
     with pytest.raises(TaskFailedError, match="forced"):

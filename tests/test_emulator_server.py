@@ -47,9 +47,10 @@ def test_routing_and_admin(emulator: Emulator) -> None:
     assert r.status_code == 404
     r = httpx.patch(f"{emulator.url}/v2/{PID}/datasets", auth=auth)
     assert r.status_code == 405
-    state = httpx.get(f"{emulator.url}/_emulator/state").json()
+    state = httpx.get(f"{emulator.url}/_emulator/state", auth=auth).json()
     assert state["datasets"] == 0 and state["requests"][f"GET /v2/{PID}/nothing-here"] == 1
-    assert httpx.delete(f"{emulator.url}/_emulator/faults").status_code == 204
+    assert httpx.delete(f"{emulator.url}/_emulator/faults").status_code == 401  # needs the credentials
+    assert httpx.delete(f"{emulator.url}/_emulator/faults", auth=auth).status_code == 204
     assert emulator.env()["HUAWEICLOUD_SDK_SK"] not in repr(emulator)
 
 

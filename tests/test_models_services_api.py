@@ -204,9 +204,10 @@ def test_batch_transformer_file_and_csv(ma, ml_tick) -> None:
 
 
 @pytest.mark.parametrize(("path", "body", "message"), [
-    ("/v2/{project_id}/training-jobs", {"metadata": {"name": "bad name"}}, "$.metadata.name"),
-    ("/v2/{project_id}/training-jobs", {"metadata": {"name": "ok"}, "spec": {"resource": {"node_count": 0}}},
-     "node_count"),
+    ("/v2/{project_id}/training-jobs", {"kind": "job", "metadata": {"name": "bad name"}}, "$.metadata.name"),
+    ("/v2/{project_id}/training-jobs", {"metadata": {"name": "ok"}}, "$.kind: required"),
+    ("/v2/{project_id}/training-jobs", {"kind": "job", "metadata": {"name": "ok"},
+                                        "spec": {"resource": {"node_count": 0}}}, "node_count"),
     ("/v1/{project_id}/models", {"model_name": "m", "model_version": "01.0.0", "model_type": "PyTorch"},
      "N.N.N"),
     ("/v1/{project_id}/services", {"service_name": "s", "config": [{"model_id": "m", "specification": "x",

@@ -54,8 +54,8 @@ def test_v2_list_filters_paging_and_catalogues(ma) -> None:
     names = [j.metadata["name"] for j in tj.list(filters=[{"key": "name", "operator": "like", "value": ["trainjob"]}],
                                                  order="asc", limit=2)]
     assert names == [f"trainjob-{i}" for i in range(5)]
-    page = tj.search(offset=1, limit=2, order="asc")
-    assert page["count"] == 6 and len(page["items"]) == 2 and page["items"][0]["metadata"]["name"] == "trainjob-1"
+    page = tj.search(offset=1, limit=2, order="asc")  # offset is a page index (official JobSearches)
+    assert page["count"] == 6 and len(page["items"]) == 2 and page["items"][0]["metadata"]["name"] == "trainjob-2"
     flavors = tj.flavors()["flavors"]
     assert {"flavor_id", "max_num"} <= set(flavors[0]) and tj.flavors("GPU")["total_count"] >= 1
     assert any(e["engine_name"] == "PyTorch" for e in tj.engines()["items"])
@@ -85,8 +85,15 @@ def test_v2_stop_and_failure(ma, ml_tick) -> None:
 def test_v2_validation() -> None:
     with pytest.raises(UsageError, match="not both"):
         job_body(inputs=[{"name": "d", "obs_url": "obs://b/x/"}], dataset_id="a", dataset_version_id="b", **JOB)
-    with pytest.raises(UsageError, match="go together"):
-        job_body(dataset_id="a", **JOB)
+    with pytest.raises(UsageError, match="needs dataset_id"):
+        job_body(dataset_version_id="b", **JOB)
+    # a dataset input needs only its id (the official InputDataInfoDataset)
+    assert job_body(dataset_id="a", **JOB)["algorithm"]["inputs"][0]["remote"] == {"dataset": {"id": "a"}}
+    with pytest.raises(UsageError, match="environment variable '1X'"):
+        job_body(env_variables={"1X": "v"}, **JOB)
+    with pytest.raises(UsageError, match="kind must be one of"):
+        job_body(kind="batch", **JOB)
+    assert job_body(kind="autosearch_job", **JOB)["kind"] == "autosearch_job"
     with pytest.raises(UsageError, match="framework_type"):
         job_body(code_dir="obs://b/c/", boot_file="t.py", flavor_id="f")
     body = job_body(user_image_url="org/img:1", user_command="python run.py", flavor_id="f", dataset_id="d",

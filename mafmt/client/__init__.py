@@ -27,6 +27,7 @@ from mafmt.client._errors import (
     BadRequestError,
     ConflictError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -39,7 +40,7 @@ from mafmt.client._transport import Transport
 
 __all__ = [
     "APIConnectionError", "APIError", "APIObject", "APITimeoutError", "AuthenticationError", "BadRequestError",
-    "Config", "ConflictError", "ModelArts", "NotFoundError", "Page", "PermissionDeniedError", "RateLimitError",
+    "Config", "ConflictError", "ModelArts", "NotFoundError", "OutcomeUnknownError", "Page", "PermissionDeniedError", "RateLimitError",
     "ServerError", "Task", "TaskFailedError", "Transport", "WaitTimeoutError",
 ]
 
@@ -116,6 +117,20 @@ class ModelArts:
         from mafmt.client.training_v1 import TrainingV1
 
         return TrainingV1(self.transport)
+
+    @cached_property
+    def algorithms(self) -> Any:
+        """Algorithms, v2 (reusable training configurations)."""
+        from mafmt.client.algorithms import Algorithms
+
+        return Algorithms(self.transport)
+
+    @cached_property
+    def infer_services(self) -> Any:
+        """Inference services, v2, with their deployments."""
+        from mafmt.client.infer_services import InferServices
+
+        return InferServices(self.transport)
 
     @cached_property
     def models(self) -> Any:

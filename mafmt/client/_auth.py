@@ -2,6 +2,14 @@
 
 The signing functions are pure (method, path, query pairs, headers, body) so the
 emulator verifies with exactly the code the client signs with. Standard library only.
+
+Which headers are signed: a fixed, documented set, :data:`SIGNED_HEADERS` — the ones the
+official signer (huaweicloudsdkcore) signs on the SDK's own requests (``content-type``,
+``host``, ``user-agent``, ``x-project-id``, ``x-sdk-date``), plus ``x-security-token``
+(temporary credentials) and ``x-sdk-content-sha256`` (unsigned payloads) when present.
+Hop-by-hop headers (``Connection``, ``Keep-Alive``, ``TE``, ...) and transport-negotiated
+ones (``Accept``, ``Accept-Encoding``, ``Content-Length``) are never signed, so a gateway
+or TLS-terminating proxy that rewrites them does not break the signature.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import httpx
 __all__ = [
     "ALGORITHM",
     "EMPTY_HASH",
+    "SIGNED_HEADERS",
     "AkSkAuth",
     "TokenAuth",
     "authorization",
@@ -77,9 +86,19 @@ def split_query(raw: str) -> list[tuple[str, str]]:
     return pairs
 
 
+#: the headers a request is signed with, when present (lower case)
+SIGNED_HEADERS = frozenset({"content-type", "host", "user-agent", "x-project-id", "x-sdk-content-sha256",
+                            "x-sdk-date", "x-security-token"})
+
+
 def signed_header_names(headers: Mapping[str, str]) -> list[str]:
     """Every header name without ``_``, lower-cased and sorted."""
     return sorted({k.lower() for k in headers if "_" not in k})
+
+
+def signable(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of ``headers`` that :data:`SIGNED_HEADERS` names (nothing hop-by-hop)."""
+    return {k: v for k, v in headers.items() if k.lower() in SIGNED_HEADERS}
 
 
 def canonical_request(
@@ -192,7 +211,9 @@ class AkSkAuth(httpx.Auth):
         ctype = headers.get("Content-Type")
         if ctype and not ctype.startswith(("application/json", "application/bson")):
             headers["X-Sdk-Content-Sha256"] = UNSIGNED
-        plain = {k: v for k, v in headers.items()}
+        if "host" not in {k.lower() for k in headers}:
+            headers["Host"] = request.url.netloc.decode("ascii")
+        plain = signable(headers)
         headers["Authorization"] = authorization(
             request.method, path, pairs, plain, request.content, self.ak, self._sk
         )
@@ -263,24 +284,25 @@ class TokenAuth(httpx.Auth):
             return self._token
 
     def _login(self) -> None:
-        from mafmt.client._errors import error_for
+        from mafmt.client._errors import iam_call
 
+        url = f"{self.iam_url}/v3/auth/tokens"
         http = self._http or httpx.Client(timeout=self._timeout)
         try:
-            resp = http.post(
-                f"{self.iam_url}/v3/auth/tokens",
+            resp = iam_call(lambda: http.post(
+                url,
                 params={"nocatalog": "true"},
                 content=json.dumps(self._body()).encode(),
                 headers={"Content-Type": "application/json;charset=utf8"},
-            )
+            ), url)
         finally:
             if self._http is None:
                 http.close()
-        if resp.status_code >= 400:
-            raise error_for(resp)
         token = resp.headers.get("X-Subject-Token")
         if not token:
-            raise error_for(resp, message="IAM answered without an X-Subject-Token header")
+            from mafmt.client._errors import error_for
+
+            raise error_for(resp, message=f"IAM {url} answered without an X-Subject-Token header")
         expires = time.time() + 24 * 3600
         try:
             info = resp.json().get("token", {})

@@ -8,7 +8,8 @@ Huawei SDKs read, plus mafmt's endpoint overrides):
 ``HUAWEICLOUD_SDK_PASSWORD``, ``HUAWEICLOUD_SDK_ACCOUNT``, ``MAFMT_MODELARTS_ENDPOINT``,
 ``MAFMT_IAM_ENDPOINT``, ``MAFMT_OBS_ENDPOINT``.
 
-Secrets (SK, password, security token) are excluded from ``repr`` and never logged.
+Secrets (SK, password, security token) are excluded from ``repr`` and never logged; the AK
+is shown masked (``MAFM****0001``).
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ class Config:
     obs_endpoint: str | None = None
     timeout: float = 30.0
     max_retries: int = 3
+    #: seconds to look for the object of a create whose answer was lost (None: 2 x timeout)
+    settle_timeout: float | None = None
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr and getattr(self, f.name) is not None
+            f"{f.name}={(mask(getattr(self, f.name)) if f.name == 'ak' else getattr(self, f.name))!r}"
+            for f in fields(self) if f.repr and getattr(self, f.name) is not None
         )
         return f"Config({shown})"
 
@@ -81,7 +85,7 @@ class Config:
         for attr, var in ENV.items():
             given = overrides.pop(attr, None)
             values[attr] = given if given not in (None, "") else (env.get(var) or None)
-        unknown = set(overrides) - {"timeout", "max_retries"}
+        unknown = set(overrides) - {"timeout", "max_retries", "settle_timeout"}
         if unknown:
             raise UsageError(f"unknown configuration option(s): {', '.join(sorted(unknown))}")
         values.update({k: v for k, v in overrides.items() if v is not None})

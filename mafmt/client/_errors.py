@@ -13,7 +13,8 @@
     ├── RateLimitError             429
     ├── ServerError                5xx
     ├── TaskFailedError            an asynchronous task ended in a failure state
-    └── WaitTimeoutError           a waiter gave up
+    ├── WaitTimeoutError           a waiter gave up
+    └── OutcomeUnknownError        a create may or may not have taken effect (names what to check)
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
     "TaskFailedError",
     "WaitTimeoutError",
     "error_for",
+    "iam_call",
     "parse_error_body",
 ]
 
@@ -118,6 +121,19 @@ class WaitTimeoutError(APIError):
         self.result = result
 
 
+class OutcomeUnknownError(APIError):
+    """A create whose answer was lost (timeout, dropped connection, 5xx) and whose effect
+    could not be established: the object may exist. ``check`` says what to look for (for
+    example ``training job named 'x' created after 2024-01-01T10:00:00``); ``kind`` and
+    ``name`` identify it. Re-sending blindly could make a second object, so mafmt does not."""
+
+    def __init__(self, error_msg: str, *, kind: str, name: str | None, check: str) -> None:
+        super().__init__(error_msg)
+        self.kind = kind
+        self.name = name
+        self.check = check
+
+
 _FAMILIES: dict[int, type[_StatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -170,3 +186,20 @@ def error_for(response: httpx.Response, *, message: str | None = None) -> APIErr
         error_solution=solution,
         body=body,
     )
+
+
+def iam_call(send: Any, url: str) -> httpx.Response:
+    """Run ``send()`` (one IAM request) and return its response; a connection problem or
+    an error status becomes a typed error whose message names the IAM endpoint ``url``
+    (not the ModelArts one the caller was about to reach)."""
+    try:
+        resp = send()
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(f"IAM {url}: timed out ({type(exc).__name__})") from None
+    except httpx.HTTPError as exc:
+        raise APIConnectionError(f"IAM {url}: cannot connect ({type(exc).__name__}: {exc})") from None
+    if resp.status_code >= 400:
+        err = error_for(resp)
+        err.args = (f"IAM {url}: {err}",)
+        raise err
+    return resp

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from mafmt.client._create import Identity
 from mafmt.client._errors import TaskFailedError, WaitTimeoutError
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.errors import UsageError
 
 if TYPE_CHECKING:
     from mafmt.client._transport import Transport
 
-__all__ = ["APIObject", "DatasetTasks", "Resource", "Task", "obs_path", "wait_for"]
+__all__ = ["APIObject", "DatasetTasks", "Resource", "StateHook", "Task", "obs_path", "wait_for"]
+
+#: called with every state a waiter sees
+StateHook = Callable[[dict[str, Any]], None]
 
 
 class APIObject(dict):  # type: ignore[type-arg]
@@ -42,9 +46,10 @@ class Task(APIObject):
         object.__setattr__(self, "_label", label)
         return self
 
-    def wait(self, timeout: float = 3600.0, poll: float = 1.0, *, progress: bool | TextIO = False,
+    def wait(self, timeout: float = 3600.0, poll: float = 1.0, *, progress: bool | TextIO | StateHook = False,
              max_poll: float = 30.0) -> APIObject:
-        """Poll until a terminal state; returns the final state.
+        """Poll until a terminal state; returns the final state. ``progress``: True or a
+        stream for a status line, or a function called with every state seen.
 
         Raises:
             TaskFailedError: the object ended in a failure state.
@@ -65,18 +70,28 @@ def wait_for(
     timeout: float = 3600.0,
     poll: float = 1.0,
     max_poll: float = 30.0,
-    progress: bool | TextIO = False,
+    progress: bool | TextIO | StateHook = False,
     label: str = "task",
     sleep: Callable[[float], None] = time.sleep,
 ) -> APIObject:
     """Call ``refresh`` with capped exponential back-off until ``done(state)`` is True
-    (success) or False (failure); None means still running."""
-    out = (sys.stderr if progress is True else progress) or None
+    (success) or False (failure); None means still running. ``progress`` is True or a
+    stream (a status line) or a function called with each state (e.g. to feed a bar)."""
+    hook: StateHook | None = None
+    out: TextIO | None = None
+    if progress is True:
+        out = sys.stderr
+    elif hasattr(progress, "write"):
+        out = progress  # type: ignore[assignment]
+    elif callable(progress):
+        hook = progress
     deadline = time.monotonic() + timeout
     delay = poll
     while True:
         state = APIObject(refresh())
         verdict = done(state)
+        if hook is not None:
+            hook(state)
         if out is not None:
             out.write(f"\r{label}: {_describe(state)}" + ("\n" if verdict is not None else ""))
             out.flush()
@@ -111,12 +126,6 @@ def obs_path(path: str) -> str:
     return path
 
 
-def recent(items: Iterable[dict[str, Any]], since_ms: int, key: str = "create_time",
-           slack_ms: int = 120_000) -> list[dict[str, Any]]:
-    """Items created after ``since_ms`` (minus clock slack)."""
-    return [i for i in items if int(i.get(key) or 0) >= since_ms - slack_ms]
-
-
 class Resource:
     """Base of the resource classes: binds the transport's ``request``."""
 
@@ -126,8 +135,8 @@ class Resource:
     def _get(self, path: str, **params: Any) -> Any:
         return self._t.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
-    def _post(self, path: str, body: Any, *, reconcile: Callable[[], Any] | None = None) -> Any:
-        return self._t.request("POST", path, json_body=body, reconcile=reconcile)
+    def _post(self, path: str, body: Any, *, create: Identity | None = None) -> Any:
+        return self._t.request("POST", path, json_body=body, create=create)
 
     def _put(self, path: str, body: Any) -> Any:
         return self._t.request("PUT", path, json_body=body)
@@ -155,6 +164,7 @@ class DatasetTasks(Resource):
     """
 
     kind: str = ""
+    operation: str = ""
     items_key: str = ""
     match_key: str = ""
     label: str = ""
@@ -167,16 +177,12 @@ class DatasetTasks(Resource):
         return f"/v2/{{project_id}}/datasets/{check_id('dataset_id', dataset_id)}/{self.kind}"
 
     def _start(self, dataset_id: str, body: dict[str, Any], *, wait: bool, timeout: float, poll: float) -> Task:
-        started = now_ms()
-
-        def reconcile() -> dict[str, Any] | None:
-            # a create whose answer was lost: the task exists if the list shows it
-            for t in recent(self.list(dataset_id), started):
-                if t.get(self.match_key) == body[self.match_key]:
-                    return dict(t)
-            return None
-
-        task = self._bind(dataset_id, self._post(self._path(dataset_id), body, reconcile=reconcile))
+        ident = Identity(self.label + " task", body[self.match_key],
+                         find=lambda: self.list(dataset_id, max_items=200),
+                         created=lambda t: t.get("create_time"),
+                         matches=lambda t: t.get(self.match_key) == body[self.match_key],
+                         result=lambda t: {"task_id": t["task_id"]}, exists_codes=frozenset({"ModelArts.4356"}))
+        task = self._bind(dataset_id, self._post(self._path(dataset_id), body, create=ident))
         if wait:
             task.wait(timeout=timeout, poll=poll)
         return task
@@ -188,7 +194,8 @@ class DatasetTasks(Resource):
     def list(self, dataset_id: str, *, limit: int = 100, max_items: int | None = None) -> Page[APIObject]:
         """All tasks of this kind of a dataset (lazy pages)."""
         return Page(lambda p: self._get(self._path(dataset_id), **p) or {}, items_key=self.items_key,
-                    total_key="total_count", id_key="task_id", limit=limit, convert=APIObject, max_items=max_items)
+                    total_key="total_count", id_key="task_id", limit=limit, style=PAGING[self.operation], convert=APIObject,
+                    max_items=max_items)
 
     def get(self, dataset_id: str, task_id: str) -> Task:
         """One task (waitable)."""

@@ -5,9 +5,13 @@ Retry policy (exponential back-off with full jitter, ``Retry-After`` honoured):
 * connection not established (refused, connect timeout): always retried;
 * 429 and 503 (the server says it did not do the work): always retried;
 * other 5xx, read timeouts, dropped connections: retried only for idempotent calls
-  (GET, PUT, DELETE). A non-idempotent call (a create) is never re-sent blindly: when
-  the caller gives ``reconcile``, it is asked whether the first attempt took effect
-  (e.g. a dataset with that name now exists) and its answer is returned instead.
+  (GET, PUT, DELETE). A create is never re-sent blindly: it names its object with an
+  :class:`~mafmt.client._create.Identity`, and an unknown outcome is settled as
+  :mod:`mafmt.client._create` describes (found and returned, re-sent only after a 5xx
+  that made nothing, or :class:`~mafmt.client._errors.OutcomeUnknownError`).
+
+The server's clock is learnt from the ``Date`` header of every answer, so "created
+after this request started" is judged in the server's time.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import httpx
 
 from mafmt.client._auth import AkSkAuth, TokenAuth, canonical_query
 from mafmt.client._config import Config, mask
-from mafmt.client._errors import APIConnectionError, APITimeoutError, error_for
+from mafmt.client._create import Identity, settle
+from mafmt.client._errors import APIConnectionError, APITimeoutError, OutcomeUnknownError, error_for, iam_call
 
 __all__ = ["Transport"]
 
@@ -61,6 +66,8 @@ class Transport:
         self._sleep = sleep
         self.auth = self._make_auth()
         self.last_request_id: str | None = None
+        #: server clock minus local clock, seconds (from the last ``Date`` header)
+        self.clock_offset = 0.0
 
     def __repr__(self) -> str:
         return f"Transport(endpoint={self.config.modelarts_url!r}, ak={mask(self.config.ak)!r})"
@@ -101,10 +108,9 @@ class Transport:
 
     def _lookup_project(self) -> str | None:
         """The region's project ID from IAM (``GET /v3/projects?name=<region>``, auth.md §2.5)."""
-        resp = self.http.get(f"{self.config.iam_url}/v3/projects", params={"name": self.config.region},
-                             auth=self.auth or httpx.USE_CLIENT_DEFAULT)
-        if resp.status_code >= 400:
-            raise error_for(resp)
+        url = f"{self.config.iam_url}/v3/projects"
+        resp = iam_call(lambda: self.http.get(url, params={"name": self.config.region},
+                                              auth=self.auth or httpx.USE_CLIENT_DEFAULT), url)
         projects = (resp.json() or {}).get("projects") or []
         if len(projects) != 1:
             from mafmt.errors import UsageError
@@ -137,6 +143,32 @@ class Transport:
         cap = min(self.max_backoff, self.backoff * (2**attempt))
         return random.uniform(cap / 2, cap)
 
+    def server_now_ms(self) -> int:
+        """The server's current time (epoch ms), as far as its ``Date`` headers tell."""
+        return int((time.time() + self.clock_offset) * 1000)
+
+    def _learn_clock(self, response: httpx.Response) -> None:
+        """Each ``Date`` header (whole seconds, sent before we read it) gives a lower
+        bound of the server-minus-local offset; the largest of the recent ones is the
+        estimate, never later than the server's real time."""
+        stamp = response.headers.get("Date")
+        if stamp:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                sample = parsedate_to_datetime(stamp).timestamp() - time.time()
+            except (TypeError, ValueError):
+                return
+            self._offsets = [*getattr(self, "_offsets", [])[-31:], sample]
+            self.clock_offset = max(self._offsets)
+
+    def settle_window(self) -> float:
+        """How long to look for the object of a create whose answer was lost: twice the
+        read timeout, so a slow first attempt has landed or failed by then."""
+        if self.config.settle_timeout is not None:
+            return float(self.config.settle_timeout)
+        return 2.0 * float(self.config.timeout)
+
     def request(
         self,
         method: str,
@@ -145,12 +177,14 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
-        reconcile: Callable[[], Any] | None = None,
+        create: Identity | None = None,
         timeout: float | None = None,
     ) -> Any:
         """Send one call and return its decoded JSON body (None for an empty body).
 
-        ``path`` may contain ``{project_id}``. Raises a typed :class:`APIError`.
+        ``path`` may contain ``{project_id}``. ``create`` names the object a create
+        makes, so a lost answer can be settled without a duplicate. Raises a typed
+        :class:`APIError` (:class:`OutcomeUnknownError` when a create may have happened).
         """
         method = method.upper()
         if "{project_id}" in path:
@@ -163,6 +197,8 @@ class Transport:
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = JSON_TYPE
+        started = self.server_now_ms()  # in the server's clock, at most ~1 s early (see _learn_clock)
+        uncertain = False  # an earlier attempt of this create may have taken effect
         attempt = 0
         while True:
             response: httpx.Response | None = None
@@ -179,32 +215,56 @@ class Transport:
                 error = exc
             if response is not None:
                 self.last_request_id = response.headers.get("X-Request-Id")
+                self._learn_clock(response)
                 if response.status_code < 400:
                     return _decode(response)
-                retry = response.status_code in ALWAYS_RETRY_STATUS or (
-                    response.status_code in RETRY_STATUS and (idem or reconcile is not None)
-                )
+                status = response.status_code
+                if create is not None and uncertain and status < 500 and self._exists(response, create):
+                    found, _ = settle(create, started, min(1.0, self.settle_window()), sleep=self._sleep)
+                    if found is not None:
+                        log.info("%s %s: already exists, and it is the one this call made", method, path)
+                        return found
+                if create is not None and status in RETRY_STATUS:
+                    uncertain = True
+                    found, checked = settle(create, started, min(1.0, self.settle_window()), sleep=self._sleep)
+                    if found is not None:
+                        log.info("%s %s: answered %d, but the object was made; not sent again", method, path, status)
+                        return found
+                    if not checked and not create.exists_codes:
+                        check = create.describe(started)
+                        raise OutcomeUnknownError(
+                            f"{method} {path}: answered {status}, and the {create.kind}s could not be listed to see "
+                            f"whether it was made anyway: check for a {check} before creating it again",
+                            kind=create.kind, name=create.name, check=check)
+                retry = status in ALWAYS_RETRY_STATUS or (status in RETRY_STATUS and (idem or create is not None))
                 if not retry or attempt >= self.config.max_retries:
                     raise error_for(response)
-                if not idem and response.status_code not in ALWAYS_RETRY_STATUS and reconcile is not None:
-                    found = reconcile()
-                    if found is not None:
-                        return found
             else:
                 assert error is not None
-                if attempt >= self.config.max_retries or (sent and not idem and reconcile is None):
-                    cls = APITimeoutError if isinstance(error, httpx.TimeoutException) else APIConnectionError
-                    raise cls(f"{method} {path}: {type(error).__name__}: {error}") from None
-                if sent and not idem and reconcile is not None:
-                    found = reconcile()
+                if sent and not idem and create is not None:
+                    found, _ = settle(create, started, self.settle_window(), sleep=self._sleep)
                     if found is not None:
                         log.info("%s %s: first attempt took effect; not sent again", method, path)
                         return found
+                    check = create.describe(started)
+                    raise OutcomeUnknownError(
+                        f"{method} {path}: no answer ({type(error).__name__}), and no {check} showed up within "
+                        f"{self.settle_window():g}s: it may still appear; check for it before creating it again",
+                        kind=create.kind, name=create.name, check=check) from None
+                if attempt >= self.config.max_retries or (sent and not idem):
+                    cls = APITimeoutError if isinstance(error, httpx.TimeoutException) else APIConnectionError
+                    raise cls(f"{method} {path}: {type(error).__name__}: {error}") from None
             delay = self._delay(attempt, response)
             log.info("%s %s failed (%s); retry %d in %.2fs", method, path,
                      response.status_code if response is not None else type(error).__name__, attempt + 1, delay)
             self._sleep(delay)
             attempt += 1
+
+    @staticmethod
+    def _exists(response: httpx.Response, create: Identity) -> bool:
+        """Whether an error answer says "such an object already exists"."""
+        err = error_for(response)
+        return response.status_code == 409 or (err.error_code or "") in create.exists_codes
 
 
 def _decode(response: httpx.Response) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mafmt.client._pages import Page
-from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, obs_path, recent
+from mafmt.client._create import Identity
+from mafmt.client._pages import PAGING, Page
+from mafmt.client._resource import APIObject, Resource, Task, check_id, obs_path
 from mafmt.errors import APIError, UsageError
 
 __all__ = ["DATA_TYPES", "Datasets", "annotation_format_config", "create_body"]
@@ -87,7 +88,7 @@ class Datasets(Resource):
         def fetch(paging: dict[str, Any]) -> dict[str, Any]:
             return self._get(BASE, dataset_type=dataset_type, search_content=name, **query, **paging) or {}
 
-        return Page(fetch, items_key="datasets", total_key="total_number", id_key="dataset_id", limit=limit,
+        return Page(fetch, items_key="datasets", total_key="total_number", id_key="dataset_id", limit=limit, style=PAGING["ListDatasets"],
                     start=offset, convert=APIObject, max_items=max_items)
 
     def create(self, name: str, *, wait: bool = False, timeout: float = 600.0, poll: float = 1.0,
@@ -95,15 +96,17 @@ class Datasets(Resource):
         """Create a dataset (see :func:`create_body` for ``options``); returns
         ``{dataset_id, import_task_id}`` as a waitable object (waits for status 1)."""
         body = create_body(name, **options)
-        started = now_ms()
 
-        def reconcile() -> dict[str, Any] | None:
-            for ds in recent(self.list(name=name, limit=100), started):
-                if ds.get("dataset_name") == name:
-                    return {"dataset_id": ds["dataset_id"], "import_task_id": ds.get("import_task_id")}
-            return None
+        def matches(ds: dict[str, Any]) -> bool:
+            return (ds.get("dataset_name") == name and ds.get("work_path") == body["work_path"]
+                    and ds.get("dataset_type") == body.get("dataset_type")
+                    and ds.get("data_type") == body.get("data_type"))
 
-        result = self._post(BASE, body, reconcile=reconcile)
+        ident = Identity("dataset", name, find=lambda: self.list(name=name, limit=100, max_items=500),
+                         created=lambda ds: ds.get("create_time"), matches=matches,
+                         result=lambda ds: {"dataset_id": ds["dataset_id"], "import_task_id": ds.get("import_task_id")},
+                         exists_codes=frozenset({"ModelArts.4351"}))
+        result = self._post(BASE, body, create=ident)
         task = self._task(result["dataset_id"], result)
         if wait:
             task.wait(timeout=timeout, poll=poll)
@@ -126,8 +129,11 @@ class Datasets(Resource):
                 state = APIObject({**state, "error_msg": task["error_msg"], "error_code": task.get("error_code")})
         return state
 
-    def get(self, dataset_id: str, **query: Any) -> APIObject:
-        """One dataset's details."""
+    def get(self, dataset_id: str, *, with_reason: bool = False, **query: Any) -> APIObject:
+        """One dataset's details; ``with_reason``: a failed dataset also carries the
+        ``error_msg``/``error_code`` of its initial import (the service keeps them there)."""
+        if with_reason:
+            return self._state(dataset_id, None)
         return APIObject(self._get(f"{BASE}/{check_id('dataset_id', dataset_id)}", **query))
 
     def update(self, dataset_id: str, **fields: Any) -> APIObject:

@@ -13,6 +13,7 @@ class ExportTasks(DatasetTasks):
     """``client.export_tasks``."""
 
     kind = "export-tasks"
+    operation = "ListExportTasks"
     items_key = "export_tasks"
     match_key = "path"
     label = "export"

@@ -31,6 +31,7 @@ class ImportTasks(DatasetTasks):
     """``client.import_tasks``."""
 
     kind = "import-tasks"
+    operation = "ListImportTasks"
     items_key = "import_tasks"
     match_key = "import_path"
     label = "import"

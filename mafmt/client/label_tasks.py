@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mafmt.client._pages import Page
+from mafmt.client._create import Identity
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, check_id
 
 __all__ = ["LabelTasks"]
@@ -24,13 +25,11 @@ class LabelTasks(Resource):
         if description is not None:
             body["description"] = description
 
-        def reconcile() -> dict[str, Any] | None:
-            for t in self.list(dataset_id):
-                if t.get("task_name") == task_name:
-                    return {"task_id": t["task_id"]}
-            return None
-
-        return APIObject(self._post(_path(dataset_id, "workforce-tasks"), body, reconcile=reconcile))
+        ident = Identity("labeling task", task_name, find=lambda: self.list(dataset_id),
+                         created=lambda t: t.get("create_time"),
+                         matches=lambda t: t.get("task_name") == task_name and t.get("task_type") == task_type,
+                         result=lambda t: {"task_id": t["task_id"]}, exists_codes=frozenset({"ModelArts.4800"}))
+        return APIObject(self._post(_path(dataset_id, "workforce-tasks"), body, create=ident))
 
     def list(self, dataset_id: str, *, is_workforce_task: bool | None = None, sort_key: str | None = None,
              sort_dir: str | None = None, limit: int = 1000, max_items: int | None = None) -> Page[APIObject]:
@@ -39,7 +38,7 @@ class LabelTasks(Resource):
             return self._get(_path(dataset_id, "workforce-tasks"), is_workforce_task=is_workforce_task,
                              sort_key=sort_key, sort_dir=sort_dir, **p) or {}
 
-        return Page(fetch, items_key="tasks", total_key="count", id_key="task_id", limit=limit,
+        return Page(fetch, items_key="tasks", total_key="count", id_key="task_id", limit=limit, style=PAGING["ListWorkforceTasks"],
                     convert=APIObject, max_items=max_items)
 
     def get(self, dataset_id: str, task_id: str) -> APIObject:

@@ -6,7 +6,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from mafmt.client._pages import Page
+from mafmt.client._create import Identity
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -104,12 +105,15 @@ class Models(Resource):
         """Import a model (see :func:`model_body`); returns ``{model_id}`` (waitable until published)."""
         body = model_body(**options)
 
-        def reconcile() -> dict[str, Any] | None:
-            for m in self.list(model_name=body["model_name"], model_version=body["model_version"], exact_match=True):
-                return {"model_id": m["model_id"]}
-            return None
-
-        out = APIObject(self._post(BASE, body, reconcile=reconcile))
+        ident = Identity("model", f"{body['model_name']} {body['model_version']}",
+                         find=lambda: self.list(model_name=body["model_name"], model_version=body["model_version"],
+                                                exact_match=True),
+                         created=lambda m: m.get("create_at"),
+                         matches=lambda m: m.get("model_name") == body["model_name"]
+                         and m.get("model_version") == body["model_version"]
+                         and m.get("source_location") in (None, body["source_location"]),
+                         result=lambda m: {"model_id": m["model_id"]}, exists_codes=frozenset({"ModelArts.3002"}))
+        out = APIObject(self._post(BASE, body, create=ident))
         task = self._task(out["model_id"], out)
         if wait:
             task.wait(timeout=timeout, poll=poll)
@@ -134,7 +138,7 @@ class Models(Resource):
             return self.list_page(model_name=model_name, model_version=model_version, model_status=model_status,
                                   description=description, sort_by=sort_by, order=order, **query, **p)
 
-        return Page(fetch, items_key="models", total_key="total_count", id_key="model_id", limit=limit,
+        return Page(fetch, items_key="models", total_key="total_count", id_key="model_id", limit=limit, style=PAGING["ListModels"],
                     start=offset, convert=APIObject, max_items=max_items)
 
     def get(self, model_id: str) -> Task:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mafmt.client._errors import BadRequestError
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, check_id
 
 __all__ = ["Samples"]
@@ -39,7 +39,7 @@ class Samples(Resource):
         def fetch(paging: dict[str, Any]) -> dict[str, Any]:
             return self._get(_path(dataset_id), version_id=version_id, **query, **paging) or {}
 
-        return Page(fetch, items_key="samples", total_key="sample_count", id_key="sample_id", limit=limit,
+        return Page(fetch, items_key="samples", total_key="sample_count", id_key="sample_id", limit=limit, style=PAGING["ListSamples"],
                     start=offset, convert=APIObject, max_items=max_items)
 
     def get(self, dataset_id: str, sample_id: str) -> APIObject:

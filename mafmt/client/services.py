@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from mafmt.client._create import Identity
 from mafmt.client._errors import error_for
-from mafmt.client._pages import Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -115,13 +116,12 @@ class Services(Resource):
                 body[key] = value
         body.update({k: v for k, v in extra.items() if v is not None})
 
-        def reconcile() -> dict[str, Any] | None:
-            for s in self.list(service_name=name):
-                if s.get("service_name") == name:
-                    return {"service_id": s["service_id"], "resource_ids": []}
-            return None
-
-        out = APIObject(self._post(BASE, body, reconcile=reconcile))
+        ident = Identity("service", name, find=lambda: self.list(service_name=name),
+                         created=lambda s: s.get("publish_at"),
+                         matches=lambda s: s.get("service_name") == name and s.get("infer_type") == infer_type,
+                         result=lambda s: {"service_id": s["service_id"], "resource_ids": []},
+                         exists_codes=frozenset({"ModelArts.3503"}))
+        out = APIObject(self._post(BASE, body, create=ident))
         task = self._task(out["service_id"], out)
         if wait:
             task.wait(timeout=timeout, poll=poll)
@@ -141,7 +141,7 @@ class Services(Resource):
              **query: Any) -> Page[APIObject]:
         """All matching services (lazy pages; ``offset`` is a page index)."""
         return Page(lambda p: self.list_page(**query, **p), items_key="services", total_key="total_count",
-                    id_key="service_id", limit=limit, start=offset, convert=APIObject, max_items=max_items)
+                    id_key="service_id", limit=limit, style=PAGING["ListServices"], start=offset, convert=APIObject, max_items=max_items)
 
     def get(self, service_id: str) -> Task:
         return self._task(service_id, APIObject(self._get(f"{BASE}/{check_id('service_id', service_id)}")))

@@ -1,163 +1,27 @@
-"""Training jobs, new version (api.md §11): create, search, get, update, delete,
-terminate, logs, metrics, flavors and engines, with a waiter that can stream logs."""
+"""Training jobs, new version (api.md §11 and the official v2 operations): create,
+search, get, update, delete and batch delete, terminate, tasks, log preview and AOM log
+pages, events, metrics, name validation, tags, flavors and engines, with a waiter that
+can stream logs."""
 
 from __future__ import annotations
 
-import re
+import builtins
 import sys
 import time
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from mafmt.client._create import Identity
 from mafmt.client._errors import TaskFailedError, WaitTimeoutError
-from mafmt.client._pages import RECORD_OFFSET, Page
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
+from mafmt.client.training_bodies import FAILED_PHASES, PHASES, TERMINAL_PHASES, job_body, job_done, phase_of
 from mafmt.errors import UsageError
 
 __all__ = ["FAILED_PHASES", "PHASES", "TERMINAL_PHASES", "TrainingJobs", "job_body", "job_done", "phase_of"]
 
 BASE = "/v2/{project_id}/training-jobs"
-#: ``status.phase`` values (api.md §1.6)
-PHASES = ("Creating", "Pending", "Running", "Completed", "Failed", "Terminating", "Terminated", "Abnormal")
-TERMINAL_PHASES = frozenset({"Completed", "Failed", "Terminated", "Abnormal"})
-FAILED_PHASES = frozenset({"Failed", "Abnormal"})
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def phase_of(job: dict[str, Any]) -> str | None:
-    """The job's ``status.phase``."""
-    return (job.get("status") or {}).get("phase")
-
-
-def job_done(job: dict[str, Any]) -> bool | None:
-    """Waiter verdict: True completed (or terminated on request), False failed, None running."""
-    phase = phase_of(job)
-    if phase in FAILED_PHASES:
-        return False
-    if phase in ("Completed", "Terminated"):
-        return True
-    return None
-
-
-def _channel(item: Any, kind: str) -> dict[str, Any]:
-    """An input/output channel from ``{"name", "obs_url"|"obs_path"}`` or an object with those attributes."""
-    if isinstance(item, dict):
-        name, url = item.get("name"), item.get("obs_url") or item.get("obs_path")
-        remote = item.get("remote")
-    else:
-        name, url, remote = getattr(item, "name", None), getattr(item, "obs_path", None), None
-    if not name:
-        raise UsageError(f"each {kind} needs a name (the argument the script receives)")
-    if remote:
-        return {"name": name, "remote": remote}
-    if not url:
-        raise UsageError(f"{kind} {name!r} needs an OBS path")
-    return {"name": name, "remote": {"obs": {"obs_url": url}}}
-
-
-def parameters_wire(parameters: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """SDK parameters (value str or int, or none for a boolean flag) as wire parameters."""
-    out = []
-    for p in parameters or []:
-        if not isinstance(p, dict) or not p.get("name"):
-            raise UsageError(f"a parameter must be a dict with a name, got {p!r}")
-        item: dict[str, Any] = {"name": str(p["name"])}
-        if p.get("value") is not None:
-            item["value"] = str(p["value"])
-        out.append(item)
-    return out
-
-
-def job_body(
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    code_dir: str | None = None,
-    boot_file: str | None = None,
-    parameters: list[dict[str, Any]] | None = None,
-    inputs: list[Any] | None = None,
-    dataset_id: str | None = None,
-    dataset_version_id: str | None = None,
-    outputs: list[Any] | None = None,
-    framework_type: str | None = None,
-    framework_version: str | None = None,
-    user_image_url: str | None = None,
-    user_command: str | None = None,
-    env_variables: dict[str, str] | None = None,
-    local_code_dir: str | None = None,
-    working_dir: str | None = None,
-    flavor_id: str | None = None,
-    node_count: int = 1,
-    pool_id: str | None = None,
-    log_url: str | None = None,
-    volumes: list[dict[str, Any]] | None = None,
-    workspace_id: str = "0",
-) -> dict[str, Any]:
-    """The wire body of ``POST …/training-jobs`` (api.md §11.2), validated first."""
-    name = name or "job-" + datetime.now().strftime("%Y%m%d-%H%M%S")
-    if not _NAME.match(name):
-        raise UsageError(f"job name {name!r}: 1-64 letters, digits, '_' or '-'")
-    if description is not None and len(description) > 256:
-        raise UsageError("job description: at most 256 characters")
-    if inputs and (dataset_id or dataset_version_id):
-        raise UsageError("give inputs or dataset_id + dataset_version_id, not both")
-    if bool(dataset_id) != bool(dataset_version_id):
-        raise UsageError("dataset_id and dataset_version_id go together")
-    if bool(code_dir) != bool(boot_file):
-        raise UsageError("code_dir and boot_file go together")
-    if bool(user_image_url) != bool(user_command) and not (user_image_url and framework_type):
-        raise UsageError("a custom image needs both user_image_url and user_command")
-    if not user_image_url and not framework_type:
-        raise UsageError("give framework_type/framework_version or user_image_url/user_command")
-    if int(node_count) < 1:
-        raise UsageError("train_instance_count must be at least 1")
-    if not flavor_id and not pool_id:
-        raise UsageError("train_instance_type (a flavor ID) is required")
-    if env_variables and len(env_variables) > 100:
-        raise UsageError("at most 100 environment variables")
-    algorithm: dict[str, Any] = {}
-    if code_dir:
-        assert boot_file is not None
-        algorithm["code_dir"] = code_dir
-        algorithm["boot_file"] = boot_file if "://" in boot_file or boot_file.startswith("/") else (
-            code_dir.rstrip("/") + "/" + boot_file)
-    if user_command:
-        algorithm["command"] = user_command
-    if parameters:
-        algorithm["parameters"] = parameters_wire(parameters)
-    chans = [_channel(i, "input") for i in inputs or []]
-    if dataset_id:
-        chans = [{"name": "data_url", "remote": {"dataset": {"id": dataset_id, "version_id": dataset_version_id}}}]
-    if chans:
-        algorithm["inputs"] = chans
-    if outputs:
-        algorithm["outputs"] = [_channel(o, "output") for o in outputs]
-    engine: dict[str, Any] = {}
-    if framework_type:
-        engine["engine_name"] = framework_type
-    if framework_version:
-        engine["engine_version"] = framework_version
-    if user_image_url:
-        engine["image_url"] = user_image_url
-    algorithm["engine"] = engine
-    for key, value in (("environments", env_variables), ("local_code_dir", local_code_dir),
-                       ("working_dir", working_dir)):
-        if value:
-            algorithm[key] = value
-    resource: dict[str, Any] = {"node_count": int(node_count)}
-    if flavor_id:
-        resource["flavor_id"] = flavor_id
-    if pool_id:
-        resource["pool_id"] = pool_id
-    spec: dict[str, Any] = {"resource": resource}
-    if log_url:
-        spec["log_export_path"] = {"obs_url": log_url}
-    if volumes:
-        spec["volumes"] = volumes
-    metadata: dict[str, Any] = {"name": name, "workspace_id": workspace_id}
-    if description is not None:
-        metadata["description"] = description
-    return {"kind": "job", "metadata": metadata, "algorithm": algorithm, "spec": spec}
+TAGS = "/v2/{project_id}/modelarts-training-job"
 
 
 class TrainingJobs(Resource):
@@ -170,11 +34,20 @@ class TrainingJobs(Resource):
         body = body or job_body(**options)
         name = body["metadata"]["name"]
 
-        def reconcile() -> dict[str, Any] | None:
-            found = self.list(filters=[{"key": "name", "operator": "in", "value": [name]}], max_items=1).first_page()
-            return dict(found[0]) if found else None
+        flavor = ((body.get("spec") or {}).get("resource") or {}).get("flavor_id")
 
-        job = self._task(APIObject(self._post(BASE, body, reconcile=reconcile)))
+        def matches(job: dict[str, Any]) -> bool:
+            sent, got = body.get("algorithm") or {}, job.get("algorithm") or {}
+            return (job.get("metadata", {}).get("name") == name and job.get("kind", "job") == body.get("kind", "job")
+                    and ((job.get("spec") or {}).get("resource") or {}).get("flavor_id") == flavor
+                    and all(got.get(k) == sent[k] for k in ("code_dir", "boot_file", "command", "id") if k in sent))
+
+        ident = Identity("training job", name,
+                         find=lambda: self.list(filters=[{"key": "name", "operator": "in", "value": [name]}],
+                                                max_items=200),
+                         created=lambda job: (job.get("metadata") or {}).get("create_time"), matches=matches,
+                         result=dict)
+        job = self._task(APIObject(self._post(BASE, body, create=ident)))
         if wait:
             job.wait(timeout=timeout, poll=poll)
         return job
@@ -185,7 +58,8 @@ class TrainingJobs(Resource):
 
     def search(self, *, offset: int = 0, limit: int = 10, sort_by: str | None = None, order: str | None = None,
                group_by: str | None = None, filters: list[dict[str, Any]] | None = None) -> APIObject:
-        """One page of ``training-job-searches`` (``offset`` counts records)."""
+        """One page of ``training-job-searches`` (``offset`` is a page index from 0, as the
+        official ``JobSearches`` model says)."""
         body = {k: v for k, v in {"offset": offset, "limit": limit, "sort_by": sort_by, "order": order,
                                   "group_by": group_by, "filters": filters}.items() if v is not None}
         return APIObject(self._t.request("POST", "/v2/{project_id}/training-job-searches", json_body=body,
@@ -199,8 +73,9 @@ class TrainingJobs(Resource):
         def fetch(p: dict[str, Any]) -> dict[str, Any]:
             return self.search(offset=p["offset"], limit=p["limit"], sort_by=sort_by, order=order, filters=filters)
 
-        return Page(fetch, items_key="items", total_key="count", id_key=None, limit=limit, style=RECORD_OFFSET,
-                    start=offset, convert=APIObject, max_items=max_items)
+        return Page(fetch, items_key="items", total_key="count", id_key=None, limit=limit,
+                    style=PAGING["ListTrainingJobs"], start=offset, convert=APIObject, max_items=max_items,
+                    id_of=lambda j: (j.get("metadata") or {}).get("id"))
 
     def get(self, job_id: str) -> Task:
         """One job."""
@@ -233,6 +108,82 @@ class TrainingJobs(Resource):
         return (self._get(f"{BASE}/{check_id('job_id', job_id)}/tasks/{check_id('task_id', task_id)}/logs/url")
                 or {}).get("obs_url", "")
 
+    def tasks(self, job_id: str) -> builtins.list[APIObject]:
+        """The job's tasks ``[{task, ip, host_ip, schedule_count}]`` (unpaged)."""
+        body = self._get(f"{BASE}/{check_id('job_id', job_id)}/tasks") or []
+        return [APIObject(t) for t in body]
+
+    def aom_log(self, job_id: str, task_id: str = "worker-0", *, base_line: str | int | None = None,
+                lines: int = 50, order: str = "desc") -> APIObject:
+        """One page of a task's log from AOM: ``{start_line, end_line, lines, content}``;
+        ``base_line`` is the line to continue from (the previous page's ``end_line``)."""
+        if not 1 <= lines <= 500:
+            raise UsageError("lines must be within 1..500")
+        if order not in ("asc", "desc"):
+            raise UsageError("order must be asc or desc")
+        return APIObject(self._get(f"{BASE}/{check_id('job_id', job_id)}/logs/{check_id('task_id', task_id)}",
+                                   base_line=base_line, lines=lines, order=order) or {})
+
+    def log_lines(self, job_id: str, task_id: str = "worker-0", *, page_lines: int = 500) -> Page[str]:
+        """Every log line of a task, oldest first, fetched from AOM page by page (the
+        marker model: each page continues from the last one's ``end_line``)."""
+        def fetch(p: dict[str, Any]) -> dict[str, Any]:
+            page = self.aom_log(job_id, task_id, base_line=p.get("base_line"), lines=page_lines, order="asc")
+            text = page.get("content") or ""
+            return {"lines": text.splitlines(), "end_line": page.get("end_line") or None}
+
+        return Page(fetch, items_key="lines", total_key=None, id_key=None, limit=page_lines,
+                    style=PAGING["ShowTrainingJobLogsFromAom"], marker=("base_line", lambda b: b.get("end_line")))
+
+    def events(self, job_id: str, *, level: str | None = None, pattern: str | None = None, order: str = "asc",
+               start_time: str | None = None, end_time: str | None = None, limit: int = 50,
+               max_items: int | None = None) -> Page[APIObject]:
+        """The job's events ``{time, level, message, source}`` (lazy pages, page index)."""
+        def fetch(p: dict[str, Any]) -> Any:
+            return self._get(f"{BASE}/{check_id('job_id', job_id)}/events", level=level, pattern=pattern,
+                             order=order, start_time=start_time, end_time=end_time, **p) or {}
+
+        return Page(fetch, items_key="events", total_key="total", id_key=None, limit=limit,
+                    style=PAGING["ListTrainingJobEvents"], convert=APIObject, max_items=max_items)
+
+    def name_taken(self, name: str, workspace_id: str | None = None) -> bool:
+        """Whether a job of that name exists (``GET …/training-job-names``)."""
+        body = self._get("/v2/{project_id}/training-job-names", job_name=check_id("name", name),
+                         workspace_id=workspace_id) or {}
+        return bool(body.get("is_duplicate"))
+
+    def batch_delete(self, job_ids: Sequence[str], kind: str = "job") -> None:
+        """Delete several jobs in one call."""
+        if not job_ids:
+            raise UsageError("give at least one job ID")
+        jobs = [{"kind": kind, "metadata": {"id": check_id("job_id", j)}} for j in job_ids]
+        self._t.request("POST", f"{BASE}/batch-delete", json_body={"jobs": jobs}, idempotent=True)
+
+    def add_tags(self, job_id: str, tags: dict[str, str]) -> None:
+        """Add (or overwrite) tags ``{key: value}`` of a job."""
+        if not tags:
+            raise UsageError("give at least one tag")
+        body = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        self._t.request("POST", f"{TAGS}/{check_id('job_id', job_id)}/tags/create", json_body=body,
+                        idempotent=True)
+
+    def tags(self, job_id: str) -> dict[str, str]:
+        """A job's tags as ``{key: value}``."""
+        body = self._get(f"{TAGS}/{check_id('job_id', job_id)}/tags") or {}
+        return {t["key"]: t.get("value", "") for t in body.get("tags") or []}
+
+    def remove_tags(self, job_id: str, keys: Sequence[str]) -> None:
+        """Remove tags of a job by key."""
+        if not keys:
+            raise UsageError("give at least one tag key")
+        self._t.request("DELETE", f"{TAGS}/{check_id('job_id', job_id)}/tags/delete",
+                        json_body={"tags": [{"key": k} for k in keys]})
+
+    def project_tags(self, *, limit: int = 1000) -> Page[APIObject]:
+        """Every tag key used on training jobs, with its values ``{key, values}``."""
+        return Page(lambda p: self._get(f"{TAGS}/tags", **p) or {}, items_key="tags", total_key=None,
+                    id_key="key", limit=limit, style=PAGING["ListTrainingJobTags"], convert=APIObject)
+
     def metrics(self, job_id: str, task_id: str = "worker-0") -> APIObject:
         """``{metrics: [{metric, value: [...]}]}``."""
         return APIObject(self._get(f"{BASE}/{check_id('job_id', job_id)}/metrics/{check_id('task_id', task_id)}")
@@ -247,8 +198,9 @@ class TrainingJobs(Resource):
         return APIObject(self._get("/v2/{project_id}/training-job-engines") or {})
 
     def wait(self, job_id: str, *, timeout: float = 3600.0, poll: float = 1.0, show_log: bool | TextIO = False,
-             max_poll: float = 10.0) -> APIObject:
-        """Poll until a terminal phase, printing new log text when ``show_log``.
+             max_poll: float = 10.0, progress: Callable[[dict[str, Any]], None] | None = None) -> APIObject:
+        """Poll until a terminal phase, printing new log text when ``show_log``;
+        ``progress`` is called with every state of the job.
 
         Raises:
             TaskFailedError: the job ended Failed or Abnormal.
@@ -266,6 +218,8 @@ class TrainingJobs(Resource):
                     out.write(text[shown:])
                     out.flush()
                     shown = len(text)
+            if progress is not None:
+                progress(job)
             verdict = job_done(job)
             if verdict is True:
                 return job

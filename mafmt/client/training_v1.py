@@ -9,7 +9,8 @@ from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from mafmt.client._pages import ONE_BASED, Page
+from mafmt.client._create import Identity
+from mafmt.client._pages import PAGING, Page
 from mafmt.client._resource import APIObject, Resource, Task, check_id
 from mafmt.errors import UsageError
 
@@ -173,13 +174,10 @@ class TrainingV1(Resource):
             raise UsageError(f"job_name {name!r}: 1-64 letters, digits, '_' or '-'")
         body = _clean({"job_name": name, "job_desc": job_desc, "workspace_id": workspace_id, "config": config})
 
-        def reconcile() -> dict[str, Any] | None:
-            for job in self.list_jobs(search_content=name).get("jobs") or []:
-                if job.get("job_name") == name:
-                    return dict(job, is_success=True)
-            return None
-
-        out = APIObject(self._post(f"{V1}/training-jobs", body, reconcile=reconcile))
+        ident = Identity("v1 training job", name, find=lambda: self.list_jobs(search_content=name).get("jobs") or [],
+                         created=lambda job: job.get("create_time"), matches=lambda job: job.get("job_name") == name,
+                         result=lambda job: dict(job, is_success=True), exists_codes=frozenset({"ModelArts.0103"}))
+        out = APIObject(self._post(f"{V1}/training-jobs", body, create=ident))
         return self._version_task(out, wait, timeout, poll)
 
     def _version_task(self, out: dict[str, Any], wait: bool, timeout: float, poll: float) -> Task:
@@ -201,7 +199,7 @@ class TrainingV1(Resource):
     def iter_jobs(self, *, per_page: int = 100, **query: Any) -> Page[APIObject]:
         """Every job (lazy, 1-based pages)."""
         return Page(lambda p: self.list_jobs(**query, **p), items_key="jobs", total_key="job_total_count",
-                    id_key="job_id", limit=per_page, style=ONE_BASED, convert=APIObject)
+                    id_key="job_id", limit=per_page, style=PAGING["ListTrainingJobsV1"], convert=APIObject)
 
     def update_job(self, job_id: Any, job_desc: str) -> APIObject:
         return APIObject(self._put(f"{V1}/training-jobs/{job_id}", {"job_desc": job_desc}))

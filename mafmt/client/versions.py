@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mafmt.client._pages import Page
-from mafmt.client._resource import APIObject, Resource, Task, check_id, now_ms, recent
+from mafmt.client._create import Identity
+from mafmt.client._pages import PAGING, Page
+from mafmt.client._resource import APIObject, Resource, Task, check_id
 
 __all__ = ["Versions"]
 
@@ -28,7 +29,7 @@ class Versions(Resource):
         def fetch(paging: dict[str, Any]) -> dict[str, Any]:
             return self._get(_path(dataset_id), status=status, **query, **paging) or {}
 
-        return Page(fetch, items_key="versions", total_key="total_number", id_key="version_id", limit=limit,
+        return Page(fetch, items_key="versions", total_key="total_number", id_key="version_id", limit=limit, style=PAGING["ListDatasetVersions"],
                     convert=APIObject, max_items=max_items)
 
     def create(self, dataset_id: str, *, name: str | None = None, version_format: str | None = None,
@@ -39,20 +40,25 @@ class Versions(Resource):
                                   ("task_type", task_type), ("label_task_id", label_task_id),
                                   ("description", description)) if v is not None}
         body.update(extra)
-        started = now_ms()
-
-        def reconcile() -> dict[str, Any] | None:
-            for ver in recent(self.list(dataset_id), started):
-                if name is None or ver.get("version_name") == name:
-                    return {"version_id": ver["version_id"]}
-            return None
-
-        result = self._post(_path(dataset_id), body, reconcile=reconcile)
-        vid = result["version_id"]
-        task = Task(result).bind(lambda: self.get(dataset_id, vid), _version_done, f"version {vid}")
+        ident = Identity("dataset version", name, find=lambda: self.list(dataset_id),
+                         created=lambda ver: ver.get("create_time"),
+                         matches=lambda ver: (name is None or ver.get("version_name") == name)
+                         and (description is None or ver.get("description") == description),
+                         result=lambda ver: {"version_id": ver["version_id"]},
+                         exists_codes=frozenset({"ModelArts.4371"}))
+        result = self._post(_path(dataset_id), body, create=ident)
+        task = self._task(dataset_id, result)
         if wait:
             task.wait(timeout=timeout, poll=poll)
         return task
+
+    def _task(self, dataset_id: str, data: dict[str, Any]) -> Task:
+        vid = data["version_id"]
+        return Task(data).bind(lambda: self.get(dataset_id, vid), _version_done, f"version {vid}")
+
+    def wait(self, dataset_id: str, version_id: str, *, timeout: float = 600.0, poll: float = 1.0) -> APIObject:
+        """Wait until the version is usable (status 1)."""
+        return self._task(dataset_id, {"version_id": version_id}).wait(timeout=timeout, poll=poll)
 
     def get(self, dataset_id: str, version_id: str) -> APIObject:
         """One version's details."""

@@ -22,6 +22,7 @@ MODULES = (
     "draw",
     "obs",
     "dataset",
+    "publish",
     "label_task",
     "train",
     "model",

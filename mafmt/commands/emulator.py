@@ -80,20 +80,29 @@ def _start_moto() -> tuple[Any, str | None]:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("emulator", help="run a local ModelArts emulator (prints the client environment)")
+    import argparse
+
+    from mafmt.commands._api import nonnegative, positive
+
+    p = sub.add_parser(
+        "emulator", help="run a local ModelArts emulator (prints the client environment)",
+        description="Run a stateful ModelArts on 127.0.0.1 with its own S3 server (bucket mafmt-demo ready) and print "
+                    "the 'export ...' lines a client needs; stop it with Ctrl-C.",
+        epilog="example:\n  mafmt emulator --tick 0.2      # then paste the export lines into a second shell",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     p.add_argument("--obs-endpoint", metavar="URL", help="S3-compatible OBS endpoint (default: start a local one)")
     p.add_argument("--obs-root", metavar="DIR", help="serve OBS paths from this local folder instead")
     p.add_argument("--ak", help="accepted access key (default: HUAWEICLOUD_SDK_AK, else random)")
     p.add_argument("--sk", help="accepted secret key (default: HUAWEICLOUD_SDK_SK, else random)")
     p.add_argument("--project-id", help="accepted project ID (default: HUAWEICLOUD_SDK_PROJECT_ID, else random)")
-    p.add_argument("--task-delay", type=float, default=0.0, metavar="S", help="delay before each async task")
-    p.add_argument("--publish-interval", type=float, default=0.0, metavar="S",
+    p.add_argument("--task-delay", type=nonnegative, default=0.0, metavar="S", help="delay before each async task")
+    p.add_argument("--publish-interval", type=nonnegative, default=0.0, metavar="S",
                    help="minimum seconds between two versions of a dataset (the cloud: 60; default 0)")
-    p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stop after S seconds (0: on Ctrl-C)")
+    p.add_argument("--duration", type=nonnegative, default=0.0, metavar="S", help="stop after S seconds (0: on Ctrl-C)")
     p.add_argument("--bucket", default="mafmt-demo", metavar="NAME",
                    help="bucket created on the emulator's own S3 server (default: mafmt-demo; '' for none)")
-    p.add_argument("--tick", type=float, metavar="S",
+    p.add_argument("--tick", type=positive, metavar="S",
                    help="seconds per state of training jobs, models and services (default 0.5 or MAFMT_EMULATOR_TICK)")
     p.add_argument("--json", action="store_true", help="print the environment as JSON")
     p.set_defaults(func=run)

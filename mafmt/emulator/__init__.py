@@ -87,7 +87,10 @@ class Emulator:
         self._thread: Any = None
 
     def __repr__(self) -> str:
-        return f"Emulator(url={self.url if self._server else None!r}, ak={self.ak!r}, project_id={self.project_id!r})"
+        from mafmt.client._config import mask
+
+        return (f"Emulator(url={self.url if self._server else None!r}, ak={mask(self.ak)!r}, "
+                f"project_id={self.project_id!r})")
 
     @property
     def url(self) -> str:
@@ -135,8 +138,17 @@ class Emulator:
         return out
 
     def add_fault(self, **spec: Any) -> Fault:
-        """Inject a fault (see :class:`Fault` for the keys); returns it (``hits`` counts firings)."""
-        fault = Fault(**spec)
+        """Inject a fault (see :class:`Fault` for the keys); returns it (``hits`` counts firings).
+
+        Raises:
+            UsageError: an invalid setting (e.g. a ``path`` that is not a regular expression).
+        """
+        try:
+            fault = Fault(**spec)
+        except (TypeError, ValueError) as exc:
+            from mafmt.errors import UsageError
+
+            raise UsageError(str(exc)) from None
         with self.app._lock:
             self.app.faults.append(fault)
         return fault

@@ -23,6 +23,9 @@ __all__ = ["App", "Fault", "Principal", "User"]
 
 log = logging.getLogger("mafmt.emulator")
 _PROJECT_PATH = re.compile(r"^/v[12]/([^/]+)/")
+#: literal words of official routes the emulator does not serve: never taken as an ID
+RESERVED_WORDS = frozenset({"api-keys", "autosearch", "batch-delete", "clusters", "delete", "flavors",
+                            "resource-instances", "tags", "yaml-templates"})
 
 
 @dataclass
@@ -33,6 +36,11 @@ class Principal:
     sk: str = field(repr=False)
     project_id: str = ""
     security_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        from mafmt.client._config import mask
+
+        return f"Principal(ak={mask(self.ak)!r}, project_id={self.project_id!r})"
 
 
 @dataclass
@@ -46,13 +54,19 @@ class User:
     region: str = "cn-north-4"
 
 
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+
+
 @dataclass
 class Fault:
     """An injected fault: matches by method and path regex, fires ``times`` times.
 
-    ``status`` answers that status (with ``error_code``); ``delay`` sleeps first;
-    ``drop`` closes the connection without answering — before handling, or after the
-    request took effect when ``after`` is true (the case that tempts a client to re-send).
+    ``status`` answers that status (with ``error_code``); ``delay`` sleeps; ``drop`` closes
+    the connection without answering. By default all of this happens before the request
+    is handled; with ``after`` the request is handled first (it takes effect) and only
+    then the delay, the drop or the error status come — a slow handler whose caller times
+    out, a lost answer, or a 5xx after the commit: the cases that tempt a client to re-send
+    a create.
     """
 
     method: str | None = None
@@ -65,10 +79,60 @@ class Fault:
     times: int = 1
     retry_after: float | None = None
     hits: int = 0
+    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        problem = self.problem()
+        if problem:
+            raise ValueError(f"invalid fault: {problem}")
+        self._regex = re.compile(self.path) if self.path is not None else None
+        self.method = self.method.upper() if self.method else None
+
+    def problem(self) -> str | None:
+        """What is wrong with this fault's settings (None when it is usable)."""
+        def number(x: Any) -> bool:
+            return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+        if self.method is not None and (not isinstance(self.method, str) or self.method.upper() not in _METHODS):
+            return f"method must be one of {', '.join(sorted(_METHODS))}"
+        if self.path is not None:
+            if not isinstance(self.path, str):
+                return "path must be a regular expression (a string)"
+            try:
+                re.compile(self.path)
+            except re.error as exc:
+                return f"path is not a valid regular expression: {exc}"
+        if self.status is not None and (not isinstance(self.status, int) or isinstance(self.status, bool)
+                                        or not 400 <= self.status <= 599):
+            return "status must be an integer HTTP error status (400-599)"
+        if self.error_code is not None and not isinstance(self.error_code, str):
+            return "error_code must be a string"
+        if not number(self.delay) or not 0 <= self.delay <= 300:
+            return "delay must be a number of seconds in 0..300"
+        if not isinstance(self.drop, bool) or not isinstance(self.after, bool):
+            return "drop and after must be true or false"
+        if not isinstance(self.times, int) or isinstance(self.times, bool) or not 1 <= self.times <= 1_000_000:
+            return "times must be an integer in 1..1000000"
+        if self.retry_after is not None and (not number(self.retry_after) or not 0 <= self.retry_after <= 300):
+            return "retry_after must be a number of seconds in 0..300"
+        if not isinstance(self.hits, int):
+            return "hits must be an integer"
+        return None
 
     def matches(self, req: Request) -> bool:
-        return (self.times > 0 and (self.method is None or self.method.upper() == req.method)
-                and (self.path is None or re.search(self.path, req.path) is not None))
+        return (self.times > 0 and (self.method is None or self.method == req.method)
+                and (self._regex is None or self._regex.search(req.path) is not None))
+
+    @classmethod
+    def from_json(cls, spec: Any) -> Fault:
+        """A fault from the admin endpoint's JSON body (ValueError or TypeError naming the problem)."""
+        if not isinstance(spec, dict):
+            raise TypeError("invalid fault: the body must be a JSON object")
+        allowed = {f for f in cls.__dataclass_fields__ if not f.startswith("_") and f != "hits"}
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValueError(f"invalid fault: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+        return cls(**spec)
 
 
 class App:
@@ -85,15 +149,28 @@ class App:
         self.faults: list[Fault] = []
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.router = Router()
+        self.router = Router(reserved=RESERVED_WORDS)
         start = _tasks.make_import_starter(store)
         _data.register(self.router, store, start)
         _tasks.register(self.router, store, start)
-        from mafmt.emulator import _serving, _training, _training_v1  # training, models, services (api.md §11-14)
+        from mafmt.emulator import (  # training, algorithms, models, services (api.md §11-14, official v2)
+            _algorithms,
+            _services_v2,
+            _serving,
+            _training,
+            _training_ops,
+            _training_v1,
+        )
 
         _training.register(self.router, store)
+        _training_ops.register(self.router, store)
+        _algorithms.register(self.router, store)
+        _services_v2.register(self.router, store)
         _training_v1.register(self.router, store)
         _serving.register(self.router, store)
+
+    def __repr__(self) -> str:
+        return f"App(principals={list(self.principals.values())!r}, users={len(self.users)})"
 
     # ---------------------------------------------------------------- WSGI
 
@@ -102,18 +179,12 @@ class App:
         req.params = dict(split_query(req.raw_query))
         path = unquote(req.path)
         if path.startswith("/_emulator/"):
-            return respond(start_response, self._admin(req, path))
+            return respond(start_response, self._admin(req, path), self.store.clock())
         fault = self._take_fault(req)
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop and not fault.after:
-                raise Drop()
-            if fault.status:
-                headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                code = fault.error_code or ("ModelArts.2799" if fault.status == 429 else "ModelArts.0010")
-                return respond(start_response, Response(fault.status, {"error_code": code,
-                                                                        "error_msg": "injected fault"}, headers))
+        if fault is not None and not fault.after:
+            early = self._fire(fault)
+            if early is not None:
+                return respond(start_response, early, self.store.clock())
         with self._lock:
             key = f"{req.method} {path}"
             self.counts[key] = self.counts.get(key, 0) + 1
@@ -129,9 +200,22 @@ class App:
         except Exception:
             log.exception("emulator error on %s %s", req.method, path)
             resp = Response(500, {"error_code": "ModelArts.0010", "error_msg": "internal error"})
-        if fault is not None and fault.drop and fault.after:
+        if fault is not None and fault.after:
+            resp = self._fire(fault) or resp
+        return respond(start_response, resp, self.store.clock())
+
+    @staticmethod
+    def _fire(fault: Fault) -> Response | None:
+        """Apply ``fault``: sleep, then drop (raises :class:`Drop`) or the error answer."""
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.drop:
             raise Drop()
-        return respond(start_response, resp)
+        if fault.status:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            code = fault.error_code or ("ModelArts.2799" if fault.status == 429 else "ModelArts.0010")
+            return Response(fault.status, {"error_code": code, "error_msg": "injected fault"}, headers)
+        return None
 
     def _take_fault(self, req: Request) -> Fault | None:
         with self._lock:
@@ -145,23 +229,34 @@ class App:
     # ---------------------------------------------------------------- admin
 
     def _admin(self, req: Request, path: str) -> Response:
-        if path == "/_emulator/faults" and req.method == "POST":
-            spec = req.json()
-            with self._lock:
-                self.faults.append(Fault(**{k: x for k, x in spec.items() if k in Fault.__dataclass_fields__}))
-            return Response(200, {"faults": len(self.faults)})
-        if path == "/_emulator/faults" and req.method == "DELETE":
-            with self._lock:
-                self.faults.clear()
-            return Response(204)
-        if path == "/_emulator/fail" and req.method == "POST":
-            with self.store.lock:
-                self.store.forced_failures.append(req.json())
-            return Response(200, {"forced": len(self.store.forced_failures)})
-        if path == "/_emulator/state" and req.method == "GET":
-            with self.store.lock:
-                return Response(200, {"datasets": len(self.store.datasets), "requests": dict(self.counts)})
-        raise ApiError(404, "ModelArts.0104", f"no such admin call: {req.method} {path}")
+        """The test-control endpoint: needs the emulator's own credentials (like any call)."""
+        try:
+            self._identify(req, path)
+            if path == "/_emulator/faults" and req.method == "POST":
+                try:
+                    fault = Fault.from_json(req.json())
+                except (ValueError, TypeError) as exc:
+                    raise ApiError(400, "ModelArts.0101", str(exc)) from None
+                with self._lock:
+                    self.faults.append(fault)
+                    return Response(200, {"faults": len(self.faults)})
+            if path == "/_emulator/faults" and req.method == "DELETE":
+                with self._lock:
+                    self.faults.clear()
+                return Response(204)
+            if path == "/_emulator/fail" and req.method == "POST":
+                spec = req.json()
+                if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
+                    raise ApiError(400, "ModelArts.0101", "the body must be a JSON object with a kind")
+                with self.store.lock:
+                    self.store.forced_failures.append(spec)
+                return Response(200, {"forced": len(self.store.forced_failures)})
+            if path == "/_emulator/state" and req.method == "GET":
+                with self.store.lock:
+                    return Response(200, {"datasets": len(self.store.datasets), "requests": dict(self.counts)})
+            raise ApiError(404, "ModelArts.0104", f"no such admin call: {req.method} {path}")
+        except ApiError as exc:
+            return Response(exc.status, exc.body or {"error_code": exc.code, "error_msg": exc.msg})
 
     # ---------------------------------------------------------------- IAM
 

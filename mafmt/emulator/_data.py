@@ -57,7 +57,7 @@ def register(router: Router, store: Store, start_import: Any) -> None:
         items = [d for d in items if (dtype is None or d.get("dataset_type") == dtype)
                  and search in d["dataset_name"].lower()]
         items.sort(key=lambda d: (d[sort_by or "create_time"], d["dataset_id"]), reverse=order == "desc")
-        return Response(200, {"total_number": len(items), "datasets": v.page(items, offset or 0, limit or 10)})
+        return Response(200, {"total_number": len(items), "datasets": v.page(items, offset or 0, limit or 10, "ListDatasets")})
 
     def create_dataset(req: Request) -> Response:
         body = v.body(req, "dataset-create")
@@ -173,7 +173,7 @@ def _register_versions(router: Router, store: Store) -> None:
             rec = store.dataset(req.route["dataset_id"])
             items = [dict(x) for x in rec.versions.values() if status is None or x["status"] == status]
         items.sort(key=lambda x: (x["create_time"], x["version_name"]), reverse=True)
-        return Response(200, {"total_number": len(items), "versions": v.page(items, offset, limit)})
+        return Response(200, {"total_number": len(items), "versions": v.page(items, offset, limit, "ListDatasetVersions")})
 
     def create_version(req: Request) -> Response:
         body = v.body(req)
@@ -285,7 +285,7 @@ def _register_samples(router: Router, store: Store) -> None:
         if label:
             items = [s for s in items if any(lab.get("name") == label for lab in s["labels"])]
         items = sorted(items, key=lambda s: (s["sample_time"], s["sample_id"]), reverse=order == "desc")
-        return Response(200, {"sample_count": len(items), "samples": v.page(items, offset, limit)})
+        return Response(200, {"sample_count": len(items), "samples": v.page(items, offset, limit, "ListSamples")})
 
     def get_sample(req: Request) -> Response:
         with store.lock:

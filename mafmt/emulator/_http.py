@@ -78,26 +78,65 @@ Handler = Callable[[Request], Response]
 
 
 class Router:
-    """``{name}`` path templates -> handlers, per method."""
+    """``{name}`` path templates -> handlers, per method.
 
-    def __init__(self) -> None:
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+    A path word is never taken as an ID:
+
+    * a parameter never matches a word that another template has as a literal at the same
+      place (after the same prefix), nor one of ``reserved`` (words of official routes the
+      emulator does not serve, such as ``api-keys``);
+    * when several templates match, the one with the most literal segments wins.
+
+    So ``POST …/training-jobs/batch-delete`` is the batch delete, and ``GET
+    …/training-jobs/batch-delete`` is 405, not a job called ``batch-delete``.
+    """
+
+    def __init__(self, reserved: frozenset[str] = frozenset()) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], int, list[str], Handler]] = []
+        self._words: dict[tuple[str, ...], set[str]] = {}
+        self.reserved = reserved
+
+    @staticmethod
+    def _shape(segments: list[str]) -> tuple[str, ...]:
+        return tuple("*" if seg.startswith("{") else seg for seg in segments)
 
     def add(self, method: str, template: str, handler: Handler) -> None:
-        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/"))
-        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), handler))
+        template = template.rstrip("/")
+        segments = template.split("/")
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+        literal = sum(1 for seg in segments if seg and not seg.startswith("{"))
+        for i, seg in enumerate(segments):
+            if seg and not seg.startswith("{"):
+                self._words.setdefault(self._shape(segments[:i]), set()).add(seg)
+        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), literal, segments, handler))
+
+    def _word_as_id(self, segments: list[str], path: str) -> bool:
+        given = path.rstrip("/").split("/")
+        for i, seg in enumerate(segments):
+            if seg.startswith("{") and i < len(given) and seg != "{project_id}" and (
+                    given[i] in self.reserved or given[i] in self._words.get(self._shape(segments[:i]), ())):
+                return True
+        return False
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        allowed = False
-        for m, pattern, handler in self._routes:
+        best: tuple[int, Handler, dict[str, str]] | None = None
+        shapes: set[int] = set()
+        for m, pattern, literal, segments, handler in self._routes:
             found = pattern.match(path)
-            if found:
-                if m == method:
-                    return handler, found.groupdict()
-                allowed = True
-        if allowed:
+            if found is None or self._word_as_id(segments, path):
+                continue
+            shapes.add(literal)
+            if m == method and (best is None or literal > best[0]):
+                best = (literal, handler, found.groupdict())
+        if best is not None and best[0] == max(shapes):
+            return best[1], best[2]
+        if shapes:
             raise ApiError(405, "ModelArts.0105", f"method {method} not allowed on {path}")
         raise ApiError(404, "ModelArts.0104", f"no such API: {method} {path}")
+
+    def templates(self) -> list[tuple[str, str]]:
+        """(method, regex) of every route (for coverage reports)."""
+        return [(m, p.pattern) for m, p, _, _, _ in self._routes]
 
 
 def read_request(environ: dict[str, Any]) -> Request:
@@ -112,9 +151,14 @@ def read_request(environ: dict[str, Any]) -> Request:
     return Request(environ["REQUEST_METHOD"].upper(), raw_path, environ.get("QUERY_STRING", ""), headers, body)
 
 
-def respond(start_response: Callable[..., Any], resp: Response) -> Iterable[bytes]:
+def respond(start_response: Callable[..., Any], resp: Response, now: float | None = None) -> Iterable[bytes]:
+    """Send ``resp``; ``now`` (the emulator's clock) gives the ``Date`` header."""
+    from email.utils import formatdate
+
     data = resp.encode()
     headers = {"X-Request-Id": secrets.token_hex(16), **resp.headers}
+    if now is not None:
+        headers.setdefault("Date", formatdate(now, usegmt=True))
     if resp.body is not None:
         headers.setdefault("Content-Type", "application/json")
     headers["Content-Length"] = str(len(data))
@@ -128,8 +172,11 @@ class _Handler(ServerHandler):
     def handle_error(self) -> None:
         import sys
 
-        if isinstance(sys.exc_info()[1], Drop):  # close without a response
-            self.close()
+        if isinstance(sys.exc_info()[1], Drop):
+            # close without a response: nothing was sent, nothing is logged; the server
+            # closes the socket when the handler returns
+            self.result = self.headers = self.status = None  # type: ignore[assignment]
+            self.request_handler.close_connection = True  # type: ignore[attr-defined]
             return
         super().handle_error()
 

@@ -83,6 +83,9 @@ class MLState:
     vis_jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: v2 algorithms (``/v2/{project_id}/algorithms``) and v2 inference services
+    algorithms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    infer_services: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1000))
 
     def ticks(self, store: Store, since: float) -> float:

@@ -1,4 +1,12 @@
-"""Turning mafmt samples into ModelArts sample objects, and import/export work."""
+"""Turning mafmt samples into ModelArts sample objects, and import/export work.
+
+A sample is its object: ``obs://b/k``, ``s3://b/k``, ``s3a://b/k`` and ``/b/k`` name one
+sample (:func:`object_key`). Importing a sample that is already in the dataset updates
+it; several lines of one manifest for one object are one sample, and the last line
+that carries labels gives its label set (a line without labels does not clear them).
+An import's counters say what it did: ``imported_sample_count`` = samples added or
+re-labelled (given other labels than they had), ``annotated_sample_count`` = those of
+them that carry labels now."""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from mafmt.emulator._http import ApiError
 from mafmt.emulator._state import DatasetRec, SampleRec, Store, new_sample_id
 from mafmt.model import Classification, Detection, Sample
 
-__all__ = ["export_samples", "import_dir", "import_manifest", "sample_wire"]
+__all__ = ["ImportCounts", "export_samples", "import_dir", "import_manifest", "object_key", "sample_wire"]
 
 #: manifest annotation type -> labeling type code
 TYPE_CODES = {
@@ -70,9 +78,34 @@ def sample_wire(sample: Sample, sample_id: str, now: int, sample_type: int, size
     return wire
 
 
+def object_key(source: str) -> str:
+    """The object a sample source names: ``bucket/key`` for every OBS spelling."""
+    for prefix in ("obs://", "s3://", "s3a://"):
+        if source.startswith(prefix):
+            return source[len(prefix):]
+    return source.removeprefix("/")
+
+
+class ImportCounts(dict):  # type: ignore[type-arg]
+    """``total_sample_count`` (distinct samples in the source), ``imported_sample_count``
+    (added or re-labelled), ``annotated_sample_count`` (of those, carrying labels)."""
+
+    def __init__(self) -> None:
+        super().__init__(total_sample_count=0, imported_sample_count=0, annotated_sample_count=0)
+
+    def count(self, sample: Sample) -> None:
+        self["imported_sample_count"] += 1
+        if sample.annotations:
+            self["annotated_sample_count"] += 1
+
+
 def _add(store: Store, rec: DatasetRec, sample: Sample, sample_type: int) -> None:
     sid = new_sample_id()
     rec.samples[sid] = SampleRec(sample_wire(sample, sid, store.now_ms(), sample_type), sample)
+
+
+def _by_object(rec: DatasetRec) -> dict[str, SampleRec]:
+    return {object_key(r.wire["source"]): r for r in rec.samples.values()}
 
 
 def _absolute(store: Store, sample: Sample, base: str) -> None:
@@ -82,13 +115,13 @@ def _absolute(store: Store, sample: Sample, base: str) -> None:
         sample.source = store.obs_form(storage.resolve(base, sample.source))
 
 
-def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool, sample_type: int) -> int:
-    """Read a manifest (and its VOC files) and add its samples; returns the count."""
+def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool, sample_type: int) -> ImportCounts:
+    """Read a manifest (and its VOC files) and add or update its samples."""
     uri = store.uri(path)
     if not storage.exists(uri):
         raise ApiError(400, "ModelArts.4340", f"import path {path} contains no valid file")
     base = storage.parent(uri)
-    samples = []
+    merged: dict[str, Sample] = {}  # one sample per object, in first-seen order
     for sample in manifest.read(uri, on_error="skip"):
         if annotations:
             for ann in sample.annotations:
@@ -97,23 +130,36 @@ def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool,
         else:
             sample.annotations = []
         _absolute(store, sample, base)
-        samples.append(sample)
-    if not samples:
+        key = object_key(sample.source)
+        earlier = merged.get(key)
+        if earlier is not None and not sample.annotations:  # the last label set wins; no labels: keep them
+            sample.annotations = earlier.annotations
+        merged[key] = sample
+    if not merged:
         raise ApiError(400, "ModelArts.4340", f"import path {path} contains no valid file")
+    counts = ImportCounts()
+    counts["total_sample_count"] = len(merged)
     with store.lock:
-        by_source = {r.wire["source"]: r for r in rec.samples.values()}
-        for sample in samples:
-            existing = by_source.get(sample.source)
-            if existing is None:  # a sample already in the dataset gets the new labels
+        existing = _by_object(rec)
+        for key, sample in merged.items():
+            found = existing.get(key)
+            if found is None:
                 _add(store, rec, sample, sample_type)
-            else:
-                existing.wire = sample_wire(sample, existing.id, store.now_ms(), sample_type)
-                existing.model = sample
-    return len(samples)
+                counts.count(sample)
+                continue
+            if not sample.annotations:  # named again, nothing to change
+                continue
+            sample.source = found.wire["source"]  # the object keeps the spelling it was first imported with
+            wire = sample_wire(sample, found.id, store.now_ms(), sample_type)
+            if wire["labels"] == found.wire["labels"] and wire.get("usage") == found.wire.get("usage"):
+                continue  # the same labels again: nothing done
+            found.wire, found.model = wire, sample
+            counts.count(sample)
+    return counts
 
 
 def import_dir(store: Store, rec: DatasetRec, path: str, annotations: bool, sample_type: int,
-               *, fmt: str | None = None, allow_empty: bool = False) -> int:
+               *, fmt: str | None = None, allow_empty: bool = False) -> ImportCounts:
     """Add every file of the dataset's kind under an OBS folder (images; ``.csv`` for
     tables, ``.txt`` for text, ``.wav``/``.mp3`` for audio). With ``annotations`` the
     labels come from the layout (import-formats.md §4): a VOC file named like an image
@@ -124,22 +170,27 @@ def import_dir(store: Store, rec: DatasetRec, path: str, annotations: bool, samp
     stems = {os.path.splitext(f)[0]: f for f in files if f.lower().endswith((".xml", ".txt"))}
     wanted = (".csv",) if sample_type == 4 else (".txt",) if sample_type == 1 else (
         (".wav", ".mp3") if sample_type == 2 else IMAGE_EXT)
-    known = {s.wire["source"] for s in rec.samples.values()}
+    known = {object_key(s.wire["source"]) for s in rec.samples.values()}
     added = []
+    found = 0
     for item in (f for f in files if f.lower().endswith(wanted)):
         source = store.obs_form(item)
-        if source in known:
+        found += 1
+        if object_key(source) in known:
             continue
         sample = Sample(source=source)
         if annotations:
             sample.annotations.extend(_dir_labels(item, root, stems.get(os.path.splitext(item)[0]), fmt))
         added.append(sample)
-    if not added and not allow_empty:
+    if not found and not allow_empty:
         raise ApiError(400, "ModelArts.4340", f"import path {path} contains no valid file")
+    counts = ImportCounts()
+    counts["total_sample_count"] = found
     with store.lock:
         for sample in added:
             _add(store, rec, sample, sample_type)
-    return len(added)
+            counts.count(sample)
+    return counts
 
 
 def _dir_labels(item: str, root: str, twin: str | None, fmt: str | None) -> list[Any]:

@@ -213,7 +213,7 @@ def register(router: Router, store: Store) -> None:
         if p.get("description"):
             items = [m for m in items if p["description"].lower() in (m.get("description") or "").lower()]
         items.sort(key=lambda m: (m.get(sort_by or "create_at") or 0, m["model_id"]), reverse=order == "desc")
-        page = v.page(items, offset, limit)
+        page = v.page(items, offset, limit, "ListModels")
         return Response(200, {"total_count": len(items), "count": len(page), "models": page})
 
     def delete_model(req: Request) -> Response:
@@ -317,7 +317,7 @@ def register(router: Router, store: Store) -> None:
         if p.get("model_id"):
             items = [s for s in items if any(c["model_id"] == p["model_id"] for c in s["config"])]
         items.sort(key=lambda s: (s[sort_by or "publish_at"], s["service_id"]), reverse=order == "desc")
-        page = v.page(items, offset, limit)
+        page = v.page(items, offset, limit, "ListServices")
         return Response(200, {"total_count": len(items), "count": len(page), "services": page})
 
     def update_service(req: Request) -> Response:

@@ -54,7 +54,6 @@ def make_import_starter(store: Store) -> Any:
         def run() -> None:
             with store.lock:
                 task["status"] = "RUNNING"
-            before = len(rec.samples)
             try:
                 failure = store.take_failure("import")
                 if failure:
@@ -62,17 +61,15 @@ def make_import_starter(store: Store) -> Any:
                                    failure.get("error_msg", "forced failure"))
                 annotations = bool(task["import_annotations"])
                 if kind == "manifest":
-                    n = import_manifest(store, rec, path, annotations, sample_type_of(rec))
+                    counts = import_manifest(store, rec, path, annotations, sample_type_of(rec))
                 else:
                     formats = task.get("annotation_format_config") or [{}]
-                    n = import_dir(store, rec, path, annotations, sample_type_of(rec),
-                                   fmt=formats[0].get("format_name"), allow_empty=initial)
-                state: dict[str, Any] = {"status": "COMPLETED", "total_sample_count": n, "imported_sample_count": n}
+                    counts = import_dir(store, rec, path, annotations, sample_type_of(rec),
+                                        fmt=formats[0].get("format_name"), allow_empty=initial)
+                state: dict[str, Any] = {"status": "COMPLETED", **counts}
             except Exception as exc:  # noqa: BLE001 - recorded on the task
                 state = {"status": "FAILED", **_fail_state(exc)}
             with store.lock:
-                added = list(rec.samples.values())[before:]
-                state["annotated_sample_count"] = sum(1 for s in added if s.wire["labels"])
                 end = store.now_ms()
                 task.update(state, update_ms=end, elapsed_time=(end - task["create_time"]) // 1000)
                 rec.wire["status"] = 1 if state["status"] == "COMPLETED" or not initial else 4
@@ -88,14 +85,15 @@ def register(router: Router, store: Store, start_import: Any) -> None:
     """Add the import-task, export-task and labeling-task routes."""
     base = D + "/{dataset_id}"
 
-    def _list(req: Request, attr: str, key: str, total: str, hi: int = 100, default: int = 10) -> Response:
+    def _list(req: Request, attr: str, key: str, total: str, operation: str, hi: int = 100,
+              default: int = 10) -> Response:
         offset = v.int_param(req, "offset", 0, 0) or 0
         limit = v.int_param(req, "limit", default, 1, hi) or default
         with store.lock:
             rec = store.dataset(req.route["dataset_id"])
             items = [dict(t) for t in getattr(rec, attr).values()]
         items.sort(key=lambda t: (t["create_time"], t["task_id"]), reverse=True)
-        return Response(200, {total: len(items), key: v.page(items, offset, limit)})
+        return Response(200, {total: len(items), key: v.page(items, offset, limit, operation)})
 
     def _get(req: Request, attr: str, code: str, what: str) -> Response:
         with store.lock:
@@ -207,14 +205,14 @@ def register(router: Router, store: Store, start_import: Any) -> None:
             rec = store.dataset(req.route["dataset_id"])
             items = [dict(t) for t in rec.label_tasks.values() if not team or t["is_workforce_task"]]
         items.sort(key=lambda t: (t[key or "create_time"], t["task_id"]), reverse=direction == "desc")
-        return Response(200, {"count": len(items), "tasks": v.page(items, offset, limit)})
+        return Response(200, {"count": len(items), "tasks": v.page(items, offset, limit, "ListWorkforceTasks")})
 
     router.add("POST", base + "/import-tasks", create_import)
-    router.add("GET", base + "/import-tasks", lambda r: _list(r, "imports", "import_tasks", "total_count"))
+    router.add("GET", base + "/import-tasks", lambda r: _list(r, "imports", "import_tasks", "total_count", "ListImportTasks"))
     router.add("GET", base + "/import-tasks/{task_id}",
                lambda r: _get(r, "imports", "ModelArts.4352", "Import task"))
     router.add("POST", base + "/export-tasks", create_export)
-    router.add("GET", base + "/export-tasks", lambda r: _list(r, "exports", "export_tasks", "total_count"))
+    router.add("GET", base + "/export-tasks", lambda r: _list(r, "exports", "export_tasks", "total_count", "ListExportTasks"))
     router.add("GET", base + "/export-tasks/{task_id}",
                lambda r: _get(r, "exports", "ModelArts.4359", "Export task"))
     router.add("POST", base + "/workforce-tasks", create_label_task)

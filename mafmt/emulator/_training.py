@@ -2,7 +2,14 @@
 Running → Completed (or Failed when a failure was forced with ``fail_next("training")``),
 one state per tick; while running it grows a log and metrics; at the end it writes the
 log to ``log_export_path`` and a summary into each output folder. Terminate honours
-the phase rules (Terminating → Terminated)."""
+the phase rules (Terminating → Terminated). Every phase change is an event.
+
+Bodies follow the official ``Job`` model: ``kind`` and ``metadata.name`` required,
+``kind`` from its enum, environment variable names of letters, digits and ``_`` (not
+starting with a digit), a dataset input needs only its ``id``; the algorithm is either
+code (``code_dir`` + ``boot_file``), an image + command, or a v2 algorithm's ``id``.
+Answers use the official response types: ``algorithm.environments`` is a list of maps,
+``flavor_info.disk.size`` a string."""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ import re
 import uuid
 from typing import Any
 
+from mafmt.client.training_bodies import ENV_NAME, KINDS
 from mafmt.emulator import _validate as v
 from mafmt.emulator._http import ApiError, Request, Response, Router
 from mafmt.emulator._ml import ENGINES, FLAVORS, MLState, ml_state, write_obs
@@ -29,8 +37,8 @@ def _bad(msg: str, code: str = "ModelArts.2702") -> ApiError:
 
 
 def _validate(store: Store, body: dict[str, Any]) -> None:
-    if body.get("kind", "job") not in ("job", "visualization_job"):
-        raise _bad("kind must be job or visualization_job")
+    if body.get("kind") not in KINDS:
+        raise _bad(f"kind is required, one of {', '.join(KINDS)}")
     meta = body.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not _NAME.match(meta["name"]):
         raise _bad("metadata.name is required: 1-64 letters, digits, '_' or '-'")
@@ -43,6 +51,8 @@ def _validate(store: Store, body: dict[str, Any]) -> None:
         raise _bad("algorithm.code_dir and algorithm.boot_file go together")
     if not any(ways):
         raise _bad("algorithm: give id, subscription_id + item_version_id, code_dir + boot_file, or an image + command")
+    if algo.get("id") and algo["id"] not in ml_state(store).algorithms:
+        raise _bad(f"algorithm {algo['id']} does not exist", "ModelArts.2701")
     engine = algo.get("engine") or {}
     if engine.get("engine_name") and engine.get("engine_version") and not any(
             e["engine_name"] == engine["engine_name"] and e["engine_version"] == engine["engine_version"]
@@ -62,11 +72,16 @@ def _validate(store: Store, body: dict[str, Any]) -> None:
                 rec = store.datasets.get(ds.get("id") or "")
                 if rec is None:
                     raise _bad(f"dataset {ds.get('id')} not found", "ModelArts.2783")
-                if ds.get("version_id") not in rec.versions:
+                if ds.get("version_id") is not None and ds["version_id"] not in rec.versions:
                     raise _bad(f"dataset version {ds.get('version_id')} not found", "ModelArts.2782")
     env = algo.get("environments") or {}
-    if len(env) > 100 or any(len(k) > 8192 or len(str(x)) > 4096 for k, x in env.items()):
-        raise _bad("algorithm.environments: at most 100 pairs, keys 8192 and values 4096 characters")
+    if not isinstance(env, dict) or len(env) > 100 or any(
+            len(k) > 8192 or len(str(x)) > 4096 for k, x in env.items()):
+        raise _bad("algorithm.environments: a map of at most 100 pairs, keys 8192 and values 4096 characters")
+    bad = [k for k in env if not ENV_NAME.match(k)]
+    if bad:
+        raise _bad(f"algorithm.environments: {bad[0]!r} is not a variable name (letters, digits and '_', "
+                   "starting with a letter or '_')")
     res = (body.get("spec") or {}).get("resource") or {}
     count = res.get("node_count", 1)
     if not isinstance(count, int) or count < 1:
@@ -100,6 +115,15 @@ def _advance(store: Store, ml: MLState, job: dict[str, Any]) -> None:
                 job["_log"] += f"[worker-0] epoch {i}/{ml.run_ticks} loss={1.0 / (i + 1):.4f}\n"
                 for m in job["_metrics"]:
                     m["value"].append(round(10.0 + 7 * i + len(m["metric"]), 1))
+    if phase != st["phase"]:  # one event per phase the job went through, also between two polls
+        order = ["Creating", "Pending", "Running", phase]
+        was = st["phase"]
+        steps = order[order.index(was) + 1:] if was in order[:3] and phase not in order[:order.index(was) + 1] \
+            else [phase]
+        for step in steps:
+            level = "Error" if step in ("Failed", "Abnormal") else "Info"
+            job["_events"].append(event(store, level, f"Job phase changed from {was} to {step}"))
+            was = step
     st["phase"] = st["secondary_phase"] = phase
     st["duration"] = max(0, int((store.clock() - job["_created"]) * 1000))
     if phase in ("Completed", "Failed", "Terminated"):
@@ -127,6 +151,41 @@ def _finish(store: Store, job: dict[str, Any], phase: str) -> None:
             write_obs(store, url.rstrip("/") + "/training_summary.json", json.dumps(summary).encode())
 
 
+def event(store: Store, level: str, message: str, source: str = "Job") -> dict[str, Any]:
+    """A training-job event (the official ``Event`` model; time as local ISO 8601)."""
+    from datetime import datetime
+
+    when = datetime.fromtimestamp(store.clock()).astimezone().isoformat(timespec="seconds")
+    return {"time": when, "level": level, "message": message, "source": source}
+
+
+def _job_flavor_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A flavor's ``flavor_info`` as job answers carry it (``disk.size`` a string)."""
+    out = json.loads(json.dumps(info))
+    if isinstance(out.get("disk"), dict) and "size" in out["disk"]:
+        out["disk"]["size"] = str(out["disk"]["size"])
+    return out
+
+
+def _algorithm_of(ml: MLState, algo: dict[str, Any]) -> dict[str, Any]:
+    """The job's algorithm: with an ``id``, the stored v2 algorithm's code, engine and
+    parameters, overridden by what the job gives."""
+    if not algo.get("id"):
+        return algo
+    stored = ml.algorithms[algo["id"]]
+    base = {k: json.loads(json.dumps(x)) for k, x in (stored.get("job_config") or {}).items()
+            if k in ("code_dir", "boot_file", "command", "engine", "parameters", "inputs", "outputs")}
+    base["name"] = stored["metadata"]["name"]
+    merged = {**base, **{k: x for k, x in algo.items() if x not in (None, [], {})}}
+    for key in ("inputs", "outputs"):  # the algorithm declares channels; the job gives their remotes
+        chans = [ch for ch in merged.get(key) or [] if ch.get("remote")]
+        if chans:
+            merged[key] = chans
+        else:
+            merged.pop(key, None)
+    return merged
+
+
 def _view(job: dict[str, Any]) -> dict[str, Any]:
     return {k: x for k, x in job.items() if not k.startswith("_")}
 
@@ -150,14 +209,18 @@ def register(router: Router, store: Store) -> None:
             now = store.clock()
             res = body.get("spec", {}).get("resource", {})
             flavor = next((f for f in FLAVORS if f["flavor_id"] == res.get("flavor_id")), None)
-            algo = json.loads(json.dumps(body.get("algorithm") or {}))
+            algo = _algorithm_of(ml, json.loads(json.dumps(body.get("algorithm") or {})))
             for ch in algo.get("inputs") or []:
                 ds = ch["remote"].get("dataset")
                 if ds:
-                    ds["obs_url"] = "obs:/" + store.datasets[ds["id"]].wire.get("work_path", "/").rstrip("/") + "/"
+                    rec = store.datasets[ds["id"]]
+                    ds.setdefault("version_id", rec.wire.get("current_version_id") or "")
+                    ds["obs_url"] = "obs:/" + rec.wire.get("work_path", "/").rstrip("/") + "/"
+            if isinstance(algo.get("environments"), dict):  # the answer's type: a list of maps
+                algo["environments"] = [{k: x} for k, x in algo["environments"].items()]
             nodes = res.get("node_count", 1)
             job = {
-                "kind": body.get("kind", "job"),
+                "kind": body["kind"],
                 "metadata": {"id": job_id, "name": body["metadata"]["name"],
                              "workspace_id": body["metadata"].get("workspace_id", "0"),
                              "description": body["metadata"].get("description", ""),
@@ -170,9 +233,10 @@ def register(router: Router, store: Store) -> None:
                 "spec": {**json.loads(json.dumps(body.get("spec") or {})),
                          "resource": {**res, **({"flavor_name": flavor["flavor_name"], "flavor_detail": {
                              "flavor_type": flavor["flavor_type"], "billing": flavor["billing"],
-                             "flavor_info": flavor["flavor_info"]}} if flavor else {})}},
+                             "flavor_info": _job_flavor_info(flavor["flavor_info"])}} if flavor else {})}},
                 "_created": now, "_stop_at": None, "_failure": store.take_failure("training"), "_lines": 0,
                 "_log": f"[worker-0] job {body['metadata']['name']} started on {res.get('flavor_id')}\n",
+                "_events": [event(store, "Info", f"Job {body['metadata']['name']} created")], "_tags": [],
                 "_metrics": [{"metric": m, "value": []} for m in ("cpuUsage", "memUsage", "gpuUtil", "gpuMemUsage")],
             }
             ml.jobs[job_id] = job
@@ -213,19 +277,26 @@ def register(router: Router, store: Store) -> None:
         return Response(200, {"total": len(ml.jobs), "count": len(items), "limit": limit, "offset": offset,
                               "sort_by": sort_by, "order": order, "group_by": body.get("group_by", ""),
                               "workspace_id": "0", "ai_project": "default-ai-project",
-                              "items": items[offset:offset + limit]})
+                              "items": v.page(items, offset, limit, "ListTrainingJobs")})
 
     def get(req: Request) -> Response:
         with store.lock:
             return Response(200, _view(job_of(req)))
 
     def update(req: Request) -> Response:
-        body = v.body(req)
+        body = v.body(req, "training-job-update")  # every field optional (official JobUpdateRequestBody)
         desc = body.get("description")
-        if not isinstance(desc, str) or len(desc) > 256:
+        if desc is not None and (not isinstance(desc, str) or len(desc) > 256):
             raise _bad("description: a string of at most 256 characters")
         with store.lock:
-            job_of(req)["metadata"]["description"] = desc
+            job = job_of(req)
+            if desc is not None:
+                job["metadata"]["description"] = desc
+            for key, x in ((body.get("metadata") or {}).get("annotation") or {}).items():
+                job["metadata"].setdefault("annotations", {})[key] = x
+            notification = (body.get("spec") or {}).get("notification")
+            if notification is not None:
+                job["spec"]["notification"] = notification
         return Response(200)
 
     def delete(req: Request) -> Response:

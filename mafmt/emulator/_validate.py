@@ -6,7 +6,7 @@ from typing import Any
 
 from mafmt.emulator._http import ApiError, Request
 
-__all__ = ["body", "bool_param", "choice_param", "int_param"]
+__all__ = ["body", "bool_param", "choice_param", "int_param", "page"]
 
 
 _BROKEN: set[str] = set()
@@ -78,6 +78,13 @@ def choice_param(req: Request, name: str, default: str | None, choices: tuple[st
     return raw
 
 
-def page(items: list[Any], offset: int, limit: int) -> list[Any]:
-    """``offset`` is a page index (api.md §1.5)."""
-    return items[offset * limit : offset * limit + limit]
+def page(items: list[Any], offset: int, limit: int, operation: str) -> list[Any]:
+    """The slice ``operation`` answers, read with its declared paging model
+    (:data:`mafmt.client._pages.PAGING`: a page index, a record offset or 1-based pages)."""
+    from mafmt.client._pages import ONE_BASED, PAGING, RECORD_OFFSET, UNPAGED
+
+    style = PAGING[operation]
+    if style == UNPAGED:
+        return list(items)
+    start = offset if style == RECORD_OFFSET else (offset - 1 if style == ONE_BASED else offset) * limit
+    return items[max(start, 0) : max(start, 0) + limit]

@@ -183,7 +183,7 @@ class Estimator(TrainingJob):
     def get_job_list(session: Any, offset: int = 0, limit: int = 10, sort_by: str = "create_time",
                      order: str = "desc", group_by: str | None = None,
                      filters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """One page of ``training-job-searches`` (``offset`` counts records)."""
+        """One page of ``training-job-searches`` (``offset``: the page index, from 0)."""
         return dict(_client(session).training_jobs.search(offset=offset, limit=limit, sort_by=sort_by, order=order,
                                                           group_by=group_by, filters=filters))
 
