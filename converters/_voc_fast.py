@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from mafmt import voc
-from mafmt.model import BndBox, VocDocument, VocObject, VocSource
+from mafmt.model import BndBox, Origin, VocDocument, VocObject, VocSource
 
 __all__ = ["plain_document", "standard_bytes"]
 
@@ -46,8 +46,9 @@ def _int(text: str | None) -> int:
 _HAS_ATTRIBUTE = etree.XPath("boolean(//@*)")
 
 
-def _plain_object(el: Any, top: bool) -> VocObject:
-    obj = VocObject()
+def _plain_object(el: Any, top: bool, name: str | None, path: str) -> VocObject:
+    obj = VocObject(origin=Origin(name, el.sourceline, path))
+    parts = 0
     seen: set[str] = set()
     for c in el:
         tag = c.tag
@@ -65,7 +66,8 @@ def _plain_object(el: Any, top: bool) -> VocObject:
                 raise _NotPlain
             obj.shape = BndBox(*(_int(vals.get(t)) for t in _BOX))
         elif tag == "part":
-            obj.parts.append(_plain_object(c, False))
+            parts += 1
+            obj.parts.append(_plain_object(c, False, name, f"{path}/part[{parts}]"))
         else:
             setattr(obj, tag, _int(text))
     if not obj.name or obj.shape is None or (top and obj.difficult is None):
@@ -76,7 +78,7 @@ def _plain_object(el: Any, top: bool) -> VocObject:
 _BOX = ("xmin", "ymin", "xmax", "ymax")
 
 
-def plain_document(data: bytes) -> VocDocument | None:
+def plain_document(data: bytes, name: str | None = None) -> VocDocument | None:
     """A plain standard VOC document (boxes, integer fields, nothing unknown) read straight
     into the model -- the same result as :func:`mafmt.voc.parse_bytes` gives it, several
     times faster; None for anything else (then mafmt.voc reads it, with all its checks)."""
@@ -98,7 +100,7 @@ def plain_document(data: bytes) -> VocDocument | None:
                 return None
             seen.add(tag)
             if tag == "object":
-                doc.objects.append(_plain_object(el, True))
+                doc.objects.append(_plain_object(el, True, name, f"/annotation/object[{len(doc.objects) + 1}]"))
             elif tag == "size":
                 vals = {k.tag: (k.text or "") for k in el}
                 if len(el) != len(vals) or set(vals) - {"width", "height", "depth"} or not {"width", "height"} <= set(vals):

@@ -54,6 +54,7 @@ from mafmt.model import (
     Mask,
     MultiPolygon,
     Number,
+    Origin,
     Polygon,
     Sample,
     VocDocument,
@@ -249,6 +250,8 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
     for j, ann in by_image.get(img["id"], []):
         try:
             obj = _object(ann, j, names, src)
+            if not isinstance(obj, str):
+                obj.origin = Origin(src, None, f"$.annotations[{j}]" + (f" (id {ann['id']})" if "id" in ann else ""))
         except FormatError as exc:
             if not _scalar_id(ann.get("id")):
                 raise

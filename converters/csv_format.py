@@ -45,6 +45,7 @@ from mafmt.model import (
     Classification,
     Detection,
     Number,
+    Origin,
     Sample,
     VocDocument,
     VocObject,
@@ -159,7 +160,7 @@ def _detection(filename: str, rows: list[tuple[int, dict[str, str]]], src: str) 
         if not rec["class"].strip() and not rec["xmin"].strip():
             continue
         box = BndBox(*(_num(rec[c], src, lineno, c) for c in ("xmin", "ymin", "xmax", "ymax")))
-        obj = VocObject(name=rec["class"], shape=box)
+        obj = VocObject(name=rec["class"], shape=box, origin=Origin(src, lineno))
         for col, value in rec.items():
             if col in BOX_COLUMNS or col == "usage" or value == "":
                 continue

@@ -242,7 +242,7 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report) ->
         seen.add(key)
         try:
             data = storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
-            doc = plain_document(data)
+            doc = plain_document(data, path)
             if doc is None:
                 doc, issues = voc.parse_bytes(data, path, rules="devkit")
                 for issue in issues:

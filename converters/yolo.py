@@ -30,7 +30,7 @@ from mafmt import limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
 from mafmt.losses import count_object_losses, count_sample_losses
-from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Polygon, Sample, VocDocument, VocObject
+from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Origin, Polygon, Sample, VocDocument, VocObject
 from mafmt.report import ErrorPolicy, Report, check_policy
 from mafmt.storage.transaction import check_complete
 
@@ -136,12 +136,14 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
     rel = storage.relative_to(image_path, root).removeprefix("./") if image_path else key + ".jpg"
     image_name = basename(rel)
     rows: list[_Row] = []
+    linenos: list[int] = []
     if label_path is not None:
         text, _ = read_text(label_path)
         for lineno, line in enumerate(text.splitlines(), 1):
             s = line.strip()
             if s and not s.startswith("#"):
                 rows.append(_row(s.split(), layout.names, label_path, lineno, report))
+                linenos.append(lineno)
     found = sizes.lookup(rel) or sizes.lookup(key)
     if found is None and image_path is not None:
         found = header_size(image_path)
@@ -150,6 +152,8 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
                           "--size-table FILE)", file=label_path)
     width, height, depth = found if found else (None, None, None)
     objects = [_object(row, width, height) for row in rows]  # type: ignore[arg-type]
+    for obj, lineno in zip(objects, linenos):
+        obj.origin = Origin(label_path, lineno)
     doc = VocDocument(filename=image_name, width=width, height=height, depth=depth, objects=objects)
     return Sample(
         source=rel,

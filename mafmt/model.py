@@ -90,10 +90,12 @@ def _wire() -> dict[str, Any]:
 
 @dataclass(slots=True, frozen=True)
 class Origin:
-    """Where a record was read from: file (or URI) and 1-based line."""
+    """Where a record was read from: file (or URI), 1-based line, and where inside it
+    (``$.annotations[3]``, ``/annotation/object[2]``) when a line does not say it."""
 
     file: str | None
     line: int | None = None
+    path: str | None = None
 
 
 # --------------------------------------------------------------------------- shapes
@@ -357,6 +359,8 @@ class VocObject:
     parts: list[VocObject] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
+    #: where the object was read (a YOLO label line, a COCO annotation, a CSV row, an XML element)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
 
     def iter_tree(self) -> Any:
         """Yield this object and all nested parts, depth first."""

@@ -26,6 +26,7 @@ from mafmt.model import (
     Classification,
     Detection,
     Entity,
+    Origin,
     Point,
     Polygon,
     Sample,
@@ -208,10 +209,21 @@ class _Ctx:
         origin = sample.origin
         self.file = origin.file if origin else None
         self.line = origin.line if origin else None
+        if self.file is not None and self.file.endswith("(dataset)"):  # a folder format: the sample is its image
+            self.file = storage.resolve(storage.parent(self.file), sample.source)
         self.labels: list[tuple[str, Issue]] = []
         self.remote = False
+        #: where the object being checked was read (a label line, an annotation, a row), when known
+        self.at: Origin | None = None
 
     def make(self, check: str, message: str, path: str | None, ann: int | None = None, obj: int | None = None) -> Issue:
+        at = self.at
+        if at is not None and obj is not None:  # the object's own place beats a path into mafmt's model
+            detail = path.split(".", 3)[-1] if path and path.count(".") >= 3 else None
+            sep = "/" if at.path and at.path.startswith("/") else "."
+            where = sep.join(p for p in (at.path, detail) if p) or None
+            return Issue(check, message, CHECKS[check][1], at.file, at.line, where, self.index, self.sample.source,
+                         ann, obj)
         return Issue(check, message, CHECKS[check][1], self.file, self.line, path, self.index, self.sample.source, ann, obj)
 
     def add(self, check: str, message: str, path: str | None, ann: int | None = None, obj: int | None = None) -> None:
@@ -275,11 +287,13 @@ def _sample_checks(ctx: _Ctx, sample: Sample, images: str | None) -> None:
             bounds = (doc.width, doc.height) if doc.width and doc.height else size
             for j, obj in enumerate(doc.iter_objects()):
                 opath = f"{where}.object[{j}]"
+                ctx.at = obj.origin
                 ctx.label(obj.name, opath + ".name", i, j)
                 _score(ctx, obj.confidence, "confidence", opath, i, j)
                 _score(ctx, obj.hard_coefficient, "hard-coefficient", opath, i, j)
                 if obj.shape is not None:
                     _shape(ctx, obj.shape, bounds, f"{opath}.{obj.shape.kind}", i, j, obj.name)
+            ctx.at = None
     if image is not None and not image_checked:
         if image.lower().endswith(IMAGE_EXTENSIONS):
             _image_size(ctx, image, "$.source")

@@ -273,7 +273,7 @@ def _parse_source(el: Any) -> VocSource:
 
 
 def _parse_object(el: Any, path: str, ctx: _Ctx, depth: int) -> VocObject:
-    obj = VocObject()
+    obj = VocObject(origin=Origin(ctx.name, getattr(el, "sourceline", None), path))
     raw: dict[str, str] = {}
     shapes = 0
     seen: set[str] = set()
