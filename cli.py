@@ -44,6 +44,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
@@ -51,7 +52,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return 2
         return int(args.func(args, out, err))
     except MafmtError as exc:
-        err.write(f"mafmt: error: {exc}\n")
+        message = " ".join(str(exc).split("\n"))  # one line, whatever the message holds
+        err.write(f"mafmt: error: {message}\n")
+        if getattr(args, "json", False):  # a --json caller reads stdout: it gets the error there too
+            import json
+
+            out.write(json.dumps({"error": message, "exit_code": exc.exit_code, "kind": type(exc).__name__},
+                                 ensure_ascii=False) + "\n")
         return exc.exit_code
     except BrokenPipeError:
         return 1

@@ -13,7 +13,8 @@ from typing import Any
 from mafmt import manifest, storage
 from mafmt.errors import FormatError, LossError, UsageError
 from mafmt.formats import Format
-from mafmt.progress import Progress
+from mafmt.model import Sample
+from mafmt.progress import Progress, Tracked
 from mafmt.report import Report
 
 from . import _common, coco, csv_format, import_layouts, pascal_voc, yolo
@@ -121,7 +122,7 @@ def convert(
     reader = get(src_format) if src_format else detect(src)
     writer = get(dst_format) if dst_format else target_format(dst)
     samples = reader.read(src, on_error=on_error, **(read_options or {}))
-    feed = _common.Counted(samples, progress)
+    feed: Tracked[Sample] = Tracked(samples, progress)
 
     def check(report: Report) -> None:
         unsized = report.dropped.get("no image size", 0)

@@ -24,7 +24,6 @@ from typing import Any
 from mafmt import limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.model import Detection, Origin, Sample, VocDocument, VocObject
-from mafmt.progress import Progress
 from mafmt.report import Report, Stream
 from mafmt.storage.transaction import Transaction
 
@@ -32,7 +31,6 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "IMAGE_EXTENSIONS",
     "Category",
-    "Counted",
     "DatasetMeta",
     "MetaStream",
     "UniqueNames",
@@ -119,39 +117,6 @@ def get_meta(samples: Iterable[Sample]) -> DatasetMeta | None:
     """The metadata riding on a reader's stream, if any."""
     meta = getattr(samples, "meta", None)
     return meta if isinstance(meta, DatasetMeta) else None
-
-
-class Counted:
-    """A reader's stream that counts the samples taken and reports progress; the reader's
-    ``report``, ``meta`` and ``total`` stay reachable."""
-
-    def __init__(self, samples: Iterable[Sample], progress: Progress | None = None) -> None:
-        self._src = samples
-        self._it = iter(samples)
-        self.count = 0
-        self._progress = progress
-
-    @property
-    def meta(self) -> DatasetMeta | None:
-        return get_meta(self._src)
-
-    @property
-    def report(self) -> Report | None:
-        return getattr(self._src, "report", None)
-
-    @property
-    def total(self) -> int | None:
-        return getattr(self._src, "total", None)
-
-    def __iter__(self) -> Counted:
-        return self
-
-    def __next__(self) -> Sample:
-        sample = next(self._it)
-        self.count += 1
-        if self._progress is not None:
-            self._progress(self.count, self.total)
-        return sample
 
 
 def describe(report: Report) -> str:

@@ -54,6 +54,7 @@ from mafmt.summary import Summary
 
 if TYPE_CHECKING:
     from mafmt.dataset_stats import Stats
+    from mafmt.progress import Progress
     from mafmt.quality import QaReport
 
 __version__ = "0.1.0"
@@ -137,14 +138,21 @@ def convert(
     return converters.convert(src, dst, src_format, dst_format, **options)
 
 
-def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, **options: Any) -> Summary:
-    """Count samples, annotations by type, labels and shapes of a dataset."""
+def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, *, progress: Progress | None = None,
+            **options: Any) -> Summary:
+    """Count samples, annotations by type, labels and shapes of a dataset.
+
+    ``progress(done, total)`` is called after each sample; ``options`` go to the reader.
+    """
     from mafmt import converters
+    from mafmt.converters._common import accepted
+    from mafmt.progress import Tracked
     from mafmt.summary import summarize
 
     path = os.fspath(path_or_uri)
     fmt = converters.get(format) if format else converters.detect(path)
-    return summarize(fmt.read(path, on_error="skip", **options), fmt.name)
+    stream = fmt.read(path, on_error="skip", **accepted(fmt.read, options))
+    return summarize(Tracked(stream, progress), fmt.name)
 
 
 def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, remote: bool = False,
@@ -161,15 +169,17 @@ def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, 
 
 
 def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,
-       labels: Iterable[str] | None = None, remote: bool = False) -> QaReport:
+       labels: Iterable[str] | None = None, remote: bool = False, progress: Progress | None = None,
+       **options: Any) -> QaReport:
     """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids)."""
     from mafmt.quality import qa as run
 
-    return run(path_or_uri, format, images=images, labels=labels, remote=remote)
+    return run(path_or_uri, format, images=images, labels=labels, remote=remote, progress=progress, **options)
 
 
-def stats(path_or_uri: str | os.PathLike[str], format: str | None = None) -> Stats:
+def stats(path_or_uri: str | os.PathLike[str], format: str | None = None, *, progress: Progress | None = None,
+          **options: Any) -> Stats:
     """Counts and distributions of a dataset (pandas tables via ``.tables()``)."""
     from mafmt.dataset_stats import stats as run
 
-    return run(path_or_uri, format)
+    return run(path_or_uri, format, progress=progress, **options)

@@ -84,8 +84,13 @@ class Stats(Summary):
         return out
 
     def plot(self, target: str | os.PathLike[str]) -> str:
-        """Render a PNG dashboard (labels, usage, objects per image, aspect ratios)."""
-        from mafmt.draw import dashboard
+        """Render a PNG dashboard (labels, usage, objects per image, aspect ratios) into
+        ``target`` (``.png``, ``.jpg`` or ``.webp``), as a file transaction.
+
+        Raises:
+            UsageError: another extension, or ``target`` names a folder or sits in a file.
+        """
+        from mafmt.draw import dashboard, picture_type
 
         aspects = Counter(_aspect_bin(bw / bh) for _, bw, bh in self.boxes if bh > 0)
         panels: list[tuple[str, list[tuple[Any, int]]]] = [
@@ -95,6 +100,7 @@ class Stats(Summary):
             ("box aspect ratio w/h", [(k, aspects[k]) for k in _ASPECT_BINS if aspects[k]]),
         ]
         footer = f"{self.samples} samples, {self.annotations} annotations, {len(self.boxes)} objects"
+        picture_type(os.fspath(target))  # refuse an unknown extension before drawing anything
         return dashboard([(t, [(str(a), int(b)) for a, b in items]) for t, items in panels], footer, os.fspath(target))
 
 
@@ -116,13 +122,16 @@ def _plain(value: Any) -> Any:
     return None if math.isnan(f) else round(f, 4)
 
 
-def stats(path: str | os.PathLike[str], format: str | None = None) -> Stats:
-    """Statistics of a file or folder of any registered format."""
+def stats(path: str | os.PathLike[str], format: str | None = None, *, progress: Any = None, **options: Any) -> Stats:
+    """Statistics of a file or folder of any registered format (``options`` go to the reader;
+    ``progress(done, total)`` is called after each sample)."""
     from mafmt import converters
+    from mafmt.converters._common import accepted
+    from mafmt.progress import Tracked
 
     path = os.fspath(path)
     fmt = converters.get(format) if format else converters.detect(path)
-    return collect(fmt.read(path, on_error="skip"), fmt.name)
+    return collect(Tracked(fmt.read(path, on_error="skip", **accepted(fmt.read, options)), progress), fmt.name)
 
 
 def collect(samples: Iterable[Sample], format: str | None = None) -> Stats:

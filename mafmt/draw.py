@@ -152,16 +152,23 @@ def _label(pen: Any, at: tuple[float, float], text: str, rgb: tuple[int, int, in
 
 
 def draw(path: str | os.PathLike[str], *, images: str | None, out: str | os.PathLike[str], format: str | None = None,
-         limit: int | None = None, only_issues: bool = False, labels: Iterable[str] | None = None) -> DrawReport:
-    """Render samples of a dataset over their images into ``out`` plus ``contact_sheet.png``.
+         limit: int | None = None, only_issues: bool = False, labels: Iterable[str] | None = None,
+         overwrite: bool = False, progress: Any = None, **options: Any) -> DrawReport:
+    """Render samples of a dataset over their images into the folder ``out`` plus
+    ``contact_sheet.png``, as one transaction (an existing ``out`` only with ``overwrite``).
 
     Args:
         limit: draw at most this many samples.
         only_issues: draw only samples QA flags, highlighting the offending shapes.
         labels: declared label set passed to QA (with ``only_issues``).
+        progress: ``progress(done, total)`` after each sample.
+        options: go to the format's reader.
     """
     from mafmt import converters
+    from mafmt.converters._common import accepted
+    from mafmt.progress import Tracked
     from mafmt.quality import qa as run_qa
+    from mafmt.storage.transaction import Transaction
 
     path, out = os.fspath(path), os.fspath(out)
     fmt = converters.get(format) if format else converters.detect(path)
@@ -169,30 +176,31 @@ def draw(path: str | os.PathLike[str], *, images: str | None, out: str | os.Path
         raise UsageError(f"{images}: not a folder (--images)")
     flagged: dict[int, list[Any]] | None = None
     if only_issues:
-        flagged = run_qa(path, fmt.name, images=images, labels=labels).flagged()
-    os.makedirs(out, exist_ok=True)
+        flagged = run_qa(path, fmt.name, images=images, labels=labels, **options).flagged()
     report = DrawReport()
     thumbs: list[tuple[str, PILImage.Image]] = []
-    for index, sample in enumerate(fmt.read(path, on_error="skip")):
-        if limit is not None and len(report.written) >= limit:
-            break
-        if flagged is not None and index not in flagged:
-            continue
-        marks = [(i.annotation, i.object) for i in (flagged or {}).get(index, [])]
-        picture = _open(sample, images, report)
-        if picture is None:
-            continue
-        result = render(sample, picture, marks)
-        stem = os.path.splitext(os.path.basename(sample.source.replace("\\", "/")))[0] or "sample"
-        target = os.path.join(out, f"{index + 1:05d}_{stem}.png")
-        result.save(target)
-        report.written.append(target)
-        thumb = result.copy()
-        thumb.thumbnail((THUMB, THUMB))
-        thumbs.append((stem, thumb))
-    if thumbs:
-        report.contact_sheet = os.path.join(out, "contact_sheet.png")
-        contact_sheet(thumbs).save(report.contact_sheet)
+    stream = Tracked(fmt.read(path, on_error="skip", **accepted(fmt.read, {"images": images, **options})), progress)
+    with Transaction(out, folder=True, overwrite=overwrite) as tx:
+        for index, sample in enumerate(stream):
+            if limit is not None and len(report.written) >= limit:
+                break
+            if flagged is not None and index not in flagged:
+                continue
+            marks = [(i.annotation, i.object) for i in (flagged or {}).get(index, [])]
+            picture = _open(sample, images, report)
+            if picture is None:
+                continue
+            result = render(sample, picture, marks)
+            stem = os.path.splitext(os.path.basename(sample.source.replace("\\", "/")))[0] or "sample"
+            name = f"{index + 1:05d}_{stem}.png"
+            result.save(tx.path(name), format="PNG")
+            report.written.append(os.path.join(out, name))
+            thumb = result.copy()
+            thumb.thumbnail((THUMB, THUMB))
+            thumbs.append((stem, thumb))
+        if thumbs:
+            contact_sheet(thumbs).save(tx.path("contact_sheet.png"), format="PNG")
+            report.contact_sheet = os.path.join(out, "contact_sheet.png")
     return report
 
 
@@ -238,8 +246,36 @@ def contact_sheet(thumbs: list[tuple[str, PILImage.Image]]) -> PILImage.Image:
     return sheet
 
 
+#: picture types the pictures are written as, by extension
+IMAGE_TYPES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def picture_type(target: str) -> str:
+    """The Pillow format for ``target``'s extension.
+
+    Raises:
+        UsageError: an extension mafmt does not write pictures as.
+    """
+    ext = os.path.splitext(target)[1].lower()
+    kind = IMAGE_TYPES.get(ext)
+    if kind is None:
+        raise UsageError(f"{target}: cannot write a picture as {ext or 'a file without extension'} "
+                         f"(use {', '.join(IMAGE_TYPES)})")
+    return kind
+
+
+def save_picture(image: PILImage.Image, target: str, *, overwrite: bool = True) -> str:
+    """Write ``image`` to ``target`` as one file transaction (its type from the extension)."""
+    from mafmt.storage.transaction import Transaction
+
+    kind = picture_type(target)
+    with Transaction(target, folder=False, overwrite=overwrite) as tx, tx.open() as fh:
+        image.save(fh, format=kind)
+    return target
+
+
 def dashboard(panels: list[tuple[str, list[tuple[str, int]]]], footer: str, target: str) -> str:
-    """A 2x2 PNG of bar charts (``(title, [(name, count), ...])`` each) with a footer line."""
+    """A 2x2 picture of bar charts (``(title, [(name, count), ...])`` each) with a footer line."""
     from PIL import Image, ImageDraw
 
     w, h = 480, 300
@@ -248,8 +284,7 @@ def dashboard(panels: list[tuple[str, list[tuple[str, int]]]], footer: str, targ
     for k, (title, items) in enumerate(panels[:4]):
         _bars(pen, ((k % 2) * w, (k // 2) * h, w, h), title, items)
     pen.text((8, 2 * h - 14), footer, fill=(90, 90, 90))
-    img.save(target)
-    return target
+    return save_picture(img, target)
 
 
 def _bars(pen: Any, box: tuple[int, int, int, int], title: str, items: list[tuple[str, int]]) -> None:

@@ -10,10 +10,12 @@ percentage, rate and ETA; a count and rate when the total is unknown) on a termi
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, Self, TextIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, Self, TextIO, TypeVar
 
-__all__ = ["Bar", "Progress", "bar_for"]
+T = TypeVar("T")
+
+__all__ = ["Bar", "Progress", "Tracked", "bar_for"]
 
 #: ``progress(done, total)``
 Progress = Callable[[int, "int | None"], None]
@@ -64,3 +66,36 @@ def bar_for(desc: str, stream: TextIO, *, quiet: bool = False, force: bool | Non
     """The bar a command shows: on a terminal only (``force`` overrides), never with ``quiet``."""
     show = (stream.isatty() if force is None else force) and not quiet
     return Bar(desc, unit=unit, stream=stream, unit_scale=unit_scale) if show else None
+
+
+class Tracked(Generic[T]):
+    """An iterable that counts the items taken and calls ``progress(count, total)`` after each;
+    the wrapped reader stream's ``report``, ``meta`` and ``total`` stay reachable."""
+
+    def __init__(self, items: Iterable[T], progress: Progress | None = None) -> None:
+        self._src = items
+        self._it: Iterator[T] = iter(items)
+        self.count = 0
+        self._progress = progress
+
+    @property
+    def meta(self) -> Any:
+        return getattr(self._src, "meta", None)
+
+    @property
+    def report(self) -> Any:
+        return getattr(self._src, "report", None)
+
+    @property
+    def total(self) -> int | None:
+        return getattr(self._src, "total", None)
+
+    def __iter__(self) -> Tracked[T]:
+        return self
+
+    def __next__(self) -> T:
+        item = next(self._it)
+        self.count += 1
+        if self._progress is not None:
+            self._progress(self.count, self.total)
+        return item

@@ -135,7 +135,7 @@ class QaReport:
 
 
 def qa(path: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,
-       labels: Iterable[str] | None = None, remote: bool = False) -> QaReport:
+       labels: Iterable[str] | None = None, remote: bool = False, progress: Any = None, **options: Any) -> QaReport:
     """Run every check over a file or folder of any registered format.
 
     Args:
@@ -144,15 +144,19 @@ def qa(path: str | os.PathLike[str], format: str | None = None, *, images: str |
             annotation file and remote ones are not checked.
         labels: the declared label set; without it QA109 does not run.
         remote: also fetch VOC files named by object-storage URIs (off by default).
+        progress: ``progress(done, total)`` after each sample.
+        options: go to the format's reader (``size_table=``, ``encoding=``).
     """
     from mafmt import converters
+    from mafmt.converters._common import accepted
+    from mafmt.progress import Tracked
 
     path = os.fspath(path)
     fmt = converters.get(format) if format else converters.detect(path)
     if images is not None and not storage.is_dir(images):
         raise UsageError(f"{images}: not a folder (--images)")
-    stream = fmt.read(path, on_error="skip")
-    report = check_samples(stream, images=images, labels=labels, remote=remote)
+    stream = fmt.read(path, on_error="skip", **accepted(fmt.read, {"images": images, **options}))
+    report = check_samples(Tracked(stream, progress), images=images, labels=labels, remote=remote)
     read_report = getattr(stream, "report", None)
     if read_report is not None:
         report.problems.extend(read_report.problems)

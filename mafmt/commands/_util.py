@@ -51,11 +51,15 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def read_labels(value: str | None) -> list[str] | None:
-    """``--labels``: a file with one label a line, or a comma-separated list."""
+    """``--labels``: a file with one label a line, or a comma-separated list (a value that looks
+    like a file name but names no file is a usage error, never a label)."""
     if value is None:
         return None
     from mafmt import storage
 
+    if not storage.exists(value) and "," not in value and (
+            "/" in value or "\\" in value or value.lower().endswith((".txt", ".names", ".csv", ".json", ".yaml"))):
+        raise UsageError(f"--labels {value}: no such file (give a file of labels or a comma-separated list)")
     if storage.exists(value) and not storage.is_dir(value):
         from mafmt import limits
 
@@ -74,9 +78,10 @@ def format_names() -> str:
     return ", ".join(NAMES)
 
 
-def add_path_arguments(p: Any) -> None:
+def add_path_arguments(p: Any, *, optional: bool = False) -> None:
     """``PATH``, ``--format`` and ``--encoding``, as every reading command takes them."""
-    p.add_argument("path", metavar="PATH", help="file, folder or obs:// URI of the dataset")
+    p.add_argument("path", metavar="PATH", nargs="?" if optional else None,
+                   help="file, folder or obs:// URI of the dataset")
     p.add_argument("--format", metavar="FMT", help=f"format of PATH (default: detected); one of {format_names()}")
     p.add_argument("--encoding", metavar="CODEC", help="text encoding of a manifest (default utf-8; e.g. gbk)")
 

@@ -23,6 +23,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("formats", help="list the formats and what each can hold")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("formats", help="list the formats and what each can hold",
+                       description="List every format mafmt reads and writes: its name (for --from, --to, --format), "
+                                   "aliases, and what it can hold; what a target cannot hold is counted as lost.",
+                       epilog="example:\n  mafmt formats --json", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="print a JSON list (name, aliases, description, extensions, "
+                                                       "directory, holds)")
     p.set_defaults(func=run)

@@ -5,15 +5,55 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from mafmt.commands._util import print_json, read_labels, table
+from mafmt.commands._util import (
+    add_path_arguments,
+    check_input,
+    format_for,
+    print_json,
+    read_labels,
+    reader_options,
+    table,
+)
 
 __all__ = ["add_parser", "run"]
 
+_EXAMPLES = """examples:
+  mafmt qa train.manifest --images imgs/ --labels cat,dog
+  mafmt qa voc_dataset/ --labels labels.txt --fail-on warning
+  mafmt qa --list-checks
+
+Every finding has a stable id (QA101..QA120; --list-checks names them all).
+exit codes: 0 no finding at --fail-on or worse, 1 findings, 2 usage error."""
+
+
+def _list_checks(out: TextIO) -> int:
+    from mafmt.quality import CHECKS
+
+    table([[cid, name, severity, what] for cid, (name, severity, what) in CHECKS.items()],
+          ["check", "name", "severity", "what it finds"], out)
+    return 0
+
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mafmt.progress import bar_for
     from mafmt.quality import CHECKS, qa
 
-    report = qa(args.path, args.format, images=args.images, labels=read_labels(args.labels), remote=args.remote)
+    if args.list_checks:
+        return _list_checks(out)
+    if args.path is None:
+        from mafmt.errors import UsageError
+
+        raise UsageError("mafmt qa: give PATH (or --list-checks)")
+    check_input(args)
+    fmt = format_for(args)
+    labels = read_labels(args.labels)
+    bar = bar_for("checking", err, quiet=args.quiet)
+    try:
+        report = qa(args.path, fmt.name, images=args.images, labels=labels, remote=args.remote, progress=bar,
+                    **{k: v for k, v in reader_options(args).items() if k != "images"})
+    finally:
+        if bar is not None:
+            bar.close()
     if args.json:
         print_json(report.to_dict(), out)
     else:
@@ -32,13 +72,19 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("qa", help="semantic checks: shapes, image sizes, labels, ids, offsets, segments")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--format", metavar="FMT")
+    p = sub.add_parser("qa", help="semantic checks: shapes, image sizes, labels, ids, offsets, segments",
+                       description="Check what a schema cannot: shapes inside the image, sizes against the image "
+                                   "files, undeclared or near-duplicate labels, duplicate ids and sources, entity "
+                                   "offsets, speech segments.",
+                       epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_path_arguments(p, optional=True)  # PATH is not needed with --list-checks
+    p.add_argument("--list-checks", action="store_true", help="print every check id with its name and exit")
     p.add_argument("--images", metavar="DIR", help="folder of the images (sizes read from headers only)")
+    p.add_argument("--size-table", metavar="FILE", help="CSV or JSON of image sizes (YOLO without images)")
     p.add_argument("--labels", metavar="FILE|A,B", help="declared label set: a file (one a line) or a comma list")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--remote", action="store_true", help="also fetch VOC files named by obs:// / s3:// URIs")
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
                    help="exit 1 when an issue of this severity or worse is found (default: error)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)

@@ -1,19 +1,35 @@
-"""``mafmt stats PATH``: counts and distributions, optionally a PNG dashboard."""
+"""``mafmt stats PATH``: counts and distributions, optionally a picture of them."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any, TextIO
 
-from mafmt.commands._util import print_json
+from mafmt.commands._util import add_path_arguments, check_input, format_for, print_json, reader_options
 
 __all__ = ["add_parser", "run"]
+
+_EXAMPLES = """examples:
+  mafmt stats train.manifest
+  mafmt stats instances.json --plot stats.png
+  mafmt stats voc_dataset/ --json"""
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mafmt.dataset_stats import stats
+    from mafmt.draw import picture_type
+    from mafmt.progress import bar_for
 
-    result = stats(args.path, args.format)
+    check_input(args)
+    if args.plot:
+        picture_type(args.plot)  # a wrong --plot is a usage error before any work
+    fmt = format_for(args)
+    bar = bar_for("reading", err, quiet=args.quiet)
+    try:
+        result = stats(args.path, fmt.name, progress=bar, **reader_options(args))
+    finally:
+        if bar is not None:
+            bar.close()
     if args.plot:
         result.plot(args.plot)
     if args.json:
@@ -30,9 +46,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("stats", help="samples, labels, objects per image, box sizes, usage split")
-    p.add_argument("path", metavar="PATH")
-    p.add_argument("--format", metavar="FMT")
+    p = sub.add_parser("stats", help="samples, labels, objects per image, box sizes, usage split",
+                       description="Statistics of a dataset of any format: label distribution, objects per image, "
+                                   "box sizes and aspect ratios, the train/eval/test split.",
+                       epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_path_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--plot", metavar="OUT.png", help="also render a PNG dashboard")
+    p.add_argument("--plot", metavar="OUT.png", help="also draw a dashboard picture (.png, .jpg or .webp)")
+    p.add_argument("--images", metavar="DIR", help="folder of the images (YOLO: their sizes)")
+    p.add_argument("--size-table", metavar="FILE", help="CSV or JSON of image sizes (YOLO without images)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
