@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 bad data, 2 usage)."""
+    for stream in (out, err):
+        if stream is None:  # the real terminal: a file name that is not valid UTF-8 must not end the run
+            for std in (sys.stdout, sys.stderr):
+                reconfigure = getattr(std, "reconfigure", None)
+                if reconfigure is not None:
+                    reconfigure(errors="backslashreplace")
+            break
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()

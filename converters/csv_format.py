@@ -24,7 +24,6 @@ memory (a second pass over memory, not over the input).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import math
@@ -100,8 +99,9 @@ def read(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **opti
 def _rows(src: str) -> Iterator[tuple[int, list[str]]]:
     csv.field_size_limit(limits.MAX_FIELD_BYTES)
     with storage.open_read(src) as fh:
-        text = codecs.getreader("utf-8-sig")(fh)
-        reader = csv.reader(text)  # type: ignore[arg-type]
+        # newline="": only \n, \r and \r\n end a row (cells may hold any other character)
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
         lineno = 0
         try:
             for row in reader:
@@ -224,6 +224,11 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: st
     writer = csv.DictWriter(buf, fieldnames=list(columns), restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+    if "\r" in buf.getvalue():  # (unknown fields are JSON-escaped: only a label, pose or file name can hold one)
+        raise FormatError("a cell holds a carriage return, which CSV readers take as the end of a row", file=target)
+    blank = next((r["filename"] for r in rows if not str(r["filename"]).strip()), None)
+    if blank is not None:
+        raise FormatError(f"a sample's source is blank ({limits.clip(blank)}): a CSV row needs a filename", file=target)
     try:
         data = buf.getvalue().encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -405,15 +405,28 @@ def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None =
     return sample_from_dict(obj, origin=origin, base=base)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _encode(obj: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON; orjson when it can (integers beyond 64 bits it cannot)."""
+    """Compact UTF-8 JSON; orjson when it can (integers beyond 64 bits it cannot).
+
+    Raises:
+        FormatError: a value UTF-8 cannot hold (a lone surrogate) or that is not JSON data
+            (NaN, an infinity), named -- nothing is written that cannot be read back.
+    """
     try:
         return orjson.dumps(obj)
     except TypeError:
+        pass
+    try:
         return _ENCODER.encode(obj).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[max(0, exc.start - 30):exc.end + 30]
+        raise FormatError(f"a value holds a lone surrogate, which UTF-8 cannot hold: {limits.clip(bad, 80)}",
+                          path=limits.clip(obj.get("source", ""), 80)) from None
+    except (ValueError, RecursionError) as exc:
+        raise FormatError(f"a value is not JSON data: {limits.clip(str(exc), 80)}") from None
 
 
 def dumps(sample: Sample) -> str:

@@ -1,8 +1,9 @@
 """Writing a VOC document: declaration, canonical child order, 4-space indentation.
 
 Known fields are written as their text; a value XML cannot hold (a control character, a lone
-surrogate, a NUL) in a label, a pose, a property or a file name is a
-:class:`~mafmt.errors.FormatError` naming the field, never a file that cannot be read back.
+surrogate, a NUL, or white space at either end, which XML readers drop) in a label, a pose, a
+property or a file name is a :class:`~mafmt.errors.FormatError` naming the field, never a
+file that does not read back the same.
 Unknown fields (``extra``) go through :mod:`mafmt.textcodec`: strings as text, numbers,
 booleans, lists and RLE masks as canonical JSON text, so they come back with their type.
 """
@@ -43,6 +44,9 @@ def _text(tag: str, value: Any) -> str:
     if textcodec.has_unsafe(text):
         raise FormatError(f"<{tag}> value {limits.clip(text)} holds a character XML cannot hold "
                           "(a control character, NUL or lone surrogate)", path=tag)
+    if text != text.strip():
+        raise FormatError(f"<{tag}> value {limits.clip(text)} begins or ends with white space, which readers of "
+                          "XML text drop", path=tag)
     return text
 
 
