@@ -10,6 +10,8 @@ Three levels, as in ModelArts itself::
 Conventions:
     * pixel coordinates are absolute, origin top-left, y down; numbers keep their kind
       (``12`` stays an int, ``12.5`` a float);
+    * shapes and origins are values: hashable and treated as immutable (not frozen, so that
+      they are cheap to build by the million);
     * labels are strings;
     * every object has ``extra``: fields the format had that mafmt does not model, kept
       verbatim and written back;
@@ -23,6 +25,7 @@ import builtins
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from mafmt.errors import FormatError, StorageError
@@ -49,6 +52,7 @@ __all__ = [
     "Shape",
     "SpeechSegment",
     "Transcript",
+    "PlainObject",
     "Triplet",
     "VocDocument",
     "VocObject",
@@ -88,7 +92,7 @@ def _wire() -> dict[str, Any]:
     return {}
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Origin:
     """Where a record was read from: file (or URI), 1-based line, and where inside it
     (``$.annotations[3]``, ``/annotation/object[2]``) when a line does not say it."""
@@ -101,7 +105,7 @@ class Origin:
 # --------------------------------------------------------------------------- shapes
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BndBox:
     """Axis-aligned box; ``xmin <= xmax`` and ``ymin <= ymax`` when valid."""
 
@@ -121,7 +125,7 @@ class BndBox:
         return float(max(0, self.xmax - self.xmin) * max(0, self.ymax - self.ymin))
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Point:
     """A single point."""
 
@@ -139,7 +143,7 @@ class Point:
         return 0.0
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Circle:
     """Centre ``(cx, cy)`` and radius ``r`` in pixels."""
 
@@ -158,7 +162,7 @@ class Circle:
         return math.pi * float(self.r) ** 2
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class _PointList:
     points: tuple[Pair, ...]
     kind: ClassVar[str] = ""
@@ -175,7 +179,7 @@ class _PointList:
         return 0.0
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Polygon(_PointList):
     """Closed outline, vertices in order; a repeated closing vertex is kept as written."""
 
@@ -191,21 +195,21 @@ class Polygon(_PointList):
         return len(self.points) > 1 and self.points[0] == self.points[-1]
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Polyline(_PointList):
     """Open path of two or more vertices."""
 
     kind: ClassVar[str] = "polyline"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Line(_PointList):
     """Straight segment: exactly two points."""
 
     kind: ClassVar[str] = "line"
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Dashed(_PointList):
     """Dashed segment: like :class:`Line`, drawn dashed."""
 
@@ -220,7 +224,7 @@ def _ring_area(points: tuple[Pair, ...]) -> float:
     return abs(s) / 2.0
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class MultiPolygon:
     """One object outlined by several closed rings (COCO ``segmentation`` with two or more
     polygons), rings and vertices in order."""
@@ -250,7 +254,7 @@ class MultiPolygon:
         return [[c for p in ring for c in p] for ring in self.rings]
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Mask:
     """A pixel mask in COCO run-length encoding: ``height`` x ``width`` pixels, ``counts`` as
     COCO's compressed string or as the list of run lengths (uncompressed, as crowd
@@ -340,7 +344,7 @@ def shape_from_feature(kind: str, feature: Any) -> Shape:
 # --------------------------------------------------------------------------- VOC
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False)
 class VocObject:
     """One labelled object (or, nested, one part) of a Pascal VOC document."""
 
@@ -367,6 +371,64 @@ class VocObject:
         yield self
         for part in self.parts:
             yield from part.iter_tree()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VocObject):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _OBJECT_COMPARED) and \
+            list(self.parts) == list(other.parts)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+
+_OBJECT_COMPARED = ("name", "shape", "properties", "pose", "truncated", "occluded", "difficult", "confidence",
+                    "hard_coefficient", "hard_reasons", "mask_color", "extra")
+_NOTHING: Any = MappingProxyType({})
+
+
+class PlainObject(VocObject):
+    """A :class:`VocObject` in compact form: a label and a shape (plus the standard VOC flags and
+    unknown fields, when there are any) and nothing else -- no properties, parts, confidence or
+    hard-example fields, which read as None or empty.
+
+    Readers build these for the plain objects that make up most datasets (a YOLO line, a COCO
+    box or polygon, a standard VOC object): one small object instead of the full model. Every
+    writer takes them like any :class:`VocObject`; an object that needs more is a VocObject.
+    """
+
+    __slots__ = ()
+    properties = None
+    confidence = None
+    hard_coefficient = None
+    hard_reasons = None
+    mask_color = None
+    parts: Any = ()
+    wire: Any = _NOTHING
+
+    def __init__(self, name: str, shape: Shape | None, pose: str | None = None, truncated: int | None = None,
+                 occluded: int | None = None, difficult: int | None = None, extra: dict[str, Any] | None = None,
+                 origin: Origin | None = None) -> None:
+        self.name = name
+        self.shape = shape
+        self.pose = pose
+        self.truncated = truncated
+        self.occluded = occluded
+        self.difficult = difficult
+        self.extra = extra if extra is not None else _NOTHING
+        self.origin = origin
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        extra = None if self.extra is _NOTHING else self.extra
+        return (PlainObject, (self.name, self.shape, self.pose, self.truncated, self.occluded, self.difficult, extra,
+                              self.origin))
+
+    def full(self) -> VocObject:
+        """The same object as a full :class:`VocObject` (to be changed)."""
+        return VocObject(name=self.name, shape=self.shape, pose=self.pose, truncated=self.truncated,
+                         occluded=self.occluded, difficult=self.difficult, extra=dict(self.extra),
+                         origin=self.origin)
+
+
 
 
 @dataclass(slots=True, kw_only=True)

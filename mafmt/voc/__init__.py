@@ -26,6 +26,7 @@ from mafmt.model import (
     Mask,
     MultiPolygon,
     Origin,
+    PlainObject,
     Sample,
     VocDocument,
     VocObject,
@@ -134,7 +135,7 @@ def modelarts_document(doc: VocDocument, image_name: str) -> VocDocument:
 def _modelarts_object(obj: VocObject) -> VocObject:
     if obj.difficult is not None or "difficult" in obj.wire.get("raw", {}):
         return obj
-    return replace(obj, difficult=0)
+    return replace(obj.full() if isinstance(obj, PlainObject) else obj, difficult=0)
 
 
 # --------------------------------------------------------------------------- samples

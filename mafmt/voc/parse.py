@@ -72,11 +72,11 @@ class _Ctx:
         self.rules = rules
         self.issues: list[FormatError] = []
 
-    def issue(self, el: Any, path: str, reason: str, severity: str = "error") -> None:
-        self.issues.append(FormatError(reason, file=self.name, line=getattr(el, "sourceline", None), path=path,
+    def issue(self, el: Any, path: Any, reason: str, severity: str = "error") -> None:
+        self.issues.append(FormatError(reason, file=self.name, line=getattr(el, "sourceline", None), path=str(path),
                                        severity=severity))
 
-    def required(self, el: Any, path: str, reason: str) -> None:
+    def required(self, el: Any, path: Any, reason: str) -> None:
         """A field ModelArts requires and the devkit does not."""
         self.issue(el, path, reason, "error" if self.rules == "modelarts" else "warning")
 
@@ -100,6 +100,35 @@ def _paths(parent_path: str, children: list[Any]) -> list[str]:
         indexed = total[c.tag] > 1 or c.tag in ("object", "part")
         out.append(f"{parent_path}/{c.tag}[{seen[c.tag]}]" if indexed else f"{parent_path}/{c.tag}")
     return out
+
+
+class _Paths:
+    """The element paths of one element's children, built on first use (an issue or an
+    object's origin needs them; a clean document costs nothing)."""
+
+    __slots__ = ("_list", "kids", "parent")
+
+    def __init__(self, parent: Any, kids: list[Any]) -> None:
+        self.parent = parent  # the parent's path: a str, or an _At resolved when needed
+        self.kids = kids
+        self._list: list[str] | None = None
+
+    def __getitem__(self, i: int) -> str:
+        if self._list is None:
+            self._list = _paths(str(self.parent), self.kids)
+        return self._list[i]
+
+
+class _At:
+    """The path of child ``i`` of a :class:`_Paths`, as a value that becomes text only when used."""
+
+    __slots__ = ("i", "paths")
+
+    def __init__(self, paths: _Paths, i: int) -> None:
+        self.paths, self.i = paths, i
+
+    def __str__(self) -> str:
+        return self.paths[self.i]
 
 
 def _number(text: str) -> Number | None:
@@ -211,7 +240,10 @@ def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
     raw: dict[str, str] = {}
     seen: set[str] = set()
     children = _elements(root)
-    for el, path in zip(children, _paths("/annotation", children)):
+    paths = _Paths("/annotation", children)
+    objects = 0
+    for i, el in enumerate(children):
+        path = _At(paths, i)
         tag = el.tag
         if tag in seen and tag != "object":
             _add(doc.extra, tag, node_to_value(el))
@@ -225,9 +257,10 @@ def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
         elif tag == "size":
             size_extra: dict[str, Any] = {}
             kids = _elements(el)
-            for c, cpath in zip(kids, _paths(path, kids)):
+            kpaths = _Paths(path, kids)
+            for j, c in enumerate(kids):
                 if c.tag in ("width", "height", "depth") and getattr(doc, c.tag) is None and c.tag not in raw:
-                    _set_int(doc, c.tag, c, cpath, raw, ctx, size=True)
+                    _set_int(doc, c.tag, c, _At(kpaths, j), raw, ctx, size=True)
                 else:
                     _add(size_extra, c.tag, node_to_value(c))
             if size_extra:
@@ -236,7 +269,8 @@ def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
         elif tag == "source":
             doc.source = _parse_source(el)
         elif tag == "object":
-            doc.objects.append(_parse_object(el, path, ctx, 0))
+            objects += 1
+            doc.objects.append(_parse_object(el, f"/annotation/object[{objects}]", ctx, 0))
         else:
             _add(doc.extra, tag, node_to_value(el))
     _finish(doc.extra)
@@ -247,7 +281,7 @@ def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
     return doc
 
 
-def _set_int(obj: Any, attr: str, el: Any, path: str, raw: dict[str, str], ctx: _Ctx, *, size: bool = False) -> None:
+def _set_int(obj: Any, attr: str, el: Any, path: Any, raw: dict[str, str], ctx: _Ctx, *, size: bool = False) -> None:
     text = _text(el)
     if _INT.match(text) and len(text) <= limits.MAX_NUMBER_CHARS:
         value = int(text)
@@ -278,13 +312,18 @@ def _parse_object(el: Any, path: str, ctx: _Ctx, depth: int) -> VocObject:
     shapes = 0
     seen: set[str] = set()
     kids = _elements(el)
-    for c, cpath in zip(kids, _paths(path, kids)):
+    paths = _Paths(path, kids)
+    parts = 0
+    for i, c in enumerate(kids):
         tag = c.tag
+        cpath = _At(paths, i)
         if tag == "part":
+            parts += 1
+            ppath = f"{path}/part[{parts}]"
             if depth + 1 >= limits.MAX_XML_DEPTH:
                 raise LimitError(f"parts nested deeper than {limits.MAX_XML_DEPTH}", file=ctx.name,
-                                 line=c.sourceline, path=cpath)
-            obj.parts.append(_parse_object(c, cpath, ctx, depth + 1))
+                                 line=c.sourceline, path=ppath)
+            obj.parts.append(_parse_object(c, ppath, ctx, depth + 1))
             continue
         if tag in SHAPE_KINDS:
             shapes += 1
@@ -363,12 +402,14 @@ def _rings(seg: list[Any]) -> tuple[tuple[tuple[Number, Number], ...], ...] | No
     return tuple(rings)
 
 
-def _coords(el: Any, path: str, ctx: _Ctx) -> tuple[dict[str, Number], dict[str, Any]] | None:
+def _coords(el: Any, path: Any, ctx: _Ctx) -> tuple[dict[str, Number], dict[str, Any]] | None:
     values: dict[str, Number] = {}
     unknown: dict[str, Any] = {}
     ok = True
     kids = _elements(el)
-    for c, cpath in zip(kids, _paths(path, kids)):
+    paths = _Paths(path, kids)
+    for i, c in enumerate(kids):
+        cpath = _At(paths, i)
         text = _text(c)
         v = _number(text)
         if v is not None and abs(v) > limits.MAX_COORDINATE:
@@ -386,7 +427,7 @@ def _coords(el: Any, path: str, ctx: _Ctx) -> tuple[dict[str, Number], dict[str,
     return (values, _finish(unknown)) if ok else None
 
 
-def _parse_shape(el: Any, path: str, obj: VocObject, ctx: _Ctx) -> Shape | None:
+def _parse_shape(el: Any, path: Any, obj: VocObject, ctx: _Ctx) -> Shape | None:
     parsed = _coords(el, path, ctx)
     if parsed is None:
         return None
@@ -443,12 +484,14 @@ def _parse_shape(el: Any, path: str, obj: VocObject, ctx: _Ctx) -> Shape | None:
     return shape
 
 
-def _parse_properties(el: Any, path: str, obj: VocObject, ctx: _Ctx) -> None:
+def _parse_properties(el: Any, path: Any, obj: VocObject, ctx: _Ctx) -> None:
     props: dict[str, str] = {}
     forms: dict[str, str] = {}
     dups: list[tuple[str, str, str]] = []
     kids = _elements(el)
-    for c, cpath in zip(kids, _paths(path, kids)):
+    paths = _Paths(path, kids)
+    for i, c in enumerate(kids):
+        cpath = _At(paths, i)
         inner = {k.tag: k for k in _elements(c)}
         if c.tag == "property" and inner:
             key = _text(inner["key"]) if "key" in inner else ""
