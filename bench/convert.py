@@ -237,8 +237,8 @@ def count_output(kind: str, dst: str, stdout: str) -> dict[str, int]:
     if kind == "validate":
         text = Path(stdout).read_text(errors="replace")
         m = re.search(r"; (\d+) error\(s\), (\d+) warning\(s\)\)\s*$", text)
-        lines = {int(x) for x in re.findall(r"^error: [^\n]*?\.manifest:(\d+):", text, re.MULTILINE)}
-        return {"errors": int(m.group(1)) if m else -1, "lines": len(lines)}
+        bad = {int(x) for x in re.findall(r"^error: [^\n]*?\.manifest:(\d+):", text, re.MULTILINE)}
+        return {"errors": int(m.group(1)) if m else -1, "lines": len(bad)}
     raise ValueError(kind)
 
 
@@ -452,6 +452,13 @@ def table(size: int, ds: datagen.Dataset, results: list[Result], runs: int) -> s
     return "\n".join(rows)
 
 
+def library_commit() -> str:
+    """The last commit that changed the library (``mafmt/``), not the benchmark."""
+    out = subprocess.run(["git", "-C", str(HERE.parent), "log", "-1", "--format=%h %s", "--", "mafmt"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    return out[:90] or "unknown"
+
+
 def machine() -> str:
     """Cores, CPU, memory, Python and library versions, mafmt's commit, the load."""
     from importlib.metadata import PackageNotFoundError, version
@@ -475,8 +482,7 @@ def machine() -> str:
         mem = f", {kb / 1024 ** 2:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
-    commit = subprocess.run(["git", "-C", str(HERE), "log", "-1", "--format=%h %s"], capture_output=True, text=True,
-                            check=False).stdout.strip()[:90]
+    commit = library_commit()
     dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "mafmt"],
                            capture_output=True, text=True, check=False).stdout.strip()
     return (f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, Python "
@@ -569,8 +575,11 @@ parses the input (orjson, lxml) and writes as many output files with placeholder
 val split). A ⚠ marks an output that does not hold what the input held; "best of k" marks a case
 whose runs used up the time budget. Profile one case: `python bench/profile_case.py CASE`.
 
-Re-run after a change: `python bench/convert.py --sizes 20000` (about 15-20 minutes; add
-`--data-cache DIR` to keep the inputs between runs, `--tools bound,mafmt` to skip the peers).
+Re-run after a change: `python bench/convert.py --sizes 20000` (44 minutes with every tool on the
+2-core machine at a load average of 4-9; datumaro and `validate-errors` dominate; add `--data-cache
+DIR` to keep the inputs between runs, `--tools bound,mafmt` to skip the peers). The machine is
+shared: when the load is high the wall times inflate, and the CPU times (in brackets) and the
+CPU ratio are the steadier figures.
 """
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from convert import TIME, put_section
+from convert import TIME, library_commit, put_section
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<annotation>\n    <folder>NA</folder>\n'
         "    <filename>big.jpg</filename>\n    <size>\n        <width>8000</width>\n        <height>6000</height>\n"
@@ -48,6 +48,7 @@ FULL = ("    <object>\n        <name>c{k}</name>\n        <pose>Unspecified</pos
         "            <xmin>{x}</xmin>\n            <ymin>{y}</ymin>\n            <xmax>{x2}</xmax>\n"
         "            <ymax>{y2}</ymax>\n        </bndbox>\n    </object>\n")
 EMPTY = "    <object/>\n"
+HEADING = "## Validation time against objects per VOC file (issue 12)"
 LIMIT = 30_000_000  # bytes: the largest file written (the read limit is 32 MiB)
 SERIES = {
     "valid": [1_000, 4_000, 16_000, 64_000, 88_000],
@@ -164,7 +165,7 @@ def table(points: list[Point], timeout: float) -> str:
             if prev is not None and prev.seconds:
                 growth = f"{(p.seconds / prev.seconds) / (p.objects / prev.objects):.2f}"
             rows.append(f"| {p.series} | {p.objects:,} | {p.size / 1e6:.1f} MB | {p.seconds:.3f} s | "
-                        f"{p.seconds / p.objects * 1e6:.1f} µs | {growth} | {p.problems:,} | {p.rss_mib:.0f} MiB |")
+                        f"{p.seconds / p.objects * 1e6:,.1f} µs | {growth} | {p.problems:,} | {p.rss_mib:.0f} MiB |")
         prev = p
     return "\n".join(rows)
 
@@ -186,11 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mafmt-linear-", dir=args.work) as tmp:
         points = run(args.series.split(","), args.quick, args.timeout, args.repeat, Path(tmp))
     minutes = (time.perf_counter() - start) / 60
-    commit = subprocess.run(["git", "-C", str(HERE), "log", "-1", "--format=%h %s"], capture_output=True, text=True,
-                            check=False).stdout.strip()[:90]
+    commit = library_commit()
     text = "\n".join([
-        "## Validation time against objects per VOC file (issue 12)",
-        "",
         "```",
         "python bench/validate_linear.py " + shlex.join(argv),
         "```",
@@ -207,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         table(points, args.timeout),
     ])
-    print("\n" + text)
+    print(f"\n{HEADING}\n\n{text}")
     if not (args.quick or args.no_write):
-        put_section(Path(args.results), "table", text, group="bench/validate_linear.py", intro="")
+        put_section(Path(args.results), "table", text, group="bench/validate_linear.py", intro=HEADING)
     return 0
 
 
