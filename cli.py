@@ -25,8 +25,9 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (one sub-command per verb)."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser (one sub-command per verb): whole, or, given the ``argv`` of a
+    run, with only the command it names built in full (the others listed by name)."""
     from mafmt import __version__
 
     parser = _Parser(prog="mafmt", description="ModelArts dataset annotations: convert, inspect, validate.")
@@ -35,8 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from mafmt.commands import add_all
 
-    add_all(sub)
+    add_all(sub, None if argv is None else _command_word(argv))
     return parser
+
+
+def _command_word(argv: Sequence[str]) -> str:
+    """The command an argv names (its first word that is not an option), or ``""``."""
+    return next((a for a in argv if not a.startswith("-")), "")
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -50,7 +56,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             break
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = None
     try:
         args = parser.parse_args(argv)

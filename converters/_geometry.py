@@ -16,13 +16,14 @@ __all__ = ["as_box", "as_box_or_polygon", "box_of", "circle_to_polygon", "tidy"]
 
 def _tidy(v: float) -> Number:
     r = round(v, 6)
-    return int(r) if float(r).is_integer() else r
+    return int(r) if r.is_integer() else r
 
 
 def tidy(v: Number) -> Number:
     """A float that is an integer becomes an int; other floats keep 6 decimals."""
     if type(v) is float:
-        return _tidy(v)
+        r = round(v, 6)
+        return int(r) if r.is_integer() else r
     return v
 
 

@@ -55,6 +55,7 @@ from mafmt.model import (
     MultiPolygon,
     Number,
     Origin,
+    PlainObject,
     Polygon,
     Sample,
     VocDocument,
@@ -247,19 +248,21 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
             raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"{where}.{key}")
     objects: list[VocObject] = []
     labels: list[str] = []
-    for j, ann in by_image.get(img["id"], []):
-        try:
-            obj = _object(ann, j, names, src)
-            if not isinstance(obj, str):
-                obj.origin = Origin(src, None, f"$.annotations[{j}]" + (f" (id {ann['id']})" if "id" in ann else ""))
-        except FormatError as exc:
-            if not _scalar_id(ann.get("id")):
-                raise
-            raise FormatError(f"annotation {clip(ann['id'])}: {exc.reason}", file=exc.file, path=exc.path) from None
-        if isinstance(obj, str):
-            labels.append(obj)
-        else:
-            objects.append(obj)
+    for j, ann in by_image.get(img["id"], ()):
+        obj: VocObject | str | None = _plain_object(ann, names)
+        if obj is None:
+            try:
+                obj = _object(ann, j, names, src)
+            except FormatError as exc:
+                if not _scalar_id(ann.get("id")):
+                    raise
+                raise FormatError(f"annotation {clip(ann['id'])}: {exc.reason}", file=exc.file,
+                                  path=exc.path) from None
+            if isinstance(obj, str):
+                labels.append(obj)
+                continue
+        obj.origin = Origin(src, None, f"$.annotations[{j}] (id {ann['id']})" if "id" in ann else f"$.annotations[{j}]")
+        objects.append(obj)
     document = VocDocument(filename=basename(file_name), width=width, height=height, objects=objects)
     usage = img.get("usage")
     extra = {k: v for k, v in img.items() if k not in _IMAGE_KEYS or (k == "usage" and not isinstance(v, str))}
@@ -293,24 +296,80 @@ def _object(ann: dict[str, Any], j: int, names: dict[Any, str], src: str) -> Voc
     extra: dict[str, Any] = {k: v for k, v in ann.items() if k not in _KNOWN or (k == "iscrowd" and v != 0)}
     if "id" in extra and not _scalar_id(extra["id"]):
         raise FormatError(f"annotation id must be an integer, got {clip(extra['id'])}", file=src, path=f"{where}.id")
-    if seg is None and type(bbox) is list and len(bbox) == 4 and all(type(v) is int for v in bbox):
-        # the common case, integer box without mask: nothing to tidy or compare
-        x, y, w, h = bbox
-        if not _numbers(bbox):
-            raise FormatError(f"bbox must be 4 numbers within +-{limits.MAX_COORDINATE}, got {clip(bbox)}", file=src,
-                              path=f"{where}.bbox")
-        shape: BndBox | Polygon | MultiPolygon | Mask = BndBox(x, y, x + w, y + h)
-        area = ann.get("area")
-        if area is not None and area != max(0, w) * max(0, h):
-            extra["area"] = area
-    else:
-        shape = _shape(ann, bbox, seg, extra, where, src)
+    shape = _shape(ann, bbox, seg, extra, where, src)
     if extra:
         check_depth(extra, file=src, path=where)
     obj = VocObject(name=names[cat], shape=shape, extra=extra)
     if "attributes" not in ann and "score" not in ann and not any(k in ann for k in _OBJ_KEYS):
         return obj
     return _object_fields(ann, obj, extra)
+
+
+_NUMBER_TYPES = frozenset({int, float})
+#: the keys of a plain annotation: a box, at most one polygon, nothing per object but its id
+_PLAIN_KEYS = frozenset({"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation"})
+
+
+def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | None:
+    """The common annotation (a box with ``segmentation`` empty or one polygon, an integer
+    id, ``iscrowd`` 0) as a :class:`PlainObject`, exactly as the general path reads it, in
+    one function; None for anything else (then the general path reads it, with its errors)."""
+    if not ann.keys() <= _PLAIN_KEYS:
+        return None
+    cat = ann.get("category_id")
+    bbox = ann.get("bbox")
+    ann_id = ann.get("id")
+    if (type(cat) is not int or type(bbox) is not list or len(bbox) != 4 or type(ann_id) is not int
+            or ann.get("iscrowd", 0) != 0 or abs(ann_id) >= 1 << 63):
+        return None
+    name = names.get(cat)
+    if name is None:
+        return None
+    x, y, w, h = bbox
+    bound = limits.MAX_COORDINATE
+    if not set(map(type, bbox)) <= _NUMBER_TYPES or min(bbox) < -bound or max(bbox) > bound:
+        return None
+    seg = ann.get("segmentation")
+    extra: dict[str, Any] = {"id": ann_id}
+    shape: BndBox | Polygon
+    if not seg:
+        if seg is not None and seg != []:
+            return None
+        if type(x) is int and type(y) is int and type(w) is int and type(h) is int:
+            shape = BndBox(x, y, x + w, y + h)
+            area: Number = tidy(float(max(0, w) * max(0, h)))  # as the writer computes it
+        else:  # tidy() inline: a float that is an integer becomes an int, others keep 6 decimals
+            x0 = x if type(x) is int else (int(r) if (r := round(x, 6)).is_integer() else r)
+            y0 = y if type(y) is int else (int(r) if (r := round(y, 6)).is_integer() else r)
+            x1 = v if type(v := x + w) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
+            y1 = v if type(v := y + h) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
+            shape = BndBox(x0, y0, x1, y1)
+            bw = v if type(v := x1 - x0) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
+            bh = v if type(v := y1 - y0) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
+            if not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y and type(bw) is type(w)
+                    and bw == w and type(bh) is type(h) and bh == h):
+                extra["bbox"] = bbox
+            area = tidy(float(max(0, x1 - x0) * max(0, y1 - y0)))
+    else:
+        if type(seg) is not list or len(seg) != 1:
+            return None
+        ring = seg[0]
+        if type(ring) is not list or len(ring) < 6 or len(ring) % 2:
+            return None
+        if not set(map(type, ring)) <= _NUMBER_TYPES or min(ring) < -bound or max(ring) > bound:
+            return None
+        xs, ys = ring[0::2], ring[1::2]
+        shape = Polygon(tuple(zip(xs, ys)))
+        x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+        bw, bh = tidy(x1 - x0), tidy(y1 - y0)
+        if not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y and type(bw) is type(w)
+                and bw == w and type(bh) is type(h) and bh == h):
+            extra["bbox"] = bbox
+        area = tidy(shape.area())
+    given = ann.get("area")
+    if given is not None and not (type(given) is type(area) and given == area):
+        extra["area"] = given
+    return PlainObject(name, shape, extra=extra)
 
 
 def _shape(ann: dict[str, Any], bbox: Any, seg: Any, extra: dict[str, Any], where: str,

@@ -29,7 +29,7 @@ from typing import Any
 from mafmt import limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
-from mafmt.losses import count_object_losses, count_sample_losses
+from mafmt.losses import count_objects_losses, count_sample_losses
 from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Origin, Polygon, Sample, VocDocument, VocObject
 from mafmt.report import ErrorPolicy, Report, check_policy
 from mafmt.storage.transaction import check_complete
@@ -314,7 +314,9 @@ def write(
     lists: dict[str, list[str]] = {}
     size_rows: list[str] = []
     unique = UniqueNames()
-    fmt = f"{{:.{precision}f}}"
+    fmt = f"%.{precision}f"
+    box_line = f"%d {fmt} {fmt} {fmt} {fmt}\n"
+    detect = task == "detect"
     with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
         klass: _Classes | None = None
         for sample in samples:
@@ -336,16 +338,22 @@ def write(
                 w, h = found[:2] if found else (None, None)
             image_name = unique.take(basename(sample.source) or "image.jpg", report)
             img_rel, label_rel = _paths(layout, split, image_name)
+            kept = [o for o in objects if o.shape is not None and o.name]
+            if len(kept) < len(objects):
+                report.lose("object without shape or name->dropped", len(objects) - len(kept))
+            count_objects_losses(kept, report)
             out = []
-            for obj in objects:
-                if obj.shape is None or not obj.name:
-                    report.lose("object without shape or name->dropped")
+            for obj in kept:
+                shape = obj.shape
+                if detect and type(shape) is BndBox and 0 <= shape.xmin < shape.xmax <= w and \
+                        0 <= shape.ymin < shape.ymax <= h:  # the common case, inline
+                    x0, y0, x1, y1 = shape.xmin, shape.ymin, shape.xmax, shape.ymax
+                    out.append(box_line % (klass.of(obj.name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
+                                           (y1 - y0) / h))
                     continue
-                count_object_losses(obj, report)
                 values = _values(obj, w, h, task, circle_vertices, report)  # type: ignore[arg-type]
-                if values is None:
-                    continue
-                out.append(" ".join([str(klass.of(obj.name)), *(fmt.format(v) for v in values)]) + "\n")
+                if values is not None:
+                    out.append(" ".join([str(klass.of(obj.name)), *(fmt % v for v in values)]) + "\n")
             tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
             report.outputs.append(tx.final(label_rel))
             lists.setdefault(split, []).append(img_rel)

@@ -28,34 +28,61 @@ from mafmt.errors import (
     UnsafeXmlError,
     UsageError,
 )
-from mafmt.model import (
-    Annotation,
-    BndBox,
-    Circle,
-    Classification,
-    Dashed,
-    Detection,
-    Entity,
-    Line,
-    Point,
-    Polygon,
-    Polyline,
-    Sample,
-    SpeechSegment,
-    Transcript,
-    Triplet,
-    VocDocument,
-    VocObject,
-    VocSource,
-)
-from mafmt.publish import publish  # the function, not the module: mafmt.publish(...)
-from mafmt.report import Report, Stream
-from mafmt.summary import Summary
 
 if TYPE_CHECKING:
     from mafmt.dataset_stats import Stats
+    from mafmt.model import (
+        Annotation,
+        BndBox,
+        Circle,
+        Classification,
+        Dashed,
+        Detection,
+        Entity,
+        Line,
+        Point,
+        Polygon,
+        Polyline,
+        Sample,
+        SpeechSegment,
+        Transcript,
+        Triplet,
+        VocDocument,
+        VocObject,
+        VocSource,
+    )
     from mafmt.progress import Progress
+    from mafmt.publishing import publish
     from mafmt.quality import QaReport
+    from mafmt.report import Report, Stream
+    from mafmt.summary import Summary
+
+#: names that load on first use (``import mafmt`` stays cheap: the CLI starts with it)
+_LAZY = {
+    **dict.fromkeys(("Annotation", "BndBox", "Circle", "Classification", "Dashed", "Detection", "Entity", "Line",
+                     "Point", "Polygon", "Polyline", "Sample", "SpeechSegment", "Transcript", "Triplet",
+                     "VocDocument", "VocObject", "VocSource"), "mafmt.model"),
+    "Report": "mafmt.report",
+    "Stream": "mafmt.report",
+    "Summary": "mafmt.summary",
+    "publish": "mafmt.publishing",
+}
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mafmt' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 

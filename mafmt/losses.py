@@ -8,7 +8,9 @@ name the field (``"sample id"``, ``"annotation creation_time"``).
 
 from __future__ import annotations
 
-from mafmt.model import Annotation, Sample, VocDocument, VocObject
+from collections import Counter
+
+from mafmt.model import Annotation, PlainObject, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "count_annotation_losses",
     "count_document_losses",
     "count_object_losses",
+    "count_objects_losses",
     "count_sample_losses",
 ]
 
@@ -50,6 +53,24 @@ OBJECT_FIELDS: tuple[tuple[str, object], ...] = (
 _OBJECT_METADATA = frozenset({"hard_coefficient", "hard_reasons"})
 
 
+def _extra_kind(key: str, scope: str, metadata_keys: frozenset[str]) -> tuple[bool, str]:
+    """(is metadata, kind) of an unknown field a target drops."""
+    if key in metadata_keys:
+        return True, f"{scope} {key}"
+    if key in _NAMED_OBJECT_KEYS and scope == "object":
+        return False, f"{key}->dropped"
+    return False, f"{scope} unknown fields->dropped"
+
+
+def _count_keys(keys: Counter[str], report: Report, scope: str, metadata_keys: frozenset[str]) -> None:
+    for key, n in keys.items():
+        metadata, kind = _extra_kind(key, scope, metadata_keys)
+        if metadata:
+            report.note_metadata(kind, n)
+        else:
+            report.lose(kind, n)
+
+
 def count_extra_losses(extra: dict[str, object], report: Report, *, scope: str,
                        metadata_keys: frozenset[str] = frozenset()) -> None:
     """Count the unknown fields of a record that a target drops (a COCO ``segmentation: []``
@@ -57,12 +78,11 @@ def count_extra_losses(extra: dict[str, object], report: Report, *, scope: str,
     for key, value in extra.items():
         if key == "segmentation" and value == []:
             continue
-        if key in metadata_keys:
-            report.note_metadata(f"{scope} {key}")
-        elif key in _NAMED_OBJECT_KEYS and scope == "object":
-            report.lose(f"{key}->dropped")
+        metadata, kind = _extra_kind(key, scope, metadata_keys)
+        if metadata:
+            report.note_metadata(kind)
         else:
-            report.lose(f"{scope} unknown fields->dropped")
+            report.lose(kind)
 
 
 def count_annotation_losses(ann: Annotation, report: Report) -> None:
@@ -111,6 +131,26 @@ def count_object_losses(obj: VocObject, report: Report, holds: frozenset[str] = 
         count_extra_losses(obj.extra, report, scope="object", metadata_keys=_OBJECT_METADATA_KEYS)
     if "parts" not in holds and obj.parts:
         report.lose("part->dropped", sum(1 for _ in obj.iter_tree()) - 1)
+
+
+def count_objects_losses(objects: list[VocObject], report: Report, holds: frozenset[str] = frozenset()) -> None:
+    """:func:`count_object_losses` for a list of objects, each kind counted once: a
+    :class:`PlainObject` without VOC flags costs only its unknown field names."""
+    keys: Counter[str] = Counter()
+    plain = "extra" not in holds
+    for obj in objects:
+        if (type(obj) is PlainObject and obj.pose is None and obj.truncated is None and obj.occluded is None
+                and obj.difficult is None):
+            if not plain or not obj.extra:
+                continue
+            if "segmentation" in obj.extra:
+                count_extra_losses(obj.extra, report, scope="object", metadata_keys=_OBJECT_METADATA_KEYS)
+            else:
+                keys.update(obj.extra.keys())
+        else:
+            count_object_losses(obj, report, holds)
+    if keys:
+        _count_keys(keys, report, "object", _OBJECT_METADATA_KEYS)
 
 
 def count_document_losses(doc: VocDocument, report: Report) -> None:

@@ -50,12 +50,23 @@ def test_wheel_holds_only_the_mafmt_namespace(tmp_path):
 
 
 def test_public_api_is_exactly_all():
-    """Every public class and function mafmt defines at top level is in __all__, and nothing else."""
+    """Every public class and function mafmt defines at top level (loaded or still lazy) is in
+    __all__, and nothing else; every name of __all__ resolves."""
     defined = sorted(
-        n for n, obj in vars(mafmt).items()
-        if not n.startswith("_") and callable(obj) and getattr(obj, "__module__", "").startswith("mafmt")
+        n for n in dir(mafmt)
+        if not n.startswith("_") and callable(obj := getattr(mafmt, n))
+        and getattr(obj, "__module__", "").startswith("mafmt")
     )
     assert sorted(set(mafmt.__all__) - {"__version__"}) == defined
+
+
+def test_import_mafmt_loads_only_the_errors():
+    """``import mafmt`` stays cheap (the CLI starts with it): the model, the converters and
+    httpx load on first use."""
+    code = ("import sys, mafmt; heavy = [m for m in ('mafmt.model', 'mafmt.converters', 'httpx', 'lxml', 'numpy') "
+            "if m in sys.modules]; print(heavy); mafmt.VocObject; print('mafmt.model' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "True"]
 
 
 CORE = ("model.py", "manifest.py", "voc", "report.py", "errors.py", "formats.py", "summary.py", "storage", "limits.py",

@@ -1,5 +1,5 @@
 """``mafmt publish SRC obs://bucket/prefix/ --dataset NAME``: convert, upload, import and
-publish a local dataset in one command (see :mod:`mafmt.publish`); a re-run resumes."""
+publish a local dataset in one command (see :mod:`mafmt.publishing`); a re-run resumes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TERMS = {"dataset_type": "--type", "missing_images": "--missing-images", "src_fo
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mafmt.progress import bar_for
-    from mafmt.publish import publish
+    from mafmt.publishing import publish
 
     tty = err.isatty() and not args.quiet
     bar = bar_for("importing", err, quiet=args.quiet, unit="sample")
