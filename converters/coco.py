@@ -40,7 +40,7 @@ from typing import IO, Any
 
 import orjson
 
-from mafmt import limits, storage
+from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth, clip
@@ -55,7 +55,6 @@ from mafmt.model import (
     MultiPolygon,
     Number,
     Origin,
-    PlainObject,
     Polygon,
     Sample,
     VocDocument,
@@ -248,8 +247,9 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
             raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"{where}.{key}")
     objects: list[VocObject] = []
     labels: list[str] = []
+    plain = lanes.PLAIN
     for j, ann in by_image.get(img["id"], ()):
-        obj: VocObject | str | None = _plain_object(ann, names)
+        obj: VocObject | str | None = _plain_object(ann, names) if plain else None
         if obj is None:
             try:
                 obj = _object(ann, j, names, src)
@@ -310,9 +310,9 @@ _NUMBER_TYPES = frozenset({int, float})
 _PLAIN_KEYS = frozenset({"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation"})
 
 
-def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | None:
+def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | None:
     """The common annotation (a box with ``segmentation`` empty or one polygon, an integer
-    id, ``iscrowd`` 0) as a :class:`PlainObject`, exactly as the general path reads it, in
+    id, ``iscrowd`` 0) as a plain :class:`VocObject`, exactly as the general path reads it, in
     one function; None for anything else (then the general path reads it, with its errors)."""
     if not ann.keys() <= _PLAIN_KEYS:
         return None
@@ -369,7 +369,7 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
     given = ann.get("area")
     if given is not None and not (type(given) is type(area) and given == area):
         extra["area"] = given
-    return PlainObject(name, shape, extra=extra)
+    return VocObject.plain(name, shape, extra=extra)
 
 
 def _shape(ann: dict[str, Any], bbox: Any, seg: Any, extra: dict[str, Any], where: str,

@@ -16,7 +16,8 @@ some sample is not an image classification) is ``text_classification`` etc.
 Optional columns appear only when some row needs them. Unknown columns hold the
 unknown fields of objects (detection) or samples, each cell through
 :mod:`mafmt.textcodec`: a string as it is, a number, boolean, list or object as JSON
-text, so every value comes back with its type. Lost on writing: shapes other than boxes
+text, so every value comes back with its type (an empty cell is no value; the empty string
+is written ``""``). Lost on writing: shapes other than boxes
 (``<kind>->bbox``), hard-example fields, ``mask_color``, parts. The reader groups rows by
 ``filename`` and the writer collects rows to know the columns, so both hold the table in
 memory (a second pass over memory, not over the input).
@@ -174,7 +175,7 @@ def _detection(filename: str, rows: list[tuple[int, dict[str, str]]], src: str) 
                 obj.properties = obj.properties or {}
                 obj.properties[col[len("property:"):]] = value
             else:
-                obj.extra[col] = textcodec.decode(value)
+                obj.extra[col] = _value(value)
         objects.append(obj)
     doc = VocDocument(filename=basename(filename), width=width, height=height, objects=objects)  # type: ignore[arg-type]
     return Sample(source=filename, usage=first.get("usage") or None,
@@ -188,7 +189,7 @@ def _classification(filename: str, rows: list[tuple[int, dict[str, str]]], src: 
     col = "label" if "label" in first else "class"
     ann_type = _TYPES.get(first.get("type", "") or "image_classification", IMAGE_CLASSIFICATION)
     names = [n for _, rec in rows for n in rec[col].split(";") if n.strip()]
-    extra = {k: textcodec.decode(v) for k, v in first.items() if k not in ("filename", col, "usage", "type") and v != ""}
+    extra = {k: _value(v) for k, v in first.items() if k not in ("filename", col, "usage", "type") and v != ""}
     return Sample(source=filename, usage=first.get("usage") or None, extra=extra,
                   annotations=[Classification(type=ann_type, name=n.strip()) for n in names])
 
@@ -197,7 +198,13 @@ def _classification(filename: str, rows: list[tuple[int, dict[str, str]]], src: 
 
 
 def _cell(value: Any) -> str:
-    return textcodec.encode(value)
+    # an empty cell is "no value" (columns are the union over all rows): the empty string is ""
+    return '""' if value == "" else textcodec.encode(value)
+
+
+def _value(cell: str) -> Any:
+    """What a non-empty cell of an unknown column holds (see :func:`_cell`)."""
+    return "" if cell == '""' else textcodec.decode(cell)
 
 
 def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: str = "auto", overwrite: bool = False,

@@ -79,7 +79,6 @@ from ._common import (
     stem,
 )
 from ._sizes import SizeResolver, copy_image, sample_size
-from ._voc_fast import plain_document, standard_bytes
 
 __all__ = ["FORMAT", "read", "write", "write_voc"]
 
@@ -242,14 +241,10 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report) ->
         seen.add(key)
         try:
             data = storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
-            doc = plain_document(data, path)
-            if doc is None:
-                doc, issues = voc.parse_bytes(data, path, rules="devkit")
-                for issue in issues:
-                    report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0],
-                                issue)
-            else:
-                doc.origin = Origin(path, None)
+            doc, issues = voc.parse_bytes(data, path, rules="devkit")
+            for issue in issues:
+                report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0],
+                            issue)
         except FormatError as exc:
             if on_error == "raise":
                 raise
@@ -392,9 +387,7 @@ def write(
                 report.warn(f"usage {sample.usage or 'none'}: listed in train")
             splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
             copy_image(sample, sizes, tx, f"JPEGImages/{name}", report)
-            data = standard_bytes(out) if not keep_extra else None
-            report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml",
-                                                 data if data is not None else voc.document_to_bytes(out)))
+            report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", voc.document_to_bytes(out)))
             report.written += 1
         # datumaro (and CVAT) read the class list of a VOC dataset from labelmap.txt
         tx.write_bytes("labelmap.txt", ("# label:color_rgb:parts:actions\n"

@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from mafmt import limits, storage
+from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
 from mafmt.losses import count_objects_losses, count_sample_losses
@@ -95,6 +95,8 @@ def _iter(root: str, on_error: str, images: str | None, size_table: str | dict[s
           meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
     check_complete(root)
     layout = discover(root)
+    for note in layout.notes:
+        report.warn(note)
     own = storage.join(root, "sizes.csv")
     if storage.exists(own):  # the dataset's own table; one given by the user wins where both name an image
         size_table = {**load_size_table(own), **(load_size_table(size_table) if size_table is not None else {})}
@@ -316,7 +318,7 @@ def write(
     unique = UniqueNames()
     fmt = f"%.{precision}f"
     box_line = f"%d {fmt} {fmt} {fmt} {fmt}\n"
-    detect = task == "detect"
+    detect = task == "detect" and lanes.PLAIN  # boxes inside the image: the line written inline
     with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
         klass: _Classes | None = None
         for sample in samples:

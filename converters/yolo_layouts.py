@@ -70,6 +70,8 @@ class Layout:
     names: list[str] | None
     splits: list[Split]
     looked_for: str
+    #: what the reader should warn about (a split that names another split's folder, read once)
+    notes: list[str] = field(default_factory=list)
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -252,11 +254,18 @@ def _ultralytics(root: str, yaml_path: str) -> Layout:
         candidate = given if os.path.isabs(given) or storage.scheme_of(given) else storage.join(here, given)
         base = candidate if storage.is_dir(candidate) else here  # a dataset moved after its YAML was written
     splits = []
+    used: dict[str, str] = {}  # folder or list file -> the split that read it
+    notes: list[str] = []
     for key in ("train", "val", "test"):
         value = data.get(key)
         refs = value if isinstance(value, list) else [value] if isinstance(value, str) else []
         for ref in refs:
             found = _find(base, str(ref), ("../", "./")) or _find(here, str(ref), ("../", "./"))
+            if found is not None and found in used:  # coco128.yaml: val is train's folder; each image once
+                notes.append(f"{key} is the same as {used[found]} ({ref}): its images read once, as {used[found]}")
+                continue
+            if found is not None:
+                used[found] = key
             if found is None:
                 guess = storage.join(base, str(ref))
                 labels = _labels_of(guess)
@@ -271,7 +280,7 @@ def _ultralytics(root: str, yaml_path: str) -> Layout:
         splits += _folders(root)
     return Layout("ultralytics", names, splits,
                   f"images and labels of train/val/test in {os.path.basename(yaml_path)} (labels of .../images/ are "
-                  "in .../labels/)")
+                  "in .../labels/)", notes)
 
 
 def _folders(root: str) -> list[Split]:

@@ -8,9 +8,10 @@ name the field (``"sample id"``, ``"annotation creation_time"``).
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 
-from mafmt.model import Annotation, PlainObject, Sample, VocDocument, VocObject
+from mafmt.model import Annotation, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
 __all__ = [
@@ -118,39 +119,42 @@ def count_object_losses(obj: VocObject, report: Report, holds: frozenset[str] = 
 
     Parts are counted per part (with everything below them), as ``"part->dropped"``.
     """
-    for attr, default in OBJECT_FIELDS:
-        value = getattr(obj, attr)
-        if attr not in holds and value is not None and value != default:
-            if attr in _OBJECT_METADATA:
-                report.note_metadata(f"object {attr}")
-            else:
-                report.lose(f"{attr}->dropped")
-    if "properties" not in holds and obj.properties:
-        report.lose("properties->dropped")
-    if "extra" not in holds and obj.extra:
-        count_extra_losses(obj.extra, report, scope="object", metadata_keys=_OBJECT_METADATA_KEYS)
-    if "parts" not in holds and obj.parts:
-        report.lose("part->dropped", sum(1 for _ in obj.iter_tree()) - 1)
+    count_objects_losses([obj], report, holds)
+
+
+_FLAGS = operator.attrgetter(*(attr for attr, _ in OBJECT_FIELDS))
 
 
 def count_objects_losses(objects: list[VocObject], report: Report, holds: frozenset[str] = frozenset()) -> None:
-    """:func:`count_object_losses` for a list of objects, each kind counted once: a
-    :class:`PlainObject` without VOC flags costs only its unknown field names."""
+    """:func:`count_object_losses` for a list of objects (a sample's), each kind counted once."""
+    if not objects:
+        return
+    for values, n in Counter(map(_FLAGS, objects)).items():
+        for (attr, default), value in zip(OBJECT_FIELDS, values):
+            if value is not None and value != default and attr not in holds:
+                if attr in _OBJECT_METADATA:
+                    report.note_metadata(f"object {attr}", n)
+                else:
+                    report.lose(f"{attr}->dropped", n)
     keys: Counter[str] = Counter()
-    plain = "extra" not in holds
+    properties = parts = 0
     for obj in objects:
-        if (type(obj) is PlainObject and obj.pose is None and obj.truncated is None and obj.occluded is None
-                and obj.difficult is None):
-            if not plain or not obj.extra:
-                continue
-            if "segmentation" in obj.extra:
-                count_extra_losses(obj.extra, report, scope="object", metadata_keys=_OBJECT_METADATA_KEYS)
+        if obj.properties:
+            properties += 1
+        if obj.parts:
+            parts += sum(1 for _ in obj.iter_tree()) - 1
+        extra = obj.extra
+        if extra:
+            if extra.get("segmentation", 0) == []:  # a COCO "segmentation": [] is no field at all
+                keys.update(k for k in extra if k != "segmentation")
             else:
-                keys.update(obj.extra.keys())
-        else:
-            count_object_losses(obj, report, holds)
-    if keys:
+                keys.update(extra.keys())
+    if properties and "properties" not in holds:
+        report.lose("properties->dropped", properties)
+    if keys and "extra" not in holds:
         _count_keys(keys, report, "object", _OBJECT_METADATA_KEYS)
+    if parts and "parts" not in holds:
+        report.lose("part->dropped", parts)
 
 
 def count_document_losses(doc: VocDocument, report: Report) -> None:

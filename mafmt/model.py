@@ -27,7 +27,6 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, ClassVar
 
 from mafmt.errors import FormatError, StorageError
@@ -47,7 +46,6 @@ __all__ = [
     "MultiPolygon",
     "Number",
     "Origin",
-    "PlainObject",
     "Point",
     "Polygon",
     "Polyline",
@@ -347,7 +345,7 @@ def shape_from_feature(kind: str, feature: Any) -> Shape:
 # --------------------------------------------------------------------------- VOC
 
 
-@dataclass(slots=True, kw_only=True, eq=False)
+@dataclass(slots=True, kw_only=True)
 class VocObject:
     """One labelled object (or, nested, one part) of a Pascal VOC document."""
 
@@ -375,63 +373,24 @@ class VocObject:
         for part in self.parts:
             yield from part.iter_tree()
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, VocObject):
-            return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in _OBJECT_COMPARED) and \
-            list(self.parts) == list(other.parts)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
-
-_OBJECT_COMPARED = ("name", "shape", "properties", "pose", "truncated", "occluded", "difficult", "confidence",
-                    "hard_coefficient", "hard_reasons", "mask_color", "extra")
-_NOTHING: Any = MappingProxyType({})
-
-
-class PlainObject(VocObject):
-    """A :class:`VocObject` in compact form: a label and a shape (plus the standard VOC flags and
-    unknown fields, when there are any) and nothing else -- no properties, parts, confidence or
-    hard-example fields, which read as None or empty.
-
-    Readers build these for the plain objects that make up most datasets (a YOLO line, a COCO
-    box or polygon, a standard VOC object): one small object instead of the full model. Every
-    writer takes them like any :class:`VocObject`; an object that needs more is a VocObject.
-    """
-
-    __slots__ = ()
-    properties = None
-    confidence = None
-    hard_coefficient = None
-    hard_reasons = None
-    mask_color = None
-    parts: Any = ()
-    wire: Any = _NOTHING
-
-    def __init__(self, name: str, shape: Shape | None, pose: str | None = None, truncated: int | None = None,
-                 occluded: int | None = None, difficult: int | None = None, extra: dict[str, Any] | None = None,
-                 origin: Origin | None = None) -> None:
-        self.name = name
-        self.shape = shape
-        self.pose = pose
-        self.truncated = truncated
-        self.occluded = occluded
-        self.difficult = difficult
-        self.extra = extra if extra is not None else _NOTHING
-        self.origin = origin
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        extra = None if self.extra is _NOTHING else self.extra
-        return (PlainObject, (self.name, self.shape, self.pose, self.truncated, self.occluded, self.difficult, extra,
-                              self.origin))
-
-    def full(self) -> VocObject:
-        """The same object as a full :class:`VocObject` (to be changed)."""
-        return VocObject(name=self.name, shape=self.shape, pose=self.pose, truncated=self.truncated,
-                         occluded=self.occluded, difficult=self.difficult, extra=dict(self.extra),
-                         origin=self.origin)
+    @classmethod
+    def plain(cls, name: str | None, shape: Shape | None, pose: str | None = None, truncated: int | None = None,
+              occluded: int | None = None, difficult: int | None = None, extra: dict[str, Any] | None = None,
+              origin: Origin | None = None) -> VocObject:
+        """An object with a label, a shape, the standard VOC flags and nothing else, built at
+        a fraction of the keyword constructor's cost (readers build millions)."""
+        obj = _new_object(cls)
+        obj.name, obj.shape, obj.pose, obj.truncated, obj.occluded, obj.difficult = (name, shape, pose, truncated,
+                                                                                     occluded, difficult)
+        obj.properties = obj.confidence = obj.hard_coefficient = obj.hard_reasons = obj.mask_color = None
+        obj.parts = []
+        obj.extra = {} if extra is None else extra
+        obj.wire = {}
+        obj.origin = origin
+        return obj
 
 
+_new_object = object.__new__
 
 
 @dataclass(slots=True, kw_only=True)

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies_converters import detection_dataset, project
 
-from mafmt import voc
-from mafmt.converters import _voc_fast, pascal_voc
+from mafmt.converters import pascal_voc
 from mafmt.model import BndBox, Circle, Detection, Polygon, Sample, VocDocument, VocObject
 
 
@@ -87,17 +86,3 @@ def test_reads_flat_folder_and_single_file(golden: Path) -> None:
     assert len(list(pascal_voc.read(golden / "voc", on_error="skip"))) >= 4
 
 
-@given(detection_dataset(shapes="box", fields=True))
-@settings(max_examples=30)
-def test_fast_paths_equal_mafmt_voc(samples: list[Sample]) -> None:
-    """The f-string writer and the plain-document reader give what mafmt.voc gives."""
-    for s in _defaults(samples):
-        doc = s.annotations[0].document
-        doc.folder, doc.segmented, doc.depth = "VOC", 0, 3
-        for o in doc.objects:
-            o.confidence = o.properties = None
-        data = _voc_fast.standard_bytes(doc)
-        assert data == voc.document_to_bytes(doc)
-        fast = _voc_fast.plain_document(data)
-        assert fast is not None and fast == voc.parse_bytes(data)[0]
-    assert _voc_fast.plain_document(b'<annotation><folder a="1">x</folder></annotation>') is None

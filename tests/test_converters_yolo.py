@@ -168,3 +168,20 @@ def test_yolo_to_coco_keeps_class_order(tmp_path: Path) -> None:
 
     cats = json.loads((tmp_path / "o.json").read_text())["categories"]
     assert [(c["id"], c["name"]) for c in cats] == [(1, "zebra"), (2, "ant")]
+
+
+def test_a_split_naming_another_splits_folder_is_read_once(tmp_path: Path) -> None:
+    """coco128.yaml (ultralytics' own example) gives train and val the same folder: each image
+    is one sample, read as train, and the reader says why val has none."""
+    (tmp_path / "images" / "train2017").mkdir(parents=True)
+    (tmp_path / "labels" / "train2017").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (20, 10)).save(tmp_path / "images" / "train2017" / f"{i}.jpg")
+        (tmp_path / "labels" / "train2017" / f"{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "data.yaml").write_text("path: .\ntrain: images/train2017\nval: images/train2017\nnames:\n  0: person\n")
+    stream = yolo.read(tmp_path)
+    samples = list(stream)
+    assert sorted(s.source for s in samples) == [f"images/train2017/{i}.jpg" for i in range(3)]
+    assert {s.usage for s in samples} == {"TRAIN"}
+    assert [k for k in stream.report.warnings if "same as train" in k] == [
+        "val is the same as train (images/train2017): its images read once, as train"]

@@ -26,7 +26,6 @@ from mafmt.model import (
     Mask,
     MultiPolygon,
     Origin,
-    PlainObject,
     Sample,
     VocDocument,
     VocObject,
@@ -135,7 +134,7 @@ def modelarts_document(doc: VocDocument, image_name: str) -> VocDocument:
 def _modelarts_object(obj: VocObject) -> VocObject:
     if obj.difficult is not None or "difficult" in obj.wire.get("raw", {}):
         return obj
-    return replace(obj.full() if isinstance(obj, PlainObject) else obj, difficult=0)
+    return replace(obj, difficult=0)
 
 
 # --------------------------------------------------------------------------- samples

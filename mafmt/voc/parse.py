@@ -22,12 +22,13 @@ text; reading such a pair gives the exact shape back.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from typing import Any
 
 from lxml import etree
 
-from mafmt import limits, textcodec
+from mafmt import lanes, limits, textcodec
 from mafmt.errors import FormatError, LimitError, UnsafeXmlError
 from mafmt.model import (
     SHAPE_KINDS,
@@ -59,7 +60,18 @@ _COORD_TAGS = frozenset({"xmin", "ymin", "xmax", "ymax", "x", "y", "cx", "cy", "
 
 
 def safe_parser() -> etree.XMLParser:
-    """An lxml parser that never expands entities, loads a DTD or touches the network."""
+    """An lxml parser that never expands entities, loads a DTD or touches the network (one
+    per thread: lxml parsers are not shared between threads)."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = _new_parser()
+    return parser
+
+
+_PARSERS = threading.local()
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                            huge_tree=False, remove_comments=True, remove_pis=True)
 
@@ -210,7 +222,9 @@ def parse_tree(data: bytes, name: str | None = None) -> Any:
 def parse_root(root: Any, name: str | None = None, *, rules: str = "modelarts") -> tuple[VocDocument, list[FormatError]]:
     """The document of a root element from :func:`parse_tree`, and its issues under ``rules``."""
     ctx = _Ctx(name, rules)
-    doc = _parse_document(root, ctx)
+    doc = _plain_document(root, ctx) if lanes.PLAIN else None
+    if doc is None:
+        doc = _parse_document(root, ctx)
     doc.origin = Origin(name, None)
     return doc, ctx.issues
 
@@ -228,6 +242,155 @@ def parse_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts
         LimitError: larger than :data:`mafmt.limits.MAX_XML_BYTES`.
     """
     return parse_root(parse_tree(data, name), name, rules=rules)
+
+
+# --------------------------------------------------------------------------- plain documents
+
+#: what a plain document holds: the standard fields, objects with a box or a polygon
+_PLAIN_ROOT = frozenset({"folder", "filename", "source", "size", "segmented"})
+_PLAIN_SOURCE = frozenset({"database", "annotation", "image"})
+_PLAIN_SIZE = frozenset({"width", "height", "depth"})
+_PLAIN_OBJECT = frozenset({"name", "pose", "truncated", "occluded", "difficult", "bndbox", "polygon"})
+_BOX = frozenset({"xmin", "ymin", "xmax", "ymax"})
+_HAS_ATTRIBUTE = etree.XPath("boolean(//@*)")
+
+
+class _NotPlain(Exception):
+    """The document needs the general parser."""
+
+
+def _plain_text(el: Any) -> str:
+    if len(el):
+        raise _NotPlain
+    return (el.text or "").strip()
+
+
+def _plain_int(el: Any) -> int:
+    text = _plain_text(el)
+    if len(text) <= limits.MAX_NUMBER_CHARS and (text.isdecimal() or _INT.match(text)):
+        return int(text)
+    raise _NotPlain
+
+
+def _plain_coord(el: Any) -> Number:
+    text = _plain_text(el)
+    if len(text) > limits.MAX_NUMBER_CHARS:
+        raise _NotPlain
+    if text.isdecimal():
+        v: Number | None = int(text)
+    else:
+        head, dot, tail = text.partition(".")
+        v = float(text) if dot and head.isdecimal() and tail.isdecimal() else _number(text)
+    if v is None or abs(v) > limits.MAX_COORDINATE:
+        raise _NotPlain
+    return v
+
+
+def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
+    """What :func:`_parse_document` gives for a plain document (the standard fields; objects
+    with a name, the VOC flags and one box or polygon; no attributes), in one quick pass;
+    None for anything else, or anything with an issue but a missing ``<difficult>``."""
+    if _HAS_ATTRIBUTE(root):
+        return None
+    doc = VocDocument()
+    seen: set[str] = set()
+    issues: list[FormatError] = []
+    try:
+        for el in root:
+            tag = el.tag
+            if tag == "object":
+                doc.objects.append(_plain_object(el, len(doc.objects) + 1, ctx, issues))
+                continue
+            if tag in seen or tag not in _PLAIN_ROOT:
+                return None
+            seen.add(tag)
+            if tag == "size":
+                for c in el:
+                    if c.tag not in _PLAIN_SIZE or getattr(doc, c.tag) is not None:
+                        return None
+                    value = _plain_int(c)
+                    if not 0 <= value <= limits.MAX_COORDINATE:
+                        return None
+                    setattr(doc, c.tag, value)
+                doc.wire["size"] = True
+            elif tag == "source":
+                doc.source = src = VocSource()
+                for c in el:
+                    if c.tag not in _PLAIN_SOURCE or getattr(src, c.tag) is not None:
+                        return None
+                    setattr(src, c.tag, _plain_text(c))
+            elif tag == "segmented":
+                doc.segmented = _plain_int(el)
+            else:
+                setattr(doc, tag, _plain_text(el))
+    except _NotPlain:
+        return None
+    if not doc.folder or not doc.filename or doc.width is None or doc.height is None or doc.segmented is None:
+        return None
+    ctx.issues += issues
+    return doc
+
+
+def _plain_object(el: Any, n: int, ctx: _Ctx, issues: list[FormatError]) -> VocObject:
+    path = f"/annotation/object[{n}]"
+    name = pose = truncated = occluded = difficult = shape = None
+    seen: set[str] = set()
+    for c in el:
+        tag = c.tag
+        if tag in seen or tag not in _PLAIN_OBJECT:
+            raise _NotPlain
+        seen.add(tag)
+        if tag == "bndbox":
+            if shape is not None:
+                raise _NotPlain
+            box: dict[str, Number] = {}
+            for k in c:
+                if k.tag not in _BOX or k.tag in box:
+                    raise _NotPlain
+                box[k.tag] = _plain_coord(k)
+            if len(box) != 4:
+                raise _NotPlain
+            shape = BndBox(box["xmin"], box["ymin"], box["xmax"], box["ymax"])
+        elif tag == "polygon":
+            if shape is not None:
+                raise _NotPlain
+            shape = _plain_polygon(c)
+        elif tag == "name":
+            name = _plain_text(c)
+        elif tag == "pose":
+            pose = _plain_text(c)
+        elif tag == "truncated":
+            truncated = _plain_int(c)
+        elif tag == "occluded":
+            occluded = _plain_int(c)
+        else:
+            difficult = _plain_int(c)
+    if shape is None or not name:
+        raise _NotPlain
+    if difficult is None:
+        issues.append(FormatError("<difficult> is missing", file=ctx.name, line=el.sourceline, path=f"{path}/difficult",
+                                  severity="error" if ctx.rules == "modelarts" else "warning"))
+    return VocObject.plain(name, shape, pose, truncated, occluded, difficult,
+                           origin=Origin(ctx.name, el.sourceline, path))
+
+
+def _plain_polygon(el: Any) -> Polygon:
+    xs: dict[str, Number] = {}
+    ys: dict[str, Number] = {}
+    for k in el:
+        tag = k.tag
+        axis, index = tag[:1], tag[1:]
+        into = xs if axis == "x" else ys if axis == "y" else None
+        if into is None or not index.isdecimal() or not index.isascii() or index[0] == "0" or index in into:
+            raise _NotPlain
+        into[index] = _plain_coord(k)
+    n = len(xs)
+    if n < 3 or len(ys) != n:
+        raise _NotPlain
+    try:
+        return Polygon(tuple((xs[str(i)], ys[str(i)]) for i in range(1, n + 1)))
+    except KeyError:
+        raise _NotPlain from None
 
 
 def _doctype_line(data: bytes) -> int:

@@ -15,9 +15,21 @@ from typing import Any
 
 from lxml import etree
 
-from mafmt import limits, textcodec
+from mafmt import lanes, limits, textcodec
 from mafmt.errors import FormatError
-from mafmt.model import BndBox, Circle, Mask, MultiPolygon, Point, VocDocument, VocObject
+from mafmt.model import (
+    BndBox,
+    Circle,
+    Dashed,
+    Line,
+    Mask,
+    MultiPolygon,
+    Point,
+    Polygon,
+    Polyline,
+    VocDocument,
+    VocObject,
+)
 
 __all__ = ["XML_DECLARATION", "document_to_bytes", "is_xml_name"]
 
@@ -191,6 +203,9 @@ def document_to_bytes(doc: VocDocument) -> bytes:
     Raises:
         FormatError: a field holds a value XML cannot hold (named in the message).
     """
+    plain = _plain_bytes(doc) if lanes.PLAIN else None
+    if plain is not None:
+        return plain
     raw = doc.wire.get("raw", {})
     root = etree.Element("annotation")
     _leaf(root, "folder", doc.folder)
@@ -214,3 +229,85 @@ def document_to_bytes(doc: VocDocument) -> bytes:
     _write_extra(root, doc.extra)
     etree.indent(root, space="    ")
     return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False) + b"\n"
+
+
+# --------------------------------------------------------------------------- plain documents
+
+_POINT_LISTS = (Polygon, Polyline, Line, Dashed)
+
+
+def _escape(text: str) -> str:
+    """Character data as lxml writes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _leaf_line(pad: str, tag: str, value: Any) -> str:
+    text = _text(tag, value)
+    return f"{pad}<{tag}>{_escape(text) if type(value) is str else text}</{tag}>\n"
+
+
+def _plain_bytes(doc: VocDocument) -> bytes | None:
+    """What the general serialiser writes for a plain document (the standard fields; objects
+    with a name, the VOC flags and a box or a point list, nothing unknown), built as text in
+    one pass; None for anything else, or a value the general path must refuse by name."""
+    wire = doc.wire
+    src = doc.source
+    if doc.extra or doc.mask_source is not None or (wire and wire.keys() - {"size"}) or (src is not None and src.extra):
+        return None
+    try:
+        out = ["<annotation>\n"]
+        if doc.folder is not None:
+            out.append(_leaf_line("    ", "folder", doc.folder))
+        if doc.filename is not None:
+            out.append(_leaf_line("    ", "filename", doc.filename))
+        if src is not None:
+            fields = [_leaf_line("        ", t, v) for t in ("database", "annotation", "image")
+                      if (v := getattr(src, t)) is not None]
+            out.append("    <source>\n" + "".join(fields) + "    </source>\n" if fields else "    <source/>\n")
+        sizes = [_leaf_line("        ", t, v) for t in ("width", "height", "depth") if (v := getattr(doc, t)) is not None]
+        if sizes:
+            out.append("    <size>\n" + "".join(sizes) + "    </size>\n")
+        elif wire.get("size"):
+            out.append("    <size/>\n")
+        if doc.segmented is not None:
+            out.append(_leaf_line("    ", "segmented", doc.segmented))
+        for obj in doc.objects:
+            if not _plain_object(obj, out):
+                return None
+    except FormatError:
+        return None  # the general path names the field
+    if len(out) == 1:
+        return None
+    out.append("</annotation>\n")
+    return XML_DECLARATION + "".join(out).encode("utf-8")
+
+
+def _plain_object(obj: VocObject, out: list[str]) -> bool:
+    shape = obj.shape
+    kind = type(shape)
+    if (obj.name is None or obj.wire or obj.extra or obj.parts or obj.properties is not None
+            or obj.confidence is not None or obj.hard_coefficient is not None or obj.hard_reasons is not None
+            or obj.mask_color is not None or (kind is not BndBox and kind not in _POINT_LISTS)):
+        return False
+    out.append("    <object>\n")
+    out.append(_leaf_line("        ", "name", obj.name))
+    if obj.pose is not None:
+        out.append(_leaf_line("        ", "pose", obj.pose))
+    for tag in _OBJECT_INTS:
+        if (value := getattr(obj, tag)) is not None:
+            out.append(_leaf_line("        ", tag, value))
+    if kind is BndBox:
+        out.append(f"        <bndbox>\n{_leaf_line(_PAD3, 'xmin', shape.xmin)}{_leaf_line(_PAD3, 'ymin', shape.ymin)}"
+                   f"{_leaf_line(_PAD3, 'xmax', shape.xmax)}{_leaf_line(_PAD3, 'ymax', shape.ymax)}        </bndbox>\n")
+    else:
+        points = shape.points  # type: ignore[union-attr]
+        if not points:
+            return False
+        out.append(f"        <{shape.kind}>\n")  # type: ignore[union-attr]
+        out.extend(f"{_leaf_line(_PAD3, f'x{i}', x)}{_leaf_line(_PAD3, f'y{i}', y)}" for i, (x, y) in enumerate(points, 1))
+        out.append(f"        </{shape.kind}>\n")  # type: ignore[union-attr]
+    out.append("    </object>\n")
+    return True
+
+
+_PAD3 = " " * 12

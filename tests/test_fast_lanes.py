@@ -1,0 +1,275 @@
+"""The fast lanes (:mod:`mafmt.lanes`) give exactly what the general paths give.
+
+Each test draws inputs around the edge of what a lane takes (int and float values, values
+with more than 6 decimals, integer-valued floats, booleans, strings, missing and repeated
+fields, attributes, out-of-range numbers), runs the same step with ``lanes.PLAIN`` on and
+off, and compares everything: the model (with origins), the issues or the error, and the
+bytes written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mafmt import lanes, manifest, voc
+from mafmt.converters import coco, pascal_voc, yolo
+from mafmt.errors import FormatError
+from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Polygon, Sample, VocDocument, VocObject
+from mafmt.report import Report
+
+SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def both(step: Any, *args: Any) -> tuple[Any, Any]:
+    """``step(*args)`` with the lanes on and off: (result or error, result or error)."""
+    out = []
+    for plain in (True, False):
+        lanes.PLAIN = plain
+        try:
+            out.append(("ok", step(*args)))
+        except FormatError as exc:
+            out.append(("error", type(exc).__name__, str(exc)))
+        finally:
+            lanes.PLAIN = True
+    return out[0], out[1]
+
+
+def origins(doc: VocDocument) -> list[Any]:
+    return [o.origin for o in doc.objects]
+
+
+# --------------------------------------------------------------------------- COCO annotations
+
+clean = st.one_of(
+    st.integers(0, 3000),
+    st.floats(0, 3000, allow_nan=False).map(lambda v: round(v, 2)),
+    st.floats(0, 3000, allow_nan=False),  # many decimals
+    st.integers(0, 3000).map(float),  # integer-valued floats
+)
+odd = st.sampled_from([True, "3", None, 10**10, -(10**10), 1e-7, -2])
+coords = st.one_of(clean, clean, clean, odd)
+
+
+@st.composite
+def annotation(draw: Any) -> dict[str, Any]:
+    """A plain annotation (box, or one polygon) with up to two deviations from the plain shape."""
+    bbox = draw(st.lists(clean, min_size=4, max_size=4))
+    ann: dict[str, Any] = {"id": draw(st.integers(1, 10**6)), "image_id": 1, "category_id": draw(st.sampled_from([1, 2])),
+                           "bbox": bbox, "iscrowd": 0}
+    if draw(st.booleans()):
+        ring = draw(st.lists(clean, min_size=6, max_size=12).filter(lambda r: len(r) % 2 == 0))
+        ann["segmentation"] = [ring]
+    else:
+        ann["segmentation"] = []
+    if draw(st.booleans()):
+        ann["area"] = draw(st.sampled_from([bbox[2] * bbox[3], float(bbox[2] * bbox[3]), 12, 3.5]))
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        what = draw(st.sampled_from(["id", "category", "bbox", "segmentation", "area", "iscrowd", "key", "drop"]))
+        if what == "id":
+            ann["id"] = draw(st.sampled_from(["a7", 2.0, 2**64, None, True]))
+        elif what == "category":
+            ann["category_id"] = draw(st.sampled_from([9, "1", True, 1.0]))
+        elif what == "bbox":
+            ann["bbox"] = draw(st.one_of(st.lists(coords, min_size=4, max_size=4), st.lists(coords, max_size=5),
+                                         st.just("box")))
+        elif what == "segmentation":
+            ann["segmentation"] = draw(st.one_of(st.sampled_from([None, {}, "x", [[]], [1, 2, 3]]),
+                                                 st.lists(st.lists(coords, max_size=12), min_size=1, max_size=3)))
+        elif what == "area":
+            ann["area"] = draw(st.sampled_from(["x", None, True]))
+        elif what == "iscrowd":
+            ann["iscrowd"] = draw(st.sampled_from([1, 0.0, False]))
+        elif what == "key":
+            ann[draw(st.sampled_from(["score", "attributes", "pose", "keypoints", "track_id"]))] = draw(
+                st.sampled_from([0.5, {"a": "b"}, "Left", [1, 2, 2], 3]))
+        else:
+            del ann[draw(st.sampled_from(sorted(ann)))]
+    return ann
+
+
+def _coco_sample(anns: list[dict[str, Any]]) -> Any:
+    img = {"id": 1, "file_name": "a.jpg", "width": 640, "height": 480}
+    by_image = {1: list(enumerate(anns))}
+    sample = coco._sample(img, 0, by_image, {1: "cat", 2: "dog", "1": "str-one"}, "in.json", Report())
+    return sample, [o.origin for a in sample.annotations if isinstance(a, Detection) for o in a.document.objects]
+
+
+@SETTINGS
+@given(st.lists(annotation(), min_size=1, max_size=4))
+def test_coco_plain_annotations_read_as_the_general_path_reads_them(anns: list[dict[str, Any]]) -> None:
+    fast, general = both(_coco_sample, anns)
+    assert fast == general
+
+
+# --------------------------------------------------------------------------- VOC documents
+
+numbers = st.one_of(st.integers(0, 900).map(str), st.floats(0, 900, allow_nan=False).map(lambda v: str(round(v, 3))))
+odd_numbers = st.sampled_from(["", " 12 ", "1e3", "+4", "-0", "-3", "٣", "12.", ".5", "x", "1" * 70, "1e999",
+                               "2000000000", "1.5"])
+
+
+@st.composite
+def voc_xml(draw: Any) -> bytes:
+    """A plain VOC document (standard or ModelArts, boxes and polygons) with up to two deviations."""
+    root = ["<folder>VOC</folder>", "<filename>a.jpg</filename>", "<source><database>Unknown</database></source>",
+            "<size><width>640</width><height>480</height><depth>3</depth></size>", "<segmented>0</segmented>"]
+    objects = []
+    for _ in range(draw(st.integers(0, 4))):
+        obj = ["<name>cat</name>", "<pose>Unspecified</pose>", "<truncated>0</truncated>", "<occluded>0</occluded>",
+               "<difficult>0</difficult>"]
+        if draw(st.booleans()):
+            obj.append("<bndbox>" + "".join(f"<{t}>{draw(numbers)}</{t}>" for t in ("xmin", "ymin", "xmax", "ymax"))
+                       + "</bndbox>")
+        else:
+            n = draw(st.integers(3, 5))
+            obj.append("<polygon>" + "".join(f"<x{i}>{draw(numbers)}</x{i}><y{i}>{draw(numbers)}</y{i}>"
+                                             for i in range(1, n + 1)) + "</polygon>")
+        objects.append(obj)
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        what = draw(st.sampled_from(["root-drop", "root-dup", "root-odd", "obj-drop", "obj-dup", "obj-odd", "number",
+                                     "vertex", "attribute"]))
+        if what.startswith("obj") and not objects:
+            continue
+        target = draw(st.sampled_from(objects)) if objects else root
+        if what == "root-drop":
+            root.pop(draw(st.integers(0, len(root) - 1)))
+        elif what == "root-dup":
+            root.append(draw(st.sampled_from(root or ["<owner>me</owner>"])))
+        elif what == "root-odd":
+            root.append(draw(st.sampled_from(["<owner>me</owner>", "<folder></folder>", "<size><width>5</width></size>",
+                                              "<source><x>1</x></source>", "<mask_source>m.png</mask_source>",
+                                              f"<segmented>{draw(odd_numbers)}</segmented>"])))
+        elif what == "obj-drop":
+            target.pop(draw(st.integers(0, len(target) - 1)))
+        elif what == "obj-dup":
+            target.append(draw(st.sampled_from(target)))
+        elif what == "obj-odd":
+            part = "<part><name>p</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></part>"
+            target.append(draw(st.sampled_from(["<extra>1</extra>", part, "<!-- note -->", "<name></name>",
+                                                "<circle><cx>3</cx><cy>4</cy><r>2</r></circle>", "<name> dog</name>",
+                                                f"<difficult>{draw(odd_numbers)}</difficult>", "<name>a&amp;b</name>"])))
+        elif what == "number":
+            i = draw(st.integers(0, len(target) - 1))
+            target[i] = re.sub(r">[^<>]+</(xmin|x2|width|height|ymax|y1)>", lambda m: f">{draw(odd_numbers)}</{m.group(1)}>",
+                               target[i], count=1)
+        elif what == "vertex":
+            i = draw(st.integers(0, len(target) - 1))
+            target[i] = target[i].replace(draw(st.sampled_from(["<x2>", "<y3>"])), draw(st.sampled_from(["<x02>", "<y9>",
+                                                                                                      "<x1>"])), 1)
+        else:
+            i = draw(st.integers(0, len(target) - 1))
+            target[i] = target[i].replace(">", ' a="1">', 1)
+    xml = "<annotation>" + "".join(root) + "".join("<object>" + "".join(o) + "</object>" for o in objects)
+    return (xml + "</annotation>").encode()
+
+
+def _voc_parse(data: bytes, rules: str) -> Any:
+    doc, issues = voc.parse_bytes(data, "a.xml", rules=rules)
+    return doc, origins(doc), [(str(i), i.severity) for i in issues]
+
+
+@SETTINGS
+@given(voc_xml(), st.sampled_from(voc.RULES))
+def test_voc_plain_documents_parse_as_the_general_path_parses_them(data: bytes, rules: str) -> None:
+    fast, general = both(_voc_parse, data, rules)
+    assert fast == general
+
+
+def test_the_voc_lane_takes_the_common_documents() -> None:
+    """Not vacuous: a standard document and a ModelArts one with a polygon go through the lane."""
+    from mafmt.voc import parse
+
+    standard = (b"<annotation><folder>VOC</folder><filename>a.jpg</filename><size><width>9</width><height>9</height>"
+                b"<depth>3</depth></size><segmented>0</segmented><object><name>cat</name><pose>Unspecified</pose>"
+                b"<truncated>0</truncated><difficult>0</difficult><bndbox><xmin>1.5</xmin><ymin>2</ymin>"
+                b"<xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>")
+    modelarts = (b"<annotation><folder>NA</folder><filename>a.jpg</filename><size><width>9</width><height>9</height>"
+                 b"</size><segmented>0</segmented><object><name>cat</name><occluded>0</occluded><difficult>0"
+                 b"</difficult><polygon><x1>1</x1><y1>1</y1><x2>5.5</x2><y2>1</y2><x3>3</x3><y3>4</y3></polygon>"
+                 b"</object></annotation>")
+    for xml in (standard, modelarts):
+        root = parse.parse_tree(xml)
+        assert parse._plain_document(root, parse._Ctx("a.xml", "modelarts")) is not None
+
+
+# --------------------------------------------------------------------------- writers
+
+floats = st.floats(0, 600, allow_nan=False).map(lambda v: round(v, 2))
+
+
+@st.composite
+def float_dataset(draw: Any) -> list[Sample]:
+    """Detection samples with float boxes and polygons, some outside the image, some with VOC flags."""
+    out = []
+    for i in range(draw(st.integers(1, 4))):
+        w, h = draw(st.integers(1, 500)), draw(st.integers(1, 500))
+        objects = []
+        for _ in range(draw(st.integers(0, 5))):
+            if draw(st.booleans()):
+                x0, y0, x1, y1 = sorted([draw(floats), draw(floats)]) + sorted([draw(floats), draw(floats)])
+                shape: Any = BndBox(x0, x1, y0, y1) if draw(st.booleans()) else BndBox(x0, y0, x1, y1)
+            else:
+                shape = Polygon(tuple(draw(st.lists(st.tuples(floats, floats), min_size=3, max_size=6))))
+            obj = VocObject.plain(draw(st.sampled_from(["cat", "dog", "a&b", "车"])), shape, extra={"id": i})
+            if draw(st.booleans()):
+                obj.pose, obj.truncated, obj.difficult = "Unspecified", 0, draw(st.integers(0, 1))
+            objects.append(obj)
+        doc = VocDocument(folder="VOC", filename=f"im{i}.jpg", width=w, height=h, depth=3, segmented=0,
+                          objects=objects)
+        out.append(Sample(source=f"im{i}.jpg", usage="TRAIN",
+                          annotations=[Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=doc)]))
+    return out
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+WRITERS = {
+    "yolo": lambda s, t: yolo.write(s, t),
+    "yolo-segment": lambda s, t: yolo.write(s, t, task="segment"),
+    "voc": lambda s, t: pascal_voc.write(s, t),
+    "coco": lambda s, t: coco.write(s, str(Path(t) / "c.json")),
+    "manifest": lambda s, t: manifest.write(s, str(Path(t) / "m.manifest")),
+}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(samples=float_dataset())
+def test_writers_write_the_same_bytes_in_both_lanes(tmp_path_factory: Any, writer: str, samples: list[Sample]) -> None:
+    results = []
+    for plain in (True, False):
+        target = tmp_path_factory.mktemp("w") / "out"
+        if writer in ("coco", "manifest"):
+            target.mkdir()
+        lanes.PLAIN = plain
+        try:
+            report = WRITERS[writer](samples, str(target))
+        except FormatError as exc:
+            results.append(("error", str(exc)))
+            continue
+        finally:
+            lanes.PLAIN = True
+        results.append((_tree(target), json.dumps(report.to_dict(), sort_keys=True, default=str).replace(str(target), "T")))
+    assert results[0] == results[1]
+
+
+def test_voc_serialiser_lane_is_used_and_refuses_by_the_general_path() -> None:
+    from mafmt.voc import serialize
+
+    doc = VocDocument(folder="VOC", filename="a.jpg", width=5, height=5, segmented=0,
+                      objects=[VocObject.plain("cat", BndBox(1, 1, 2.5, 3), difficult=0)])
+    fast, general = both(voc.document_to_bytes, doc)
+    assert serialize._plain_bytes(doc) is not None and fast == general
+    doc.objects[0].name = "bell\x07"
+    assert serialize._plain_bytes(doc) is None
+    with pytest.raises(FormatError, match="label"):
+        voc.document_to_bytes(doc)
