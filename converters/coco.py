@@ -36,7 +36,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -44,7 +44,7 @@ from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth, clip
-from mafmt.losses import count_object_losses, count_sample_losses
+from mafmt.losses import count_objects_losses, count_sample_losses
 from mafmt.model import (
     IMAGE_CLASSIFICATION,
     OBJECT_DETECTION,
@@ -59,6 +59,7 @@ from mafmt.model import (
     Sample,
     VocDocument,
     VocObject,
+    ring_area,
 )
 from mafmt.report import ErrorPolicy, Report, check_policy
 
@@ -258,9 +259,9 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
                     raise
                 raise FormatError(f"annotation {clip(ann['id'])}: {exc.reason}", file=exc.file,
                                   path=exc.path) from None
-            if isinstance(obj, str):
-                labels.append(obj)
-                continue
+        if isinstance(obj, str):
+            labels.append(obj)
+            continue
         obj.origin = Origin(src, None, f"$.annotations[{j}] (id {ann['id']})" if "id" in ann else f"$.annotations[{j}]")
         objects.append(obj)
     document = VocDocument(filename=basename(file_name), width=width, height=height, objects=objects)
@@ -325,7 +326,7 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | Non
     name = names.get(cat)
     if name is None:
         return None
-    x, y, w, h = bbox
+    x, y, w, h = cast("list[Any]", bbox)
     bound = limits.MAX_COORDINATE
     if not set(map(type, bbox)) <= _NUMBER_TYPES or min(bbox) < -bound or max(bbox) > bound:
         return None
@@ -339,6 +340,8 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | Non
             shape = BndBox(x, y, x + w, y + h)
             area: Number = tidy(float(max(0, w) * max(0, h)))  # as the writer computes it
         else:  # tidy() inline: a float that is an integer becomes an int, others keep 6 decimals
+            r: Any
+            v: Any
             x0 = x if type(x) is int else (int(r) if (r := round(x, 6)).is_integer() else r)
             y0 = y if type(y) is int else (int(r) if (r := round(y, 6)).is_integer() else r)
             x1 = v if type(v := x + w) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
@@ -356,16 +359,18 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | Non
         ring = seg[0]
         if type(ring) is not list or len(ring) < 6 or len(ring) % 2:
             return None
-        if not set(map(type, ring)) <= _NUMBER_TYPES or min(ring) < -bound or max(ring) > bound:
+        if not set(map(type, ring)) <= _NUMBER_TYPES:
             return None
         xs, ys = ring[0::2], ring[1::2]
-        shape = Polygon(tuple(zip(xs, ys)))
         x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+        if min(x0, y0) < -bound or max(x1, y1) > bound:
+            return None
+        shape = Polygon(tuple(zip(xs, ys)))
         bw, bh = tidy(x1 - x0), tidy(y1 - y0)
         if not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y and type(bw) is type(w)
                 and bw == w and type(bh) is type(h) and bh == h):
             extra["bbox"] = bbox
-        area = tidy(shape.area())
+        area = tidy(ring_area(xs, ys))
     given = ann.get("area")
     if given is not None and not (type(given) is type(area) and given == area):
         extra["area"] = given
@@ -655,14 +660,16 @@ def write(
                     first_image = False
                 else:
                     report.change("samples of one image merged")
-                for obj in objects:
+                kept = [o for o in objects if o.shape is not None and o.name]
+                if len(kept) < len(objects):
+                    report.lose("object without shape or name->dropped", len(objects) - len(kept))
+                count_objects_losses(kept, report, HOLDS_OBJECT)
+                for obj in kept:
                     ann = _annotation(obj, image_id, circle_vertices, report)
-                    if ann is None:
-                        continue
                     ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]
-                    ann["id"] = ann_ids.take(ann.get("id"))
+                    ann["id"] = ann_ids.take(ann["id"])
                     anns.write(b"," if n_ann else b"")
-                    anns.write(_dumps(_ordered(ann)))
+                    anns.write(_dumps(ann))
                     n_ann += 1
                 for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
                     anns.write(b"," if n_ann else b"")
@@ -710,13 +717,6 @@ class _AnnotationIds:
         return self.next
 
 
-_FIRST = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation")
-
-
-def _ordered(ann: dict[str, Any]) -> dict[str, Any]:
-    return {**{k: ann[k] for k in _FIRST if k in ann}, **{k: v for k, v in ann.items() if k not in _FIRST}}
-
-
 def _reindent(path: str, indent: int) -> None:
     with open(path, "rb") as fh:
         doc = json.loads(fh.read())
@@ -724,15 +724,14 @@ def _reindent(path: str, indent: int) -> None:
         fh.write(json.dumps(doc, ensure_ascii=False, indent=indent).encode("utf-8"))
 
 
-def _annotation(obj: VocObject, image_id: int, circle_vertices: int, report: Report) -> dict[str, Any] | None:
-    if obj.shape is None or not obj.name:
-        report.lose("object without shape or name->dropped")
-        return None
-    count_object_losses(obj, report, HOLDS_OBJECT)
+def _annotation(obj: VocObject, image_id: int, circle_vertices: int, report: Report) -> dict[str, Any]:
+    """The annotation record of ``obj`` (which has a shape and a name), keys in COCO's order;
+    ``id`` is the source's and ``category_id`` is left for the caller to set."""
     kind = type(obj.shape)
-    shape: Any = obj.shape if kind in (Mask, MultiPolygon) else as_box_or_polygon(obj.shape, report, circle_vertices)
+    shape: Any = obj.shape if kind in (Mask, MultiPolygon) else as_box_or_polygon(obj.shape, report,  # type: ignore[arg-type]
+                                                                                      circle_vertices)
     extra = obj.extra
-    ann: dict[str, Any] = {"id": extra.get("id"), "image_id": image_id}
+    ann: dict[str, Any] = {"id": extra.get("id"), "image_id": image_id, "category_id": None}
     if type(shape) is BndBox and type(shape.xmin) is int and type(shape.ymin) is int and type(shape.xmax) is int \
             and type(shape.ymax) is int:
         w, h = shape.xmax - shape.xmin, shape.ymax - shape.ymin

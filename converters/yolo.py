@@ -141,10 +141,13 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
     linenos: list[int] = []
     if label_path is not None:
         text, _ = read_text(label_path)
+        names = layout.names
+        plain = lanes.PLAIN
         for lineno, line in enumerate(text.splitlines(), 1):
-            s = line.strip()
-            if s and not s.startswith("#"):
-                rows.append(_row(s.split(), layout.names, label_path, lineno, report))
+            tokens = line.split()
+            if tokens and not tokens[0].startswith("#"):
+                row = _plain_row(tokens, names) if plain else None
+                rows.append(row or _row(tokens, names, label_path, lineno, report))
                 linenos.append(lineno)
     found = sizes.lookup(rel) or sizes.lookup(key)
     if found is None and image_path is not None:
@@ -153,9 +156,8 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
         raise FormatError(f"image size of {image_name!r} unknown: image not found (give --images DIR or "
                           "--size-table FILE)", file=label_path)
     width, height, depth = found if found else (None, None, None)
-    objects = [_object(row, width, height) for row in rows]  # type: ignore[arg-type]
-    for obj, lineno in zip(objects, linenos):
-        obj.origin = Origin(label_path, lineno)
+    objects = [_object(row, width, height, Origin(label_path, lineno))  # type: ignore[arg-type]
+               for row, lineno in zip(rows, linenos)]
     doc = VocDocument(filename=image_name, width=width, height=height, depth=depth, objects=objects)
     return Sample(
         source=rel,
@@ -167,6 +169,27 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
 
 _EPS = 1e-6
 _Row = tuple[str, list[float]]
+
+
+def _plain_row(tokens: list[str], names: list[str] | None) -> _Row | None:
+    """A box line with nothing to say about it (a known class, four values in 0..1, a positive
+    size) as :func:`_row` reads it; None for anything else."""
+    if len(tokens) != 5:
+        return None
+    head = tokens[0]
+    if not (head.isdecimal() and head.isascii() and len(head) <= 9):
+        return None
+    cls = int(head)
+    if names is not None and cls >= len(names):
+        return None
+    try:
+        vals = [float(tokens[1]), float(tokens[2]), float(tokens[3]), float(tokens[4])]
+    except ValueError:
+        return None
+    total = sum(vals)
+    if total != total or min(vals) < -_EPS or max(vals) > 1 + _EPS or vals[2] <= 0 or vals[3] <= 0:  # NaN, range
+        return None
+    return (names[cls] if names is not None else str(cls)), vals
 
 
 def _row(tokens: list[str], names: list[str] | None, file: str, line: int, report: Report) -> _Row:
@@ -200,17 +223,17 @@ def _row(tokens: list[str], names: list[str] | None, file: str, line: int, repor
     return (names[cls] if names is not None else str(cls)), vals
 
 
-def _object(row: _Row, w: int, h: int) -> VocObject:
+def _object(row: _Row, w: int, h: int, origin: Origin) -> VocObject:
     name, vals = row
-    obj = VocObject(name=name)
     if len(vals) in (4, 5):
         cx, cy, bw, bh = vals[:4]
-        obj.shape = BndBox(_snap(cx - bw / 2, w), _snap(cy - bh / 2, h), _snap(cx + bw / 2, w), _snap(cy + bh / 2, h))
+        obj = VocObject.plain(name, BndBox(_snap(cx - bw / 2, w), _snap(cy - bh / 2, h), _snap(cx + bw / 2, w),
+                                           _snap(cy + bh / 2, h)), origin=origin)
         if len(vals) == 5:
             obj.confidence = vals[4]
-    else:
-        obj.shape = Polygon(tuple((_snap(vals[k], w), _snap(vals[k + 1], h)) for k in range(0, len(vals), 2)))
-    return obj
+        return obj
+    return VocObject.plain(name, Polygon(tuple((_snap(vals[k], w), _snap(vals[k + 1], h))
+                                               for k in range(0, len(vals), 2))), origin=origin)
 
 
 # --------------------------------------------------------------------------- writing
@@ -329,6 +352,8 @@ def write(
                 continue
             count_sample_losses(sample, report, frozenset({"usage"}))
             split = _split_for(sample.usage, layout, report)
+            w: Any
+            h: Any
             w, h = (doc.width, doc.height) if doc is not None else (None, None)
             if (not w or not h) and (objects or write_sizes):
                 found = sample_size(sample, sizes)
@@ -346,16 +371,17 @@ def write(
             count_objects_losses(kept, report)
             out = []
             for obj in kept:
-                shape = obj.shape
+                shape: Any = obj.shape
+                name: Any = obj.name
                 if detect and type(shape) is BndBox and 0 <= shape.xmin < shape.xmax <= w and \
                         0 <= shape.ymin < shape.ymax <= h:  # the common case, inline
                     x0, y0, x1, y1 = shape.xmin, shape.ymin, shape.xmax, shape.ymax
-                    out.append(box_line % (klass.of(obj.name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
+                    out.append(box_line % (klass.of(name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
                                            (y1 - y0) / h))
                     continue
                 values = _values(obj, w, h, task, circle_vertices, report)  # type: ignore[arg-type]
                 if values is not None:
-                    out.append(" ".join([str(klass.of(obj.name)), *(fmt % v for v in values)]) + "\n")
+                    out.append(" ".join([str(klass.of(name)), *(fmt % v for v in values)]) + "\n")
             tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
             report.outputs.append(tx.final(label_rel))
             lists.setdefault(split, []).append(img_rel)

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import codecs
 import copy
+import dataclasses
 import functools
 import json
 import math
+import operator
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
 import orjson
 
-from mafmt import limits, storage, voc
+from mafmt import lanes, limits, storage, voc
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth
@@ -346,8 +347,10 @@ def sample_to_dict(sample: Sample) -> dict[str, Any]:
     return out
 
 
-#: 19 digits in a row may be an integer beyond 64 bits, which orjson would turn into a float
-_LONG_DIGITS = re.compile(r"\d{19}")
+#: 19 digits in a row may be an integer beyond 64 bits, which orjson would turn into a float:
+#: digits become "0" and a run of 19 is one substring test (several times faster than a regex)
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN = b"0" * 19
 
 
 def _finite(text: str) -> float:
@@ -365,19 +368,22 @@ _STRICT = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
 
 
 def _parse_json(line: str | bytes) -> Any:
-    if isinstance(line, bytes):
-        line = line.decode("utf-8")
-    if _LONG_DIGITS.search(line):
-        value = _STRICT.decode(line)
+    data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    if _NINETEEN in data.translate(_DIGITS_TO_ZERO):
+        value = _STRICT.decode(_text(line))
     else:
         try:
-            value = orjson.loads(line)
+            value = orjson.loads(data)
         except orjson.JSONDecodeError:
             # orjson words its errors differently: the standard parser decides and explains
-            value = _STRICT.decode(line)
-    if line.count("[") + line.count("{") > limits.MAX_JSON_DEPTH:
+            value = _STRICT.decode(_text(line))
+    if data.count(b"[") + data.count(b"{") > limits.MAX_JSON_DEPTH:
         check_depth(value)
     return value
+
+
+def _text(line: str | bytes) -> str:
+    return line if isinstance(line, str) else line.decode("utf-8")
 
 
 def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None = None) -> Sample:
@@ -388,6 +394,10 @@ def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None =
             :data:`mafmt.limits.MAX_JSON_DEPTH`, or not a sample.
     """
     origin = origin or Origin(None)
+    return sample_from_dict(_decode_line(line, origin), origin=origin, base=base)
+
+
+def _decode_line(line: str | bytes, origin: Origin) -> Any:
     try:
         obj = _parse_json(line)
     except LimitError as exc:
@@ -395,6 +405,9 @@ def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None =
     except RecursionError:
         raise LimitError(f"nested deeper than {limits.MAX_JSON_DEPTH} levels", file=origin.file,
                          line=origin.line) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"cannot decode as utf-8 (byte {exc.start + 1}: {exc.reason})", file=origin.file,
+                          line=origin.line) from None
     except ValueError as exc:
         msg = getattr(exc, "msg", str(exc))
         col = getattr(exc, "colno", None)
@@ -402,7 +415,174 @@ def loads(line: str | bytes, *, origin: Origin | None = None, base: str | None =
             f"invalid JSON: {limits.clip(msg, 120)}" + (f" (column {col})" if col else ""), file=origin.file,
             line=origin.line
         ) from None
-    return sample_from_dict(obj, origin=origin, base=base)
+    return obj
+
+
+# --------------------------------------------------------------------------- plain lines
+
+#: the keys of a plain line and of its annotations, in the order the writer puts them, and the
+#: JSON types each takes as it is (see SAMPLE_FIELDS and ANNOTATION_FIELDS)
+_PLAIN_SAMPLE = {k: i for i, k in enumerate(("source", "usage", "id", "inference-loc", "hard", "hard-coefficient",
+                                             "property", "source-type", "annotation"))}
+_PLAIN_ANNOTATION = {k: i for i, k in enumerate(("type", "name", "id", "property", "annotation-loc",
+                                                 "annotation-format", "annotated-by", "creation-time", "confidence",
+                                                 "hard", "hard-coefficient"))}
+_STR = frozenset({str})
+_PLAIN_TYPES = {"id": frozenset({str, int}), "confidence": frozenset({int, float}),
+                "hard-coefficient": frozenset({int, float}), "hard": frozenset({bool}), "property": frozenset({dict}),
+                "annotation": frozenset({list})}
+#: annotation types whose ``property`` the model splits (typed keys): not plain with a property
+_TYPED_PROPERTY = frozenset(t for t, c in ANNOTATION_CLASSES.items() if c.typed_keys)
+_DETECTION_TYPES = frozenset(t for t, c in ANNOTATION_CLASSES.items() if issubclass(c, Detection))
+
+
+class _Shapes:
+    """The plain key sets of a JSON object: for each tuple of keys met (a manifest has a
+    handful; at most ``_MAX_SHAPES`` are kept), the JSON types each key takes as it is and
+    whether the keys already stand in the writer's order."""
+
+    def __init__(self, rank: dict[str, int]) -> None:
+        self.rank = rank
+        self.known: dict[tuple[str, ...], tuple[tuple[frozenset[type], ...], bool] | None] = {}
+
+    def check(self, obj: dict[str, Any]) -> bool | None:
+        """None when ``obj`` is not plain, else whether its keys are in the writer's order."""
+        keys = tuple(obj)
+        try:
+            entry = self.known[keys]
+        except KeyError:
+            entry = self._learn(keys)
+        if entry is None or not all(map(operator.contains, entry[0], map(type, obj.values()))):
+            return None
+        return entry[1]
+
+    def _learn(self, keys: tuple[str, ...]) -> tuple[tuple[frozenset[type], ...], bool] | None:
+        rank = self.rank
+        entry = None
+        if all(k in rank for k in keys):
+            entry = (tuple(_PLAIN_TYPES.get(k, _STR) for k in keys), list(keys) == sorted(keys, key=rank.__getitem__))
+        if len(self.known) < _MAX_SHAPES:
+            self.known[keys] = entry
+        return entry
+
+    def ordered(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A plain object with its keys in the writer's order."""
+        return dict(sorted(obj.items(), key=lambda kv: self.rank[kv[0]]))
+
+
+_MAX_SHAPES = 4096
+_SAMPLE_SHAPES = _Shapes(_PLAIN_SAMPLE)
+_ANNOTATION_SHAPES = _Shapes(_PLAIN_ANNOTATION)
+
+
+def _plain(obj: Any) -> bool | None:
+    """Whether a decoded line is a plain sample: None when not; else whether it already has
+    the writer's key order. A plain line's keys and its annotations' keys are model fields in
+    their canonical JSON types and its annotation types canonical, so that
+    :func:`sample_from_dict` can neither fail nor note anything, and the writer writes the
+    same object back (its keys in the writer's order)."""
+    if type(obj) is not dict or "source" not in obj:
+        return None
+    in_order = _SAMPLE_SHAPES.check(obj)
+    if in_order is None:
+        return None
+    anns = obj.get("annotation")
+    if anns is None:
+        return None if "annotation" in obj else in_order
+    if not anns:
+        return None
+    for ann in anns:
+        if type(ann) is not dict:
+            return None
+        ordered = _ANNOTATION_SHAPES.check(ann)
+        kind = ann.get("type")
+        if ordered is None or kind not in ANNOTATION_CLASSES or ("property" in ann and kind in _TYPED_PROPERTY):
+            return None
+        in_order = in_order and ordered
+    return in_order
+
+
+class _LineSample(Sample):
+    """A sample read from a plain line, built on first use.
+
+    Until one of its fields is read or set it is only the decoded line, and the manifest
+    writer writes that line back without building the model (a plain line reads without
+    error, so building later changes nothing). Any use builds it with
+    :func:`sample_from_dict`, exactly as an eager read would, and from then on it is a
+    :class:`Sample` like any other.
+    """
+
+    __slots__ = ("_line",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # dataclasses.replace(): an ordinary sample
+        object.__setattr__(self, "_line", None)
+        super().__init__(*args, **kwargs)
+
+    def _build(self) -> None:
+        line = self._line
+        if line is None:
+            return
+        built = sample_from_dict(line[0], origin=self.origin, base=line[1])
+        for name in _SAMPLE_ATTRS:
+            object.__setattr__(self, name, getattr(built, name))
+        object.__setattr__(self, "_line", None)
+
+    def __getattr__(self, name: str) -> Any:  # only for fields not set yet
+        if name == "_line" or object.__getattribute__(self, "_line") is None:
+            raise AttributeError(name)
+        self._build()
+        return object.__getattribute__(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "_line":
+            self._build()
+        object.__setattr__(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sample):
+            return NotImplemented
+        return _compared(self) == _compared(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        self._build()
+        return "Sample" + Sample.__repr__(self)[len(type(self).__qualname__):]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        self._build()
+        return (_restore, (tuple(getattr(self, name) for name in _SAMPLE_ATTRS),))
+
+
+_new_sample = object.__new__
+_set = object.__setattr__
+_SAMPLE_ATTRS = tuple(f.name for f in dataclasses.fields(Sample))
+_COMPARED = tuple(f.name for f in dataclasses.fields(Sample) if f.compare)
+
+
+def _compared(sample: Sample) -> tuple[Any, ...]:
+    return tuple(getattr(sample, name) for name in _COMPARED)
+
+
+def _restore(values: tuple[Any, ...]) -> Sample:
+    return Sample(**dict(zip(_SAMPLE_ATTRS, values)))
+
+
+def _sample_of_line(line: str | bytes, origin: Origin, base: str | None, source_base: str | None) -> Sample:
+    obj = _decode_line(line, origin)
+    in_order = _plain(obj) if lanes.PLAIN else None
+    if in_order is None:
+        return sample_from_dict(obj, origin=origin, base=base)
+    sample = _new_sample(_LineSample)
+    _set(sample, "_line", (obj, base, source_base, in_order))
+    _set(sample, "origin", origin)
+    return sample
+
+
+def _plain_line(sample: Sample) -> tuple[dict[str, Any], str | None, str | None, bool] | None:
+    """(decoded object, base, source base, in order) of a sample read from a plain line and
+    not used since, else None."""
+    return sample._line if type(sample) is _LineSample else None  # type: ignore[attr-defined]
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -481,6 +661,7 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
     if isinstance(src, str) and not storage.scheme_of(src):
         recover(src)  # a commit that a kill interrupted is finished or undone before reading
     fh = storage.open_read(src) if isinstance(src, str) else src
+    source_base = _folder_of(name) if name else None  # what the writer rebases sources against
     found = lines = 0
     try:
         for lineno, text in _iter_lines(fh, encoding, name):
@@ -496,13 +677,14 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
             lines += 1
             origin = Origin(name, lineno)
             try:
-                sample = loads(text, origin=origin, base=base)
+                sample = _sample_of_line(text, origin, base, source_base)
             except FormatError as exc:
                 if on_error == "raise":
                     raise
                 report.skip(exc)
                 continue
-            _note_oddities(sample, report)
+            if type(sample) is not _LineSample:  # a plain line has nothing odd about it
+                _note_oddities(sample, report)
             found += 1
             yield sample
     finally:
@@ -512,7 +694,9 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
         raise FormatError(f"none of the {lines} lines is a sample (all were skipped as bad)", file=name)
 
 
-def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, str | FormatError]]:
+def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, str | bytes | FormatError]]:
+    """(line number, line) pairs; UTF-8 lines stay bytes (the JSON parser takes them as they
+    are and checks the encoding), other encodings are decoded here."""
     if not _is_ascii_compatible(encoding):
         import io
 
@@ -536,6 +720,7 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
         return
     lineno = 0
     limit = limits.MAX_LINE_BYTES
+    utf8 = codecs.lookup(encoding).name == "utf-8"
     while True:
         raw = fh.readline(limit + 1)
         if not raw:
@@ -547,6 +732,9 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
         raw = raw.rstrip(b"\r\n")
+        if utf8:
+            yield lineno, raw
+            continue
         try:
             yield lineno, raw.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -631,7 +819,9 @@ def write(
                 fh.write(b"\n")
         rebase = _Rebaser(folder) if locs == "rebase" else None
         for sample in samples:
-            obj = _prepare(sample, folder, docs, group, write_voc, rebase, report)
+            line = _plain_line(sample) if not write_voc else None
+            obj = (_rebased(*line, rebase) if line is not None
+                   else _prepare(sample, folder, docs, group, write_voc, rebase, report))
             data = _encode(obj) + b"\n"
             fh.write(data if utf8 else data.decode("utf-8").encode(encoding))
             report.written += 1
@@ -685,6 +875,7 @@ class _Rebaser:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._same: dict[str, bool] = {}
+        self._dirs: dict[tuple[str, str], str] = {}
 
     def __call__(self, ref: str, base: str | None) -> str:
         if base is None or storage.scheme_of(ref) or os.path.isabs(ref):
@@ -694,6 +885,19 @@ class _Rebaser:
             same = self._same[base] = _same_dir(base, self.folder)
         if same:
             return ref
+        head, _, name = ref.rpartition("/")
+        if name in ("", ".", "..") or "\\" in ref:
+            return self.direct(ref, base)
+        key = (base, head)
+        folder = self._dirs.get(key)
+        if folder is None:  # one relpath per folder of references, not per line
+            folder = self._dirs[key] = self.direct(head or ".", base)
+        if folder.endswith("/"):  # a bucket's root
+            return self.direct(ref, base)
+        return f"{folder}/{name}" if folder != "./." else f"./{name}"
+
+    def direct(self, ref: str, base: str) -> str:
+        """``ref`` (relative to ``base``) as it reads from the target folder."""
         return storage.relative_to(storage.resolve(base, ref), self.folder)
 
 
@@ -706,6 +910,36 @@ def _same_dir(a: str, b: str) -> bool:
     if storage.scheme_of(a) or storage.scheme_of(b):
         return a.rstrip("/") == b.rstrip("/")
     return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _rebased(line: dict[str, Any], base: str | None, source_base: str | None, in_order: bool,
+             rebase: _Rebaser | None) -> dict[str, Any]:
+    """What :func:`_prepare` gives for a plain line not used since it was read (its decoded
+    object in the writer's key order, relative links rebased), without building the sample."""
+    if not in_order:
+        line = _SAMPLE_SHAPES.ordered(line)
+        if "annotation" in line:
+            line["annotation"] = [_ANNOTATION_SHAPES.ordered(a) for a in line["annotation"]]
+    if rebase is None:
+        return line
+    source = line["source"]
+    if source_base is not None and not source.startswith("content://"):
+        new = rebase(source, source_base)
+        if new != source:
+            line = {**line, "source": new}
+    anns = line.get("annotation")
+    if anns:
+        moved: list[Any] | None = None
+        for i, ann in enumerate(anns):
+            loc = ann.get("annotation-loc")
+            if loc is not None and ann["type"] in _DETECTION_TYPES:
+                new = rebase(loc, base)
+                if new != loc:
+                    moved = moved or list(anns)
+                    moved[i] = {**ann, "annotation-loc": new}
+        if moved is not None:
+            line = {**line, "annotation": moved}
+    return line
 
 
 def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write_voc: bool,

@@ -22,7 +22,6 @@ Conventions:
 from __future__ import annotations
 
 import builtins
-import itertools
 import math
 import operator
 from collections.abc import Callable
@@ -216,13 +215,18 @@ class Dashed(_PointList):
 
 
 def _ring_area(points: tuple[Pair, ...]) -> float:
-    """Shoelace area, the products summed exactly (``math.fsum``): the same on every Python."""
     if not points:
         return 0.0
     xs, ys = zip(*points)
-    x2, y2 = xs[1:] + xs[:1], ys[1:] + ys[:1]
-    return abs(math.fsum(itertools.chain(map(operator.mul, map(float, xs), map(float, y2)),
-                                         map(operator.mul, map(float, x2), map(operator.neg, map(float, ys)))))) / 2.0
+    return ring_area(xs, ys)
+
+
+def ring_area(xs: Any, ys: Any) -> float:
+    """Shoelace area of the ring with vertices ``(xs[i], ys[i])``; the products are summed
+    exactly (``math.fsum``), so the result is the same on every Python."""
+    if not xs:
+        return 0.0
+    return abs(math.fsum(map(operator.mul, xs, ys[1:] + ys[:1])) - math.fsum(map(operator.mul, xs[1:] + xs[:1], ys))) / 2.0
 
 
 @dataclass(slots=True, unsafe_hash=True)

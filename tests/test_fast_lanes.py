@@ -10,6 +10,7 @@ bytes written.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,164 @@ def test_voc_serialiser_lane_is_used_and_refuses_by_the_general_path() -> None:
     assert serialize._plain_bytes(doc) is None
     with pytest.raises(FormatError, match="label"):
         voc.document_to_bytes(doc)
+
+
+# --------------------------------------------------------------------------- YOLO label lines
+
+values = st.one_of(st.floats(0, 1, allow_nan=False).map(lambda v: f"{v:.6f}"), st.floats(0, 1).map(repr),
+                   st.sampled_from(["1", "0", "1.0000001", "-0.1", "nan", "inf", "1e-3", "x", "1_0", "2"]))
+
+
+@st.composite
+def label_text(draw: Any) -> str:
+    lines = []
+    for _ in range(draw(st.integers(0, 5))):
+        head = draw(st.sampled_from(["0", "1", "2", "7", "01", "-1", "a", "١", "#"]))
+        n = draw(st.sampled_from([4, 4, 4, 5, 6, 3]))
+        lines.append(" ".join([head, *(draw(values) for _ in range(n))]))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n  \n"]))
+
+
+def _yolo_read(folder: Path) -> Any:
+    stream = yolo.read(folder, on_error="skip")
+    samples = list(stream)
+    objects = [(o, o.origin) for s in samples for o in s.annotations[0].document.objects]
+    return samples, objects, dict(stream.report.warnings), [str(p) for p in stream.report.problems]
+
+
+@SETTINGS
+@given(texts=st.lists(label_text(), min_size=1, max_size=3), named=st.booleans())
+def test_yolo_plain_lines_read_as_the_general_path_reads_them(tmp_path_factory: Any, texts: list[str],
+                                                             named: bool) -> None:
+    folder = tmp_path_factory.mktemp("y")
+    (folder / "labels").mkdir()
+    for i, text in enumerate(texts):
+        (folder / "labels" / f"{i}.txt").write_text(text)
+    (folder / "sizes.csv").write_text("filename,width,height\n" + "".join(f"{i}.jpg,640,480\n" for i in range(len(texts))))
+    if named:
+        (folder / "classes.txt").write_text("cat\ndog\nbird\n")
+    fast, general = both(_yolo_read, folder)
+    assert fast == general
+
+
+# --------------------------------------------------------------------------- manifest lines
+
+@st.composite
+def manifest_line(draw: Any) -> str:
+    """A plain line (classification or detection) with up to two deviations, spaced or compact."""
+    kind = draw(st.sampled_from(["modelarts/image_classification", "modelarts/object_detection", "object_detection",
+                                 "modelarts/text_classification"]))
+    ann: dict[str, Any] = {"type": kind, "name": draw(st.sampled_from(["cat", "狗", "a\"b"]))}
+    if "detection" in kind:
+        ann = {"type": kind, "annotation-loc": draw(st.sampled_from(["./Annotations/a.xml", "../x/b.xml", "/abs/c.xml",
+                                                                     "obs://b/c.xml"])),
+               "annotation-format": "PASCAL VOC"}
+    ann.update({"annotated-by": "human", "creation-time": "2024-03-01 10:00:00"})
+    line: dict[str, Any] = {"source": draw(st.sampled_from(["./images/a.jpg", "b.jpg", "../up/c.jpg",
+                                                            "content://text", "obs://b/d.jpg"])),
+                            "usage": "TRAIN", "annotation": [ann]}
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        what = draw(st.sampled_from(["order", "type", "null", "extra", "alias", "confidence", "id", "empty", "hard",
+                                     "property", "ann-type"]))
+        if what == "order":
+            line = dict(reversed(list(line.items())))
+        elif what == "type":
+            line["usage"] = draw(st.sampled_from([1, True, ["x"]]))
+        elif what == "null":
+            line["usage"] = None
+        elif what == "extra":
+            line["note"] = draw(st.sampled_from([1, "x", {"a": [1]}]))
+        elif what == "alias":
+            ann["annotated_by"] = ann.pop("annotated-by", "human")
+        elif what == "confidence":
+            ann["confidence"] = draw(st.sampled_from([0.5, 1, "high", True]))
+        elif what == "id":
+            line["id"] = draw(st.sampled_from([7, "x7", 2.5, 10**20]))
+        elif what == "empty":
+            line["annotation"] = []
+        elif what == "hard":
+            line["hard"] = draw(st.sampled_from([True, "true", 1]))
+            line["hard-coefficient"] = draw(st.sampled_from([0.5, 1, "0.5"]))
+        elif what == "property":
+            target = draw(st.sampled_from([ann, line]))
+            target["property"] = draw(st.sampled_from([{"color": "red"}, {"@modelarts:start_index": 1}, "{}", []]))
+        else:
+            ann["type"] = draw(st.sampled_from([["x"], 3, "modelarts/text_entity", "bogus"]))
+    text = json.dumps(line, ensure_ascii=draw(st.booleans()), separators=(",", ":") if draw(st.booleans()) else None)
+    return text
+
+
+def _manifest_read(path: Path) -> Any:
+    stream = manifest.read(path, on_error="skip")
+    samples = list(stream)
+    return samples, [s.origin for s in samples], dict(stream.report.warnings), [str(p) for p in stream.report.problems]
+
+
+@SETTINGS
+@given(lines=st.lists(manifest_line(), min_size=1, max_size=6))
+def test_manifest_plain_lines_read_as_the_general_path_reads_them(tmp_path_factory: Any, lines: list[str]) -> None:
+    path = tmp_path_factory.mktemp("m") / "in.manifest"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, general = both(_manifest_read, path)
+    assert fast == general
+
+
+def _manifest_copy(src: Path, target: Path, locs: str) -> Any:
+    report = manifest.write(manifest.read(src, on_error="skip"), target, locs=locs)
+    return target.read_bytes(), report.written
+
+
+@SETTINGS
+@given(lines=st.lists(manifest_line(), min_size=1, max_size=6), elsewhere=st.booleans(),
+       locs=st.sampled_from(["rebase", "keep"]))
+def test_manifest_writer_writes_plain_lines_as_the_general_path_does(tmp_path_factory: Any, lines: list[str],
+                                                                    elsewhere: bool, locs: str) -> None:
+    folder = tmp_path_factory.mktemp("m")
+    src = folder / "in.manifest"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = []
+    for plain in (True, False):
+        target = folder / ("deep/er" if elsewhere else ".") / f"out-{plain}.manifest"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lanes.PLAIN = plain
+        try:
+            out.append(_manifest_copy(src, target, locs))
+        except FormatError as exc:
+            out.append(("error", str(exc)))
+        finally:
+            lanes.PLAIN = True
+    assert out[0] == out[1]
+
+
+def test_the_manifest_lane_takes_the_common_lines(tmp_path: Path) -> None:
+    """Not vacuous: ModelArts' own classification and detection lines are plain, and stay
+    unbuilt through a manifest-to-manifest copy."""
+    path = tmp_path / "in.manifest"
+    path.write_text('{"source":"obs://b/a.jpg","usage":"TRAIN","annotation":[{"type":"modelarts/image_classification",'
+                    '"name":"cat","annotated-by":"human","creation-time":"2019-10-24 10:00:00"}]}\n'
+                    '{"source":"./b.jpg","annotation":[{"type":"modelarts/object_detection","annotation-loc":'
+                    '"./b.xml","annotation-format":"PASCAL VOC","annotated-by":"human"}]}\n')
+    samples = list(manifest.read(path))
+    assert [manifest._plain_line(s) is not None for s in samples] == [True, True]
+    manifest.write(samples, tmp_path / "out.manifest")
+    assert [manifest._plain_line(s) is not None for s in samples] == [True, True]
+    assert samples[1].annotations[0].annotation_loc == "./b.xml"  # built on first use
+    assert manifest._plain_line(samples[1]) is None
+
+
+segments = st.sampled_from(["a", "b.jpg", ".", "..", "", "img 1", "x.xml"])
+
+
+@SETTINGS
+@given(parts=st.lists(segments, min_size=1, max_size=4), lead=st.sampled_from(["", "./", "../"]),
+       pair=st.sampled_from([("/data/src", "/data/out"), ("/data/src", "/data/src/deep"), ("/data/src/deep", "/data"),
+                             ("obs://b/src", "obs://b/out"), ("obs://b/src", "obs://c/out"), ("obs://b/src", "/local")]))
+def test_rebasing_once_per_folder_gives_what_rebasing_each_reference_gives(parts: list[str], lead: str,
+                                                                          pair: tuple[str, str]) -> None:
+    base, folder = pair
+    ref = lead + "/".join(parts)
+    rebase = manifest._Rebaser(folder)
+    for _ in range(2):  # cold and cached
+        got = rebase(ref, base)
+        want = ref if manifest._same_dir(base, folder) or os.path.isabs(ref) else rebase.direct(ref, base)
+        assert got == want

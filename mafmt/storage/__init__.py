@@ -66,6 +66,8 @@ OBJECT_SCHEMES = ("obs", "s3", "s3a")
 
 def scheme_of(uri: str) -> str | None:
     """The lower-cased URI scheme, or None for a plain path."""
+    if "://" not in uri:  # most paths: no regex
+        return None
     m = _SCHEME.match(uri)
     return m.group(1).lower() if m else None
 
@@ -171,6 +173,9 @@ def open_read(uri: str, limit: int | None = None) -> IO[bytes]:
 def read_bytes(uri: str, limit: int | None = None) -> bytes:
     """The whole content of ``uri``; with ``limit``, at most that many bytes are ever read
     and a larger file raises :class:`~mafmt.errors.LimitError` (see :func:`open_read`)."""
+    backend = backend_for(uri)
+    if isinstance(backend, LocalBackend):
+        return backend.read_bytes(_local(uri), limit)
     with open_read(uri, limit) as fh:
         if limit is None:
             return fh.read()

@@ -333,7 +333,8 @@ def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
 
 def _plain_object(el: Any, n: int, ctx: _Ctx, issues: list[FormatError]) -> VocObject:
     path = f"/annotation/object[{n}]"
-    name = pose = truncated = occluded = difficult = shape = None
+    name = pose = truncated = occluded = difficult = None
+    shape: BndBox | Polygon | None = None
     seen: set[str] = set()
     for c in el:
         tag = c.tag

@@ -283,7 +283,7 @@ def _plain_bytes(doc: VocDocument) -> bytes | None:
 
 
 def _plain_object(obj: VocObject, out: list[str]) -> bool:
-    shape = obj.shape
+    shape: Any = obj.shape
     kind = type(shape)
     if (obj.name is None or obj.wire or obj.extra or obj.parts or obj.properties is not None
             or obj.confidence is not None or obj.hard_coefficient is not None or obj.hard_reasons is not None
