@@ -459,7 +459,9 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
 
     try:
         root = voc.parse.parse_tree(data, name)
-        _, issues = voc.parse.parse_root(root, name, rules=rules)
+        issues, plain = voc.parse.document_issues(root, name, rules=rules)
+        if plain:
+            return issues  # the common case: one quick pass, no JSON form, no schema
     except FormatError as exc:
         return [exc]
     doc, where = voc_to_json(root)
@@ -467,7 +469,7 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
     if not len(root) or check.is_valid(doc):
         return issues
     reader_paths = {i.path for i in issues}
-    schema_errors = [e for e in (_locate(jpath, msg, where, name) for jpath, msg in check.iter_errors(doc))
+    schema_errors = [e for e in (_locate(jpath, msg, where, name) for jpath, msg in check.iter_errors_by_item(doc, "object"))
                      if not (rules == "devkit" and e.path in reader_paths)]
     shared = {e.path for e in schema_errors} & reader_paths
     found = [e for e in schema_errors if e.path not in shared]

@@ -35,6 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from . import _failures
 from ._fast import Unsupported, compile_schema
 
 __all__ = ["SchemaValidator", "json_path", "load", "names", "validator"]
@@ -95,6 +96,8 @@ class SchemaValidator:
             self._fast: Any = compile_schema(self.schema)
         except Unsupported:
             self._fast = None
+        self._items: dict[str, tuple[Any, Any] | None] = {}
+        self._precise_of: dict[int, Any] = {}  # validators of item schemas (kept alive by _items)
 
     @property
     def compiled(self) -> bool:
@@ -121,6 +124,60 @@ class SchemaValidator:
                 if item not in seen:
                     seen.add(item)
                     yield item
+
+    def iter_errors_by_item(self, instance: Any, key: str) -> Iterator[tuple[str, str]]:
+        """What :meth:`iter_errors` gives, with the items of the top-level array ``instance[key]``
+        checked one by one on the fast path, so that jsonschema explains only the items that
+        fail: the cost follows the failures, not the size of the document."""
+        items = instance.get(key) if isinstance(instance, dict) else None
+        item = self._item(key)
+        if item is None or not isinstance(items, list):
+            yield from self.iter_errors(instance)
+            return
+        fast, sub = item
+        errors = self._failures(self.schema, {**instance, key: []}, self._precise, [])
+        for i, value in enumerate(items):
+            if not fast(value):
+                errors += self._failures(sub, value, None, [key, i])
+        errors.sort(key=_order)
+        seen: set[tuple[str, str]] = set()
+        for err in errors:
+            for found in _explain(err):
+                if found not in seen:
+                    seen.add(found)
+                    yield found
+
+    def _item(self, key: str) -> tuple[Any, dict[str, Any]] | None:
+        """The fast check and the schema of the items of the top-level array property ``key``."""
+        cached = self._items.get(key)
+        if cached is None and key not in self._items:
+            prop = self.schema.get("properties", {}).get(key)
+            if isinstance(prop, dict) and set(prop) == {"type", "items"} and prop["type"] == "array":
+                sub = {**prop["items"], "$defs": self.schema.get("$defs", {})}
+                try:
+                    cached = (compile_schema(sub), sub)
+                except Unsupported:
+                    cached = None
+            self._items[key] = cached
+        return cached
+
+    def _failures(self, schema: dict[str, Any], instance: Any, precise: Any, path: list[Any]) -> list[Any]:
+        """The failures of ``instance`` (at ``path``) without jsonschema where :mod:`._failures`
+        can give them, else jsonschema's (``precise``: a validator of ``schema``, or None)."""
+        try:
+            return list(_failures.errors(schema, instance, path=path))
+        except Unsupported:
+            pass
+        if precise is None:
+            precise = self._precise_of.get(id(schema))
+            if precise is None:
+                import jsonschema
+
+                precise = self._precise_of[id(schema)] = jsonschema.Draft202012Validator(schema)
+        found = list(precise.iter_errors(instance))
+        for err in found:
+            err.path.extendleft(reversed(path))  # where the whole document's check puts it
+        return found
 
     def errors(self, instance: Any, *, file: str | None = None, line: int | None = None) -> list[Any]:
         """Every violation as a :class:`~mafmt.errors.FormatError` (empty when valid)."""

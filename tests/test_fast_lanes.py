@@ -112,8 +112,8 @@ def test_coco_plain_annotations_read_as_the_general_path_reads_them(anns: list[d
 # --------------------------------------------------------------------------- VOC documents
 
 numbers = st.one_of(st.integers(0, 900).map(str), st.floats(0, 900, allow_nan=False).map(lambda v: str(round(v, 3))))
-odd_numbers = st.sampled_from(["", " 12 ", "1e3", "+4", "-0", "-3", "٣", "12.", ".5", "x", "1" * 70, "1e999",
-                               "2000000000", "1.5"])
+ODD_NUMBERS = ["", " 12 ", "1e3", "+4", "-0", "-3", "٣", "12.", ".5", "x", "1" * 70, "1e999", "2000000000", "1.5"]
+odd_numbers = st.sampled_from(ODD_NUMBERS)
 
 
 @st.composite
@@ -145,7 +145,8 @@ def voc_xml(draw: Any) -> bytes:
             root.append(draw(st.sampled_from(root or ["<owner>me</owner>"])))
         elif what == "root-odd":
             root.append(draw(st.sampled_from(["<owner>me</owner>", "<folder></folder>", "<size><width>5</width></size>",
-                                              "<source><x>1</x></source>", "<mask_source>m.png</mask_source>",
+                                              "<source><x>1</x></source>", "<source>text</source>",
+                                              "<mask_source>m.png</mask_source>",
                                               f"<segmented>{draw(odd_numbers)}</segmented>"])))
         elif what == "obj-drop":
             target.pop(draw(st.integers(0, len(target) - 1)))
@@ -158,7 +159,7 @@ def voc_xml(draw: Any) -> bytes:
                                                 f"<difficult>{draw(odd_numbers)}</difficult>", "<name>a&amp;b</name>"])))
         elif what == "number":
             i = draw(st.integers(0, len(target) - 1))
-            target[i] = re.sub(r">[^<>]+</(xmin|x2|width|height|ymax|y1)>", lambda m: f">{draw(odd_numbers)}</{m.group(1)}>",
+            target[i] = re.sub(r">[^<>]+</(xmin|x2|width|height|ymax|y1|segmented|depth)>", lambda m: f">{draw(odd_numbers)}</{m.group(1)}>",
                                target[i], count=1)
         elif what == "vertex":
             i = draw(st.integers(0, len(target) - 1))
@@ -181,6 +182,78 @@ def _voc_parse(data: bytes, rules: str) -> Any:
 def test_voc_plain_documents_parse_as_the_general_path_parses_them(data: bytes, rules: str) -> None:
     fast, general = both(_voc_parse, data, rules)
     assert fast == general
+
+
+def _voc_validate(data: bytes, rules: str) -> Any:
+    from mafmt.validation import validate_voc_bytes
+
+    return [(str(e), e.severity) for e in validate_voc_bytes(data, "a.xml", rules=rules)]
+
+
+@SETTINGS
+@given(voc_xml(), st.sampled_from(voc.RULES))
+def test_voc_validation_finds_what_the_schema_and_the_reader_find(data: bytes, rules: str) -> None:
+    """Plain documents skip the JSON form and the schema: the findings must not change."""
+    fast, general = both(_voc_validate, data, rules)
+    assert fast == general
+
+
+@SETTINGS
+@given(voc_xml())
+def test_voc_schema_explained_object_by_object_says_what_the_whole_document_check_says(data: bytes) -> None:
+    from mafmt import schemas
+    from mafmt.validation import voc_to_json
+
+    try:
+        root = voc.parse.parse_tree(data, "a.xml")
+    except FormatError:
+        return
+    doc, _ = voc_to_json(root)
+    check = schemas.validator("voc")
+    assert list(check.iter_errors_by_item(doc, "object")) == list(check.iter_errors(doc))
+
+
+_LEAVES = st.sampled_from(["", " ", "cat", "1", "-2", "1.5", "x", "1,2", "+0", "٣", "1e3"])
+_VOC_KEYS = ["name", "pose", "truncated", "occluded", "difficult", "confidence", "mask_color", "hard-reasons",
+             "bndbox", "polygon", "polyline", "circle", "point", "line", "part", "properties", "x1", "y1", "xmin", "ymin",
+             "xmax", "ymax", "x2", "y2", "x3", "y3", "cx", "cy", "r", "x", "y", "other"]
+_voc_json_values = st.recursive(
+    _LEAVES | st.just({}),
+    lambda kids: st.dictionaries(st.sampled_from(_VOC_KEYS), kids, max_size=6) | st.lists(kids, max_size=3),
+    max_leaves=25)
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(["folder", "filename", "size", "segmented", "source", "width", "other"]),
+                       _voc_json_values, max_size=5),
+       st.lists(st.dictionaries(st.sampled_from(_VOC_KEYS), _voc_json_values, max_size=7) | _LEAVES, max_size=4))
+def test_voc_schema_failures_without_jsonschema_are_jsonschemas(root: dict[str, Any], objects: list[Any]) -> None:
+    """Any JSON form, however odd: the quick failure walk gives jsonschema's findings."""
+    from mafmt import schemas
+
+    doc = {**root, "object": objects}
+    check = schemas.validator("voc")
+    assert list(check.iter_errors_by_item(doc, "object")) == list(check.iter_errors(doc))
+
+
+_STANDARD = ("<annotation><folder>VOC</folder><filename>a.jpg</filename><source><database>db</database></source>"
+             "<size><width>9</width><height>9</height><depth>3</depth></size><segmented>0</segmented><object>"
+             "<name>cat</name><pose>Unspecified</pose><truncated>0</truncated><difficult>0</difficult><bndbox>"
+             "<xmin>1.5</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object><object><name>dog</name>"
+             "<occluded>0</occluded><difficult>0</difficult><polygon><x1>1</x1><y1>1</y1><x2>5.5</x2><y2>1</y2>"
+             "<x3>3</x3><y3>4</y3></polygon></object></annotation>")
+
+
+@pytest.mark.parametrize("tag", ["segmented", "width", "height", "depth", "xmin", "ymax", "truncated", "occluded",
+                                 "difficult", "x2", "y3", "database", "name", "folder", "source"])
+def test_voc_validation_lanes_agree_on_every_odd_value(tag: str) -> None:
+    """Each odd spelling in each field of a plain document: the lanes give the same findings."""
+    values = [*ODD_NUMBERS, "  ", "a b", "<x>1</x>", "2", "1_0"]
+    for value in values:
+        xml = re.sub(f"<{tag}>.*?</{tag}>", f"<{tag}>{value}</{tag}>", _STANDARD, count=1).encode()
+        for rules in voc.RULES:
+            fast, general = both(_voc_validate, xml, rules)
+            assert fast == general, (tag, value, rules)
 
 
 def test_the_voc_lane_takes_the_common_documents() -> None:

@@ -127,7 +127,7 @@ def test_voc_errors_have_line_and_element_path() -> None:
     bad = data.replace(b"<x>512</x>", b"<x>five</x>").replace(b"<name>rivet</name>", b"<name> </name>")
     found = validate_voc_bytes(bad, "p.xml")
     assert [(e.line, e.path, e.reason) for e in found] == [
-        (15, "/annotation/object[1]/name", "must not be empty"),
+        (15, "/annotation/object[1]/name", "<name> is missing or empty"),
         (21, "/annotation/object[1]/point/x", "expected a number, got 'five'")]  # the reader's words win
     two = data.replace(b"<point>", b"<circle><cx>1</cx><cy>1</cy><r>1</r></circle><point>")
     (err,) = validate_voc_bytes(two, "p.xml")

@@ -286,10 +286,22 @@ def _plain_coord(el: Any) -> Number:
     return v
 
 
+def document_issues(root: Any, name: str | None = None, *, rules: str = "modelarts") -> tuple[list[FormatError], bool]:
+    """The reader's issues of ``root`` (from :func:`parse_tree`), and whether it is a plain
+    document. A plain document breaks no rule of the ``voc`` schema, so its issues (a missing
+    ``<difficult>`` at most) are all its problems: validation needs nothing else."""
+    ctx = _Ctx(name, rules)
+    plain = lanes.PLAIN and _plain_document(root, ctx) is not None
+    if not plain:
+        _parse_document(root, ctx)
+    return ctx.issues, plain
+
+
 def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
     """What :func:`_parse_document` gives for a plain document (the standard fields; objects
-    with a name, the VOC flags and one box or polygon; no attributes), in one quick pass;
-    None for anything else, or anything with an issue but a missing ``<difficult>``."""
+    with a name, the VOC flags and one box or polygon; no attributes; nothing the ``voc``
+    schema refuses), in one quick pass; None for anything else, or anything with an issue
+    but a missing ``<difficult>``."""
     if _HAS_ATTRIBUTE(root):
         return None
     doc = VocDocument()
@@ -309,18 +321,23 @@ def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
                     if c.tag not in _PLAIN_SIZE or getattr(doc, c.tag) is not None:
                         return None
                     value = _plain_int(c)
-                    if not 0 <= value <= limits.MAX_COORDINATE:
+                    if not 0 <= value <= limits.MAX_COORDINATE or "-" in c.text:  # "-0": the schema says no
                         return None
                     setattr(doc, c.tag, value)
                 doc.wire["size"] = True
             elif tag == "source":
                 doc.source = src = VocSource()
+                if not len(el) and (el.text or "").strip():  # text where the schema wants elements
+                    return None
                 for c in el:
                     if c.tag not in _PLAIN_SOURCE or getattr(src, c.tag) is not None:
                         return None
                     setattr(src, c.tag, _plain_text(c))
             elif tag == "segmented":
-                doc.segmented = _plain_int(el)
+                text = _plain_text(el)
+                if text != "0" and text != "1":  # "+1", "-0": the schema says no
+                    return None
+                doc.segmented = int(text)
             else:
                 setattr(doc, tag, _plain_text(el))
     except _NotPlain:
@@ -697,7 +714,8 @@ def _check_document(root: Any, doc: VocDocument, raw: dict[str, str], ctx: _Ctx)
 
 def _check_object(el: Any, path: str, obj: VocObject, ctx: _Ctx, top: bool) -> None:
     if not obj.name:
-        ctx.issue(el, path, "<name> is missing or empty")
+        name = el.find("name")
+        ctx.issue(el if name is None else name, f"{path}/name", "<name> is missing or empty")
     if top and obj.difficult is None and "difficult" not in obj.wire.get("raw", {}):
         ctx.required(el, f"{path}/difficult", "<difficult> is missing")
     parts = [c for c in el if c.tag == "part"]
