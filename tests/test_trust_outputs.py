@@ -37,8 +37,21 @@ def _sources(tmp: Path) -> dict[str, tuple[str, Path]]:
         "yolo": ("yolo", U.ultralytics(tmp / "y").root),
         "voc-devkit": ("voc", U.voc_devkit(tmp / "v").root),
         "voc-kaggle": ("voc", U.voc_kaggle(tmp / "k").root),
+        "voc-flat-globox": ("voc", _globox_voc(tmp / "g")),
         "manifest": ("manifest", GOLDEN / "detect-multi-local-voc.manifest"),
     }
+
+
+def _globox_voc(tmp: Path) -> Path:
+    """A flat folder of XML files as globox writes them (no folder, segmented or difficult),
+    images beside them."""
+    root = tmp / "globox"
+    for stem in ("img1", "img2"):
+        U._image(root / f"{stem}.jpg")
+        U._write(root / f"{stem}.xml", f"<annotation><filename>{stem}.jpg</filename><size><width>{U.W}</width>"
+                                       f"<height>{U.H}</height></size><object><name>cat</name><bndbox><xmin>4.0</xmin>"
+                                       "<ymin>6.0</ymin><xmax>20.0</xmax><ymax>30.0</ymax></bndbox></object></annotation>")
+    return root
 
 
 @pytest.mark.parametrize("target", MODELARTS_TARGETS, ids=[t[0] for t in MODELARTS_TARGETS])
