@@ -42,6 +42,11 @@ FORMATS: dict[str, Format] = {
 }
 
 
+#: targets that keep the source's class list in its order (YOLO names, VOC labelmap.txt)
+_CLASS_LIST_TARGETS = frozenset({"yolo", "modelarts-yolo", "voc"})
+_YOLO_TARGETS = frozenset({"yolo", "modelarts-yolo"})
+
+
 def get(name: str) -> Format:
     """The format called ``name`` (or one of its aliases).
 
@@ -142,6 +147,13 @@ def convert(
                 raise LossError(losses)
 
     report = writer.write(feed, dst, overwrite=overwrite, check=check, **write_options)
+    meta = _common.get_meta(samples)
+    if (meta is not None and ("categories" not in writer.holds or meta.index_labels)
+            and not any(kind.startswith(("category ", "class index")) for kind in report.metadata)):
+        # the YOLO writers count the COCO ids they cannot keep themselves; they and VOC's
+        # labelmap.txt keep the class list in order; only YOLO keeps index labels as indices
+        _common.note_categories_not_kept(meta, report, keeps_class_list=writer.name in _CLASS_LIST_TARGETS,
+                                         keeps_index_labels=writer.name in _YOLO_TARGETS)
     report.read = feed.count
     report.target, report.format = dst, writer.name
     read_report = getattr(samples, "report", None)

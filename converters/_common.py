@@ -40,6 +40,7 @@ __all__ = [
     "describe",
     "detection_objects",
     "get_meta",
+    "note_categories_not_kept",
     "not_an_image",
     "output",
     "read_text",
@@ -98,6 +99,35 @@ class DatasetMeta:
         """Categories sorted by id (those without id keep their place at the end)."""
         with_id = sorted((c for c in self.categories if c.id is not None), key=lambda c: c.id)  # type: ignore[arg-type, return-value]
         return with_id + [c for c in self.categories if c.id is None]
+
+
+def note_categories_not_kept(meta: DatasetMeta, report: Report, *, keeps_class_list: bool = False,
+                             keeps_index_labels: bool = False) -> None:
+    """Count the source's class identity a target has no place for (expected, but counted, so
+    that a later COCO or YOLO writer's ids are not silently new ones): COCO category ids,
+    supercategories and other category keys, and a YOLO dataset's class indices (its order,
+    or index labels without names).
+
+    Args:
+        keeps_class_list: the target keeps the class names in order (YOLO names, VOC's
+            ``labelmap.txt``), so YOLO indices survive there but COCO ids do not.
+        keeps_index_labels: the target keeps YOLO index labels as indices (the YOLO writers).
+    """
+    if meta.index_labels:
+        if not keeps_index_labels:
+            report.note_metadata("class index (YOLO, no names)")
+        return
+    if not meta.categories:
+        return
+    if meta.index_ids:
+        if not keeps_class_list:
+            report.note_metadata("class index (YOLO)", len(meta.categories))
+    elif any(c.id is not None for c in meta.categories):
+        report.note_metadata("category ids", len(meta.categories))
+    if any(c.supercategory for c in meta.categories):
+        report.note_metadata("category supercategory")
+    if any(c.extra for c in meta.categories):
+        report.note_metadata("category keys (keypoints, skeleton, ...)")
 
 
 class MetaStream(Stream[Sample]):

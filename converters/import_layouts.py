@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
-from mafmt import storage, voc
+from mafmt import limits, storage, voc
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
+from mafmt.losses import count_sample_losses
 from mafmt.model import (
     AUDIO_CLASSIFICATION,
     IMAGE_CLASSIFICATION,
@@ -45,7 +47,6 @@ from mafmt.model import (
     Detection,
     Sample,
 )
-from mafmt.losses import count_sample_losses
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import check_complete
 
@@ -60,7 +61,7 @@ from ._common import (
     root_origin,
     stem,
 )
-from ._sizes import SizeResolver, copy_image
+from ._sizes import SizeResolver, copy_image, sample_size
 
 __all__ = ["AUDIO", "IMAGENET", "IMAGE_CLASSIFICATION_TXT", "TEXT", "TEXT_COMBINE", "VOC_PAIRS"]
 
@@ -285,13 +286,17 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
 
 
 def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
-                     overwrite: bool = False, check: Check = None, **options: Any) -> Report:
+                     size_table: str | None = None, overwrite: bool = False, check: Check = None,
+                     **options: Any) -> Report:
     """Copy each image and write its ModelArts VOC document beside it as ``<stem>.xml``
-    (named after the sample's ``source``, with every field ModelArts requires)."""
+    (named after the sample's ``source``, with every field ModelArts requires). ModelArts'
+    reader requires ``<size>``: a document without one gets the image's size (size table or
+    image header); a sample whose size cannot be found is dropped as ``no image size``, which
+    ``convert`` turns into an error naming the images unless ``on_error="skip"``."""
     check_options("modelarts-voc", options)
     target = os.fspath(target)
     report = Report()
-    sizes = SizeResolver(images)
+    sizes = SizeResolver(images, size_table)
     unique = UniqueNames()
     with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
         for sample in samples:
@@ -304,10 +309,19 @@ def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], 
             if not docs and sample.annotations:
                 report.drop("no detection annotation")
                 continue
+            doc = docs[0] if docs else None
+            if doc is not None and (doc.width is None or doc.height is None):
+                found = sample_size(sample, sizes)
+                if found is None:
+                    report.drop("no image size")
+                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
+                                                       "--images DIR or --size-table FILE)", path="size"))
+                    continue
+                doc = replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
             fname = unique.take(basename(sample.source) or "image.jpg", report)
             copy_image(sample, sizes, tx, fname, report, remote=True)
-            if docs:
-                doc = voc.modelarts_document(docs[0], fname)
+            if doc is not None:
+                doc = voc.modelarts_document(doc, fname)
                 report.outputs.append(tx.write_bytes(stem(fname) + ".xml", voc.document_to_bytes(doc)))
             report.written += 1
     return report

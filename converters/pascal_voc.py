@@ -215,6 +215,11 @@ def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, st
         inner = voc.read(src, on_error=on_error, rules="devkit")
         try:
             for sample in inner:
+                for ann in sample.annotations:
+                    if isinstance(ann, Detection):
+                        # a standard VOC file is not a ModelArts document: a manifest gets a copy with
+                        # the fields ModelArts requires, never a link to the file as it is
+                        ann.annotation_loc = None
                 yield sample
         finally:
             report.merge(inner.report)

@@ -102,6 +102,9 @@ def test_masks_numbers_and_ids_survive_a_round_trip(source: Path, tmp_path: Path
                           "--json")
     assert code == 0, err
     assert json.loads(out)["changed"] == {}  # the map restores every category id
+    assert not [k for k in json.loads(out)["warnings"] if "repeated" in k]  # mafmt's own lists read back quietly
+    code, out, _ = _run("validate", str(mid), "--format", fmt)
+    assert code == 0 and " 0 error(s)" in out and "repeated" not in out, out
     src, got = json.loads(source.read_text()), json.loads(back.read_text())
     assert len(got["annotations"]) == len(src["annotations"])  # one object per annotation
     by_id = {a["id"]: a for a in got["annotations"]}
@@ -187,3 +190,31 @@ def test_coco_written_from_boxes_loads_everywhere(tmp_path: Path) -> None:
     assert ev.stats[0] == pytest.approx(1.0)
     globox = pytest.importorskip("globox")
     assert len(globox.AnnotationSet.from_coco(tmp_path / "c.json")) == 1
+
+
+@pytest.mark.parametrize("target", [("manifest", "m/x.manifest"), ("modelarts-voc", "mvoc"), ("voc", "voc"),
+                                    ("csv", "x.csv")], ids=lambda t: t[0])
+def test_a_category_table_the_target_cannot_hold_is_counted(source: Path, tmp_path: Path,
+                                                            target: tuple[str, str]) -> None:
+    """COCO -> manifest -> COCO gives new ids (first appearance); the first leg says so."""
+    fmt, rel = target
+    code, out, err = _run("convert", str(source), str(tmp_path / rel), "--to", fmt, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["metadata"]["category ids"] == 4  # VOC and CSV also lose the masks, counted as lost
+    assert report["metadata"]["category supercategory"] == 1
+    assert report["metadata"]["category keys (keypoints, skeleton, ...)"] == 1
+
+
+def test_yolo_class_indices_a_target_cannot_hold_are_counted(tmp_path: Path) -> None:
+    import user_layouts as U
+
+    named, bare = U.ultralytics(tmp_path / "a"), U.yolo_without_names(tmp_path / "b")
+    cases = [(named, "manifest", "m1/x.manifest", {"class index (YOLO)": 3}), (named, "voc", "v1", {}),
+             (named, "yolo", "y1", {}), (bare, "voc", "v2", {"class index (YOLO, no names)": 1}),
+             (bare, "coco", "c2.json", {"class index (YOLO, no names)": 1}), (bare, "yolo", "y2", {})]
+    for fx, fmt, rel, want in cases:
+        code, out, err = _run("convert", str(fx.root), str(tmp_path / rel), "--from", "yolo", "--to", fmt, "--json")
+        assert code == 0, err
+        got = {k: v for k, v in json.loads(out)["metadata"].items() if k.startswith(("class index", "category"))}
+        assert got == want, (fx.root.name, fmt)

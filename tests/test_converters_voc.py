@@ -86,3 +86,21 @@ def test_reads_flat_folder_and_single_file(golden: Path) -> None:
     assert len(list(pascal_voc.read(golden / "voc", on_error="skip"))) >= 4
 
 
+
+
+def test_repeated_unknown_elements_are_a_list_and_repeated_fields_a_warning(tmp_path: Path) -> None:
+    """mafmt writes a list of scalars in ``extra`` as repeated elements: reading it back is
+    quiet. A second ``<name>`` or ``<difficult>`` is ambiguous for ModelArts and is warned about."""
+    from mafmt import voc
+    from mafmt.report import Report
+
+    path = tmp_path / "a.xml"
+    path.write_text("<annotation><filename>a.jpg</filename><size><width>9</width><height>9</height></size>"
+                    "<tag>x</tag><tag>y</tag><object><name>cat</name><difficult>0</difficult><difficult>1</difficult>"
+                    "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox>"
+                    "<keypoints>3</keypoints><keypoints>4</keypoints></object></annotation>")
+    report = Report()
+    doc = voc.read_document(str(path), report=report)
+    assert doc.extra == {"tag": ["x", "y"]} and doc.objects[0].extra == {"difficult": 1, "keypoints": [3, 4]}
+    assert [k for k in report.warnings if "repeated" in k] == ["repeated <difficult> kept as an unknown element"]
+    assert report.warnings["repeated <difficult> kept as an unknown element"] == 1

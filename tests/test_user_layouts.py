@@ -76,7 +76,8 @@ def test_counts_equal_what_datumaro_reads(layout: U.Fixture) -> None:
     warnings.filterwarnings("ignore")
     logging.disable(logging.CRITICAL)
     try:
-        ds = dm.Dataset.import_from(str(layout.root), layout.datumaro)
+        where = {k: str(layout.root / v) for k, v in layout.datumaro_args.items()}
+        ds = dm.Dataset.import_from(where.pop("path", str(layout.root)), layout.datumaro, **where)
     finally:
         logging.disable(logging.NOTSET)
     theirs = sorted((item.id.rsplit("/", 1)[-1], ds.categories()[dm.AnnotationType.label][a.label].name,

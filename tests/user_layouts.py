@@ -29,6 +29,9 @@ class Fixture:
     expected: list[tuple[str, str, tuple[float, float, float, float]]] = field(default_factory=list)
     #: datumaro's name for the layout, when datumaro reads it
     datumaro: str | None = None
+    #: where datumaro reads it, relative to ``root``: ``path`` (default the root) and the
+    #: other ``import_from`` arguments that name a folder (Kaggle's ``ann_path``)
+    datumaro_args: dict[str, str] = field(default_factory=dict)
 
 
 def _image(path: Path, ext: str = ".jpg") -> None:
@@ -163,7 +166,9 @@ def yolo_without_names(tmp: Path) -> Fixture:
     for stem in BOXES:
         _image(root / "images" / f"{stem}.jpg")
         _write(root / "labels" / f"{stem}.txt", _labels(stem))
-    return _fixture(root, "yolo")
+    fx = _fixture(root, "yolo")
+    fx.datumaro, fx.datumaro_args = "kaggle_yolo", {"path": "images", "ann_path": "labels"}
+    return fx
 
 
 YOLO_LAYOUTS = [ultralytics, ultralytics_lists, roboflow, cvat_yolo, names_and_split_folders, classes_txt, flat_yolo,
@@ -213,7 +218,9 @@ def voc_kaggle(tmp: Path) -> Fixture:
     for stem in BOXES:
         _image(root / "images" / f"{stem}.png", ".png")
         _write(root / "annotations" / f"{stem}.xml", _voc_xml(stem, ".png", difficult=False, folder=False))
-    return _fixture(root, "voc", NAMES)
+    fx = _fixture(root, "voc", NAMES)
+    fx.datumaro, fx.datumaro_args = "kaggle_voc", {"path": "images", "ann_path": "annotations"}
+    return fx
 
 
 def voc_roboflow(tmp: Path) -> Fixture:

@@ -56,6 +56,12 @@ _INT = re.compile(r"^[+-]?\d+$")
 _SUFFIX = re.compile(r"^([xy])(\d+)$")
 _OBJECT_INTS = ("truncated", "occluded", "difficult")
 _OBJECT_TEXTS = ("pose", "hard-reasons", "mask_color")
+#: the fields the parser reads; a second one is ambiguous (ModelArts' reader takes one of them),
+#: so it is warned about. A repeated unknown element is a list value (mafmt writes lists of
+#: scalars that way) and is kept silently.
+_DOCUMENT_TAGS = frozenset({"folder", "filename", "mask_source", "segmented", "size", "source"})
+_OBJECT_TAGS = frozenset({"name", "properties", *_OBJECT_TEXTS, *_OBJECT_INTS, "confidence", "hard-coefficient",
+                          "difficult-coefficient"})
 _COORD_TAGS = frozenset({"xmin", "ymin", "xmax", "ymax", "x", "y", "cx", "cy", "r"})
 
 
@@ -428,7 +434,8 @@ def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
         tag = el.tag
         if tag in seen and tag != "object":
             _add(doc.extra, tag, node_to_value(el))
-            ctx.issue(el, path, f"repeated <{tag}> kept as an unknown element", "warning")
+            if tag in _DOCUMENT_TAGS:  # a repeated unknown element is a list, as mafmt writes one
+                ctx.issue(el, path, f"repeated <{tag}> kept as an unknown element", "warning")
             continue
         seen.add(tag)
         if tag in ("folder", "filename", "mask_source"):
@@ -518,7 +525,8 @@ def _parse_object(el: Any, path: str, ctx: _Ctx, depth: int) -> VocObject:
             continue
         if tag in seen:
             _add(obj.extra, tag, node_to_value(c))
-            ctx.issue(c, cpath, f"repeated <{tag}> kept as an unknown element", "warning")
+            if tag in _OBJECT_TAGS:  # a repeated unknown element is a list, as mafmt writes one
+                ctx.issue(c, cpath, f"repeated <{tag}> kept as an unknown element", "warning")
             continue
         seen.add(tag)
         text = _text(c)

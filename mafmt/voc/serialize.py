@@ -5,7 +5,9 @@ surrogate, a NUL, or white space at either end, which XML readers drop) in a lab
 property or a file name is a :class:`~mafmt.errors.FormatError` naming the field, never a
 file that does not read back the same.
 Unknown fields (``extra``) go through :mod:`mafmt.textcodec`: strings as text, numbers,
-booleans, lists and RLE masks as canonical JSON text, so they come back with their type.
+booleans and nested lists as canonical JSON text, so they come back with their type; a list of
+two or more scalars is written as repeated elements and an object of such values (an RLE) as
+child elements, which the parser reads back as the same list or object.
 """
 
 from __future__ import annotations
