@@ -177,7 +177,7 @@ def test_every_shared_operation_is_exercised(run: Run) -> None:
     emu = Emulator(ak=AK, sk=SK, project_id=PID)
     try:
         served = []
-        for op in om.in_areas():
+        for op in om.operations():  # all of them, not only mafmt's areas: every operation both have
             path = re.sub(r"\{(\w+)\}", lambda m: PID if m.group(1) == "project_id" else "id1", op.path)
             try:
                 emu.app.router.match(op.method, path)
@@ -211,6 +211,38 @@ def test_official_client_against_the_emulator(run: Run, op_name: str) -> None:
         by_key = {cls.attribute_map[a]: a for a in cls.openapi_types}
         lost = [k for k, x in raw.items() if x is not None and k in by_key and getattr(resp, by_key[k]) is None]
         assert lost == []
+
+
+def test_no_official_path_word_is_taken_as_an_id() -> None:
+    """Every official path (IDs filled in) reaches the emulator's route of that operation
+    or none: a literal word of the path (``batch-delete``, ``tags``, ``autosearch``, ...)
+    never lands in a route parameter."""
+    from mafmt.emulator import Emulator
+    from mafmt.emulator._http import ApiError
+
+    emu = Emulator(ak=AK, sk=SK, project_id=PID)
+    try:
+        wrong, routed = [], 0
+        for op in om.operations():
+            path = re.sub(r"\{(\w+)\}", lambda m: PID if m.group(1) == "project_id" else "id1", op.path)
+            try:
+                _, params = emu.app.router.match(op.method, path)
+            except ApiError:
+                continue
+            routed += 1
+            taken = {k: x for k, x in params.items() if x not in (PID, "id1")}
+            if taken:
+                wrong.append(f"{op.method} {op.path} ({op.name}): {taken}")
+        assert wrong == [] and routed >= 36
+        for method, path, status in [("GET", "training-jobs/batch-delete", 405), ("GET", "training-jobs/autosearch", 404),
+                                     ("GET", "modelarts-training-job/resource-instances", 404),
+                                     ("GET", "services/api-keys", 404), ("GET", "services/flavors", 404),
+                                     ("DELETE", "services/delete", 405)]:
+            with pytest.raises(ApiError) as err:
+                emu.app.router.match(method, f"/v2/{PID}/{path}")
+            assert err.value.status == status, path
+    finally:
+        emu.store.stop()
 
 
 # --------------------------------------------------------------------------- mafmt's own requests
