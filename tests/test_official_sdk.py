@@ -133,6 +133,8 @@ def run(tmp_path_factory) -> Run:
         by_algo = {"kind": "job", "metadata": {"name": "by-algorithm"}, "algorithm": {"id": aid},
                    "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}}}
         second = r.client.create_training_job(om.request("CreateTrainingJob", by_algo))
+        # stopped at once: on a 0.05 s tick a job ends within 0.25 s, and a busy machine is slow
+        r.call("StopTrainingJob", {"action_type": "terminate"}, training_job_id=second.metadata.id)
         r.call("ValidateTrainingJobName", job_name="official-job")
         r.call("ListTrainingJobs", {"offset": 0, "limit": 10, "filters": [
             {"key": "name", "operator": "like", "value": ["official"]}]})
@@ -147,7 +149,6 @@ def run(tmp_path_factory) -> Run:
         r.call("ShowTrainJobTags", training_job_id=jid)
         r.call("ListTrainingJobTags", limit=10, offset=0)
         r.call("DeleteTrainJobTags", {"tags": [{"key": "team"}]}, training_job_id=jid)
-        r.call("StopTrainingJob", {"action_type": "terminate"}, training_job_id=second.metadata.id)
         r.call("BatchDeleteTrainingJob", {"jobs": [{"kind": "job", "metadata": {"id": second.metadata.id}}]})
         r.call("DeleteTrainingJob", training_job_id=jid)
         r.call("DeleteAlgorithm", algorithm_id=aid)
@@ -271,6 +272,7 @@ def test_mafmt_requests_match_the_official_request_models(ml_tick, tmp_path: Pat
                     parameters=[{"name": "epochs", "value": 2}])
     jid = job.metadata["id"]
     other = tj.create(name="mafmt-by-algo", algorithm_id=algo.metadata["id"], flavor_id="modelarts.vm.cpu.8u")
+    tj.stop(other.metadata["id"])  # at once: on a 0.05 s tick the job ends within 0.25 s
     tj.name_taken("mafmt-job")
     tj.list(filters=[{"key": "name", "operator": "like", "value": ["mafmt"]}], limit=1).to_list()
     tj.get(jid)
@@ -284,7 +286,6 @@ def test_mafmt_requests_match_the_official_request_models(ml_tick, tmp_path: Pat
     tj.tags(jid)
     tj.project_tags().to_list()
     tj.remove_tags(jid, ["team"])
-    tj.stop(other.metadata["id"])
     tj.batch_delete([other.metadata["id"]])
     tj.delete(jid)
     al.delete(algo.metadata["id"])
