@@ -234,3 +234,28 @@ def test_signature_survives_an_intermediary_rewriting_connection_and_accept_enco
         assert answer.status_code == 403 and answer.json()["error_code"] == "ModelArts.0206"
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/json;charset=UTF-8", "text/plain"])
+def test_temporary_credentials_sign_like_the_official_signer(ctype: str) -> None:
+    """With a security token, AkSkAuth signs ``x-security-token`` too, and nothing
+    hop-by-hop: the same Authorization as huaweicloudsdkcore's temporary credentials."""
+    pytest.importorskip("huaweicloudsdkcore")
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.sdk_request import SdkRequest
+
+    body = '{"name": "猫", "q": "a b"}'.encode()
+    query = [("offset", "0"), ("search_content", "a b/c~é")]
+    sent = httpx.Request("POST", f"https://{HOST}/v2/{PID}/training-job-searches?{canonical_query(query)}", content=body,
+                         headers={"Content-Type": ctype, "User-Agent": "mafmt", **HOP})
+    AkSkAuth(AK, SK, project_id=PID, security_token="tmp-token/+=").sign(sent)
+    assert parse_authorization(sent.headers["Authorization"])["SignedHeaders"].split(";")[-1] == "x-security-token"
+    official = {"Content-Type": ctype, "User-Agent": "mafmt", "X-Sdk-Date": sent.headers["X-Sdk-Date"]}
+    if "X-Sdk-Content-Sha256" in sent.headers:
+        official["X-Sdk-Content-Sha256"] = "UNSIGNED-PAYLOAD"
+    creds = BasicCredentials(AK, SK, PID).with_security_token("tmp-token/+=")
+    req = creds.sign_request(SdkRequest(method="POST", schema="https", host=HOST,
+                                        resource_path=f"/v2/{PID}/training-job-searches", query_params=query,
+                                        header_params=official, body=body))
+    assert sent.headers["X-Security-Token"] == req.header_params["X-Security-Token"]
+    assert sent.headers["Authorization"] == req.header_params["Authorization"]

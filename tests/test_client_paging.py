@@ -34,6 +34,9 @@ def test_every_list_operation_declares_a_paging_model() -> None:
 def _ids(items: Page, key) -> list:  # type: ignore[type-arg]
     out = [key(i) for i in items]
     assert items.pages_fetched >= 3, f"only {items.pages_fetched} page(s): the listing must span three"
+    # no page overlapped another: each record came over the wire once (the iterator's
+    # de-duplication would hide a client that reads offset the other way round)
+    assert items.pages_fetched == -(-len(out) // items.limit), f"{items.pages_fetched} pages for {len(out)} records"
     return out
 
 
@@ -62,8 +65,9 @@ def test_three_page_listings_against_the_emulator(ma, ml_tick) -> None:
         assert sorted(got) == sorted(made[what]) and len(got) == len(set(got)), what
     job = made["jobs"][0]
     ma.training_jobs.wait(job, poll=0.02, timeout=5)
-    events = ma.training_jobs.events(job, limit=2)
-    assert len(_ids(events, lambda e: e.message)) == len(ma.training_jobs.events(job, limit=100).to_list()) >= 5
+    events = ma.training_jobs.events(job, limit=1)  # created, then Pending, Running, Completed: four pages
+    messages = _ids(events, lambda e: e.message)
+    assert messages == [e.message for e in ma.training_jobs.events(job, limit=100)] and len(messages) == 4
     lines = ma.training_jobs.log_lines(job, page_lines=2)
     got_lines = list(lines)
     assert lines.pages_fetched >= 3
@@ -75,7 +79,8 @@ def test_three_page_listings_against_the_emulator(ma, ml_tick) -> None:
 
 class PageIndexServer:
     """A stand-in for the service that reads ``offset`` strictly as a page index, for
-    the training-job search (JSON body) and the dataset list (query)."""
+    the training-job search (JSON body) and the dataset list (query), and strictly as a
+    record offset for the algorithm list."""
 
     def __init__(self) -> None:
         self.items: list[dict] = []
@@ -100,9 +105,14 @@ class PageIndexServer:
                 self._send({"total": len(outer.items), "count": len(outer.items), "items": [
                     {"kind": "job", "metadata": {"id": r["id"], "name": r["id"]}} for r in rows]})
 
-            def do_GET(self) -> None:  # datasets
+            def do_GET(self) -> None:  # datasets (page index); algorithms (record offset)
                 q = parse_qs(urlsplit(self.path).query)
                 page, limit = int(q.get("offset", ["0"])[0]), int(q.get("limit", ["10"])[0])
+                if "/algorithms" in self.path:  # ListAlgorithms: offset 1 = "from the second record"
+                    rows = outer.items[page:page + limit]
+                    self._send({"total": len(outer.items), "count": len(outer.items), "items": [
+                        {"metadata": {"id": r["id"]}} for r in rows]})
+                    return
                 rows = outer.items[page * limit:(page + 1) * limit]
                 self._send({"total_number": len(outer.items), "datasets": [{"dataset_id": r["id"]} for r in rows]})
 
@@ -132,6 +142,8 @@ def test_three_pages_from_a_page_index_server(page_index_server: PageIndexServer
     assert _ids(jobs, lambda j: j.metadata["id"]) == [f"r{i}" for i in range(7)]
     datasets = mock_client.datasets.list(limit=3)
     assert _ids(datasets, lambda d: d.dataset_id) == [f"r{i}" for i in range(7)]
+    algorithms = mock_client.algorithms.list(limit=3)  # and a record-offset operation
+    assert _ids(algorithms, lambda a: a.metadata["id"]) == [f"r{i}" for i in range(7)]
 
 
 @settings(max_examples=25, deadline=None)

@@ -77,6 +77,25 @@ def test_publish_a_coco_dataset_then_again(env, s3, tmp_path: Path) -> None:
             mafmt.publish(src, target, dataset="pets", dataset_type="image_classification", client=ma)
 
 
+def test_publish_a_yolo_dataset(env, s3, tmp_path: Path) -> None:
+    """The other format the issue names: an ultralytics YOLO layout (data.yaml, splits)."""
+    from user_layouts import BOXES, NAMES, ultralytics
+
+    fx = ultralytics(tmp_path)
+    with _client(env) as ma:
+        done = mafmt.publish(fx.root, s3.uri("yolo/"), dataset="yolo", client=ma, poll=0.05, timeout=30)
+        assert done.dataset_created and done.version_created and done.missing_images == []
+        labelled = sum(1 for b in BOXES.values() if b)  # img3 has no object: its VOC file is no label
+        assert done.samples == done.imported == len(BOXES) and done.annotated == labelled
+        assert ma.datasets.get(done.dataset_id).annotated_sample_count == labelled
+        got = {s.sample_name: sorted(lab["name"] for lab in s.labels)
+               for s in ma.samples.list(done.dataset_id).to_list()}
+        assert got == {f"{stem}.jpg": sorted(NAMES[b[0]] for b in boxes) for stem, boxes in BOXES.items()}
+        again = mafmt.publish(fx.root, s3.uri("yolo/"), dataset="yolo", client=ma, poll=0.05, timeout=30)
+        assert again.uploaded == 0 and again.version_id == done.version_id
+        assert len(ma.samples.list(done.dataset_id).to_list()) == len(BOXES)
+
+
 def test_a_run_interrupted_after_the_upload_resumes(env, s3, tmp_path: Path) -> None:
     from mafmt.client import ServerError
 

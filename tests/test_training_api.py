@@ -82,6 +82,28 @@ def test_v2_stop_and_failure(ma, ml_tick) -> None:
     assert "CUDA out of memory" in str(err.value) and err.value.result["status"]["phase"] == "Failed"
 
 
+@pytest.mark.parametrize("poll", [None, 0.01])
+def test_v2_events_name_each_phase_once_in_order(ma, ml_tick, poll) -> None:
+    """One event per phase the job went through, even when nobody looked in between."""
+    import time
+
+    from mafmt.emulator._ml import ml_state
+
+    ml, tag = ml_state(ml_tick.store), "polled" if poll else "unwatched"
+    job = ma.training_jobs.create(name=f"events-{tag}", **JOB).metadata["id"]
+    if poll is None:
+        time.sleep((3 + ml.run_ticks) * ml.tick)  # Creating, Pending, Running... all skipped by nobody polling
+    ma.training_jobs.wait(job, poll=poll or 0.01, timeout=5)
+    assert [e.message for e in ma.training_jobs.events(job, limit=100)] == [
+        f"Job events-{tag} created", "Job phase changed from Creating to Pending",
+        "Job phase changed from Pending to Running", "Job phase changed from Running to Completed"]
+    stopped = ma.training_jobs.create(name=f"stopped-{tag}", **JOB).metadata["id"]
+    ma.training_jobs.stop(stopped)
+    ma.training_jobs.wait(stopped, poll=0.01, timeout=5)
+    assert [e.message for e in ma.training_jobs.events(stopped, limit=100)][1:] == [
+        "Job phase changed from Creating to Terminating", "Job phase changed from Terminating to Terminated"]
+
+
 def test_v2_validation() -> None:
     with pytest.raises(UsageError, match="not both"):
         job_body(inputs=[{"name": "d", "obs_url": "obs://b/x/"}], dataset_id="a", dataset_version_id="b", **JOB)
@@ -109,6 +131,37 @@ def test_v2_server_side_errors(ma) -> None:
     with pytest.raises(BadRequestError) as err:
         ma.training_jobs.create(name="x", dataset_id="nope", dataset_version_id="v", **JOB)
     assert err.value.error_code == "ModelArts.2783"
+
+
+def _wire_job(name: str, **algorithm) -> dict:
+    return {"kind": algorithm.pop("kind", "job"), "metadata": {"name": name},
+            "algorithm": {"code_dir": "obs://b/code/", "boot_file": "obs://b/code/train.py",
+                          "engine": {"engine_name": "PyTorch", "engine_version": "PyTorch-1.4.0-python3.6"},
+                          **algorithm},
+            "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}}}
+
+
+def test_emulator_accepts_what_the_official_models_allow(ma) -> None:
+    """Server side, item 4: the documented kinds, a dataset input with only its id, an
+    update without description; and it refuses environment variable names the official
+    model forbids."""
+    jobs = "/v2/{project_id}/training-jobs"
+    for kind in ("autosearch_job", "hetero_job", "mrs_job", "edge_job", "diag_job", "visualization_job"):
+        assert ma.transport.request("POST", jobs, json_body=_wire_job(kind.replace("_", "-"), kind=kind))["kind"] == kind
+    ds = ma.datasets.create("inputs", dataset_type=1, data_path="/b/in/", work_path="/b/out/")
+    job = ma.transport.request("POST", jobs, json_body=_wire_job("by-dataset", inputs=[
+        {"name": "data_url", "remote": {"dataset": {"id": ds.dataset_id}}}], environments={"_A1": "x", "b": "y"}))
+    jid = job["metadata"]["id"]
+    ma.transport.request("PUT", jobs + f"/{jid}", json_body={})  # every field of JobUpdateRequestBody is optional
+    got = ma.transport.request("GET", jobs + f"/{jid}")
+    assert got["algorithm"]["environments"] == [{"_A1": "x"}, {"b": "y"}]  # the answer's type: a list of maps
+    assert isinstance(got["spec"]["resource"]["flavor_detail"]["flavor_info"]["disk"]["size"], str)
+    for bad in ("1X", "A-B", "A$", "a b", ""):
+        with pytest.raises(BadRequestError) as err:
+            ma.transport.request("POST", jobs, json_body=_wire_job("bad-env", environments={bad: "v"}))
+        assert err.value.error_code == "ModelArts.0101" and "environment variable name" in str(err.value), bad
+    with pytest.raises(BadRequestError, match=r"\$\.kind: must be one of"):
+        ma.transport.request("POST", jobs, json_body=_wire_job("bad-kind", kind="batch"))
 
 
 # ---------------------------------------------------------------------- v1
@@ -173,6 +226,18 @@ def test_v1_configs_crud_and_server_rules(ma) -> None:
     v1.delete_config("my_job_config")
     with pytest.raises(NotFoundError):
         v1.get_config("my_job_config")
+
+
+@pytest.mark.parametrize("name", ["tags", "delete", "flavors", "autosearch", "batch-delete", "api-keys"])
+def test_path_words_are_reserved_only_where_the_service_has_them(ma, name: str) -> None:
+    """A v1 configuration may be called like a word of another route (``tags``)."""
+    v1 = ma.training_v1
+    v1.create_config({**CFG, "config_name": name})
+    assert v1.get_config(name)["config_name"] == name
+    v1.update_config(name, {**CFG, "config_desc": "changed"})
+    v1.delete_config(name)
+    with pytest.raises(NotFoundError):
+        v1.get_config(name)
 
 
 def test_v1_jobs_versions_logs(ma, ml_tick) -> None:

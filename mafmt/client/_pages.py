@@ -26,9 +26,11 @@ __all__ = ["MARKER", "ONE_BASED", "PAGE_INDEX", "PAGING", "RECORD_OFFSET", "UNPA
 
 T = TypeVar("T")
 
-#: ``offset`` = page index from 0 (datasets, samples, tasks, versions, models, services)
+#: ``offset`` = page index from 0 (datasets, samples, tasks, versions, models, v1 services,
+#: training v2 searches and job events)
 PAGE_INDEX = "page-index"
-#: ``offset`` = number of records to skip (training v2 searches)
+#: ``offset`` = number of records to skip (algorithms, v2 services, deployments, service
+#: events, training job tags)
 RECORD_OFFSET = "record-offset"
 #: ``page`` / ``per_page``, pages from 1 (v1 training, visualization)
 ONE_BASED = "one-based"

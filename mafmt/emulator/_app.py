@@ -23,9 +23,17 @@ __all__ = ["App", "Fault", "Principal", "User"]
 
 log = logging.getLogger("mafmt.emulator")
 _PROJECT_PATH = re.compile(r"^/v[12]/([^/]+)/")
-#: literal words of official routes the emulator does not serve: never taken as an ID
-RESERVED_WORDS = frozenset({"api-keys", "autosearch", "batch-delete", "clusters", "delete", "flavors",
-                            "resource-instances", "tags", "yaml-templates"})
+#: official routes the emulator does not serve whose literal words stand where a served
+#: route has an ID (``huaweicloudsdkmodelarts`` 3.1.219): there, and only there, those
+#: words are never taken as an ID (the served routes' own words are reserved the same way)
+RESERVED_ROUTES = (
+    "/v2/{project_id}/modelarts-training-job/resource-instances/count",
+    "/v2/{project_id}/modelarts-training-job/resource-instances/filter",
+    "/v2/{project_id}/services/api-keys/{key_id}",
+    "/v2/{project_id}/services/clusters/{id}",
+    "/v2/{project_id}/services/flavors",
+    "/v2/{project_id}/training-jobs/autosearch/yaml-templates/{algorithm_type}/{algorithm_name}",
+)
 
 
 @dataclass
@@ -149,7 +157,7 @@ class App:
         self.faults: list[Fault] = []
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self.router = Router(reserved=RESERVED_WORDS)
+        self.router = Router(reserved=RESERVED_ROUTES)
         start = _tasks.make_import_starter(store)
         _data.register(self.router, store, start)
         _tasks.register(self.router, store, start)

@@ -83,18 +83,21 @@ class Router:
     A path word is never taken as an ID:
 
     * a parameter never matches a word that another template has as a literal at the same
-      place (after the same prefix), nor one of ``reserved`` (words of official routes the
-      emulator does not serve, such as ``api-keys``);
+      place (after the same prefix), served or only ``reserved`` (templates of official
+      routes the emulator does not serve, such as ``…/services/api-keys``): a word is
+      reserved where the service has it, not everywhere, so a v1 configuration may be
+      called ``tags``;
     * when several templates match, the one with the most literal segments wins.
 
     So ``POST …/training-jobs/batch-delete`` is the batch delete, and ``GET
     …/training-jobs/batch-delete`` is 405, not a job called ``batch-delete``.
     """
 
-    def __init__(self, reserved: frozenset[str] = frozenset()) -> None:
+    def __init__(self, reserved: Iterable[str] = ()) -> None:
         self._routes: list[tuple[str, re.Pattern[str], int, list[str], Handler]] = []
         self._words: dict[tuple[str, ...], set[str]] = {}
-        self.reserved = reserved
+        for template in reserved:
+            self._add_words(template.rstrip("/").split("/"))
 
     @staticmethod
     def _shape(segments: list[str]) -> tuple[str, ...]:
@@ -105,16 +108,19 @@ class Router:
         segments = template.split("/")
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
         literal = sum(1 for seg in segments if seg and not seg.startswith("{"))
+        self._add_words(segments)
+        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), literal, segments, handler))
+
+    def _add_words(self, segments: list[str]) -> None:
         for i, seg in enumerate(segments):
             if seg and not seg.startswith("{"):
                 self._words.setdefault(self._shape(segments[:i]), set()).add(seg)
-        self._routes.append((method.upper(), re.compile(f"^{pattern}/?$"), literal, segments, handler))
 
     def _word_as_id(self, segments: list[str], path: str) -> bool:
         given = path.rstrip("/").split("/")
         for i, seg in enumerate(segments):
             if seg.startswith("{") and i < len(given) and seg != "{project_id}" and (
-                    given[i] in self.reserved or given[i] in self._words.get(self._shape(segments[:i]), ())):
+                    given[i] in self._words.get(self._shape(segments[:i]), ())):
                 return True
         return False
 

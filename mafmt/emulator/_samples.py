@@ -93,15 +93,18 @@ class ImportCounts(dict):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(total_sample_count=0, imported_sample_count=0, annotated_sample_count=0)
 
-    def count(self, sample: Sample) -> None:
+    def count(self, wire: dict[str, Any]) -> None:
+        """Count a sample the import added or re-labelled, by the labels it now carries (a
+        VOC file without objects is no label: the dataset does not count it annotated)."""
         self["imported_sample_count"] += 1
-        if sample.annotations:
+        if wire.get("labels"):
             self["annotated_sample_count"] += 1
 
 
-def _add(store: Store, rec: DatasetRec, sample: Sample, sample_type: int) -> None:
+def _add(store: Store, rec: DatasetRec, sample: Sample, sample_type: int) -> dict[str, Any]:
     sid = new_sample_id()
     rec.samples[sid] = SampleRec(sample_wire(sample, sid, store.now_ms(), sample_type), sample)
+    return rec.samples[sid].wire
 
 
 def _by_object(rec: DatasetRec) -> dict[str, SampleRec]:
@@ -144,8 +147,7 @@ def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool,
         for key, sample in merged.items():
             found = existing.get(key)
             if found is None:
-                _add(store, rec, sample, sample_type)
-                counts.count(sample)
+                counts.count(_add(store, rec, sample, sample_type))
                 continue
             if not sample.annotations:  # named again, nothing to change
                 continue
@@ -154,7 +156,7 @@ def import_manifest(store: Store, rec: DatasetRec, path: str, annotations: bool,
             if wire["labels"] == found.wire["labels"] and wire.get("usage") == found.wire.get("usage"):
                 continue  # the same labels again: nothing done
             found.wire, found.model = wire, sample
-            counts.count(sample)
+            counts.count(wire)
     return counts
 
 
@@ -188,8 +190,7 @@ def import_dir(store: Store, rec: DatasetRec, path: str, annotations: bool, samp
     counts["total_sample_count"] = found
     with store.lock:
         for sample in added:
-            _add(store, rec, sample, sample_type)
-            counts.count(sample)
+            counts.count(_add(store, rec, sample, sample_type))
     return counts
 
 

@@ -94,6 +94,10 @@ def _validate(store: Store, body: dict[str, Any]) -> None:
             raise _bad(f"flavor {flavor['flavor_id']} allows at most {flavor['max_num']} nodes", "ModelArts.2763")
 
 
+#: the phases a job passes through before it ends, in order
+_ORDER = ("Creating", "Pending", "Running")
+
+
 def _advance(store: Store, ml: MLState, job: dict[str, Any]) -> None:
     """Move a job along the clock (called under the store lock)."""
     st = job["status"]
@@ -116,10 +120,11 @@ def _advance(store: Store, ml: MLState, job: dict[str, Any]) -> None:
                 for m in job["_metrics"]:
                     m["value"].append(round(10.0 + 7 * i + len(m["metric"]), 1))
     if phase != st["phase"]:  # one event per phase the job went through, also between two polls
-        order = ["Creating", "Pending", "Running", phase]
         was = st["phase"]
-        steps = order[order.index(was) + 1:] if was in order[:3] and phase not in order[:order.index(was) + 1] \
-            else [phase]
+        steps = [phase]  # a stop goes straight to Terminating / Terminated
+        if was in _ORDER and phase not in ("Terminating", "Terminated"):
+            later = list(_ORDER[_ORDER.index(was) + 1:])
+            steps = later[:later.index(phase) + 1] if phase in later else [*later, phase]
         for step in steps:
             level = "Error" if step in ("Failed", "Abnormal") else "Info"
             job["_events"].append(event(store, level, f"Job phase changed from {was} to {step}"))
