@@ -7,6 +7,7 @@ format-pair special cases anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -23,10 +24,20 @@ __all__ = ["FORMATS", "convert", "detect", "get"]
 
 #: name -> format, in the order ``mafmt formats`` lists them; detection tries them in this
 #: order too, so specific layouts come before the general ones they resemble.
+def _write_manifest(samples: Any, target: Any, *, images: str | None = None, size_table: str | None = None,
+                    **options: Any) -> Report:
+    """:func:`mafmt.manifest.write`, with image sizes for VOC documents that lack one (from
+    ``size_table`` or the image's header, as the other ModelArts writers find them)."""
+    from ._sizes import SizeResolver, sample_size
+
+    resolver = SizeResolver(images, size_table)
+    return manifest.write(samples, target, sizes=lambda sample: sample_size(sample, resolver), **options)
+
+
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        manifest.FORMAT,
+        dataclasses.replace(manifest.FORMAT, write=_write_manifest),
         coco.FORMAT,
         yolo.MODELARTS_FORMAT,
         yolo.FORMAT,

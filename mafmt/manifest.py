@@ -772,6 +772,7 @@ def write(
     locs: str = "rebase",
     overwrite: bool = False,
     check: Callable[[Report], None] | None = None,
+    sizes: Callable[[Sample], tuple[int, int, int | None] | None] | None = None,
 ) -> Report:
     """Write samples as a manifest, as one transaction with its folder of VOC files.
 
@@ -790,6 +791,10 @@ def write(
             writes them exactly as read.
         overwrite: replace an existing manifest (and its VOC folder) as a whole.
         check: called with the report just before the commit; raising there aborts it.
+        sizes: the image size (width, height, depth) of a sample whose VOC document to write
+            has none (ModelArts' reader requires ``<size>``; the format registry passes a
+            size-table / image-header lookup). A sample whose size stays unknown is dropped
+            as ``no image size``, with a problem naming it.
 
     The manifest and its VOC folder appear together or not at all (a journal undoes a commit
     that a kill interrupted). In append mode the new VOC files are added to the folder under
@@ -821,7 +826,9 @@ def write(
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
             obj = (_rebased(*line, rebase) if line is not None
-                   else _prepare(sample, folder, docs, group, write_voc, rebase, report))
+                   else _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes))
+            if obj is None:
+                continue
             data = _encode(obj) + b"\n"
             fh.write(data if utf8 else data.decode("utf-8").encode(encoding))
             report.written += 1
@@ -943,9 +950,10 @@ def _rebased(line: dict[str, Any], base: str | None, source_base: str | None, in
 
 
 def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write_voc: bool,
-             rebase: _Rebaser | None, report: Report) -> dict[str, Any]:
+             rebase: _Rebaser | None, report: Report, sizes: Any = None) -> dict[str, Any] | None:
     """The wire object of ``sample`` as it must appear in a manifest in ``folder``:
-    inline (or, with ``write_voc``, all) VOC documents written out, relative links rebased."""
+    inline (or, with ``write_voc``, all) VOC documents written out, relative links rebased;
+    None when a document to write has no image size and ``sizes`` finds none."""
     base = _folder_of(sample.origin.file) if sample.origin and sample.origin.file else None
     obj = sample_to_dict(sample)
     if rebase is not None and base is not None and not sample.source.startswith("content://"):
@@ -956,7 +964,16 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
             continue
         loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
         if (ann.document is not None and not ann.annotation_loc) or (write_voc and ann.annotation_loc):
-            path = docs.put(ann.load(), sample, group, report)
+            doc = ann.load()
+            if doc.width is None or doc.height is None:
+                found = sizes(sample) if sizes is not None else None
+                if found is None:
+                    report.drop("no image size")
+                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
+                                                       "--images DIR or --size-table FILE)", path="size"))
+                    return None
+                doc = dataclasses.replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
+            path = docs.put(doc, sample, group, report)
             anns[i][loc_key] = storage.relative_to(path, folder)
             if ann.annotation_format is None:
                 anns[i]["annotation-format"] = "PASCAL VOC"

@@ -341,4 +341,4 @@ def test_the_model_checker_sees_differences() -> None:
         "$.metadata.name: required by JobMetadata, missing", "$.kind: required by Job, missing"]
     assert om.problems("2024-01-01T00:00:00.000+08:00", "datetime")  # the official client cannot read it
     assert om.find("POST", f"/v2/{PID}/training-jobs/batch-delete").name == "BatchDeleteTrainingJob"
-    assert len(om.in_areas()) == 103
+    assert len(om.in_areas()) >= 103  # huaweicloudsdkmodelarts 3.1.219 has 103; later releases add more

@@ -98,8 +98,7 @@ def _voc_without_sizes(tmp: Path) -> Path:
 
 @pytest.mark.parametrize("target", [
     ("modelarts-voc", "mvoc"),
-    pytest.param(("manifest", "m/out.manifest"), marks=pytest.mark.xfail(
-        strict=True, reason="the manifest writer does not fill <size> from the image yet (issue 10 audit)")),
+    ("manifest", "m/out.manifest"),
 ], ids=["modelarts-voc", "manifest"])
 def test_voc_without_size_gets_the_image_size_in_modelarts_outputs(tmp_path: Path, target: tuple[str, str]) -> None:
     fmt, rel = target
