@@ -246,7 +246,9 @@ def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], 
                 report.drop("no classification label")
                 continue
             fname = unique.take(basename(sample.source), report)
-            copy_image(sample, sizes, tx, fname, report, remote=True)
+            if not copy_image(sample, sizes, tx, fname, report, remote=True):
+                report.drop("file not found (give --images DIR)")  # a label file without its image reads as nothing
+                continue
             if labels:
                 report.outputs.append(tx.write_bytes(stem(fname) + ".txt", "".join(n + "\n" for n in labels).encode()))
             report.written += 1

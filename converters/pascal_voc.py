@@ -43,7 +43,7 @@ from typing import Any
 from mafmt import limits, storage, voc
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
-from mafmt.losses import count_object_losses, count_sample_losses
+from mafmt.losses import count_object_losses, count_objects_losses, count_sample_losses
 from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
@@ -382,11 +382,16 @@ def write(
                     report.lose("segmentation mask->dropped")
                 if doc.extra and keep_extra:
                     out.extra = dict(doc.extra)
+            count_objects_losses([o for o in objects if o.shape is not None and o.name], report,
+                                 _KEPT if keep_extra else HOLDS_OBJECT)
             for obj in objects:
                 converted = _object(obj, width, height, pixel_base, integer, keep_extra, report)
                 if converted is not None:
                     out.objects.append(converted)
-                    labels.update(dict.fromkeys(o.name for o in converted.iter_tree() if o.name))
+                    if converted.parts:
+                        labels.update(dict.fromkeys(o.name for o in converted.iter_tree() if o.name))
+                    else:
+                        labels[converted.name] = None  # type: ignore[index]  # (named: see _object)
             usage = (sample.usage or "").upper()
             if usage not in USAGE_SPLIT:
                 report.warn(f"usage {sample.usage or 'none'}: listed in train")
@@ -400,6 +405,10 @@ def write(
         for split, ids in {**splits, "trainval": splits["train"] + splits["val"]}.items():
             tx.write_bytes(f"ImageSets/Main/{split}.txt", "".join(i + "\n" for i in ids).encode("utf-8"))
     return report
+
+
+#: what a standard VOC target keeps of an object with ``keep_extra``
+_KEPT = HOLDS_OBJECT | {"properties", "extra", "confidence", "hard_coefficient", "hard_reasons", "mask_color"}
 
 
 def _coord(v: Number, integer: bool, flag: list[bool]) -> Number:
@@ -417,10 +426,7 @@ def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool
     if obj.shape is None or not obj.name:
         report.lose("object without shape or name->dropped")
         return None
-    if not part:
-        count_object_losses(obj, report, HOLDS_OBJECT | ({"properties", "extra", "confidence", "hard_coefficient",
-                                                          "hard_reasons", "mask_color"} if keep else frozenset()))
-    shape = obj.shape
+    shape = obj.shape  # (a top-level object's losses are counted per sample by the caller)
     if isinstance(shape, Circle):
         report.lose("circle->bbox")
         x0, y0, x1, y1 = shape.bbox()
@@ -435,13 +441,12 @@ def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool
                  _coord(box.xmax, integer, flag), _coord(box.ymax, integer, flag))
     if flag[0]:
         report.lose("float coordinate->rounded")
-    out = VocObject(
-        name=obj.name,
-        shape=box,
-        pose=obj.pose if obj.pose is not None else ("Unspecified" if not part else None),
-        truncated=obj.truncated if obj.truncated is not None else (0 if not part else None),
-        occluded=obj.occluded,
-        difficult=obj.difficult if obj.difficult is not None else (0 if not part else None),
+    out = VocObject.plain(
+        obj.name, box,
+        obj.pose if obj.pose is not None else ("Unspecified" if not part else None),
+        obj.truncated if obj.truncated is not None else (0 if not part else None),
+        obj.occluded,
+        obj.difficult if obj.difficult is not None else (0 if not part else None),
     )
     if keep:
         out.properties = obj.properties
