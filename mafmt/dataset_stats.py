@@ -49,7 +49,8 @@ class Stats(Summary):
             df["share"] = (df["count"] / total).round(4) if total else 0.0
             return df
 
-        boxes = pd.DataFrame(self.boxes, columns=["label", "width", "height"])
+        boxes = pd.DataFrame(self.boxes, columns=["label", "width", "height"]).astype(
+            {"width": "float64", "height": "float64"})  # numeric even when there are no boxes
         boxes["area"] = boxes["width"] * boxes["height"]
         boxes["aspect"] = (boxes["width"] / boxes["height"].where(boxes["height"] != 0)).round(4)
         per_image = pd.Series(self.objects_per_image, name="objects", dtype="int64")

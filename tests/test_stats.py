@@ -63,3 +63,11 @@ def test_cli_text_json_and_plot(tmp_path: Path) -> None:
         from mafmt.draw import color_for
 
         assert img.getpixel((200, 37)) == color_for("foot")
+
+
+def test_cli_text_of_a_dataset_without_boxes(tmp_path: Path) -> None:
+    """No boxes (a text or classification dataset): the tables are still printed, no traceback."""
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["stats", str(GOLDEN / "text_entity.manifest")], out=out, err=err) == 0, err.getvalue()
+    assert "== labels ==" in out.getvalue() and "== box_size ==" not in out.getvalue()
+    assert mafmt.stats(GOLDEN / "text_entity.manifest").tables()["box_size"].empty
