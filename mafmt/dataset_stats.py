@@ -84,12 +84,13 @@ class Stats(Summary):
             }
         return out
 
-    def plot(self, target: str | os.PathLike[str]) -> str:
+    def plot(self, target: str | os.PathLike[str], *, overwrite: bool = False) -> str:
         """Render a PNG dashboard (labels, usage, objects per image, aspect ratios) into
         ``target`` (``.png``, ``.jpg`` or ``.webp``), as a file transaction.
 
         Raises:
-            UsageError: another extension, or ``target`` names a folder or sits in a file.
+            UsageError: another extension, ``target`` names a folder or sits in a file, or
+                it exists and ``overwrite`` is not given.
         """
         from mafmt.draw import dashboard, picture_type
 
@@ -102,7 +103,8 @@ class Stats(Summary):
         ]
         footer = f"{self.samples} samples, {self.annotations} annotations, {len(self.boxes)} objects"
         picture_type(os.fspath(target))  # refuse an unknown extension before drawing anything
-        return dashboard([(t, [(str(a), int(b)) for a, b in items]) for t, items in panels], footer, os.fspath(target))
+        return dashboard([(t, [(str(a), int(b)) for a, b in items]) for t, items in panels], footer, os.fspath(target),
+                         overwrite=overwrite)
 
 
 _ASPECT_BINS = ["<1/4", "1/4-1/2", "1/2-1", "1-2", "2-4", ">4"]
