@@ -49,7 +49,8 @@ class Stats(Summary):
             df["share"] = (df["count"] / total).round(4) if total else 0.0
             return df
 
-        boxes = pd.DataFrame(self.boxes, columns=["label", "width", "height"])
+        boxes = pd.DataFrame(self.boxes, columns=["label", "width", "height"]).astype(
+            {"width": "float64", "height": "float64"})  # numeric even when there are no boxes
         boxes["area"] = boxes["width"] * boxes["height"]
         boxes["aspect"] = (boxes["width"] / boxes["height"].where(boxes["height"] != 0)).round(4)
         per_image = pd.Series(self.objects_per_image, name="objects", dtype="int64")
@@ -83,12 +84,13 @@ class Stats(Summary):
             }
         return out
 
-    def plot(self, target: str | os.PathLike[str]) -> str:
+    def plot(self, target: str | os.PathLike[str], *, overwrite: bool = False) -> str:
         """Render a PNG dashboard (labels, usage, objects per image, aspect ratios) into
         ``target`` (``.png``, ``.jpg`` or ``.webp``), as a file transaction.
 
         Raises:
-            UsageError: another extension, or ``target`` names a folder or sits in a file.
+            UsageError: another extension, ``target`` names a folder or sits in a file, or
+                it exists and ``overwrite`` is not given.
         """
         from mafmt.draw import dashboard, picture_type
 
@@ -101,7 +103,8 @@ class Stats(Summary):
         ]
         footer = f"{self.samples} samples, {self.annotations} annotations, {len(self.boxes)} objects"
         picture_type(os.fspath(target))  # refuse an unknown extension before drawing anything
-        return dashboard([(t, [(str(a), int(b)) for a, b in items]) for t, items in panels], footer, os.fspath(target))
+        return dashboard([(t, [(str(a), int(b)) for a, b in items]) for t, items in panels], footer, os.fspath(target),
+                         overwrite=overwrite)
 
 
 _ASPECT_BINS = ["<1/4", "1/4-1/2", "1/2-1", "1-2", "2-4", ">4"]

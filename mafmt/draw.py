@@ -264,7 +264,7 @@ def picture_type(target: str) -> str:
     return kind
 
 
-def save_picture(image: PILImage.Image, target: str, *, overwrite: bool = True) -> str:
+def save_picture(image: PILImage.Image, target: str, *, overwrite: bool = False) -> str:
     """Write ``image`` to ``target`` as one file transaction (its type from the extension)."""
     from mafmt.storage.transaction import Transaction
 
@@ -274,7 +274,8 @@ def save_picture(image: PILImage.Image, target: str, *, overwrite: bool = True) 
     return target
 
 
-def dashboard(panels: list[tuple[str, list[tuple[str, int]]]], footer: str, target: str) -> str:
+def dashboard(panels: list[tuple[str, list[tuple[str, int]]]], footer: str, target: str, *,
+              overwrite: bool = False) -> str:
     """A 2x2 picture of bar charts (``(title, [(name, count), ...])`` each) with a footer line."""
     from PIL import Image, ImageDraw
 
@@ -284,7 +285,7 @@ def dashboard(panels: list[tuple[str, list[tuple[str, int]]]], footer: str, targ
     for k, (title, items) in enumerate(panels[:4]):
         _bars(pen, ((k % 2) * w, (k // 2) * h, w, h), title, items)
     pen.text((8, 2 * h - 14), footer, fill=(90, 90, 90))
-    return save_picture(img, target)
+    return save_picture(img, target, overwrite=overwrite)
 
 
 def _bars(pen: Any, box: tuple[int, int, int, int], title: str, items: list[tuple[str, int]]) -> None:

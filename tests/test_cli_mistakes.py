@@ -22,12 +22,14 @@ MANIFEST = str(GOLDEN / "detect-multi-local-voc.manifest")
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "notes.txt").write_text("mine\n")
+    (tmp_path / "mine.png").write_bytes(b"not mafmt's picture")
     (tmp_path / "bad_sizes.csv").write_text("filename,width,height\na.jpg,10\nb.jpg\n")
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "existing").mkdir()
     (tmp_path / "existing" / "keep.txt").write_text("keep\n")
     (tmp_path / "latin1.manifest").write_bytes('{"source":"caf\xe9.jpg"}\n'.encode("latin-1"))
-    return {k: str(tmp_path / k) for k in ("notes.txt", "bad_sizes.csv", "bad.json", "existing", "latin1.manifest")} | {
+    return {k: str(tmp_path / k) for k in ("notes.txt", "mine.png", "bad_sizes.csv", "bad.json", "existing",
+                                           "latin1.manifest")} | {
         "dir": str(tmp_path)}
 
 
@@ -61,6 +63,7 @@ def _mistakes(f: dict[str, str]) -> list[tuple[list[str], int, str]]:
         (["qa"], 2, "PATH"),
         (["stats", MANIFEST, "--plot", f"{d}/x.xyz"], 2, "picture"),
         (["stats", MANIFEST, "--plot", "/proc/no/such/x.png"], 1, "cannot"),
+        (["stats", MANIFEST, "--plot", f["mine.png"]], 2, "--overwrite"),
         (["draw", MANIFEST, "--images", d, "--out", f["notes.txt"]], 2, "is a file"),
         (["draw", MANIFEST, "--images", d, "--out", f["existing"]], 2, "--overwrite"),
         (["draw", MANIFEST, "--images", d, "--out", "/proc/forbidden"], 1, "cannot"),
@@ -83,6 +86,7 @@ def test_every_mistake_is_one_line_with_the_right_exit_code(files: dict[str, str
         assert len(lines) == 1 and words in lines[0], (argv, text)
         assert "Traceback" not in text and "Error:" not in lines[0].split("mafmt: error:", 1)[1], (argv, text)
     assert (Path(files["dir"]) / "notes.txt").read_text() == "mine\n"  # nothing was overwritten on the way
+    assert (Path(files["dir"]) / "mine.png").read_bytes() == b"not mafmt's picture"
     assert (Path(files["existing"]) / "keep.txt").read_text() == "keep\n"
 
 

@@ -75,6 +75,13 @@ MISTAKES = [
     ("stat-missing-object", ["obs", "stat", "{s3}nope.txt"], None, 2, "nope.txt: no such object or folder"),
     ("stat-no-endpoint", ["obs", "stat", "{s3}data/a.txt"], "no-endpoint", 2, "MAFMT_OBS_ENDPOINT"),
     ("stat-dead-server", ["obs", "stat", "{s3}data/a.txt"], "dead", 1, "gave up after 3 requests in a row"),
+    # a --size-table on OBS is checked like a local one (not a NoSuchKey from the reader, exit 1)
+    ("convert-missing-size-table", ["convert", "{tmp}/file.txt", "{tmp}/o.json", "--size-table", "{s3}nope.csv"],
+     None, 2, "--size-table obs://mafmt-test/nope.csv: no such file"),
+    ("convert-size-table-folder", ["convert", "{tmp}/file.txt", "{tmp}/o.json", "--size-table", "{s3}data/"],
+     None, 2, "--size-table obs://mafmt-test/data/: is a folder"),
+    ("stats-missing-size-table", ["stats", "{tmp}/dir", "--size-table", "{s3}nope.csv"], None, 2,
+     "--size-table obs://mafmt-test/nope.csv: no such file"),
 ]
 
 

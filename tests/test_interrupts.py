@@ -73,6 +73,7 @@ def _interrupt(source: Path, out: Path, rel: str, fmt: str, rnd: random.Random, 
     before = _tree(out)
     killed = _leftovers(out)  # a run stopped before it starts writing keeps what earlier kills left
     for sig in (signal.SIGINT, signal.SIGKILL):
+        names = set(os.listdir(out))
         proc = _convert(source, out / rel, fmt, "--overwrite")
         time.sleep(rnd.uniform(0.25, 1.0))
         proc.send_signal(sig)
@@ -88,10 +89,11 @@ def _interrupt(source: Path, out: Path, rel: str, fmt: str, rnd: random.Random, 
         assert stray == [], (fmt, stray)
         if sig == signal.SIGINT:
             assert _leftovers(out) <= killed, (fmt, _leftovers(out))  # Ctrl-C cleans up after itself
-            # -2, or Python's own "init_import_site" failure: the signal came while Python itself
-            # was still starting (a loaded machine), before any mafmt code runs
-            startup = code == -signal.SIGINT or (code == 1 and b"Fatal Python error: init_import_site" in err)
-            assert code == 130 or startup, err
+            assert set(os.listdir(out)) <= names, (fmt, "a folder made for the target was left")
+            # (-2, or 1 with "Fatal Python error: init_import_site": the signal came while Python itself
+            # was still starting, before mafmt runs)
+            early = code == 1 and err.startswith(b"Fatal Python error: init_import_site")
+            assert code in (130, -signal.SIGINT) or early, err
             assert code != 130 or b"Traceback" not in err, err
         killed |= _leftovers(out)
 

@@ -237,3 +237,37 @@ def test_cli_table_json_and_fail_on(tmp_path: Path) -> None:
     assert run("qa", str(dup))[0] == 0
     assert run("qa", str(dup), "--fail-on", "warning")[0] == 1
     assert run("qa", str(path), "--fail-on", "fatal")[0] == 2
+
+
+def test_findings_point_at_the_yolo_line_the_coco_annotation_and_the_csv_row(tmp_path: Path) -> None:
+    """Issue 11, item 8: every format's findings name the place in the source."""
+    import json
+
+    yolo = tmp_path / "y"
+    (yolo / "labels" / "train").mkdir(parents=True)
+    (yolo / "images" / "train").mkdir(parents=True)
+    (yolo / "data.yaml").write_text("names:\n  0: cat\n  1: dog\npath: .\ntrain: images/train\n")
+    (yolo / "labels" / "train" / "img002.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 0.5 1.4 0.2\n0 0.5 0.5 -0.1 0.2\n")
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("img002.jpg,100,100\n")
+    where = {(i.check, f"{Path(i.file or '').name}:{i.line}") for i in mafmt.qa(yolo, size_table=str(sizes)).issues}
+    assert {("QA101", "img002.txt:2"), ("QA102", "img002.txt:3")} <= where
+    # validate checks YOLO value ranges (0..1), at file:line
+    found = [(Path(p.file or "").name, p.line, p.reason) for p in mafmt.validate(yolo, "yolo", size_table=str(sizes))]
+    assert ("img002.txt", 2, "values must lie in 0..1, got 1.4") in found
+    assert ("img002.txt", 3, "values must lie in 0..1, got -0.1") in found
+
+    coco = tmp_path / "c.json"
+    coco.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 3, 3]},
+                        {"id": 77, "image_id": 1, "category_id": 1, "bbox": [8, 8, 5, 5]}],
+        "categories": [{"id": 1, "name": "x"}]}))
+    (issue,) = mafmt.qa(coco).issues
+    assert issue.check == "QA101" and issue.path is not None and issue.path.startswith("$.annotations[1] (id 77)")
+
+    table = tmp_path / "t.csv"
+    table.write_text("filename,width,height,class,xmin,ymin,xmax,ymax\n"
+                     "a.jpg,10,10,x,1,1,3,3\na.jpg,10,10,x,8,8,15,9\na.jpg,10,10,x,5,5,2,2\n")
+    where = {(i.check, f"{Path(i.file or '').name}:{i.line}") for i in mafmt.qa(table).issues}
+    assert where == {("QA101", "t.csv:3"), ("QA102", "t.csv:4")}

@@ -6,11 +6,13 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 import mafmt
 from mafmt import cli
 from mafmt.dataset_stats import collect
+from mafmt.errors import UsageError
 from mafmt.model import BndBox, Classification, Detection, Sample, VocDocument, VocObject
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -63,3 +65,27 @@ def test_cli_text_json_and_plot(tmp_path: Path) -> None:
         from mafmt.draw import color_for
 
         assert img.getpixel((200, 37)) == color_for("foot")
+
+
+def test_cli_text_of_a_dataset_without_boxes(tmp_path: Path) -> None:
+    """No boxes (a text or classification dataset): the tables are still printed, no traceback."""
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["stats", str(GOLDEN / "text_entity.manifest")], out=out, err=err) == 0, err.getvalue()
+    assert "== labels ==" in out.getvalue() and "== box_size ==" not in out.getvalue()
+    assert mafmt.stats(GOLDEN / "text_entity.manifest").tables()["box_size"].empty
+
+
+def test_plot_replaces_an_existing_file_only_with_overwrite(tmp_path: Path) -> None:
+    png = tmp_path / "mine.png"
+    png.write_bytes(b"mine")
+    argv = ["stats", str(GOLDEN / "detect-multi-local-voc.manifest"), "--plot", str(png)]
+    err = io.StringIO()
+    assert cli.main(argv, out=io.StringIO(), err=err) == 2 and "--overwrite" in err.getvalue()
+    assert png.read_bytes() == b"mine"
+    s = mafmt.stats(GOLDEN / "detect-multi-local-voc.manifest")
+    with pytest.raises(UsageError):
+        s.plot(png)
+    assert png.read_bytes() == b"mine"
+    assert cli.main([*argv, "--overwrite"], out=io.StringIO(), err=io.StringIO()) == 0
+    with Image.open(png) as img:
+        assert img.size == (960, 600)

@@ -86,6 +86,47 @@ def test_an_error_or_ctrl_c_leaves_the_old_target_and_no_staging(tmp_path, error
     assert _siblings(target) == ["out"]
 
 
+@pytest.mark.parametrize("folder", [True, False])
+def test_an_aborted_write_removes_the_folders_it_made_for_the_target(tmp_path, folder):
+    (tmp_path / "kept").mkdir()  # an empty folder that was there before stays
+    target = tmp_path / "kept" / "new" / "deeper" / ("voc" if folder else "a.json")
+    with pytest.raises(KeyboardInterrupt), Transaction(str(target), folder=folder) as tx:
+        if folder:
+            tx.write_bytes("Annotations/a.xml", b"<annotation/>")
+        else:
+            open(tx.path(), "wb").close()
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == ["kept"] and os.listdir(tmp_path / "kept") == []
+
+
+def test_an_aborted_write_keeps_a_made_folder_that_something_else_went_into(tmp_path):
+    with pytest.raises(RuntimeError), Transaction(str(tmp_path / "side" / "a"), folder=True):
+        (tmp_path / "side" / "other.txt").write_bytes(b"not ours")
+        raise RuntimeError
+    assert os.listdir(tmp_path / "side") == ["other.txt"]
+
+
+def test_an_interrupted_manifest_write_leaves_no_empty_side_folder(tmp_path):
+    import json
+
+    import mafmt
+
+    src = tmp_path / "instances.json"
+    src.write_text(json.dumps({
+        "images": [{"id": i, "file_name": f"im{i}.jpg", "width": 10, "height": 10} for i in (1, 2, 3)],
+        "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [1, 1, 4, 4]} for i in (1, 2, 3)],
+        "categories": [{"id": 1, "name": "a"}]}))
+
+    def samples():
+        yield from list(mafmt.read(str(src)))[:2]
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        mafmt.write(samples(), str(out / "x.manifest"))
+    assert not out.exists()  # neither Annotations/ nor the folder made for the manifest
+
+
 def test_a_failing_check_aborts_the_commit(tmp_path):
     target = tmp_path / "f.csv"
 

@@ -195,11 +195,29 @@ def iam_call(send: Any, url: str) -> httpx.Response:
     try:
         resp = send()
     except httpx.TimeoutException as exc:
-        raise APITimeoutError(f"IAM {url}: timed out ({type(exc).__name__})") from None
+        raise APITimeoutError(f"IAM {url}: {no_answer(exc)}") from None
     except httpx.HTTPError as exc:
-        raise APIConnectionError(f"IAM {url}: cannot connect ({type(exc).__name__}: {exc})") from None
+        raise APIConnectionError(f"IAM {url}: no answer: {no_answer(exc)}") from None
     if resp.status_code >= 400:
         err = error_for(resp)
         err.args = (f"IAM {url}: {err}",)
         raise err
     return resp
+
+
+def no_answer(error: Exception) -> str:
+    """Why a request got no answer, in plain words (no exception class names)."""
+    text = str(error).strip()
+    low = text.lower()
+    if isinstance(error, httpx.ConnectTimeout):
+        return "no connection in time"
+    if isinstance(error, httpx.TimeoutException):
+        return "no answer in time"
+    if any(w in low for w in ("name or service not known", "nodename nor servname", "name resolution",
+                               "getaddrinfo", "no address associated")):
+        return "unknown host name"
+    if "connection refused" in low:
+        return "connection refused"
+    if isinstance(error, httpx.ConnectError):
+        return f"cannot connect ({text})" if text else "cannot connect"
+    return f"connection lost ({text})" if text else "connection lost"

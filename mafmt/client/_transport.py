@@ -29,6 +29,7 @@ from mafmt.client._auth import AkSkAuth, TokenAuth, canonical_query
 from mafmt.client._config import Config, mask
 from mafmt.client._create import Identity, settle
 from mafmt.client._errors import APIConnectionError, APITimeoutError, OutcomeUnknownError, error_for, iam_call
+from mafmt.client._errors import no_answer as _no_answer
 
 __all__ = ["Transport"]
 
@@ -248,12 +249,13 @@ class Transport:
                         return found
                     check = create.describe(started)
                     raise OutcomeUnknownError(
-                        f"{method} {path}: no answer ({type(error).__name__}), and no {check} showed up within "
+                        f"{method} {path}: no answer ({_no_answer(error)}), and no {check} showed up within "
                         f"{self.settle_window():g}s: it may still appear; check for it before creating it again",
                         kind=create.kind, name=create.name, check=check) from None
                 if attempt >= self.config.max_retries or (sent and not idem):
                     cls = APITimeoutError if isinstance(error, httpx.TimeoutException) else APIConnectionError
-                    raise cls(f"{method} {path}: {type(error).__name__}: {error}") from None
+                    raise cls(f"{method} {path}: no answer from {self.config.modelarts_url}: "
+                              f"{_no_answer(error)}") from None
             delay = self._delay(attempt, response)
             log.info("%s %s failed (%s); retry %d in %.2fs", method, path,
                      response.status_code if response is not None else type(error).__name__, attempt + 1, delay)
@@ -278,3 +280,4 @@ def _decode(response: httpx.Response) -> Any:
     if isinstance(body, dict) and body.get("is_success") is False:
         raise error_for(response)
     return body
+

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from mafmt.errors import UsageError
 
-__all__ = ["add_path_arguments", "check_input", "format_for", "format_names", "parse_options", "print_json",
+__all__ = ["add_path_arguments", "check_input", "check_size_table", "format_for", "format_names", "parse_options", "print_json",
            "read_labels", "reader_options", "table"]
 
 
@@ -96,12 +96,7 @@ def check_input(args: Any) -> None:
     if images is not None and not storage.scheme_of(images) and not storage.is_dir(images):
         what = "is a file" if storage.exists(images) else "no such folder"
         raise UsageError(f"--images {images}: {what} (give the folder that holds the images)")
-    table = getattr(args, "size_table", None)
-    if table is not None and not storage.scheme_of(table):
-        if not storage.exists(table):
-            raise UsageError(f"--size-table {table}: no such file")
-        if storage.is_dir(table):
-            raise UsageError(f"--size-table {table}: is a folder (give a CSV or JSON file)")
+    check_size_table(getattr(args, "size_table", None))
     if getattr(args, "encoding", None):
         import codecs
 
@@ -109,6 +104,18 @@ def check_input(args: Any) -> None:
             codecs.lookup(args.encoding)
         except LookupError:
             raise UsageError(f"--encoding {args.encoding}: unknown encoding") from None
+
+
+def check_size_table(table: str | None) -> None:
+    """A missing ``--size-table`` (local or on object storage) or a folder is a usage error (exit 2)."""
+    from mafmt import storage
+
+    if table is None:
+        return
+    if not storage.exists(table):
+        raise UsageError(f"--size-table {table}: no such file")
+    if storage.is_dir(table):
+        raise UsageError(f"--size-table {table}: is a folder (give a CSV or JSON file)")
 
 
 def format_for(args: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from mafmt.commands._util import parse_options, print_json
+from mafmt.commands._util import check_size_table, parse_options, print_json
 from mafmt.errors import UsageError
 
 __all__ = ["add_parser", "run"]
@@ -28,11 +28,7 @@ def _check_paths(args: argparse.Namespace) -> None:
     if args.images is not None and not storage.scheme_of(args.images) and not storage.is_dir(args.images):
         what = "is a file" if storage.exists(args.images) else "no such folder"
         raise UsageError(f"--images {args.images}: {what} (give the folder that holds the images)")
-    if args.size_table is not None and not storage.scheme_of(args.size_table):
-        if not storage.exists(args.size_table):
-            raise UsageError(f"--size-table {args.size_table}: no such file")
-        if storage.is_dir(args.size_table):
-            raise UsageError(f"--size-table {args.size_table}: is a folder (give a CSV or JSON file)")
+    check_size_table(args.size_table)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any, TextIO
 
 from mafmt.commands._util import add_path_arguments, check_input, format_for, print_json, reader_options
+from mafmt.errors import UsageError
 
 __all__ = ["add_parser", "run"]
 
@@ -16,6 +18,7 @@ _EXAMPLES = """examples:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mafmt import storage
     from mafmt.dataset_stats import stats
     from mafmt.draw import picture_type
     from mafmt.progress import bar_for
@@ -23,6 +26,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     check_input(args)
     if args.plot:
         picture_type(args.plot)  # a wrong --plot is a usage error before any work
+        if not args.overwrite and not storage.scheme_of(args.plot) and os.path.lexists(args.plot):
+            raise UsageError(f"--plot {args.plot}: file exists; pass --overwrite to replace it")
     fmt = format_for(args)
     bar = bar_for("reading", err, quiet=args.quiet)
     try:
@@ -31,7 +36,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if bar is not None:
             bar.close()
     if args.plot:
-        result.plot(args.plot)
+        result.plot(args.plot, overwrite=args.overwrite)
     if args.json:
         print_json(result.to_dict(), out)
     else:
@@ -53,6 +58,7 @@ def add_parser(sub: Any) -> None:
     add_path_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", help="also draw a dashboard picture (.png, .jpg or .webp)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file")
     p.add_argument("--images", metavar="DIR", help="folder of the images (YOLO: their sizes)")
     p.add_argument("--size-table", metavar="FILE", help="CSV or JSON of image sizes (YOLO without images)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")

@@ -251,6 +251,7 @@ class Transaction:
         self.remote = _is_remote(target)
         self.staging = ""
         self._made: set[str] = set()
+        self._parents: list[str] = []  # folders made for the target, deepest first (removed on abort)
         self._state = "new"
         self._signals: contextlib.ExitStack | None = None
 
@@ -290,8 +291,13 @@ class Transaction:
                 raise self._refuse("folder exists and is not empty")
             if not self.folder and not (self.overwrite or self.append):
                 raise self._refuse("file exists")
+        missing, up = [], parent
+        while not os.path.lexists(up) and os.path.dirname(up) != up:
+            missing.append(up)
+            up = os.path.dirname(up)
         try:
             os.makedirs(parent, exist_ok=True)
+            self._parents = missing
         except OSError as exc:
             raise StorageError(f"cannot create folder: {exc.strerror or exc}", uri=parent) from None
         self.staging = os.path.join(parent, f".{name}.mafmt-{os.getpid()}-{secrets.token_hex(4)}.tmp")
@@ -445,6 +451,12 @@ class Transaction:
         if self.staging:
             _remove(self.staging)
             self.staging = ""
+        for made in self._parents:  # the folders made for the target, if nothing else went in
+            try:
+                os.rmdir(made)
+            except OSError:
+                break
+        self._parents = []
         self._state = "aborted"
         self._release()
 
@@ -507,7 +519,7 @@ class Group:
             self.abort()
 
     def abort(self) -> None:
-        for tx in self.members:
+        for tx in reversed(self.members):  # the last joined first: its folders may sit in the ones made for earlier
             tx.abort()
 
     def commit(self) -> None:
