@@ -792,9 +792,10 @@ def write(
         overwrite: replace an existing manifest (and its VOC folder) as a whole.
         check: called with the report just before the commit; raising there aborts it.
         sizes: the image size (width, height, depth) of a sample whose VOC document to write
-            has none (ModelArts' reader requires ``<size>``; the format registry passes a
-            size-table / image-header lookup). A sample whose size stays unknown is dropped
-            as ``no image size``, with a problem naming it.
+            has none (ModelArts' reader requires ``<size>``; the format registry, and so
+            ``mafmt.write`` and ``convert``, pass a size-table / image-header lookup). A sample
+            whose size it cannot find is dropped as ``no image size``, with a problem naming
+            it. Without ``sizes`` the document is written as it is.
 
     The manifest and its VOC folder appear together or not at all (a journal undoes a commit
     that a kill interrupted). In append mode the new VOC files are added to the folder under
@@ -965,8 +966,8 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
         loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
         if (ann.document is not None and not ann.annotation_loc) or (write_voc and ann.annotation_loc):
             doc = ann.load()
-            if doc.width is None or doc.height is None:
-                found = sizes(sample) if sizes is not None else None
+            if sizes is not None and (doc.width is None or doc.height is None):
+                found = sizes(sample)
                 if found is None:
                     report.drop("no image size")
                     report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "

@@ -27,6 +27,8 @@ from typing import Any
 from mafmt import limits, storage, voc
 from mafmt.errors import FormatError, LimitError, StorageError
 from mafmt.limits import check_depth
+from mafmt.progress import Progress
+from mafmt.storage.transaction import check_complete
 
 __all__ = ["iter_errors", "validate_voc_bytes", "voc_to_json"]
 
@@ -45,21 +47,32 @@ _VOC_TYPES = frozenset({"modelarts/object_detection", "modelarts/image_segmentat
 _TIME = re.compile(r"^(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)$")
 
 
-def iter_errors(path: str, format: str, *, remote: bool = False,
-                read_options: dict[str, Any] | None = None) -> Iterator[FormatError]:
+def iter_errors(path: str, format: str, *, remote: bool = False, read_options: dict[str, Any] | None = None,
+                progress: Progress | None = None) -> Iterator[FormatError]:
     """Every problem of the file or folder ``path`` in ``format``, lazily, in file order.
 
     ``remote=True`` also fetches VOC files that ``annotation-loc`` names by an object-storage
     URI (off by default: validation must not wait on a network it may not have).
     ``read_options`` go to the format's reader (e.g. ``images``/``size_table`` for YOLO).
+    ``progress(done, total)`` follows the work: bytes of a manifest, files of a VOC folder
+    (:data:`PROGRESS_UNITS` names the unit per format).
 
     Raises:
         UsageError: ``format`` is not a registered format.
     """
+    try:
+        check_complete(path)
+    except FormatError as exc:
+        yield exc
+        return
     if format == "manifest":
-        yield from _manifest_errors(path, (read_options or {}).get("encoding") or "utf-8", remote=remote)
+        yield from _manifest_errors(path, (read_options or {}).get("encoding") or "utf-8", remote=remote,
+                                    progress=progress)
     elif format in VOC_FORMATS:
-        for xml_path in _xml_files(path):
+        files = list(_xml_files(path))
+        for done, xml_path in enumerate(files):
+            if progress is not None:
+                progress(done, len(files))
             try:
                 data = storage.read_bytes(xml_path, limit=limits.MAX_XML_BYTES)
             except LimitError as exc:
@@ -69,6 +82,8 @@ def iter_errors(path: str, format: str, *, remote: bool = False,
                 yield FormatError(exc.message, file=xml_path)
                 continue
             yield from validate_voc_bytes(data, xml_path, rules="devkit" if format == "voc" else "modelarts")
+        if progress is not None:
+            progress(len(files), len(files))
     else:
         from mafmt import converters
 
@@ -93,7 +108,12 @@ def _known_keys() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(s["properties"]) | {"annotation"}, frozenset(s["$defs"]["annotation"]["properties"])
 
 
-def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False) -> Iterator[FormatError]:
+#: what ``progress(done, total)`` counts, per format (others: no progress)
+PROGRESS_UNITS = {"manifest": "B", **dict.fromkeys(VOC_FORMATS, "file")}
+
+
+def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False,
+                     progress: Progress | None = None) -> Iterator[FormatError]:
     from mafmt import schemas
 
     check = schemas.validator("manifest-line")
@@ -108,11 +128,22 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
     except StorageError as exc:
         yield FormatError(exc.message, file=path)
         return
+    total: int | None = None
+    if progress is not None:
+        try:
+            total = storage.stat(path).size
+        except StorageError:
+            total = None
+    done = 0
     with fh:
         for lineno, raw in _bounded_lines(fh, path):
             if isinstance(raw, FormatError):
                 yield raw
                 return
+            if progress is not None:
+                done += len(raw)
+                if not lineno % 1000:
+                    progress(done, total)
             if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[3:]
             obj: Any = _UNSET
@@ -143,6 +174,8 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
             problems = _line_rules(obj, raw, path, lineno, base, ids, voc_cache, sample_keys, ann_keys)
             if problems:
                 yield from problems
+    if progress is not None:
+        progress(done, total if total is not None else done)
 
 
 def _bounded_lines(fh: Any, path: str) -> Iterator[tuple[int, bytes | FormatError]]:

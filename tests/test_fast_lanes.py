@@ -291,7 +291,13 @@ def float_dataset(draw: Any) -> list[Sample]:
                 shape: Any = BndBox(x0, x1, y0, y1) if draw(st.booleans()) else BndBox(x0, y0, x1, y1)
             else:
                 shape = Polygon(tuple(draw(st.lists(st.tuples(floats, floats), min_size=3, max_size=6))))
-            obj = VocObject.plain(draw(st.sampled_from(["cat", "dog", "a&b", "车"])), shape, extra={"id": i})
+            extra: dict[str, Any] = {"id": i}
+            if draw(st.booleans()):  # COCO's scalars, and values that must be quoted or refused
+                extra.update(draw(st.dictionaries(st.sampled_from(["area", "iscrowd", "score", "note", "a b", "车", "x:y"]),
+                                                  st.one_of(floats, st.integers(-3, 3), st.booleans(), st.none(),
+                                                            st.sampled_from(["", " x", "1", "true", "a<b", "\x01", "ok"]),
+                                                            st.just([1, 2])), max_size=3)))
+            obj = VocObject.plain(draw(st.sampled_from(["cat", "dog", "a&b", "车"])), shape, extra=extra)
             if draw(st.booleans()):
                 obj.pose, obj.truncated, obj.difficult = "Unspecified", 0, draw(st.integers(0, 1))
             objects.append(obj)
@@ -347,6 +353,22 @@ def test_voc_serialiser_lane_is_used_and_refuses_by_the_general_path() -> None:
     assert serialize._plain_bytes(doc) is None
     with pytest.raises(FormatError, match="label"):
         voc.document_to_bytes(doc)
+
+
+@pytest.mark.parametrize("extra", [
+    {"id": 7, "area": 2.5, "iscrowd": 0, "flag": True, "note": "a<b&c>", "quoted": "1", "s": "ok"},
+    {"id": 7, "blank": ""}, {"id": 7, "bell": "a\x07"}, {"id": 7, "a b": 1}, {"id": 7, "车": 1}, {"id": 7, "x:y": 1},
+    {"id": 7, "bbox": [1, 2, 3, 4]}, {"id": 7, "nothing": None}, {"id": 7, "edge": " x"}, {"id": 7, "xmlish": 1},
+])
+def test_voc_serialiser_lane_writes_scalar_extras_as_the_general_path(extra: dict[str, Any]) -> None:
+    from mafmt.voc import serialize
+
+    doc = VocDocument(folder="VOC", filename="a.jpg", width=5, height=5, segmented=0,
+                      objects=[VocObject.plain("cat", BndBox(1, 1, 2.5, 3), difficult=0, extra=extra)])
+    fast, general = both(voc.document_to_bytes, doc)
+    assert fast == general
+    if "note" in extra:  # the common COCO case takes the lane
+        assert serialize._plain_bytes(doc) == general[1]
 
 
 # --------------------------------------------------------------------------- YOLO label lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,15 @@ def test_image_level_coco_labels_are_read_as_classification(tmp_path: Path) -> N
     assert code == 0 and report["lost"] == {} and report["warnings"] == {}
     assert (tmp_path / "cls" / "a.txt").read_text() == "cat\n"
     assert (tmp_path / "cls" / "a.jpg").exists()
+
+
+def test_a_leftover_of_a_killed_write_is_no_dataset(tmp_path: Path) -> None:
+    """kill -9 leaves a hidden staging folder: it is never read, validated or counted as a dataset."""
+    left = tmp_path / ".voc.mafmt-4242-0badc0de.tmp"
+    (left / "Annotations").mkdir(parents=True)
+    shutil.copy(GOLDEN / "voc" / "2007_000027.xml", left / "Annotations" / "a.xml")
+    for command in (("validate", str(left), "--format", "voc"), ("inspect", str(left), "--format", "voc"),
+                    ("convert", str(left), str(tmp_path / "out.json"), "--from", "voc")):
+        code, out, err = _run(*command)
+        assert code == 1 and "interrupted or running mafmt write left" in out + err, (command, out, err)
+    assert not (tmp_path / "out.json").exists()

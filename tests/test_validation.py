@@ -242,3 +242,22 @@ def test_orjson_fast_decoder_changes_nothing(tmp_path: Path, monkeypatch: pytest
     assert found() == fast
     assert [(e[0], e[2]) for e in fast] == [  # NaN (8) and 1e400 (13) are not JSON numbers: refused, as the reader does
         (7, "error"), (8, "error"), (10, "error"), (13, "error"), (14, "warning"), (15, "warning")]
+
+
+def test_validation_reports_progress_in_bytes_and_files(tmp_path: Path) -> None:
+    """A valid file prints nothing until the end: the progress callback is what a user sees."""
+    path = write_lines(tmp_path / "big.manifest", [
+        {"source": f"s3://b/{i}.jpg", "annotation": [{"type": "modelarts/image_classification", "name": "cat"}]}
+        for i in range(2500)])
+    calls: list[tuple[int, int | None]] = []
+    assert list(iter_errors(str(path), "manifest", progress=lambda d, t: calls.append((d, t)))) == []
+    size = path.stat().st_size
+    assert len(calls) == 3 and calls[-1] == (size, size)  # every 1,000 lines, and the end
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and all(t == size for _, t in calls)
+    voc = tmp_path / "voc"
+    voc.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(EXAMPLES / "voc" / "point.xml", voc / f"{name}.xml")
+    calls.clear()
+    assert list(iter_errors(str(voc), "voc", progress=lambda d, t: calls.append((d, t)))) == []
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]

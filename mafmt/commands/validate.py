@@ -23,7 +23,7 @@ exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage error."""
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mafmt.progress import bar_for
-    from mafmt.validation import iter_errors
+    from mafmt.validation import PROGRESS_UNITS, iter_errors
 
     if args.max_errors < 0:
         raise UsageError(f"--max-errors must be 0 (all) or more, not {args.max_errors}")
@@ -33,9 +33,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     first = True
     if args.json:
         out.write("[")
-    bar = bar_for("validating", err, quiet=args.quiet, unit="problem")
+    unit = PROGRESS_UNITS.get(fmt.name)
+    bar = bar_for("validating", err, quiet=args.quiet, unit=unit or "problem", unit_scale=unit == "B")
     try:
-        for problem in iter_errors(args.path, fmt.name, remote=args.remote, read_options=reader_options(args)):
+        for problem in iter_errors(args.path, fmt.name, remote=args.remote, read_options=reader_options(args),
+                                   progress=bar if unit else None):
             if problem.severity == "error":
                 errors += 1
             else:
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else:
                 out.write(f"{problem.severity}: {problem}\n")
             first = False
-            if bar is not None:
+            if bar is not None and unit is None:  # a format without its own progress: count the problems
                 bar(errors + warnings, None)
             if args.max_errors and errors >= args.max_errors:
                 break

@@ -646,13 +646,19 @@ def _old_folders(target: str) -> list[str]:
 
 
 def check_complete(folder: str) -> None:
-    """Refuse a folder whose commit to object storage did not finish.
+    """Refuse a dataset that an interrupted write left: a staging or old copy of a target (a
+    hidden ``.NAME.mafmt-…`` file or folder, which the next write there removes), or a folder
+    on object storage whose commit did not finish.
 
     Raises:
-        FormatError: the folder holds the :data:`INCOMPLETE_MARKER`.
+        FormatError: a leftover name in the path, or the :data:`INCOMPLETE_MARKER` is present.
     """
     from mafmt import storage
 
+    for part in re.split(r"[/\\]", str(folder)):
+        if part and is_leftover_name(part):
+            raise FormatError(f"{part} is what an interrupted or running mafmt write left, not a dataset "
+                              "(the next write into its target removes it)", file=folder)
     if _is_remote(folder) and storage.exists(storage.join(folder, INCOMPLETE_MARKER)):
         raise FormatError(f"an interrupted or running mafmt write left this folder incomplete "
                           f"({INCOMPLETE_MARKER} is present); write it again", file=folder)

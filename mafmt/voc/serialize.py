@@ -287,7 +287,7 @@ def _plain_bytes(doc: VocDocument) -> bytes | None:
 def _plain_object(obj: VocObject, out: list[str]) -> bool:
     shape: Any = obj.shape
     kind = type(shape)
-    if (obj.name is None or obj.wire or obj.extra or obj.parts or obj.properties is not None
+    if (obj.name is None or obj.wire or obj.parts or obj.properties is not None
             or obj.confidence is not None or obj.hard_coefficient is not None or obj.hard_reasons is not None
             or obj.mask_color is not None or (kind is not BndBox and kind not in _POINT_LISTS)):
         return False
@@ -308,8 +308,16 @@ def _plain_object(obj: VocObject, out: list[str]) -> bool:
         out.append(f"        <{shape.kind}>\n")  # type: ignore[union-attr]
         out.extend(f"{_leaf_line(_PAD3, f'x{i}', x)}{_leaf_line(_PAD3, f'y{i}', y)}" for i, (x, y) in enumerate(points, 1))
         out.append(f"        </{shape.kind}>\n")  # type: ignore[union-attr]
+    if obj.extra:  # scalars (a COCO id, area, iscrowd) as their text; anything else takes the general path
+        for key, value in obj.extra.items():
+            if type(value) not in _SCALARS or not key.isascii() or not is_xml_name(key):
+                return False
+            out.append(f"        <{key}>{_escape(textcodec.encode(value))}</{key}>\n")  # (encode quotes the unsafe)
     out.append("    </object>\n")
     return True
+
+
+_SCALARS = frozenset({int, float, str, bool})
 
 
 _PAD3 = " " * 12
