@@ -6,26 +6,28 @@ one. Each can also be set from the environment as ``MAFMT_<NAME>`` (e.g.
 ``MAFMT_MAX_JSON_BYTES=8589934592``). Going over a limit raises :class:`LimitError`, a
 :class:`~mafmt.errors.FormatError` that names the file and what was too big.
 
-========================  ===========  ==================================================
-limit                     default      what it bounds
-========================  ===========  ==================================================
-``MAX_XML_BYTES``         32 MiB       one Pascal VOC document
-``MAX_JSON_BYTES``        4 GiB        a JSON document read whole (COCO)
-``MAX_LINE_BYTES``        64 MiB       one manifest line
-``MAX_TEXT_BYTES``        64 MiB       a small text file: label files, class lists,
-                                       ImageSets lists, size tables, CSV files
-``MAX_YAML_BYTES``        1 MiB        a YOLO ``data.yaml``; YAML aliases are refused
-``MAX_JSON_DEPTH``        64           nesting of arrays/objects in any JSON value kept
-``MAX_XML_DEPTH``         16           nesting of ``part`` elements in a VOC object
-``MAX_NUMBER_CHARS``      100          characters of one number written as text
-``MAX_COORDINATE``        1e9          absolute value of a pixel coordinate or size
-``MAX_MASK_PIXELS``       2**28        height x width of an RLE mask
-``MAX_FIELD_BYTES``       16 MiB       one CSV cell
-``MAX_ZIP_BYTES``         16 GiB       total unpacked size of a zip archive
-``MAX_ZIP_MEMBERS``       100000       entries of a zip archive
-``MAX_ZIP_RATIO``         200          unpacked / packed size of a zip archive
-``MAX_MESSAGE_CHARS``     200          a value quoted in an error message
-========================  ===========  ==================================================
+==========================  ===========  ==================================================
+limit                       default      what it bounds
+==========================  ===========  ==================================================
+``MAX_XML_BYTES``           32 MiB       one Pascal VOC document
+``MAX_JSON_BYTES``          4 GiB        a JSON document read whole (COCO)
+``MAX_LINE_BYTES``          64 MiB       one manifest line
+``MAX_TEXT_BYTES``          64 MiB       a small text file: label files, class lists,
+                                         ImageSets lists, size tables, CSV files
+``MAX_YAML_BYTES``          1 MiB        a YOLO ``data.yaml``; YAML aliases are refused
+``MAX_JSON_DEPTH``          64           nesting of arrays/objects in any JSON value kept
+``MAX_XML_DEPTH``           16           nesting of ``part`` elements in a VOC object
+``MAX_NUMBER_CHARS``        100          characters of one number written as text
+``MAX_COORDINATE``          1e9          absolute value of a pixel coordinate or size
+``MAX_MASK_PIXELS``         2**28        height x width of an RLE mask
+``MAX_FIELD_BYTES``         16 MiB       one CSV cell
+``MAX_ZIP_BYTES``           16 GiB       total unpacked size of a zip archive
+``MAX_ZIP_MEMBERS``         100000       entries of a zip archive
+``MAX_ZIP_RATIO``           200          unpacked / packed size of a zip archive
+``MAX_MESSAGE_CHARS``       200          a value quoted in an error message
+``MAX_DOCUMENT_FINDINGS``   1000         problems listed for one VOC document (then one finding
+                                         says how many more)
+==========================  ===========  ==================================================
 
 Non-finite numbers (``NaN``, ``Infinity``) are never accepted where a number is expected.
 """
@@ -40,6 +42,7 @@ from mafmt.errors import LimitError
 
 __all__ = [
     "MAX_COORDINATE",
+    "MAX_DOCUMENT_FINDINGS",
     "MAX_FIELD_BYTES",
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
@@ -85,6 +88,7 @@ MAX_ZIP_BYTES = _env("MAX_ZIP_BYTES", 16 << 30)
 MAX_ZIP_MEMBERS = _env("MAX_ZIP_MEMBERS", 100_000)
 MAX_ZIP_RATIO = _env("MAX_ZIP_RATIO", 200)
 MAX_MESSAGE_CHARS = _env("MAX_MESSAGE_CHARS", 200)
+MAX_DOCUMENT_FINDINGS = _env("MAX_DOCUMENT_FINDINGS", 1000)
 
 
 def clip(value: Any, limit: int | None = None) -> str:

@@ -501,8 +501,13 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
     check = schemas.validator("voc")
     if not len(root) or check.is_valid(doc):
         return issues
+    cap = limits.MAX_DOCUMENT_FINDINGS
+    capped = bool(issues) and voc.parse.is_unlisted_note(issues[-1])  # the reader stopped listing
+    if capped:
+        issues = issues[:-1]
     reader_paths = {i.path for i in issues}
-    schema_errors = [e for e in (_locate(jpath, msg, where, name) for jpath, msg in check.iter_errors_by_item(doc, "object"))
+    explained = check.iter_errors_by_item(doc, "object", limit=cap)
+    schema_errors = [e for e in (_locate(jpath, msg, where, name) for jpath, msg in explained)
                      if not (rules == "devkit" and e.path in reader_paths)]
     shared = {e.path for e in schema_errors} & reader_paths
     found = [e for e in schema_errors if e.path not in shared]
@@ -512,6 +517,10 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
               if i.path in shared or not (i.path and (i.path in flagged or i.path in inside
                                                       or any(a in flagged for a in _ancestors(i.path))))]
     found.sort(key=lambda e: (e.line or 0))
+    if capped or len(found) > cap:  # bounded, on any input: one finding stands for the rest
+        exact = None if capped or len(schema_errors) >= cap else len(found) - cap
+        line = found[cap].line if len(found) > cap else None
+        found = found[:cap] + [voc.parse.unlisted_note(exact, name, line)]
     return found
 
 

@@ -125,10 +125,11 @@ class SchemaValidator:
                     seen.add(item)
                     yield item
 
-    def iter_errors_by_item(self, instance: Any, key: str) -> Iterator[tuple[str, str]]:
+    def iter_errors_by_item(self, instance: Any, key: str, *, limit: int | None = None) -> Iterator[tuple[str, str]]:
         """What :meth:`iter_errors` gives, with the items of the top-level array ``instance[key]``
-        checked one by one on the fast path, so that jsonschema explains only the items that
-        fail: the cost follows the failures, not the size of the document."""
+        checked one by one on the fast path, so that only the items that fail are explained:
+        the cost follows the failures, not the size of the document. ``limit``: explain at
+        most that many failing items (the rest of the array is not looked at)."""
         items = instance.get(key) if isinstance(instance, dict) else None
         item = self._item(key)
         if item is None or not isinstance(items, list):
@@ -136,9 +137,13 @@ class SchemaValidator:
             return
         fast, sub = item
         errors = self._failures(self.schema, {**instance, key: []}, self._precise, [])
+        failing = 0
         for i, value in enumerate(items):
             if not fast(value):
                 errors += self._failures(sub, value, None, [key, i])
+                failing += 1
+                if limit is not None and failing >= limit:
+                    break
         errors.sort(key=_order)
         seen: set[tuple[str, str]] = set()
         for err in errors:

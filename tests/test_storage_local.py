@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mafmt import storage
 from mafmt.errors import StorageError
@@ -127,3 +129,15 @@ def test_obs_uri_without_endpoint_is_a_clear_error(monkeypatch):
         storage._BACKENDS.pop("obs", None)
         if previous is not None:
             storage.register_backend("obs", previous)
+
+
+@given(st.lists(st.sampled_from(["a", "b.jpg", ".", "..", "", "c d", "车"]), min_size=1, max_size=4),
+       st.lists(st.sampled_from(["x", "..", ".", "y", ""]), max_size=3), st.booleans())
+def test_relative_to_a_folder_gives_what_relpath_gives(rest: list[str], folder: list[str], absolute: bool) -> None:
+    """The shortcut for files listed under a folder agrees with os.path.relpath on every spelling."""
+    base = ("/tmp/" if absolute else "") + "/".join(folder)
+    if not base:
+        return
+    target = base.rstrip("/") + "/" + "/".join(rest)
+    rel = os.path.relpath(os.path.abspath(target), os.path.abspath(base)).replace(os.sep, "/")
+    assert storage.relative_to(target, base) == (rel if rel.startswith("..") else "./" + rel)

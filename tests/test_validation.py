@@ -261,3 +261,26 @@ def test_validation_reports_progress_in_bytes_and_files(tmp_path: Path) -> None:
     calls.clear()
     assert list(iter_errors(str(voc), "voc", progress=lambda d, t: calls.append((d, t)))) == []
     assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_findings_of_one_document_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of bare <object/> elements: the first MAX_DOCUMENT_FINDINGS findings, then one that says more exist."""
+    from mafmt import limits, voc
+
+    monkeypatch.setattr(limits, "MAX_DOCUMENT_FINDINGS", 50)
+    head = (b"<annotation><folder>a</folder><filename>a.jpg</filename><size><width>5</width><height>5</height>"
+            b"</size><segmented>0</segmented>\n")
+    data = head + b"<object/>\n" * 400 + b"</annotation>"
+    for rules in ("modelarts", "devkit"):
+        found = validate_voc_bytes(data, "a.xml", rules=rules)
+        assert len(found) == 51 and found[-1].severity == "error", rules
+        assert "More problems in this document are not listed" in found[-1].reason
+        assert found[-1].line >= found[-2].line  # where the first finding not listed is
+        assert all(not voc.parse.is_unlisted_note(f) for f in found[:-1])
+        assert [f.line for f in found[:-1]] == sorted(f.line for f in found[:-1])
+    # the reader counts what it does not list
+    _, issues = voc.parse_bytes(head + b"<object><name>c</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax>"
+                                b"<ymax>2</ymax></bndbox></object>\n" * 80 + b"</annotation>", "b.xml")
+    assert len(issues) == 51 and issues[-1].reason.startswith("30 more problem(s) in this document are not listed")
+    mafmt_cli_line = validate_voc_bytes(head + b"<object/>\n" * 10 + b"</annotation>", "c.xml")
+    assert len(mafmt_cli_line) == 30 and not any(voc.parse.is_unlisted_note(f) for f in mafmt_cli_line)

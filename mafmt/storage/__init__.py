@@ -116,6 +116,10 @@ def relative_to(target: str, folder: str) -> str:
                 rel = posixpath.relpath("/" + tk, "/" + fk.rstrip("/"))
                 return rel if rel.startswith("..") else "./" + rel
         return target
+    if folder and os.sep == "/" and target.startswith(prefix := folder.rstrip("/") + "/"):
+        parts = target[len(prefix):].split("/")  # the usual case, a file listed under the folder
+        if "" not in parts and "." not in parts and ".." not in parts:
+            return "./" + "/".join(parts)
     rel = os.path.relpath(os.path.abspath(target), os.path.abspath(folder)).replace(os.sep, "/")
     return rel if rel.startswith("..") else "./" + rel
 

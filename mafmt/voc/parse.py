@@ -83,16 +83,39 @@ def _new_parser() -> etree.XMLParser:
 
 
 class _Ctx:
-    """Collects the issues of one document."""
+    """Collects the issues of one document: the first :data:`mafmt.limits.MAX_DOCUMENT_FINDINGS`,
+    then only their number (a file of a million bad objects costs no million messages)."""
 
     def __init__(self, name: str | None, rules: str) -> None:
         self.name = name
         self.rules = rules
         self.issues: list[FormatError] = []
+        self.unlisted: dict[str, int] = {}  # severity -> issues past the limit
+        self.first_unlisted: int | None = None  # the line of the first of them
 
     def issue(self, el: Any, path: Any, reason: str, severity: str = "error") -> None:
-        self.issues.append(FormatError(reason, file=self.name, line=getattr(el, "sourceline", None), path=str(path),
-                                       severity=severity))
+        line = getattr(el, "sourceline", None)
+        if len(self.issues) >= limits.MAX_DOCUMENT_FINDINGS:
+            if not self.unlisted:
+                self.first_unlisted = line
+            self.unlisted[severity] = self.unlisted.get(severity, 0) + 1
+            return
+        self.issues.append(FormatError(reason, file=self.name, line=line, path=str(path), severity=severity))
+
+    def absorb(self, other: _Ctx) -> None:
+        """Take the issues ``other`` collected (a quick pass that succeeded)."""
+        self.issues += other.issues
+        if other.unlisted:
+            self.first_unlisted = self.first_unlisted or other.first_unlisted
+            for severity, n in other.unlisted.items():
+                self.unlisted[severity] = self.unlisted.get(severity, 0) + n
+
+    def finish(self) -> list[FormatError]:
+        """The issues, and one for those past the limit."""
+        if self.unlisted:
+            self.issues.append(unlisted_note(sum(self.unlisted.values()), self.name, self.first_unlisted,
+                                             "error" if "error" in self.unlisted else "warning"))
+        return self.issues
 
     def required(self, el: Any, path: Any, reason: str) -> None:
         """A field ModelArts requires and the devkit does not."""
@@ -232,7 +255,7 @@ def parse_root(root: Any, name: str | None = None, *, rules: str = "modelarts") 
     if doc is None:
         doc = _parse_document(root, ctx)
     doc.origin = Origin(name, None)
-    return doc, ctx.issues
+    return doc, ctx.finish()
 
 
 def parse_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts") -> tuple[VocDocument, list[FormatError]]:
@@ -259,6 +282,21 @@ _PLAIN_SIZE = frozenset({"width", "height", "depth"})
 _PLAIN_OBJECT = frozenset({"name", "pose", "truncated", "occluded", "difficult", "bndbox", "polygon"})
 _BOX = frozenset({"xmin", "ymin", "xmax", "ymax"})
 _HAS_ATTRIBUTE = etree.XPath("boolean(//@*)")
+
+
+_UNLISTED = "in this document are not listed"
+
+
+def unlisted_note(n: int | None, name: str | None, line: int | None, severity: str = "error") -> FormatError:
+    """The finding that stands for the problems of a document past MAX_DOCUMENT_FINDINGS
+    (``n`` of them, or None when they were not counted)."""
+    what = f"{n} more problem(s)" if n is not None else "More problems"
+    return FormatError(f"{what} {_UNLISTED} (at most {limits.MAX_DOCUMENT_FINDINGS} a document: "
+                       "MAX_DOCUMENT_FINDINGS)", file=name, line=line, path="/annotation", severity=severity)
+
+
+def is_unlisted_note(finding: FormatError) -> bool:
+    return _UNLISTED in finding.reason and finding.path == "/annotation"
 
 
 class _NotPlain(Exception):
@@ -300,7 +338,7 @@ def document_issues(root: Any, name: str | None = None, *, rules: str = "modelar
     plain = lanes.PLAIN and _plain_document(root, ctx) is not None
     if not plain:
         _parse_document(root, ctx)
-    return ctx.issues, plain
+    return ctx.finish(), plain
 
 
 def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
@@ -312,12 +350,12 @@ def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
         return None
     doc = VocDocument()
     seen: set[str] = set()
-    issues: list[FormatError] = []
+    issues = _Ctx(ctx.name, ctx.rules)  # kept only if the document is plain
     try:
         for el in root:
             tag = el.tag
             if tag == "object":
-                doc.objects.append(_plain_object(el, len(doc.objects) + 1, ctx, issues))
+                doc.objects.append(_plain_object(el, len(doc.objects) + 1, issues))
                 continue
             if tag in seen or tag not in _PLAIN_ROOT:
                 return None
@@ -350,11 +388,11 @@ def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
         return None
     if not doc.folder or not doc.filename or doc.width is None or doc.height is None or doc.segmented is None:
         return None
-    ctx.issues += issues
+    ctx.absorb(issues)
     return doc
 
 
-def _plain_object(el: Any, n: int, ctx: _Ctx, issues: list[FormatError]) -> VocObject:
+def _plain_object(el: Any, n: int, ctx: _Ctx) -> VocObject:
     path = f"/annotation/object[{n}]"
     name = pose = truncated = occluded = difficult = None
     shape: BndBox | Polygon | None = None
@@ -392,8 +430,7 @@ def _plain_object(el: Any, n: int, ctx: _Ctx, issues: list[FormatError]) -> VocO
     if shape is None or not name:
         raise _NotPlain
     if difficult is None:
-        issues.append(FormatError("<difficult> is missing", file=ctx.name, line=el.sourceline, path=f"{path}/difficult",
-                                  severity="error" if ctx.rules == "modelarts" else "warning"))
+        ctx.required(el, f"{path}/difficult", "<difficult> is missing")
     return VocObject.plain(name, shape, pose, truncated, occluded, difficult,
                            origin=Origin(ctx.name, el.sourceline, path))
 
