@@ -641,9 +641,7 @@ def write(
                     if found:
                         width, height = found[0], found[1]
                 if width is None or height is None:
-                    report.drop("no image size")
-                    report.problems.append(FormatError(f"image size of {clip(sample.source)} unknown (give --images "
-                                                       "DIR or --size-table FILE)", path="size"))
+                    report.drop_unsized(sample.source)
                     continue
                 file_name = names.file_name(sample)
                 image_id = names.by_name.get(file_name)

@@ -315,9 +315,7 @@ def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], 
             if doc is not None and (doc.width is None or doc.height is None):
                 found = sample_size(sample, sizes)
                 if found is None:
-                    report.drop("no image size")
-                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
-                                                       "--images DIR or --size-table FILE)", path="size"))
+                    report.drop_unsized(sample.source)
                     continue
                 doc = replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
             fname = unique.take(basename(sample.source) or "image.jpg", report)

@@ -362,9 +362,7 @@ def write(
             if width is None or height is None:
                 found = sample_size(sample, sizes)
                 if found is None:
-                    report.drop("no image size")
-                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
-                                                       "--images DIR or --size-table FILE)", path="size"))
+                    report.drop_unsized(sample.source)
                     continue
                 width, height, depth = found[0], found[1], depth or found[2]
             name = unique.take(basename(sample.source) or "image.jpg", report)

@@ -358,9 +358,7 @@ def write(
             if (not w or not h) and (objects or write_sizes):
                 found = sample_size(sample, sizes)
                 if found is None and objects:
-                    report.drop("no image size")
-                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
-                                                       "--images DIR or --size-table FILE)", path="size"))
+                    report.drop_unsized(sample.source)
                     continue
                 w, h = found[:2] if found else (None, None)
             image_name = unique.take(basename(sample.source) or "image.jpg", report)

@@ -969,9 +969,7 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
             if sizes is not None and (doc.width is None or doc.height is None):
                 found = sizes(sample)
                 if found is None:
-                    report.drop("no image size")
-                    report.problems.append(FormatError(f"image size of {limits.clip(sample.source)} unknown (give "
-                                                       "--images DIR or --size-table FILE)", path="size"))
+                    report.drop_unsized(sample.source)
                     return None
                 doc = dataclasses.replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
             path = docs.put(doc, sample, group, report)

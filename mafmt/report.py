@@ -94,6 +94,16 @@ class Report:
         """Count samples that were not written at all."""
         self.dropped[reason] += count
 
+    def drop_unsized(self, source: str) -> None:
+        """Drop a sample whose image size no source gave, naming it (``convert`` turns these
+        into one error naming the first images, unless the caller skips them)."""
+        from mafmt.errors import FormatError
+        from mafmt.limits import clip
+
+        self.drop("no image size")
+        self.problems.append(FormatError(f"image size of {clip(source)} unknown (give --images DIR or --size-table "
+                                         "FILE)", path="size"))
+
     def lose(self, kind: str, count: int = 1) -> None:
         """Count data the target could not hold."""
         self.lost[kind] += count

@@ -271,7 +271,7 @@ class Transaction:
         return self
 
     def _refuse(self, what: str) -> UsageError:
-        return UsageError(f"{self.target}: {what}; pass --overwrite (overwrite=True) to replace it as a whole")
+        return UsageError(f"{self.target}: {what}; pass --overwrite to replace it as a whole")
 
     def _begin_local(self) -> None:
         target = os.path.abspath(_local(self.target))
