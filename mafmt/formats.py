@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mafmt.model import Sample
-from mafmt.report import Report
+if TYPE_CHECKING:  # (annotations only: the CLI's help lists the names without the model)
+    from mafmt.model import Sample
+    from mafmt.report import Report
 
 __all__ = ["NAMES", "Format"]
 
