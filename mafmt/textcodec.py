@@ -89,6 +89,11 @@ def encode(value: Any) -> str:
     Raises:
         ValueError: ``value`` is not JSON data (or holds NaN or an infinity).
     """
+    kind = type(value)
+    if kind is int:  # what json.dumps gives, without its machinery (COCO ids and counts)
+        return int.__repr__(value)
+    if kind is float and value - value == 0.0:  # finite
+        return float.__repr__(value)
     if isinstance(value, str) and is_plain(value):
         return value
     try:

@@ -308,16 +308,23 @@ def _plain_object(obj: VocObject, out: list[str]) -> bool:
         out.append(f"        <{shape.kind}>\n")  # type: ignore[union-attr]
         out.extend(f"{_leaf_line(_PAD3, f'x{i}', x)}{_leaf_line(_PAD3, f'y{i}', y)}" for i, (x, y) in enumerate(points, 1))
         out.append(f"        </{shape.kind}>\n")  # type: ignore[union-attr]
-    if obj.extra:  # scalars (a COCO id, area, iscrowd) as their text; anything else takes the general path
-        for key, value in obj.extra.items():
-            if type(value) not in _SCALARS or not key.isascii() or not is_xml_name(key):
+    if obj.extra:  # scalars (a COCO id, area, iscrowd) and lists of them (a COCO bbox) as the general path
+        for key, value in obj.extra.items():  # writes them; anything else takes the general path
+            if not key.isascii() or not is_xml_name(key):
                 return False
-            out.append(f"        <{key}>{_escape(textcodec.encode(value))}</{key}>\n")  # (encode quotes the unsafe)
+            if type(value) is list:  # two or more scalars: repeated elements
+                if len(value) < 2 or not all(type(v) in _SCALARS for v in value):
+                    return False
+                out.extend(f"        <{key}>{_escape(textcodec.encode(v))}</{key}>\n" for v in value)
+            elif type(value) in _SCALARS:
+                out.append(f"        <{key}>{_escape(textcodec.encode(value))}</{key}>\n")  # (encode quotes the unsafe)
+            else:
+                return False
     out.append("    </object>\n")
     return True
 
 
-_SCALARS = frozenset({int, float, str, bool})
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 _PAD3 = " " * 12
