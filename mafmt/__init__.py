@@ -183,30 +183,54 @@ def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, *, p
 
 
 def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, remote: bool = False,
-             **read_options: Any) -> list[FormatError]:
+             workers: int | str | None = 1, scheduler: Any = None, **read_options: Any) -> list[FormatError]:
     """Every problem of a file or folder (errors and warnings); valid when no item has
     ``severity == "error"``. ``remote=True`` also fetches VOC files on object storage;
-    ``read_options`` (``images=``, ``size_table=``) go to the format's reader."""
-    from mafmt import converters
-    from mafmt.validation import iter_errors
+    ``read_options`` (``images=``, ``size_table=``) go to the format's reader.
+    ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
+    findings, in the same order)."""
+    from mafmt import converters, distributed
 
     path = os.fspath(path_or_uri)
     fmt = converters.get(format) if format else converters.detect(path)
+    if distributed.wanted(workers, scheduler):
+        from mafmt import scale
+
+        return scale.validate(path, fmt.name, remote=remote, read_options=read_options, workers=workers,
+                              scheduler=scheduler)
+    from mafmt.validation import iter_errors
+
     return list(iter_errors(path, fmt.name, remote=remote, read_options=read_options))
 
 
 def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,
        labels: Iterable[str] | None = None, remote: bool = False, progress: Progress | None = None,
-       **options: Any) -> QaReport:
-    """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids)."""
+       workers: int | str | None = 1, scheduler: Any = None, **options: Any) -> QaReport:
+    """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids).
+    ``workers``/``scheduler`` are accepted (the extra must be installed) but QA runs in one
+    process: its checks compare samples across the whole dataset (duplicate ids and sources,
+    label spellings)."""
+    from mafmt import distributed
     from mafmt.quality import qa as run
+
+    if distributed.wanted(workers, scheduler) and isinstance(scheduler, str | None):
+        distributed.require()
 
     return run(path_or_uri, format, images=images, labels=labels, remote=remote, progress=progress, **options)
 
 
 def stats(path_or_uri: str | os.PathLike[str], format: str | None = None, *, progress: Progress | None = None,
-          **options: Any) -> Stats:
-    """Counts and distributions of a dataset (pandas tables via ``.tables()``)."""
+          workers: int | str | None = 1, scheduler: Any = None, **options: Any) -> Stats:
+    """Counts and distributions of a dataset (pandas tables via ``.tables()``).
+    ``workers``/``scheduler``: count shards on Dask workers (:mod:`mafmt.scale`)."""
+    from mafmt import distributed
     from mafmt.dataset_stats import stats as run
 
+    if distributed.wanted(workers, scheduler):
+        from mafmt import converters, scale
+
+        path = os.fspath(path_or_uri)
+        fmt = converters.get(format) if format else converters.detect(path)
+        return scale.stats(path, fmt.name, read_options=options, workers=workers, scheduler=scheduler,  # type: ignore[no-any-return]
+                           one_process=lambda: run(path, fmt.name, progress=progress, **options))
     return run(path_or_uri, format, progress=progress, **options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from mafmt.commands._util import parse_options, print_json
+from mafmt.commands._util import add_scale_arguments, parse_options, print_json, scale_options
 from mafmt.errors import UsageError
 
 __all__ = ["add_parser", "run"]
@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mafmt.progress import bar_for
 
     _check_paths(args)
+    scale = scale_options(args)
     src_fmt = converters.get(args.src_format) if args.src_format else converters.detect(args.src)
     dst_fmt = converters.get(args.dst_format) if args.dst_format else converters.target_format(args.dst)
     shared = {"images": args.images, "size_table": args.size_table}
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             overwrite=args.overwrite,
             read_options=read_options,
             progress=bar,
+            **scale,
             **write_options,
         )
     finally:
@@ -104,5 +106,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--read-option", action="append", metavar="KEY=VALUE", help="reader option (repeatable)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
+    add_scale_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from mafmt.commands._util import add_path_arguments, check_input, format_for, print_json, reader_options
+from mafmt.commands._util import (
+    add_path_arguments,
+    add_scale_arguments,
+    check_input,
+    format_for,
+    print_json,
+    reader_options,
+    scale_options,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -16,17 +24,18 @@ _EXAMPLES = """examples:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mafmt.dataset_stats import stats
+    from mafmt import stats
     from mafmt.draw import picture_type
     from mafmt.progress import bar_for
 
     check_input(args)
     if args.plot:
         picture_type(args.plot)  # a wrong --plot is a usage error before any work
+    scale = scale_options(args)
     fmt = format_for(args)
     bar = bar_for("reading", err, quiet=args.quiet)
     try:
-        result = stats(args.path, fmt.name, progress=bar, **reader_options(args))
+        result = stats(args.path, fmt.name, progress=bar, **scale, **reader_options(args))
     finally:
         if bar is not None:
             bar.close()
@@ -55,5 +64,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--plot", metavar="OUT.png", help="also draw a dashboard picture (.png, .jpg or .webp)")
     p.add_argument("--images", metavar="DIR", help="folder of the images (YOLO: their sizes)")
     p.add_argument("--size-table", metavar="FILE", help="CSV or JSON of image sizes (YOLO without images)")
+    add_scale_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
