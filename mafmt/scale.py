@@ -66,7 +66,7 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
     if format in validation.VOC_FORMATS:
         files = list(validation._xml_files(path))
         with engine(workers, scheduler) as eng:
-            runs = split_list(files, eng.workers * SHARDS_PER_WORKER, min_items=64)
+            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
             found = eng.map(_validate_files, runs, format, name="mafmt-validate")
         return [f for run in found for f in run]
     return list(validation.iter_errors(path, format, remote=remote, read_options=read_options))
@@ -164,7 +164,7 @@ def _source_shards(eng: Engine, src: str, reader: Any, read_options: dict[str, A
         shards: list[Any] = []
         for i, part in enumerate(parts):
             files = [p for p in storage.iter_files(part.annotations) if p.lower().endswith(".xml")]
-            runs = split_list(files, eng.workers * SHARDS_PER_WORKER, min_items=256)
+            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
             stems = frozenset(_common.stem(p) for p in files)
             for j, run in enumerate(runs):
                 last = j == len(runs) - 1
@@ -543,7 +543,7 @@ def _stats_shard(shard: Any, format: str, read_options: dict[str, Any]) -> tuple
 
     try:
         samples, read_report = _read_shard(shard, "skip", read_options)
-        s = collect(iter(samples), format)
+        s = collect((sample for sample in samples), format)  # (the read problems go first, below)
     except MafmtError as exc:
         from mafmt.dataset_stats import Stats
 

@@ -33,8 +33,10 @@ T = TypeVar("T")
 
 #: how many bytes a cut reads at a time while it looks for the next line start
 _PROBE = 1 << 16
-#: a shard is never smaller than this (a small file is one shard: a task costs milliseconds)
+#: a manifest shard is never smaller than this, a run of files never shorter than
+#: MIN_RUN_FILES (a small source is one shard: a task costs milliseconds)
 MIN_SPAN_BYTES = 1 << 20
+MIN_RUN_FILES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +57,13 @@ def _size(uri: str) -> int:
     return int(storage.stat(uri).size)
 
 
-def manifest_spans(uri: str, parts: int, *, min_bytes: int = MIN_SPAN_BYTES) -> list[Span]:
-    """``uri`` cut into at most ``parts`` spans of about equal size, each cut moved forward to
-    the next line start (a line belongs to the span holding its first byte)."""
+def manifest_spans(uri: str, parts: int, *, min_bytes: int | None = None) -> list[Span]:
+    """``uri`` cut into at most ``parts`` spans of about equal size (none under ``min_bytes``,
+    default :data:`MIN_SPAN_BYTES`), each cut moved forward to the next line start (a line
+    belongs to the span holding its first byte)."""
     size = _size(uri)
-    parts = max(1, min(parts, size // max(1, min_bytes) or 1))
+    least = MIN_SPAN_BYTES if min_bytes is None else min_bytes
+    parts = max(1, min(parts, size // max(1, least) or 1))
     cuts = [0]
     for k in range(1, parts):
         cut = _line_start_at_or_after(uri, size * k // parts, size)
@@ -151,8 +155,10 @@ def numbered(spans: Sequence[Span], newlines: Sequence[int]) -> list[Span]:
     return out
 
 
-def split_list(items: Sequence[T], parts: int, *, min_items: int = 1) -> list[list[T]]:
-    """``items`` in at most ``parts`` consecutive runs of about equal length (input order kept)."""
+def split_list(items: Sequence[T], parts: int, *, min_items: int | None = None) -> list[list[T]]:
+    """``items`` in at most ``parts`` consecutive runs of about equal length (input order kept),
+    none shorter than ``min_items`` (default :data:`MIN_RUN_FILES`)."""
     n = len(items)
-    parts = max(1, min(parts, n // max(1, min_items) or 1))
+    least = MIN_RUN_FILES if min_items is None else min_items
+    parts = max(1, min(parts, n // max(1, least) or 1))
     return [list(items[n * k // parts: n * (k + 1) // parts]) for k in range(parts)]
