@@ -97,7 +97,9 @@ class Engine:
         except MafmtError:
             raise
         except Exception as exc:
-            killed = type(exc).__name__ == "KilledWorker"
+            # a worker that died: Dask gave up retrying its task (KilledWorker), or the result was
+            # being fetched from it when it went (CommClosedError)
+            killed = type(exc).__name__ in ("KilledWorker", "CommClosedError")
             if not killed:
                 raise
             shard = _shard_of(futures, exc)
