@@ -59,12 +59,18 @@ else:
     digest = __import__("hashlib").sha256(open(dst, "rb").read()).hexdigest()
     extra = {"written": report.written, "warnings": dict(report.warnings)}
 job = time.perf_counter() - t
-peaks = []
+def usage():
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_maxrss, r.ru_utime + r.ru_stime
+peaks, cpus = [], []
 if client is not None:
-    peaks = sorted(client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss).values())
+    got = sorted(client.run(usage).values())
+    peaks, cpus = [g[0] for g in got], [g[1] for g in got]
 total = time.perf_counter() - t0
-print(json.dumps({"total": total, "job": job, "start": start, "client_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "worker_rss_kb": peaks, "digest": digest, **extra}))
+rss, cpu = usage()
+print(json.dumps({"total": total, "job": job, "start": start, "client_rss_kb": rss, "client_cpu": cpu,
+                  "worker_rss_kb": peaks, "worker_cpu": cpus, "digest": digest, **extra}))
 if client is not None:
     client.close(); cluster.close()
 """
@@ -132,12 +138,15 @@ def main() -> None:
     print(f"\nMachine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
           f"{platform.release()}; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
           f"best of {a.runs}; {a.images:,} VOC files, {a.lines:,} manifest lines.\n")
-    print(f"| case | 1 worker (one process) | {a.workers} workers: wall (cluster start) | {a.workers} workers: "
-          f"job only | speed-up wall / job | peak RSS: 1 worker | peak RSS: client, each worker | same output |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| case | 1 worker (one process): wall, CPU | {a.workers} workers: wall (cluster start) | {a.workers} "
+          f"workers: job only | speed-up wall / job | CPU: client, each worker | peak RSS: 1 worker | "
+          f"peak RSS: client, each worker | same output |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for case, one, many, same in rows:
-        print(f"| {case} | {one['wall']:.1f} s | {many['wall']:.1f} s ({many['start']:.1f} s) | {many['job']:.1f} s | "
-              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | "
+        print(f"| {case} | {one['wall']:.1f} s, {one['client_cpu']:.1f} s | {many['wall']:.1f} s "
+              f"({many['start']:.1f} s) | {many['job']:.1f} s | "
+              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | {many['client_cpu']:.1f} s, "
+              f"{', '.join(f'{c:.1f}' for c in many['worker_cpu'])} s | "
               f"{one['client_rss_kb'] / mib:.0f} MiB | {many['client_rss_kb'] / mib:.0f} MiB, "
               f"{', '.join(f'{k / mib:.0f}' for k in many['worker_rss_kb'])} MiB | {'yes' if same else 'NO'} |")
     for case, _, many, _ in rows:
