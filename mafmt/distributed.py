@@ -148,9 +148,13 @@ def engine(workers: str | int | None = 1, scheduler: Any = None) -> Iterator[Eng
         finally:
             client.close()
         return
+    import warnings
+
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+    with warnings.catch_warnings():  # "port 8787 is already in use": no dashboard is wanted anyway
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster)
         try:
