@@ -207,14 +207,25 @@ def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images
        labels: Iterable[str] | None = None, remote: bool = False, progress: Progress | None = None,
        workers: int | str | None = 1, scheduler: Any = None, **options: Any) -> QaReport:
     """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids).
-    ``workers``/``scheduler`` are accepted (the extra must be installed) but QA runs in one
-    process: its checks compare samples across the whole dataset (duplicate ids and sources,
-    label spellings)."""
+    ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
+    issues, in the same order)."""
     from mafmt import distributed
     from mafmt.quality import qa as run
 
-    if distributed.wanted(workers, scheduler) and isinstance(scheduler, str | None):
-        distributed.require()
+    if distributed.wanted(workers, scheduler):
+        from mafmt import converters, scale
+        from mafmt.converters._common import accepted
+
+        path = os.fspath(path_or_uri)
+        fmt = converters.get(format) if format else converters.detect(path)
+        labels = list(labels) if labels is not None else None
+        if images is not None and not os.path.isdir(images) and not images.startswith(("obs://", "s3://")):
+            return run(path, fmt.name, images=images, labels=labels, remote=remote, **options)  # its usage error
+        return scale.qa(path, fmt.name, images=images, labels=labels, remote=remote,  # type: ignore[no-any-return]
+                        read_options=accepted(fmt.read, {"images": images, **options}), workers=workers,
+                        scheduler=scheduler,
+                        one_process=lambda: run(path, fmt.name, images=images, labels=labels, remote=remote,
+                                                progress=progress, **options))
 
     return run(path_or_uri, format, images=images, labels=labels, remote=remote, progress=progress, **options)
 

@@ -149,6 +149,10 @@ def _source_shards(eng: Engine, src: str, reader: Any, read_options: dict[str, A
             return None
         if storage.is_dir(src):
             return None
+        if not storage.scheme_of(src):
+            from mafmt.storage.transaction import recover
+
+            recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
         return _Source(reader, _spans(eng, src))
     if reader.name == "voc":
         from mafmt.converters import pascal_voc
@@ -549,3 +553,84 @@ def _stats_shard(shard: Any, format: str, read_options: dict[str, Any]) -> tuple
 
         return Stats(format=format), [], exc
     return s, list(read_report.problems), None
+
+
+# =========================================================================== qa
+
+
+def qa(path: str, format: str, *, images: str | None, labels: Any, remote: bool, read_options: dict[str, Any],
+       workers: str | int | None, scheduler: Any, one_process: Any) -> Any:
+    """:func:`mafmt.qa` over the source's shards. The checks that compare samples (duplicate
+    ids and sources, label spellings) are merged exactly: each shard returns its ids, sources
+    and label spellings; a shard that shares an id or a source with an earlier one is checked
+    again with those given and its true first sample index (rare); the others have their
+    sample indices shifted."""
+    from mafmt import converters
+    from mafmt.quality import QaReport, spelling_issues
+
+    reader = converters.get(format)
+    opts = {"images": images, "labels": list(labels) if labels is not None else None, "remote": remote}
+    with engine(workers, scheduler) as eng:
+        source = _source_shards(eng, path, reader, read_options)
+        if source is None:
+            return one_process()
+        parts = eng.map(_qa_shard, source.shards, opts, read_options, name="mafmt-qa")
+    for part in parts:
+        if part[-1] is not None:
+            raise part[-1]
+    total = QaReport()
+    read_report = Report()
+    ids: dict[Any, int] = {}
+    sources: dict[str, int] = {}
+    spellings: dict[str, dict[str, Any]] = {}
+    start = 0
+    for shard, (report, shard_ids, shard_sources, shard_spellings, read_problems, _) in zip(source.shards, parts,
+                                                                                            strict=True):
+        earlier_ids = {k: ids[k] for k in shard_ids if k in ids}
+        earlier_sources = {k: sources[k] for k in shard_sources if k in sources}
+        if start and (earlier_ids or earlier_sources or any(i.check in ("QA107", "QA108") for i in report.issues)):
+            report, shard_ids, shard_sources, shard_spellings, _, _ = _qa_shard(
+                shard, opts, read_options, start, earlier_ids, earlier_sources)
+        elif start:
+            for issue in [*report.issues, *(i for v in shard_spellings.values() for i in v.values())]:
+                if issue.sample is not None:
+                    issue.sample += start
+            shard_ids = {k: v + start for k, v in shard_ids.items()}
+            shard_sources = {k: v + start for k, v in shard_sources.items()}
+        for k, v in shard_ids.items():
+            ids.setdefault(k, v)
+        for k, v in shard_sources.items():
+            sources.setdefault(k, v)
+        for norm, variants in shard_spellings.items():
+            mine = spellings.setdefault(norm, {})
+            for label, issue in variants.items():
+                mine.setdefault(label, issue)
+        total.samples += report.samples
+        total.issues.extend(report.issues)
+        for p in read_problems:
+            read_report._keep(p)
+        start += report.samples
+    total.issues.extend(spelling_issues(spellings))
+    total.problems.extend(read_report.problems)
+    return total
+
+
+def _qa_shard(shard: Any, opts: dict[str, Any], read_options: dict[str, Any], start: int = 0,
+              ids: dict[Any, int] | None = None, sources: dict[str, int] | None = None) -> tuple[Any, ...]:
+    """Worker: the QA report of one shard (its sample indices from ``start``), the first sample
+    of each id and source in it, its label spellings, and what its reading could not read."""
+    from mafmt.quality import QaReport, check_samples
+
+    given_ids, given_sources = dict(ids or {}), dict(sources or {})
+    seen_ids, seen_sources = dict(given_ids), dict(given_sources)
+    spellings: dict[str, dict[str, Any]] = {}
+    try:
+        samples, read_report = _read_shard(shard, "skip", read_options)
+        report = check_samples((s for s in samples), images=opts["images"], labels=opts["labels"],
+                               remote=opts["remote"], start=start, ids=seen_ids, sources=seen_sources,
+                               spellings=spellings)
+    except MafmtError as exc:
+        return QaReport(), {}, {}, {}, [], exc
+    own_ids = {k: v for k, v in seen_ids.items() if k not in given_ids}
+    own_sources = {k: v for k, v in seen_sources.items() if k not in given_sources}
+    return report, own_ids, own_sources, spellings, list(read_report.problems), None

@@ -62,6 +62,10 @@ def manifest_dataset(root: Path, n: int, *, errors: bool = False) -> Path:
         elif errors and i % 43 == 11:
             obj["usage"] = "LATER"
             text = json.dumps(obj)
+        elif errors and i % 29 == 13 and "name" in ann[0]:
+            ann[0]["name"] = ann[0]["name"].upper() + " "  # another spelling of a label (QA111)
+            obj["source"] = f"images/m_{i - 1:05d}.jpg"  # and the source of the line before (QA108)
+            text = json.dumps(obj)
         lines.append(text)
     path = root / "train.manifest"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -163,6 +163,14 @@ def test_sharded_stats_equal_one_process(s3_sources: dict[str, str], cluster: An
         assert mafmt.stats(src, scheduler=cluster).to_dict() == mafmt.stats(src).to_dict()
 
 
+def test_sharded_qa_equal_one_process(s3_sources: dict[str, str], cluster: Any) -> None:
+    for src in s3_sources.values():
+        one = mafmt.qa(src, labels=["cat", "dog", "bird"]).to_dict()
+        assert mafmt.qa(src, labels=["cat", "dog", "bird"], scheduler=cluster).to_dict() == one
+    # the bad manifest has what crosses shards: duplicate ids far apart, repeated sources, label spellings
+    assert {"QA107", "QA108", "QA109", "QA111"} <= set(one["counts"])
+
+
 def test_a_bad_line_fails_as_in_one_process(tmp_path: Path, cluster: Any) -> None:
     path = manifest_dataset(tmp_path / "m", 200, errors=True)
     with pytest.raises(MafmtError) as one:
