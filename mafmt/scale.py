@@ -1,4 +1,5 @@
-"""Sharded ``convert`` and ``validate`` on Dask workers, merged into the single-process result.
+"""Sharded ``convert``, ``validate``, ``qa`` and ``stats`` on Dask workers, merged into the
+single-process result.
 
 The client cuts the source into shards (:mod:`mafmt.shards`), the workers read their shard
 themselves and send back **compact results** (findings, counters, and the output bytes or
@@ -23,6 +24,11 @@ single process gives, byte for byte:
     its own (a manifest whose samples carry inline VOC documents, append mode, an encoding
     that is not ASCII-compatible), runs in one process; ``report.warnings`` says so.
 
+``stats`` / ``qa``
+    the same shards; counters are added and lists joined in input order. QA's checks across
+    samples (duplicate ids and sources, label spellings) merge like validation's duplicate
+    ids: a shard sharing an id or a source with an earlier one is checked again with them.
+
 A failure is the one the single process would have met first: shards are merged in input
 order and the first shard's error is raised, before anything is committed.
 """
@@ -41,7 +47,7 @@ from mafmt.model import Origin, Sample
 from mafmt.report import Report
 from mafmt.shards import Span, count_lines, manifest_spans, numbered, split_list
 
-__all__ = ["ONE_PROCESS", "convert", "validate"]
+__all__ = ["ONE_PROCESS", "convert", "qa", "stats", "validate"]
 
 #: the warning a report carries when a job asked for workers ran in one process
 ONE_PROCESS = "workers: run in one process"
