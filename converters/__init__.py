@@ -97,8 +97,6 @@ def convert(
     overwrite: bool = False,
     read_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
-    workers: int | str | None = 1,
-    scheduler: Any = None,
     **write_options: Any,
 ) -> Report:
     """Convert ``src`` to ``dst`` through the shared model and return the report.
@@ -114,10 +112,6 @@ def convert(
         overwrite: replace an existing target as a whole.
         read_options / write_options: passed to the format's reader / writer.
         progress: ``progress(done, total)`` after each sample (total None when unknown).
-        workers / scheduler: read the source's shards on that many local Dask worker
-            processes (``"auto"``: the cores available), or on the Dask cluster at
-            ``scheduler`` (see :mod:`mafmt.scale`; the output is the same as with one). Needs
-            the extra ``mafmt[dask]``.
 
     Raises:
         FormatError: the source holds samples but none could be written (the reason is
@@ -127,18 +121,6 @@ def convert(
     src, dst = os.fspath(src), os.fspath(dst)
     reader = get(src_format) if src_format else detect(src)
     writer = get(dst_format) if dst_format else target_format(dst)
-    from mafmt import distributed
-
-    if distributed.wanted(workers, scheduler):
-        from mafmt import scale
-
-        def one_process() -> Report:
-            return convert(src, dst, reader.name, writer.name, strict=strict, on_error=on_error, overwrite=overwrite,
-                           read_options=read_options, progress=progress, **write_options)
-
-        return scale.convert(src, dst, reader, writer, strict=strict, on_error=on_error, overwrite=overwrite,
-                             read_options=dict(read_options or {}), write_options=write_options, workers=workers,
-                             scheduler=scheduler, one_process=one_process)
     samples = reader.read(src, on_error=on_error, **(read_options or {}))
     feed: Tracked[Sample] = Tracked(samples, progress)
 

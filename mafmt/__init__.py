@@ -157,12 +157,34 @@ def convert(
     dst: str | os.PathLike[str],
     src_format: str | None = None,
     dst_format: str | None = None,
+    *,
+    workers: int | str | None = 1,
+    scheduler: Any = None,
     **options: Any,
 ) -> Report:
-    """Read ``src`` and write ``dst`` through the shared model (see :func:`mafmt.converters.convert`)."""
-    from mafmt import converters
+    """Read ``src`` and write ``dst`` through the shared model (see :func:`mafmt.converters.convert`).
 
-    return converters.convert(src, dst, src_format, dst_format, **options)
+    ``workers``: read the source's shards on that many local Dask worker processes
+    (``"auto"``: the cores available); ``scheduler``: on the Dask cluster at that address (or
+    a ``distributed.Client``). The output is the one of a single process (:mod:`mafmt.scale`);
+    needs the extra ``mafmt[dask]``.
+    """
+    from mafmt import converters, distributed
+
+    if not distributed.wanted(workers, scheduler):
+        return converters.convert(src, dst, src_format, dst_format, **options)
+    from mafmt import scale
+
+    s, d = os.fspath(src), os.fspath(dst)
+    reader = converters.get(src_format) if src_format else converters.detect(s)
+    writer = converters.get(dst_format) if dst_format else converters.target_format(d)
+    flags = {k: options.pop(k) for k in ("strict", "on_error", "overwrite", "read_options", "progress")
+             if k in options}
+    return scale.convert(s, d, reader, writer, strict=flags.get("strict", False),
+                         on_error=flags.get("on_error", "raise"), overwrite=flags.get("overwrite", False),
+                         read_options=dict(flags.get("read_options") or {}), write_options=options,
+                         workers=workers, scheduler=scheduler,
+                         one_process=lambda: converters.convert(s, d, reader.name, writer.name, **flags, **options))
 
 
 def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, *, progress: Progress | None = None,

@@ -36,6 +36,7 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import mafmt
     from mafmt import converters
     from mafmt.converters._common import accepted
     from mafmt.progress import bar_for
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     write_options = {**accepted(dst_fmt.write, shared), **parse_options(args.option or [])}
     bar = bar_for("converting", err, quiet=args.quiet, force=args.progress)
     try:
-        report = converters.convert(
+        report = mafmt.convert(
             args.src,
             args.dst,
             src_fmt.name,
