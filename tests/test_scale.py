@@ -206,6 +206,23 @@ def test_a_killed_worker(once: bool, cluster: Any, tmp_path: Path) -> None:
         cluster.wait_for_workers(2, timeout=60)
 
 
+def test_cli_scheduler_address(cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--scheduler ADDRESS: the CLI connects its own client to a running cluster."""
+    from mafmt.cli import main
+
+    path = manifest_dataset(tmp_path / "m", 200, errors=True)
+    address = cluster.scheduler.address
+    assert main(["validate", str(path), "-q", "--scheduler", address]) == 1
+    sharded = capsys.readouterr().out
+    assert main(["validate", str(path), "-q"]) == 1
+    assert sharded == capsys.readouterr().out and ":6:" in sharded
+    assert main(["convert", str(path), str(tmp_path / "a.manifest"), "-q", "--on-error", "skip", "--json",
+                 "--scheduler", address]) == 0
+    assert main(["convert", str(path), str(tmp_path / "b.manifest"), "-q", "--on-error", "skip"]) == 0
+    assert (tmp_path / "a.manifest").read_bytes() == (tmp_path / "b.manifest").read_bytes()
+    assert main(["validate", str(path), "-q", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+
+
 def test_workers_without_dask_is_a_usage_error(tmp_path: Path) -> None:
     path = manifest_dataset(tmp_path / "m", 5)
     code = ("import sys; sys.modules['distributed'] = None; from mafmt.cli import main; "
