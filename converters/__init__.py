@@ -143,21 +143,8 @@ def convert(
     feed: Tracked[Sample] = Tracked(samples, progress)
 
     def check(report: Report) -> None:
-        unsized = report.dropped.get("no image size", 0)
-        if unsized and on_error == "raise":
-            first = [p.reason.split(" unknown")[0].removeprefix("image size of ").strip("'\"") for p in report.problems
-                     if p.path == "size"][:3]
-            raise FormatError(f"{unsized} of the {feed.count} samples have no image size ({', '.join(first)}"
-                              f"{', ...' if unsized > len(first) else ''}): give --images DIR (sizes from image "
-                              "headers) or --size-table FILE, or --on-error skip to leave them out", file=src)
-        if feed.count and not report.written:
-            raise FormatError(f"nothing written to {dst}: none of the {feed.count} samples fits {writer.name} "
-                              f"({_common.describe(report)})", file=src)
-        if strict:
-            read_report = getattr(samples, "report", None)
-            losses = {**report.losses(), **(read_report.losses() if read_report is not None else {})}
-            if losses:
-                raise LossError(losses)
+        check_written(report, getattr(samples, "report", None), feed.count, src=src, dst=dst, writer=writer.name,
+                      on_error=on_error, strict=strict)
 
     report = writer.write(feed, dst, overwrite=overwrite, check=check, **write_options)
     meta = _common.get_meta(samples)
@@ -169,12 +156,41 @@ def convert(
                                          keeps_index_labels=writer.name in _YOLO_TARGETS)
     report.read = feed.count
     report.target, report.format = dst, writer.name
-    read_report = getattr(samples, "report", None)
-    if read_report is not None:  # what the reader could not take from the source counts as well
+    fold_read_report(report, getattr(samples, "report", None))
+    return report
+
+
+def check_written(report: Report, read_report: Report | None, count: int, *, src: str, dst: str, writer: str,
+                  on_error: str, strict: bool) -> None:
+    """What :func:`convert` checks just before the commit (``count`` samples were read):
+    samples without size, nothing written, and with ``strict`` any loss.
+
+    Raises:
+        FormatError: samples without a size (``on_error="raise"``), or none written.
+        LossError: ``strict`` and something would be lost.
+    """
+    unsized = report.dropped.get("no image size", 0)
+    if unsized and on_error == "raise":
+        first = [p.reason.split(" unknown")[0].removeprefix("image size of ").strip("'\"") for p in report.problems
+                 if p.path == "size"][:3]
+        raise FormatError(f"{unsized} of the {count} samples have no image size ({', '.join(first)}"
+                          f"{', ...' if unsized > len(first) else ''}): give --images DIR (sizes from image "
+                          "headers) or --size-table FILE, or --on-error skip to leave them out", file=src)
+    if count and not report.written:
+        raise FormatError(f"nothing written to {dst}: none of the {count} samples fits {writer} "
+                          f"({_common.describe(report)})", file=src)
+    if strict:
+        losses = {**report.losses(), **(read_report.losses() if read_report is not None else {})}
+        if losses:
+            raise LossError(losses)
+
+
+def fold_read_report(report: Report, read_report: Report | None) -> None:
+    """Add what the reader could not take from the source to a writer's report."""
+    if read_report is not None:
         report.skipped += read_report.skipped
         for mine, theirs in ((report.dropped, read_report.dropped), (report.lost, read_report.lost),
                              (report.changed, read_report.changed), (report.metadata, read_report.metadata),
                              (report.warnings, read_report.warnings)):
             mine.update(theirs)
         report.problems[:0] = read_report.problems
-    return report

@@ -235,11 +235,15 @@ def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, st
                           + " and for images listed in ImageSets/Main/*.txt", file=src)
 
 
-def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report) -> Iterator[Sample]:
+def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
+               files: Iterable[str] | None = None) -> Iterator[Sample]:
+    """The samples of one part; with ``files`` (a run of its XML files, what a worker of
+    :mod:`mafmt.scale` reads) of those files only, without the listed images that have no
+    file (:func:`_unannotated` gives those)."""
     images = _images_by_stem(part.images)
     origin = root_origin(part.images)
     seen: set[str] = set()
-    for path in storage.iter_files(part.annotations):
+    for path in storage.iter_files(part.annotations) if files is None else files:
         if not path.lower().endswith(".xml"):
             continue
         key = stem(path)
@@ -261,7 +265,13 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report) ->
         ann = Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION, annotation_format="PASCAL VOC",
                         document=doc)
         yield Sample(source=name, usage=part.listed.get(key, part.usage), annotations=[ann], origin=origin)
-    for key, usage in part.listed.items():  # listed in ImageSets but without annotation: an unannotated image
+    if files is None:
+        yield from _unannotated(part, images, origin, seen)
+
+
+def _unannotated(part: _Part, images: dict[str, str], origin: Origin, seen: set[str]) -> Iterator[Sample]:
+    """The images listed in ImageSets but without annotation file (their stems not in ``seen``)."""
+    for key, usage in part.listed.items():
         if key not in seen:
             image = images.get(key)
             name = storage.relative_to(image, part.images).removeprefix("./") if image else key + ".jpg"

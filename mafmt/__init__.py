@@ -160,12 +160,34 @@ def convert(
     dst: str | os.PathLike[str],
     src_format: str | None = None,
     dst_format: str | None = None,
+    *,
+    workers: int | str | None = 1,
+    scheduler: Any = None,
     **options: Any,
 ) -> Report:
-    """Read ``src`` and write ``dst`` through the shared model (see :func:`mafmt.converters.convert`)."""
-    from mafmt import converters
+    """Read ``src`` and write ``dst`` through the shared model (see :func:`mafmt.converters.convert`).
 
-    return converters.convert(src, dst, src_format, dst_format, **options)
+    ``workers``: read the source's shards on that many local Dask worker processes
+    (``"auto"``: the cores available); ``scheduler``: on the Dask cluster at that address (or
+    a ``distributed.Client``). The output is the one of a single process (:mod:`mafmt.scale`);
+    needs the extra ``mafmt[dask]``.
+    """
+    from mafmt import converters, distributed
+
+    if not distributed.wanted(workers, scheduler):
+        return converters.convert(src, dst, src_format, dst_format, **options)
+    from mafmt import scale
+
+    s, d = os.fspath(src), os.fspath(dst)
+    reader = converters.get(src_format) if src_format else converters.detect(s)
+    writer = converters.get(dst_format) if dst_format else converters.target_format(d)
+    flags = {k: options.pop(k) for k in ("strict", "on_error", "overwrite", "read_options", "progress")
+             if k in options}
+    return scale.convert(s, d, reader, writer, strict=flags.get("strict", False),
+                         on_error=flags.get("on_error", "raise"), overwrite=flags.get("overwrite", False),
+                         read_options=dict(flags.get("read_options") or {}), write_options=options,
+                         workers=workers, scheduler=scheduler,
+                         one_process=lambda: converters.convert(s, d, reader.name, writer.name, **flags, **options))
 
 
 def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, *, progress: Progress | None = None,
@@ -189,30 +211,65 @@ def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, *, p
 
 
 def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, remote: bool = False,
-             **read_options: Any) -> list[FormatError]:
+             workers: int | str | None = 1, scheduler: Any = None, **read_options: Any) -> list[FormatError]:
     """Every problem of a file or folder (errors and warnings); valid when no item has
     ``severity == "error"``. ``remote=True`` also fetches VOC files on object storage;
-    ``read_options`` (``images=``, ``size_table=``) go to the format's reader."""
-    from mafmt import converters
-    from mafmt.validation import iter_errors
+    ``read_options`` (``images=``, ``size_table=``) go to the format's reader.
+    ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
+    findings, in the same order)."""
+    from mafmt import converters, distributed
 
     path = os.fspath(path_or_uri)
     fmt = converters.get(format) if format else converters.detect(path)
+    if distributed.wanted(workers, scheduler):
+        from mafmt import scale
+
+        return scale.validate(path, fmt.name, remote=remote, read_options=read_options, workers=workers,
+                              scheduler=scheduler)
+    from mafmt.validation import iter_errors
+
     return list(iter_errors(path, fmt.name, remote=remote, read_options=read_options))
 
 
 def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,
        labels: Iterable[str] | None = None, remote: bool = False, progress: Progress | None = None,
-       **options: Any) -> QaReport:
-    """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids)."""
+       workers: int | str | None = 1, scheduler: Any = None, **options: Any) -> QaReport:
+    """Semantic checks of a dataset of any format (see :mod:`mafmt.quality` for the check ids).
+    ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
+    issues, in the same order)."""
+    from mafmt import distributed
     from mafmt.quality import qa as run
+
+    if distributed.wanted(workers, scheduler):
+        from mafmt import converters, scale
+        from mafmt.converters._common import accepted
+
+        path = os.fspath(path_or_uri)
+        fmt = converters.get(format) if format else converters.detect(path)
+        labels = list(labels) if labels is not None else None
+        if images is not None and not os.path.isdir(images) and not images.startswith(("obs://", "s3://")):
+            return run(path, fmt.name, images=images, labels=labels, remote=remote, **options)  # its usage error
+        return scale.qa(path, fmt.name, images=images, labels=labels, remote=remote,  # type: ignore[no-any-return]
+                        read_options=accepted(fmt.read, {"images": images, **options}), workers=workers,
+                        scheduler=scheduler,
+                        one_process=lambda: run(path, fmt.name, images=images, labels=labels, remote=remote,
+                                                progress=progress, **options))
 
     return run(path_or_uri, format, images=images, labels=labels, remote=remote, progress=progress, **options)
 
 
 def stats(path_or_uri: str | os.PathLike[str], format: str | None = None, *, progress: Progress | None = None,
-          **options: Any) -> Stats:
-    """Counts and distributions of a dataset (pandas tables via ``.tables()``)."""
+          workers: int | str | None = 1, scheduler: Any = None, **options: Any) -> Stats:
+    """Counts and distributions of a dataset (pandas tables via ``.tables()``).
+    ``workers``/``scheduler``: count shards on Dask workers (:mod:`mafmt.scale`)."""
+    from mafmt import distributed
     from mafmt.dataset_stats import stats as run
 
+    if distributed.wanted(workers, scheduler):
+        from mafmt import converters, scale
+
+        path = os.fspath(path_or_uri)
+        fmt = converters.get(format) if format else converters.detect(path)
+        return scale.stats(path, fmt.name, read_options=options, workers=workers, scheduler=scheduler,  # type: ignore[no-any-return]
+                           one_process=lambda: run(path, fmt.name, progress=progress, **options))
     return run(path_or_uri, format, progress=progress, **options)

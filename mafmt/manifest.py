@@ -40,7 +40,7 @@ from mafmt.model import (
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Group, Transaction, recover
 
-__all__ = ["dumps", "loads", "read", "sample_from_dict", "sample_to_dict", "write"]
+__all__ = ["dumps", "loads", "read", "read_span", "sample_from_dict", "sample_to_dict", "write"]
 
 
 class _Field(NamedTuple):
@@ -655,16 +655,32 @@ def read(
     return Stream(_iter_samples(src, encoding, on_error, report), report)
 
 
-def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Report) -> Iterator[Sample]:
+def read_span(src: str, span: Any, *, encoding: str = "utf-8", on_error: ErrorPolicy = "raise") -> Stream[Sample]:
+    """The samples of the lines of ``src`` in ``span`` (a :class:`mafmt.shards.Span`: a byte
+    range starting at a line start, and the number of its first line), exactly as
+    :func:`read` gives them for those lines: what a worker of :mod:`mafmt.scale` reads.
+    (Encodings that are not ASCII-compatible cannot be cut by bytes: use :func:`read`.)"""
+    check_policy(on_error)
+    report = Report()
+    return Stream(_iter_samples(src, encoding, on_error, report, span), report)
+
+
+def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Report,
+                  span: Any = None) -> Iterator[Sample]:
     name = _display(src)
     base = storage.parent(src) if isinstance(src, str) else None
-    if isinstance(src, str) and not storage.scheme_of(src):
+    if isinstance(src, str) and not storage.scheme_of(src) and span is None:
         recover(src)  # a commit that a kill interrupted is finished or undone before reading
-    fh = storage.open_read(src) if isinstance(src, str) else src
+    if span is not None and isinstance(src, str):
+        from mafmt.shards import open_span
+
+        fh, first = open_span(src, span.start, span.end), span.first_line
+    else:
+        fh, first = (storage.open_read(src) if isinstance(src, str) else src), 1
     source_base = _folder_of(name) if name else None  # what the writer rebases sources against
     found = lines = 0
     try:
-        for lineno, text in _iter_lines(fh, encoding, name):
+        for lineno, text in _iter_lines(fh, encoding, name, first):
             if isinstance(text, FormatError):
                 lines += 1
                 if on_error == "raise" or isinstance(text, LimitError):
@@ -690,11 +706,12 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
     finally:
         if isinstance(src, str):
             fh.close()
-    if lines and not found:
+    if lines and not found and span is None:  # (for a span, the caller decides for the whole file)
         raise FormatError(f"none of the {lines} lines is a sample (all were skipped as bad)", file=name)
 
 
-def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, str | bytes | FormatError]]:
+def _iter_lines(fh: IO[bytes], encoding: str, name: str,
+                first: int = 1) -> Iterator[tuple[int, str | bytes | FormatError]]:
     """(line number, line) pairs; UTF-8 lines stay bytes (the JSON parser takes them as they
     are and checks the encoding), other encodings are decoded here."""
     if not _is_ascii_compatible(encoding):
@@ -718,7 +735,7 @@ def _iter_lines(fh: IO[bytes], encoding: str, name: str) -> Iterator[tuple[int, 
         finally:
             wrapper.detach()
         return
-    lineno = 0
+    lineno = first - 1
     limit = limits.MAX_LINE_BYTES
     utf8 = codecs.lookup(encoding).name == "utf-8"
     while True:

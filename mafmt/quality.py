@@ -166,14 +166,22 @@ def qa(path: str | os.PathLike[str], format: str | None = None, *, images: str |
 
 
 def check_samples(samples: Iterable[Sample], *, images: str | None = None,
-                  labels: Iterable[str] | None = None, remote: bool = False) -> QaReport:
-    """Run every check over a stream of samples (consumed once)."""
+                  labels: Iterable[str] | None = None, remote: bool = False, start: int = 0,
+                  ids: dict[Any, int] | None = None, sources: dict[str, int] | None = None,
+                  spellings: dict[str, dict[str, Issue]] | None = None) -> QaReport:
+    """Run every check over a stream of samples (consumed once).
+
+    For a shard of a dataset (:mod:`mafmt.scale`): ``start`` is the index of its first sample,
+    ``ids``/``sources`` the first sample of each id and source before it; with ``spellings``
+    the labels seen are gathered there and the label-spelling check (QA111, which needs the
+    whole dataset) is left to the caller (:func:`spelling_issues`)."""
     declared = set(labels) if labels is not None else None
     report = QaReport()
-    ids: dict[Any, int] = {}
-    sources: dict[str, int] = {}
-    spellings: dict[str, dict[str, Issue]] = {}
-    for index, sample in enumerate(samples):
+    ids = {} if ids is None else ids
+    sources = {} if sources is None else sources
+    whole = spellings is None
+    spellings = {} if spellings is None else spellings
+    for index, sample in enumerate(samples, start):
         report.samples += 1
         ctx = _Ctx(sample, index, report)
         ctx.remote = remote
@@ -197,14 +205,22 @@ def check_samples(samples: Iterable[Sample], *, images: str | None = None,
                 ctx.emit(Issue("QA109", f"label {label!r} is not declared", "error", issue.file, issue.line,
                                issue.path, index, sample.source, issue.annotation, issue.object))
             spellings.setdefault(" ".join(label.split()).casefold(), {}).setdefault(label, issue)
+    if whole:
+        report.issues.extend(spelling_issues(spellings))
+    return report
+
+
+def spelling_issues(spellings: dict[str, dict[str, Issue]]) -> list[Issue]:
+    """QA111: every spelling of a label but the first, where they differ only in case or spaces."""
+    out = []
     for variants in spellings.values():
         if len(variants) > 1:
             names = ", ".join(repr(v) for v in variants)
             for label, where in list(variants.items())[1:]:
                 where.check, where.severity = "QA111", CHECKS["QA111"][1]
                 where.message = f"label {label!r} differs only in case or whitespace from another ({names})"
-                report.issues.append(where)
-    return report
+                out.append(where)
+    return out
 
 
 class _Ctx:

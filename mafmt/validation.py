@@ -112,19 +112,28 @@ def _known_keys() -> tuple[frozenset[str], frozenset[str]]:
 PROGRESS_UNITS = {"manifest": "B", **dict.fromkeys(VOC_FORMATS, "file")}
 
 
-def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False,
-                     progress: Progress | None = None) -> Iterator[FormatError]:
+def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False, span: Any = None,
+                     ids: dict[Any, int] | None = None, progress: Progress | None = None) -> Iterator[FormatError]:
+    """The problems of a manifest; with ``span`` (a :class:`mafmt.shards.Span`) of its lines in
+    that byte range only, numbered from ``span.first_line``, ``ids`` holding the sample ids
+    of the lines before (what :mod:`mafmt.scale` gives a shard; the findings are the ones a
+    whole-file run gives for those lines). ``progress`` follows the bytes read."""
     from mafmt import schemas
 
     check = schemas.validator("manifest-line")
     fast, explain = check.predicate, check.iter_errors
     sample_keys, ann_keys = _known_keys()
     base = storage.parent(path)
-    ids: dict[Any, int] = {}
+    ids = {} if ids is None else ids
     voc_cache: dict[str, list[FormatError]] = {} if remote else _RemoteSkipped()
     quick = _QUICK_LOADS if codecs.lookup(encoding).name == "utf-8" else None
     try:
-        fh = storage.open_read(path)
+        if span is None:
+            fh, first = storage.open_read(path), 1
+        else:
+            from mafmt.shards import open_span
+
+            fh, first = open_span(path, span.start, span.end), span.first_line
     except StorageError as exc:
         yield FormatError(exc.message, file=path)
         return
@@ -136,7 +145,7 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
             total = None
     done = 0
     with fh:
-        for lineno, raw in _bounded_lines(fh, path):
+        for lineno, raw in _bounded_lines(fh, path, first):
             if isinstance(raw, FormatError):
                 yield raw
                 return
@@ -178,11 +187,11 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
         progress(done, total if total is not None else done)
 
 
-def _bounded_lines(fh: Any, path: str) -> Iterator[tuple[int, bytes | FormatError]]:
-    """The lines of ``fh``, none longer than :data:`mafmt.limits.MAX_LINE_BYTES` (a longer one
-    ends the file with a :class:`LimitError`)."""
+def _bounded_lines(fh: Any, path: str, first: int = 1) -> Iterator[tuple[int, bytes | FormatError]]:
+    """The lines of ``fh`` numbered from ``first``, none longer than
+    :data:`mafmt.limits.MAX_LINE_BYTES` (a longer one ends the file with a :class:`LimitError`)."""
     limit = limits.MAX_LINE_BYTES
-    lineno = 0
+    lineno = first - 1
     while True:
         raw = fh.readline(limit + 1)
         if not raw:

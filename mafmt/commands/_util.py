@@ -129,3 +129,25 @@ def reader_options(args: Any) -> dict[str, Any]:
     """The reader options a command's flags give (only those set)."""
     keys = ("images", "size_table", "encoding")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def add_scale_arguments(p: Any) -> None:
+    """``--workers`` and ``--scheduler`` (Dask; the extra ``mafmt[dask]``)."""
+    p.add_argument("--workers", metavar="N", default="1",
+                   help="run shards on N local worker processes ('auto': the cores available; default 1, no Dask); "
+                        "needs pip install 'mafmt[dask]'")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run shards on the Dask cluster at ADDRESS (tcp://host:8786); its workers read the data "
+                        "themselves, with the credentials of their own environment")
+
+
+def scale_options(args: Any) -> dict[str, Any]:
+    """``workers``/``scheduler`` for the library call; a usage error (exit 2) for a bad
+    ``--workers`` or when Dask is wanted but not installed, before any work."""
+    from mafmt import distributed
+
+    workers = distributed.parse_workers(getattr(args, "workers", None) or "1")
+    scheduler = getattr(args, "scheduler", None)
+    if distributed.wanted(workers, scheduler):
+        distributed.require()
+    return {"workers": workers, "scheduler": scheduler}

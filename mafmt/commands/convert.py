@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from mafmt.commands._util import check_size_table, parse_options, print_json
+from mafmt.commands._util import add_scale_arguments, check_size_table, parse_options, print_json, scale_options
 from mafmt.errors import UsageError
 
 __all__ = ["add_parser", "run"]
@@ -32,11 +32,13 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import mafmt
     from mafmt import converters
     from mafmt.converters._common import accepted
     from mafmt.progress import bar_for
 
     _check_paths(args)
+    scale = scale_options(args)
     src_fmt = converters.get(args.src_format) if args.src_format else converters.detect(args.src)
     dst_fmt = converters.get(args.dst_format) if args.dst_format else converters.target_format(args.dst)
     shared = {"images": args.images, "size_table": args.size_table}
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     write_options = {**accepted(dst_fmt.write, shared), **parse_options(args.option or [])}
     bar = bar_for("converting", err, quiet=args.quiet, force=args.progress)
     try:
-        report = converters.convert(
+        report = mafmt.convert(
             args.src,
             args.dst,
             src_fmt.name,
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             overwrite=args.overwrite,
             read_options=read_options,
             progress=bar,
+            **scale,
             **write_options,
         )
     finally:
@@ -100,5 +103,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--read-option", action="append", metavar="KEY=VALUE", help="reader option (repeatable)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
+    add_scale_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

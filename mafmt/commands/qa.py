@@ -7,11 +7,13 @@ from typing import Any, TextIO
 
 from mafmt.commands._util import (
     add_path_arguments,
+    add_scale_arguments,
     check_input,
     format_for,
     print_json,
     read_labels,
     reader_options,
+    scale_options,
     table,
 )
 
@@ -35,8 +37,9 @@ def _list_checks(out: TextIO) -> int:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mafmt import qa
     from mafmt.progress import bar_for
-    from mafmt.quality import CHECKS, qa
+    from mafmt.quality import CHECKS
 
     if args.list_checks:
         return _list_checks(out)
@@ -45,12 +48,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         raise UsageError("mafmt qa: give PATH (or --list-checks)")
     check_input(args)
+    scale = scale_options(args)
     fmt = format_for(args)
     labels = read_labels(args.labels)
     bar = bar_for("checking", err, quiet=args.quiet)
     try:
         report = qa(args.path, fmt.name, images=args.images, labels=labels, remote=args.remote, progress=bar,
-                    **{k: v for k, v in reader_options(args).items() if k != "images"})
+                    **scale, **{k: v for k, v in reader_options(args).items() if k != "images"})
     finally:
         if bar is not None:
             bar.close()
@@ -87,4 +91,5 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
                    help="exit 1 when an issue of this severity or worse is found (default: error)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
+    add_scale_arguments(p)
     p.set_defaults(func=run)

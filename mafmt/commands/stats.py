@@ -6,7 +6,15 @@ import argparse
 import os
 from typing import Any, TextIO
 
-from mafmt.commands._util import add_path_arguments, check_input, format_for, print_json, reader_options
+from mafmt.commands._util import (
+    add_path_arguments,
+    add_scale_arguments,
+    check_input,
+    format_for,
+    print_json,
+    reader_options,
+    scale_options,
+)
 from mafmt.errors import UsageError
 
 __all__ = ["add_parser", "run"]
@@ -18,8 +26,7 @@ _EXAMPLES = """examples:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mafmt import storage
-    from mafmt.dataset_stats import stats
+    from mafmt import stats, storage
     from mafmt.draw import picture_type
     from mafmt.progress import bar_for
 
@@ -28,10 +35,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         picture_type(args.plot)  # a wrong --plot is a usage error before any work
         if not args.overwrite and not storage.scheme_of(args.plot) and os.path.lexists(args.plot):
             raise UsageError(f"--plot {args.plot}: file exists; pass --overwrite to replace it")
+    scale = scale_options(args)
     fmt = format_for(args)
     bar = bar_for("reading", err, quiet=args.quiet)
     try:
-        result = stats(args.path, fmt.name, progress=bar, **reader_options(args))
+        result = stats(args.path, fmt.name, progress=bar, **scale, **reader_options(args))
     finally:
         if bar is not None:
             bar.close()
@@ -61,5 +69,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file")
     p.add_argument("--images", metavar="DIR", help="folder of the images (YOLO: their sizes)")
     p.add_argument("--size-table", metavar="FILE", help="CSV or JSON of image sizes (YOLO without images)")
+    add_scale_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from typing import Any, TextIO
 
-from mafmt.commands._util import add_path_arguments, check_input, format_for, reader_options
-from mafmt.errors import UsageError
+from mafmt.commands._util import (
+    add_path_arguments,
+    add_scale_arguments,
+    check_input,
+    format_for,
+    reader_options,
+    scale_options,
+)
+from mafmt.errors import FormatError, UsageError
 
 __all__ = ["add_parser", "run"]
 
@@ -23,11 +31,12 @@ exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage error."""
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mafmt.progress import bar_for
-    from mafmt.validation import PROGRESS_UNITS, iter_errors
+    from mafmt.validation import PROGRESS_UNITS
 
     if args.max_errors < 0:
         raise UsageError(f"--max-errors must be 0 (all) or more, not {args.max_errors}")
     check_input(args)
+    scale = scale_options(args)
     fmt = format_for(args)
     errors = warnings = 0
     first = True
@@ -36,8 +45,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     unit = PROGRESS_UNITS.get(fmt.name)
     bar = bar_for("validating", err, quiet=args.quiet, unit=unit or "problem", unit_scale=unit == "B")
     try:
-        for problem in iter_errors(args.path, fmt.name, remote=args.remote, read_options=reader_options(args),
-                                   progress=bar if unit else None):
+        for problem in _problems(args, fmt.name, scale, bar if unit else None):
             if problem.severity == "error":
                 errors += 1
             else:
@@ -63,6 +71,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if errors else 0
 
 
+def _problems(args: argparse.Namespace, fmt: str, scale: dict[str, Any], progress: Any) -> Iterable[FormatError]:
+    from mafmt import distributed
+
+    if distributed.wanted(scale["workers"], scale["scheduler"]):
+        from mafmt import scale as sharded
+
+        return sharded.validate(args.path, fmt, remote=args.remote, read_options=reader_options(args), **scale)
+    from mafmt.validation import iter_errors
+
+    return iter_errors(args.path, fmt, remote=args.remote, read_options=reader_options(args), progress=progress)
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("validate", help="check files against the format's rules",
                        description="Check a file or folder against its format's rules: JSON Schemas plus the rules a "
@@ -76,5 +96,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--remote", action="store_true", help="also fetch VOC files named by obs:// / s3:// URIs")
     p.add_argument("--images", metavar="DIR", help="folder of the images (YOLO: their sizes)")
     p.add_argument("--size-table", metavar="FILE", help="CSV or JSON of image sizes (YOLO without images)")
+    add_scale_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)

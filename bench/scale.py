@@ -1,0 +1,158 @@
+"""Scale-out benchmark: mafmt with 1 worker (one process, no Dask) against N Dask workers.
+
+Cases (the inputs of ``bench/datagen.py``, generated once into a cache folder on tmpfs):
+
+* ``voc-coco``: VOC -> COCO, a standard VOC folder of ``--images`` (20,000) XML files;
+* ``validate-1m``: ``validate`` of a classification manifest of ``--lines`` (1,000,000) lines;
+* ``convert-1m``: the same manifest -> manifest (every line decoded, re-based, encoded).
+
+Every run is a fresh ``python`` process running the library call (so imports and, for N
+workers, the start of the ``distributed.LocalCluster`` are inside the wall time; the
+cluster's start is also given alone). Peak memory: the client's own peak RSS, and each
+worker's peak RSS asked from the workers at the end of the job. Outputs are compared: the
+N-worker output must equal the 1-worker output byte for byte (validate: the same findings).
+
+    python bench/scale.py                      # the full sizes, best of --runs 1
+    python bench/scale.py --images 2000 --lines 100000 --runs 2   # a quick look
+
+The table is printed as Markdown (paste it into bench/SCALE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+_CHILD = r"""
+import json, os, resource, sys, time
+t0 = time.perf_counter()
+import mafmt
+case, src, dst, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+client = None
+start = 0.0
+if workers > 1:
+    import logging, distributed
+    t = time.perf_counter()
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
+    client = distributed.Client(cluster)
+    start = time.perf_counter() - t
+kw = {"scheduler": client} if client is not None else {}
+t = time.perf_counter()
+if case.startswith("validate"):
+    found = mafmt.validate(src, **kw)
+    digest = __import__("hashlib").sha256(json.dumps([e.to_dict() for e in found]).encode()).hexdigest()
+    extra = {"findings": len(found)}
+else:
+    report = mafmt.convert(src, dst, overwrite=True, **kw)
+    digest = __import__("hashlib").sha256(open(dst, "rb").read()).hexdigest()
+    extra = {"written": report.written, "warnings": dict(report.warnings)}
+job = time.perf_counter() - t
+def usage():
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_maxrss, r.ru_utime + r.ru_stime
+peaks, cpus = [], []
+if client is not None:
+    got = sorted(client.run(usage).values())
+    peaks, cpus = [g[0] for g in got], [g[1] for g in got]
+total = time.perf_counter() - t0
+rss, cpu = usage()
+print(json.dumps({"total": total, "job": job, "start": start, "client_rss_kb": rss, "client_cpu": cpu,
+                  "worker_rss_kb": peaks, "worker_cpu": cpus, "digest": digest, **extra}))
+if client is not None:
+    client.close(); cluster.close()
+"""
+
+
+def _inputs(cache: Path, images: int, lines: int) -> dict[str, str]:
+    import datagen
+
+    voc = cache / f"voc-{images}"
+    if not (voc / "Annotations").is_dir():
+        coco = datagen.make_coco(images)
+        datagen.write_voc(coco, voc)
+    manifest = cache / f"cls-{lines}.manifest"
+    if not manifest.exists():
+        datagen.write_cls_manifest(manifest, lines)
+    return {"voc-coco": str(voc), "validate-1m": str(manifest), "convert-1m": str(manifest)}
+
+
+def _run(case: str, src: str, out: Path, workers: int) -> dict[str, Any]:
+    dst = out / (f"{case}-{workers}.json" if case == "voc-coco" else f"{case}-{workers}.manifest")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _CHILD, case, src, str(dst), str(workers)], capture_output=True,
+                          text=True, check=False)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"{case} with {workers} workers failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall"] = wall
+    if dst.exists():
+        dst.unlink()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", type=int, default=20000)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=1, help="runs per case and worker count (the best is kept)")
+    ap.add_argument("--cases", default="voc-coco,validate-1m,convert-1m")
+    ap.add_argument("--cache", default=os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
+                                                     "mafmt-scale-cache"))
+    a = ap.parse_args()
+    cache = Path(a.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    inputs = _inputs(cache, a.images, a.lines)
+    print(f"inputs ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    out = Path(tempfile.mkdtemp(dir=cache))
+    rows = []
+    load = os.getloadavg()[0]
+    for case in a.cases.split(","):
+        best: dict[int, dict[str, Any]] = {}
+        for _ in range(a.runs):
+            for w in (1, a.workers):  # interleaved
+                r = _run(case, inputs[case], out, w)
+                print(f"{case} workers={w}: {r['wall']:.1f} s (job {r['job']:.1f} s)", file=sys.stderr, flush=True)
+                if w not in best or r["wall"] < best[w]["wall"]:
+                    best[w] = r
+        one, many = best[1], best[a.workers]
+        same = one["digest"] == many["digest"]
+        rows.append((case, one, many, same))
+    out.rmdir() if not any(out.iterdir()) else None
+    mib = 1024.0
+    print(f"\nMachine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
+          f"{platform.release()}; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+          f"best of {a.runs}; {a.images:,} VOC files, {a.lines:,} manifest lines.\n")
+    print(f"| case | 1 worker (one process): wall, CPU | {a.workers} workers: wall (cluster start) | {a.workers} "
+          f"workers: job only | speed-up wall / job | CPU: client, each worker | peak RSS: 1 worker | "
+          f"peak RSS: client, each worker | same output |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for case, one, many, same in rows:
+        print(f"| {case} | {one['wall']:.1f} s, {one['client_cpu']:.1f} s | {many['wall']:.1f} s "
+              f"({many['start']:.1f} s) | {many['job']:.1f} s | "
+              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | {many['client_cpu']:.1f} s, "
+              f"{', '.join(f'{c:.1f}' for c in many['worker_cpu'])} s | "
+              f"{one['client_rss_kb'] / mib:.0f} MiB | {many['client_rss_kb'] / mib:.0f} MiB, "
+              f"{', '.join(f'{k / mib:.0f}' for k in many['worker_rss_kb'])} MiB | {'yes' if same else 'NO'} |")
+    for case, _, many, _ in rows:
+        if many.get("warnings"):
+            print(f"\n{case}: report warnings with workers: {many['warnings']}")
+
+
+if __name__ == "__main__":
+    main()

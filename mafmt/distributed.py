@@ -1,0 +1,173 @@
+"""The engine behind ``--workers`` / ``--scheduler``: Dask, imported only when asked for.
+
+:func:`engine` gives a :class:`Engine` that runs a list of shard tasks and returns their
+results in input order:
+
+* ``workers=N`` (N > 1) starts a :class:`distributed.LocalCluster` of N single-threaded
+  worker processes on this machine (the parsers hold the GIL, so threads would not help);
+* ``scheduler="tcp://host:8786"`` sends the same tasks to an existing Dask cluster, whose
+  workers read the sources themselves through :mod:`mafmt.storage`, with the credentials of
+  their own environment (``MAFMT_OBS_*``/``OBS_*``): a task holds URIs and numbers, never a
+  secret;
+* ``scheduler=`` also takes a :class:`distributed.Client` (or anything with ``submit`` and
+  ``gather``) that the caller owns, as the tests do.
+
+A worker that dies while running a shard is retried by Dask on another worker
+(``distributed.scheduler.allowed-failures`` times); after that the job fails with a
+:class:`~mafmt.errors.MafmtError` that names the shard, and the target is left as it was.
+
+Dask is the optional extra ``mafmt[dask]``; without it, asking for workers is a usage error
+that says how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from mafmt.errors import MafmtError, UsageError
+
+__all__ = ["INSTALL_HINT", "Engine", "cpu_count", "engine", "parse_workers", "require", "wanted"]
+
+INSTALL_HINT = "pip install 'mafmt[dask]'"
+
+
+def cpu_count() -> int:
+    """The cores this process may use (its CPU affinity where the system says it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def parse_workers(value: str | int | None) -> int:
+    """``--workers``: a positive number or ``auto`` (the cores available).
+
+    Raises:
+        UsageError: anything else.
+    """
+    if value is None:
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    elif isinstance(value, str) and value.strip().lower() == "auto":
+        return cpu_count()
+    else:
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            raise UsageError(f"--workers must be a number or 'auto', not {value!r}") from None
+    if n < 1:
+        raise UsageError(f"--workers must be 1 or more, not {n}")
+    return n
+
+
+def wanted(workers: str | int | None, scheduler: Any) -> bool:
+    """Whether a call asks for Dask at all (``workers=1`` without a scheduler does not)."""
+    return scheduler is not None or parse_workers(workers) > 1
+
+
+def require() -> Any:
+    """The ``distributed`` module, or a usage error that says how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"--workers/--scheduler run on Dask, which is not installed: {INSTALL_HINT}") from None
+    return distributed
+
+
+class Engine:
+    """Runs shard tasks on a Dask client and gathers their results in input order."""
+
+    def __init__(self, client: Any, workers: int) -> None:
+        self.client = client
+        self.workers = workers
+
+    def map(self, func: Callable[..., Any], items: Sequence[Any], *args: Any, name: str = "mafmt") -> list[Any]:
+        """``[func(item, *args) for item in items]``, run on the workers; the first failure
+        (in input order) is raised as the error it was, a dead worker as a MafmtError."""
+        if not items:
+            return []
+        futures = [self.client.submit(func, item, *args, key=f"{name}-{i}-{os.urandom(6).hex()}", pure=False)
+                   for i, item in enumerate(items)]
+        try:
+            return list(self.client.gather(futures))
+        except MafmtError:
+            raise
+        except Exception as exc:
+            # a worker that died: Dask gave up retrying its task (KilledWorker), or the result was
+            # being fetched from it when it went (CommClosedError)
+            killed = type(exc).__name__ in ("KilledWorker", "CommClosedError")
+            if not killed:
+                raise
+            shard = _shard_of(futures, exc)
+            raise MafmtError(f"a Dask worker died while running {name} shard {shard} (retried "
+                             f"{_allowed_failures()} times on other workers; out of memory, or killed?); "
+                             "nothing was written") from None
+        finally:
+            for f in futures:
+                f.release()
+
+
+def _shard_of(futures: list[Any], exc: BaseException) -> str:
+    key = str(exc.args[0]) if exc.args else ""
+    for i, f in enumerate(futures):
+        if f.key == key or str(f.key) in str(exc):
+            return str(i + 1) + f" of {len(futures)}"
+    return f"? of {len(futures)}"
+
+
+def _allowed_failures() -> int:
+    try:
+        import dask
+
+        return int(dask.config.get("distributed.scheduler.allowed-failures"))
+    except Exception:  # noqa: BLE001 - only for the message
+        return 3
+
+
+@contextmanager
+def engine(workers: str | int | None = 1, scheduler: Any = None) -> Iterator[Engine]:
+    """The engine for ``workers`` local processes, or for ``scheduler`` (an address or a client)."""
+    n = parse_workers(workers)
+    if scheduler is not None and not isinstance(scheduler, str):
+        yield Engine(scheduler, _worker_count(scheduler, n))
+        return
+    distributed = require()
+    import logging
+
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise UsageError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc})") from None
+        try:
+            yield Engine(client, _worker_count(client, n))
+        finally:
+            client.close()
+        return
+    import warnings
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with warnings.catch_warnings():  # "port 8787 is already in use": no dashboard is wanted anyway
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+    try:
+        client = distributed.Client(cluster)
+        try:
+            yield Engine(client, n)
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def _worker_count(client: Any, default: int) -> int:
+    try:
+        info = client.scheduler_info()
+        return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+    except Exception:  # noqa: BLE001 - a client-like object without scheduler_info
+        return max(1, default)

@@ -1,0 +1,164 @@
+"""Splitting a dataset source into shards that can be read on their own.
+
+A shard is a small, picklable description of a part of a source; a worker opens it itself
+(through :mod:`mafmt.storage`, with its own credentials), so a task carries no data and no
+secret:
+
+* a manifest splits into **byte ranges aligned to line starts** (:func:`manifest_spans`):
+  the client reads a few bytes around each cut, never the file; each worker reads only its
+  range (a ranged GET on object storage) and counts its lines, so every shard knows the
+  number of its first line and errors keep their ``file:line`` (:func:`count_lines`,
+  :func:`open_span`);
+* folder formats split by **file lists** (:func:`split_list`), listed once by the client (on
+  object storage: one listing, page by page, as :func:`mafmt.storage.iter_files` gives it).
+
+Sources that are one document (COCO) or that this module does not split yet are read in one
+piece; :mod:`mafmt.scale` says which.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any, TypeVar
+
+from mafmt import storage
+
+__all__ = ["Span", "count_lines", "manifest_spans", "open_span", "split_list"]
+
+T = TypeVar("T")
+
+#: how many bytes a cut reads at a time while it looks for the next line start
+_PROBE = 1 << 16
+#: a manifest shard is never smaller than this, a run of files never shorter than
+#: MIN_RUN_FILES (a small source is one shard: a task costs milliseconds)
+MIN_SPAN_BYTES = 1 << 20
+MIN_RUN_FILES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Bytes ``[start, end)`` of a manifest, starting at a line start; ``first_line`` is the
+    1-based number of its first line (0 until :func:`count_lines` ran on the spans before)."""
+
+    uri: str
+    index: int
+    start: int
+    end: int
+    first_line: int = 0
+
+
+def _size(uri: str) -> int:
+    if storage.scheme_of(uri) in (None, "file"):
+        return os.path.getsize(uri.removeprefix("file://"))
+    return int(storage.stat(uri).size)
+
+
+def manifest_spans(uri: str, parts: int, *, min_bytes: int | None = None) -> list[Span]:
+    """``uri`` cut into at most ``parts`` spans of about equal size (none under ``min_bytes``,
+    default :data:`MIN_SPAN_BYTES`), each cut moved forward to the next line start (a line
+    belongs to the span holding its first byte)."""
+    size = _size(uri)
+    least = MIN_SPAN_BYTES if min_bytes is None else min_bytes
+    parts = max(1, min(parts, size // max(1, least) or 1))
+    cuts = [0]
+    for k in range(1, parts):
+        cut = _line_start_at_or_after(uri, size * k // parts, size)
+        if cuts[-1] < cut < size:
+            cuts.append(cut)
+    cuts.append(size)
+    return [Span(uri, i, a, b) for i, (a, b) in enumerate(itertools.pairwise(cuts))]
+
+
+def _line_start_at_or_after(uri: str, pos: int, size: int) -> int:
+    """The first offset >= ``pos`` where a line starts (``size`` when none does)."""
+    if pos <= 0:
+        return 0
+    at = pos - 1  # a line starts at pos exactly when the byte before it is a newline
+    while at < size:
+        with open_span(uri, at, min(size, at + _PROBE)) as fh:
+            chunk = fh.read()
+        nl = chunk.find(b"\n")
+        if nl >= 0:
+            return at + nl + 1
+        if not chunk:
+            break
+        at += len(chunk)
+    return size
+
+
+def open_span(uri: str, start: int, end: int) -> IO[bytes]:
+    """A buffered binary stream over bytes ``[start, end)`` of ``uri`` (``readline(n)`` as
+    :func:`mafmt.storage.open_read` gives it); on object storage one ranged GET."""
+    if end <= start:
+        return io.BufferedReader(io.BytesIO(b""))  # type: ignore[arg-type]
+    if storage.scheme_of(uri) in (None, "file"):
+        fh = open(uri.removeprefix("file://"), "rb")  # noqa: SIM115 - handed to the caller
+        fh.seek(start)
+        return io.BufferedReader(_Window(fh, end - start), 1 << 20)  # type: ignore[arg-type]
+    return _open_remote_range(uri, start, end)
+
+
+def _open_remote_range(uri: str, start: int, end: int) -> IO[bytes]:
+    from obs import GetObjectHeader  # type: ignore[import-untyped]
+
+    from mafmt.storage.obs import _ObjectReader
+
+    backend: Any = storage.backend_for(uri)
+    bucket, key = backend._file_key(uri)
+    resp = backend.call("getObject", uri, bucket, key, headers=GetObjectHeader(range=f"{start}-{end - 1}"))
+    return io.BufferedReader(_ObjectReader(resp.body.response, uri, backend), 1 << 20)
+
+
+class _Window(io.RawIOBase):
+    """At most ``n`` bytes of an open file, from where it stands."""
+
+    def __init__(self, fh: IO[bytes], n: int) -> None:
+        self._fh = fh
+        self._left = n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(b)[: self._left]
+        n = self._fh.readinto(view)  # type: ignore[attr-defined]
+        self._left -= n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def count_lines(span: Span) -> int:
+    """The number of newlines in ``span`` (the lines that end in it): the next span's first
+    line is this one's plus that count. Runs on a worker; reads only the span."""
+    n = 0
+    with open_span(span.uri, span.start, span.end) as fh:
+        while chunk := fh.read(1 << 22):
+            n += chunk.count(b"\n")
+    return n
+
+
+def numbered(spans: Sequence[Span], newlines: Sequence[int]) -> list[Span]:
+    """The spans with their ``first_line`` set from the newline counts of the spans before."""
+    out, line = [], 1
+    for span, n in zip(spans, newlines, strict=True):
+        out.append(Span(span.uri, span.index, span.start, span.end, line))
+        line += n
+    return out
+
+
+def split_list(items: Sequence[T], parts: int, *, min_items: int | None = None) -> list[list[T]]:
+    """``items`` in at most ``parts`` consecutive runs of about equal length (input order kept),
+    none shorter than ``min_items`` (default :data:`MIN_RUN_FILES`)."""
+    n = len(items)
+    least = MIN_RUN_FILES if min_items is None else min_items
+    parts = max(1, min(parts, n // max(1, least) or 1))
+    return [list(items[n * k // parts: n * (k + 1) // parts]) for k in range(parts)]

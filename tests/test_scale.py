@@ -1,0 +1,260 @@
+"""Sharded convert / validate / stats on Dask (mafmt.scale): the output does not depend on the
+number of workers, findings keep their file:line, a dead worker leaves the target as it was.
+
+One ``distributed.LocalCluster`` of 2 worker processes serves the module; its workers reach the
+test S3 server (moto) with credentials from their own environment, as a real cluster's would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from scale_helpers import KillOnTask, manifest_dataset, upload, voc_dataset
+
+import mafmt
+from mafmt import converters, shards
+from mafmt.errors import MafmtError
+
+#: every registered format that can be written, with the target name it is written to
+WRITERS = {name: ("out.json" if name == "coco" else "out.manifest" if name == "manifest" else "out.csv"
+                  if name == "csv" else "out") for name, fmt in converters.FORMATS.items()}
+
+
+def _worker_env(ep: Any) -> dict[str, str]:
+    return {"HUAWEICLOUD_SDK_AK": ep.access_key, "HUAWEICLOUD_SDK_SK": ep.secret_key,
+            "MAFMT_OBS_ENDPOINT": ep.endpoint, "MAFMT_OBS_REGION": ep.region, "MAFMT_OBS_SIGNATURE": ep.signature,
+            "MAFMT_OBS_RETRIES": "2"}
+
+
+@pytest.fixture(scope="module")
+def cluster(_moto_server: Any) -> Any:
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                      env=_worker_env(_moto_server.endpoint), silence_logs=50)
+    client = distributed.Client(lc)
+    yield client
+    client.close()
+    lc.close()
+
+
+@pytest.fixture(autouse=True)
+def small_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards of a few hundred bytes / a few files, so small inputs make several."""
+    monkeypatch.setattr(shards, "MIN_SPAN_BYTES", 512)
+    monkeypatch.setattr(shards, "MIN_RUN_FILES", 3)
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _outcome(src: str, dst: Path, fmt: str, **kw: Any) -> tuple[str, Any, Any]:
+    try:
+        report = mafmt.convert(src, dst, dst_format=fmt, **kw)
+    except MafmtError as exc:
+        return "error", type(exc).__name__, str(exc).replace(str(dst.parent), "<dst>")
+    return "ok", _tree(dst), report
+
+
+@pytest.fixture()
+def s3_sources(s3: Any, tmp_path: Path) -> dict[str, str]:
+    local = tmp_path / "src"
+    voc = voc_dataset(local / "voc", 23)
+    manifest_dataset(local / "m", 90)
+    manifest_dataset(local / "e", 120, errors=True)
+    return {"voc": upload(voc, s3.bucket, "voc"), "manifest": upload(local / "m", s3.bucket, "m") + "/train.manifest",
+            "bad-manifest": upload(local / "e", s3.bucket, "e") + "/train.manifest"}
+
+
+@pytest.mark.parametrize("source", ["manifest", "voc", "bad-manifest"])
+def test_every_writer_gives_the_same_output_with_two_workers(source: str, s3_sources: dict[str, str],
+                                                             cluster: Any, tmp_path: Path) -> None:
+    src = s3_sources[source]
+    # VOC: two listed images have no XML file, hence no size; the bad manifest: bad lines are skipped
+    kw: dict[str, Any] = {} if source == "manifest" else {"on_error": "skip"}
+    assert len(shards.manifest_spans(src, 6) if source != "voc" else
+               shards.split_list(list(range(23)), 6)) > 2  # the input really is cut
+    sharded_writers = set()
+    for fmt, name in WRITERS.items():
+        one = _outcome(src, tmp_path / f"one-{fmt}" / name, fmt, **kw)
+        two = _outcome(src, tmp_path / f"two-{fmt}" / name, fmt, scheduler=cluster, **kw)
+        assert one[:2] == two[:2], fmt
+        if one[0] == "error":
+            assert one[2] == two[2], fmt
+            continue
+        r1, r2 = one[2].to_dict(), two[2].to_dict()
+        fell_back = {k for k in r2["warnings"] if k.startswith("workers: run in one process")}
+        if not fell_back:
+            sharded_writers.add(fmt)
+        for r in (r1, r2):
+            r["outputs"] = [os.path.basename(o.rstrip("/")) for o in r["outputs"]]
+            r["target"] = None
+        r2["warnings"] = {k: v for k, v in r2["warnings"].items() if k not in fell_back}
+        assert r1 == r2, fmt
+    # the pairs this module shards (the others run in one process, and say so)
+    assert sharded_writers >= ({"coco"} if source == "voc" else {"coco", "manifest"})
+
+
+def test_coco_ids_and_categories_follow_input_order(s3_sources: dict[str, str], cluster: Any, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "c.json"
+    mafmt.convert(s3_sources["voc"], out, scheduler=cluster, on_error="skip")
+    doc = json.loads(out.read_bytes())
+    assert [im["id"] for im in doc["images"]] == list(range(1, len(doc["images"]) + 1))
+    assert [a["id"] for a in doc["annotations"]] == list(range(1, len(doc["annotations"]) + 1))
+    assert [c["name"] for c in doc["categories"]][:5] == ["background", "cat", "dog", "bird", "person"]
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_sharded_validate_keeps_every_location(where: str, request: pytest.FixtureRequest, cluster: Any,
+                                                tmp_path: Path) -> None:
+    path = str(manifest_dataset(tmp_path / "m", 300, errors=True))
+    if where == "s3":
+        s3 = request.getfixturevalue("s3")
+        path = upload(tmp_path / "m", s3.bucket, "v") + "/train.manifest"
+    spans = shards.manifest_spans(path, 6)
+    assert len(spans) >= 4
+    one = mafmt.validate(path)
+    two = mafmt.validate(path, scheduler=cluster)
+    assert [(e.file, e.line, e.path, e.reason, e.severity) for e in two] == \
+           [(e.file, e.line, e.path, e.reason, e.severity) for e in one]
+    lines = {e.line for e in one if e.severity == "error"}
+    ends = [s.end for s in spans]
+    # errors in several shards, and duplicate ids whose first use is in another shard
+    assert len({next(i for i, end in enumerate(ends) if _offset(path, line) < end) for line in lines}) >= 3
+    assert any("duplicate id" in e.reason and int(e.reason.rsplit(" ", 1)[1].rstrip(")")) < 10 for e in one)
+
+
+def _offset(path: str, line: int) -> int:
+    from mafmt import storage
+
+    data = storage.read_bytes(path)
+    pos = 0
+    for _ in range(line - 1):
+        pos = data.index(b"\n", pos) + 1
+    return pos
+
+
+def test_sharded_validate_of_a_voc_folder(tmp_path: Path, cluster: Any) -> None:
+    root = voc_dataset(tmp_path / "voc", 20)
+    (root / "Annotations" / "img_00004.xml").write_text("<annotation><size><width>x</width></size>")
+    (root / "Annotations" / "img_00017.xml").write_text("<annotation><object><name>a</name></object></annotation>")
+    one = mafmt.validate(root, format="voc")
+    two = mafmt.validate(root, format="voc", scheduler=cluster)
+    assert one and [e.to_dict() for e in two] == [e.to_dict() for e in one]
+
+
+def test_sharded_stats_equal_one_process(s3_sources: dict[str, str], cluster: Any) -> None:
+    for src in s3_sources.values():
+        assert mafmt.stats(src, scheduler=cluster).to_dict() == mafmt.stats(src).to_dict()
+
+
+def test_sharded_qa_equal_one_process(s3_sources: dict[str, str], cluster: Any) -> None:
+    for src in s3_sources.values():
+        one = mafmt.qa(src, labels=["cat", "dog", "bird"]).to_dict()
+        assert mafmt.qa(src, labels=["cat", "dog", "bird"], scheduler=cluster).to_dict() == one
+    # the bad manifest has what crosses shards: duplicate ids far apart, repeated sources, label spellings
+    assert {"QA107", "QA108", "QA109", "QA111"} <= set(one["counts"])
+
+
+def test_a_bad_line_fails_as_in_one_process(tmp_path: Path, cluster: Any) -> None:
+    path = manifest_dataset(tmp_path / "m", 200, errors=True)
+    with pytest.raises(MafmtError) as one:
+        mafmt.convert(path, tmp_path / "a.manifest")
+    with pytest.raises(MafmtError) as two:
+        mafmt.convert(path, tmp_path / "b.manifest", scheduler=cluster)
+    assert str(two.value) == str(one.value) and ":6:" in str(one.value)
+    assert sorted(os.listdir(tmp_path)) == ["m"]  # nothing written, no staging left
+
+
+@pytest.mark.parametrize("once", [False, True], ids=["dies-every-time", "dies-once"])
+def test_a_killed_worker(once: bool, cluster: Any, tmp_path: Path) -> None:
+    src = manifest_dataset(tmp_path / "m", 120)
+    target = tmp_path / "out" / "train.manifest"
+    target.parent.mkdir()
+    target.write_bytes(b"the old target\n")
+    marker = str(tmp_path / "killed") if once else None
+    cluster.register_plugin(KillOnTask("mafmt-convert", marker), name=KillOnTask.name)
+    try:
+        if once:
+            report = mafmt.convert(src, target, overwrite=True, scheduler=cluster)
+            assert os.path.exists(marker)  # type: ignore[arg-type]
+            expected = tmp_path / "exp" / "train.manifest"  # (as deep as the target: the same rebased sources)
+            mafmt.convert(src, expected)
+            assert target.read_bytes() == expected.read_bytes() and report.written == 120
+        else:
+            with pytest.raises(MafmtError, match="worker died while running mafmt-convert shard"):
+                mafmt.convert(src, target, overwrite=True, scheduler=cluster)
+            assert target.read_bytes() == b"the old target\n"
+        assert sorted(os.listdir(target.parent)) == ["train.manifest"]
+    finally:
+        cluster.unregister_worker_plugin(KillOnTask.name)
+        cluster.wait_for_workers(2, timeout=60)
+
+
+def test_cli_scheduler_address(cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--scheduler ADDRESS: the CLI connects its own client to a running cluster."""
+    from mafmt.cli import main
+
+    path = manifest_dataset(tmp_path / "m", 200, errors=True)
+    address = cluster.scheduler.address
+    assert main(["validate", str(path), "-q", "--scheduler", address]) == 1
+    sharded = capsys.readouterr().out
+    assert main(["validate", str(path), "-q"]) == 1
+    assert sharded == capsys.readouterr().out and ":6:" in sharded
+    assert main(["convert", str(path), str(tmp_path / "a.manifest"), "-q", "--on-error", "skip", "--json",
+                 "--scheduler", address]) == 0
+    assert main(["convert", str(path), str(tmp_path / "b.manifest"), "-q", "--on-error", "skip"]) == 0
+    assert (tmp_path / "a.manifest").read_bytes() == (tmp_path / "b.manifest").read_bytes()
+    assert main(["validate", str(path), "-q", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+
+
+def test_workers_without_dask_is_a_usage_error(tmp_path: Path) -> None:
+    path = manifest_dataset(tmp_path / "m", 5)
+    code = ("import sys; sys.modules['distributed'] = None; from mafmt.cli import main; "
+            f"sys.exit(main(['validate', {str(path)!r}, '--workers', '2']))")
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "pip install 'mafmt[dask]'" in run.stderr
+
+
+def test_one_worker_never_imports_dask(tmp_path: Path) -> None:
+    path = manifest_dataset(tmp_path / "m", 5)
+    code = ("import sys; from mafmt.cli import main; code = main(['validate', '-q', " + repr(str(path)) + ", "
+            "'--workers', '1']); main(['convert', '-q', " + repr(str(path)) + ", " + repr(str(tmp_path / 'c.json'))
+            + "]); print(code, 'dask' in sys.modules or 'distributed' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip().endswith("0 False"), run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-3"])
+def test_bad_workers_value_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    from mafmt.cli import main
+
+    path = manifest_dataset(tmp_path / "m", 5)
+    assert main(["validate", str(path), "--workers", value]) == 2
+
+
+def test_manifest_spans_tile_the_file_at_line_starts(tmp_path: Path) -> None:
+    path = manifest_dataset(tmp_path / "m", 150)
+    data = path.read_bytes()
+    spans = shards.manifest_spans(str(path), 7, min_bytes=100)
+    assert spans[0].start == 0 and spans[-1].end == len(data) and len(spans) == 7
+    for a, b in itertools.pairwise(spans):
+        assert a.end == b.start and data[b.start - 1:b.start] == b"\n"
+    counted = shards.numbered(spans, [shards.count_lines(s) for s in spans])
+    assert [s.first_line for s in counted] == [data[:s.start].count(b"\n") + 1 for s in spans]
