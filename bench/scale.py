@@ -15,7 +15,7 @@ N-worker output must equal the 1-worker output byte for byte (validate: the same
     python bench/scale.py                      # the full sizes, best of --runs 1
     python bench/scale.py --images 2000 --lines 100000 --runs 2   # a quick look
 
-The table is printed as Markdown (paste it into bench/SCALE.md).
+The table is printed as Markdown (paste it into bench/RESULTS.md, section Scale-out).
 """
 
 from __future__ import annotations
