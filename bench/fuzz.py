@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -83,7 +85,7 @@ def campaign(args: argparse.Namespace) -> tuple[fuzzing.Tally, dict[str, dict[st
                     print(f"fuzzer failure on {target} case {ids[index]}:\n{res.traceback}", file=sys.stderr)
                     harness_errors[target] = harness_errors.get(target, 0) + 1
                     continue
-                tally.add(res, seed=args.seed)
+                tally.add(res)
                 cpu += res.cpu
                 if n % step == 0:
                     print(f"  {target}: {n}/{len(jobs)} ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
@@ -197,11 +199,11 @@ def minimise_and_save(data: dict[str, Any], args: argparse.Namespace) -> int:
         rel, layout, entry = fuzzing.save_crasher(res.case, out / t, name)
         records.append(_record(s, res, t, case_id, op, (f"{t}/{rel}", layout, entry)))
         print(f"  {key}: {t}/{rel} ({sum(map(len, res.case.files.values()))} bytes, {res.evaluations} runs)")
-    index = {"seed": seed, "campaign": {k: data[k] for k in ("cases", "ops", "per_case", "budget")},
+    saved = {"seed": seed, "campaign": {k: data[k] for k in ("cases", "ops", "per_case", "budget")},
              "crashers": [r for r in records if r.get("path")], "unsaved": [r for r in records if not r.get("path")]}
-    (out / "index.json").write_text(json.dumps(index, indent=1, ensure_ascii=True) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(readme(index, data), encoding="utf-8")
-    print(f"saved {len(index['crashers'])} crashers to {out}")
+    (out / "index.json").write_text(json.dumps(saved, indent=1, ensure_ascii=True) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(readme(saved, data), encoding="utf-8")
+    print(f"saved {len(saved['crashers'])} crashers to {out}")
     return 0
 
 
@@ -212,11 +214,19 @@ def _describe(res: fuzzing.Minimised | None, s: dict[str, Any], case_id: int | N
     return "; ".join(s["examples"][0][5]) if s["examples"] else ""
 
 
+def _scrub(text: str) -> str:
+    """A message without the scratch folders of this machine: ``<dataset>/cat/a.jpg``, ``<out>/voc/...``."""
+    tmp = re.escape(tempfile.gettempdir().rstrip("/\\"))
+    text = re.sub(tmp + r"[/\\]\S*?[/\\]in-[\w.-]+", "<dataset>", text)
+    text = re.sub(tmp + r"[/\\]\S*?[/\\]out-\w+", "<out>", text)
+    return re.sub(tmp + r"[/\\][^\s'\"]*", "<tmp>", text)
+
+
 def _record(s: dict[str, Any], res: fuzzing.Minimised | None, t: str | None, case_id: int | None, op: str | None,
             saved: tuple[str, str, str] | None) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "site": _site_key(s), "kind": s["kind"], "exc_type": s["exc_type"], "file": s["file"], "line": s["line"],
-        "func": s["func"], "message": s["message"], "hits": s["hits"], "hits_by_reader": s["cases"], "ops": s["ops"],
+        "func": s["func"], "message": _scrub(s["message"]), "hits": s["hits"], "hits_by_reader": s["cases"], "ops": s["ops"],
         "description": _describe(res, s, case_id, t),
     }
     if res is not None and saved is not None:
@@ -263,6 +273,21 @@ def readme(index: dict[str, Any], data: dict[str, Any]) -> str:
         desc = _md(r["description"])[:160]
         lines.append(f"| {where} | {r['exc_type'] if r['kind'] == 'crash' else r['kind']} | {reader} | "
                      f"{r.get('op') or ', '.join(r['ops'])} | {desc} | {crasher} | {r['hits']} |")
+    hangs = [x for x in data["sites"] if x["kind"] in ("timeout", "hang")]
+    if hangs or data.get("memory"):
+        lines += ["", "## Hangs, slow inputs and memory", "",
+                  (f"Ops over the {data['budget']:g} s budget (where the alarm found them) and cases that raised a "
+                  "worker's peak memory by more than 200 MB. Not saved as CLI tests (they would stall them); "
+                  "replay one with the command shown."), "",
+                  "| where | kind | reader | ops | triggering input | cases | replay |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for x in sorted(hangs, key=lambda x: (x["file"], x["func"])):
+            t, case_id, _op, _n, _size, mutations = min(x["examples"], key=lambda e: (e[3], e[4], e[1]))
+            lines.append(f"| `{x['file']}` ({x['func']}) | {x['kind']} | {', '.join(x['cases'])} | "
+                         f"{', '.join(x['ops'])} | {_md('; '.join(mutations))[:160]} | {x['hits']} | "
+                         f"`python bench/fuzz.py --seed {index['seed']} --replay {t}:{case_id}` |")
+        for mb, t, case_id in data.get("memory", [])[:20]:
+            lines.append(f"| peak RSS +{mb:.0f} MB | memory | {t} | | | 1 | "
+                         f"`python bench/fuzz.py --seed {index['seed']} --replay {t}:{case_id}` |")
     lines.append("")
     return "\n".join(lines)
 

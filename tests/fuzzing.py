@@ -348,7 +348,7 @@ def _jsonl(*lines: dict[str, Any]) -> bytes:
 
 
 def _seed_manifest() -> Files:
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"source": "./images/a.jpg", "usage": "TRAIN", "id": "s1", "inference-loc": "./inf/a.txt", "hard": "true",
          "hard-coefficient": 0.5, "hard-reasons": "0-3", "property": {"@modelarts:frame": 3},
          "source-type": "image", "sample-type": 0, "vendor": {"k": [1, 2]},
@@ -881,7 +881,7 @@ def _mutate_json_doc(rng: random.Random, doc: Any, keys: tuple[str, ...], raws: 
     paths = _json_paths(doc)
     path = rng.choice(paths)
     where = _json_where(path)
-    parent = _json_get(doc, path[:-1]) if path else None
+    parent: Any = _json_get(doc, path[:-1]) if path else None
     key = path[-1] if path else None
     node = _json_get(doc, path)
     action = rng.choices(("replace", "wrap", "delete", "dup", "swap", "insert", "rename", "strings", "empty"),
@@ -891,7 +891,7 @@ def _mutate_json_doc(rng: random.Random, doc: Any, keys: tuple[str, ...], raws: 
         if not named:
             return _mutate_json_doc(rng, doc, keys, raws)
         path = rng.choice(named)
-        value = copy.copy(rng.choice(("", " ", None, [], {}, 0, "\t")))
+        value: Any = copy.copy(rng.choice(("", " ", None, [], {}, 0, "\t")))
         _json_get(doc, path[:-1])[path[-1]] = value
         return doc, f"{_json_where(path)} = {show(value)} (empty)"
     if action == "replace" or parent is None and action in ("delete", "dup", "swap", "rename"):
@@ -1126,9 +1126,9 @@ def mut_xml(rng: random.Random, data: bytes) -> tuple[bytes, str] | None:
         desc = f"<{el.tag} {name}={show(value)}>"
     elif action == "nest":
         n = rng.choice((15, 16, 17, 40, 300, DEEP))
-        tag = rng.choice((b"part", b"object", b"x", b"properties"))
-        el.text = raws.add((b"<" + tag + b">") * n + (b"</" + tag + b">") * n)
-        desc = f"<{tag.decode()}> nested {n} deep inside <{el.tag}>"
+        ntag = rng.choice((b"part", b"object", b"x", b"properties"))
+        el.text = raws.add((b"<" + ntag + b">") * n + (b"</" + ntag + b">") * n)
+        desc = f"<{ntag.decode()}> nested {n} deep inside <{el.tag}>"
     elif action == "ns":
         el.tag = "{urn:fuzz}" + el.tag
         desc = f"<{el.tag}> put in a namespace"
@@ -1306,7 +1306,7 @@ def _layout_ok(files: Files, links: dict[str, str], dirs: list[str]) -> bool:
     names = [*files, *links]
     if len(set(names)) != len(names) or any(not n or n.startswith("/") or "//" in n for n in names):
         return False
-    parents = set()
+    parents: set[str] = set()
     for n in [*names, *dirs]:
         parts = n.split("/")
         if any(not p or p in (".", "..") or len(os.fsencode(p)) > 255 for p in parts):
@@ -1870,15 +1870,13 @@ def _prepare_worker(memory_mb: int) -> None:
     """Import what cases use (stable timings), then cap the address space: a blow-up becomes a
     MemoryError finding instead of taking the machine down."""
     import mafmt.converters
-    import mafmt.validation
+    import mafmt.validation  # noqa: F401
     from mafmt.converters import rle  # noqa: F401
 
     with contextlib.suppress(ImportError):
         from PIL import Image
 
         Image.init()
-    with contextlib.suppress(Exception):
-        mafmt.converters.FORMATS["manifest"].read  # noqa: B018
     if memory_mb > 0:
         try:
             import resource
@@ -2163,7 +2161,8 @@ class Tally:
         self.slow: list[tuple[float, str, int]] = []
         self.memory: list[tuple[float, str, int]] = []
 
-    def add(self, res: CaseResult, *, seed: int = 0, slow: float = 1.0, memory_mb: float = 200.0) -> None:
+    def add(self, res: CaseResult, *, slow: float = 1.0, memory_mb: float = 200.0) -> None:
+        """Count one result; ``slow`` and ``memory_mb`` are what counts as a slow or memory-hungry case."""
         t = res.target
         self.cases[t] += 1
         self.status.setdefault(t, Counter())[res.status] += 1
@@ -2205,7 +2204,7 @@ def describe_failures(target: str, results: Iterable[CaseResult], *, seed: int =
     tally = Tally()
     results = list(results)
     for res in results:
-        tally.add(res, seed=seed)
+        tally.add(res)
     sites = tally.failures(target)
     bad = sum(1 for r in results if r.findings)
     lines = [(f"{target}: {bad} of {len(results)} cases ended in something other than ok or a MafmtError; "
