@@ -215,10 +215,12 @@ def _describe(res: fuzzing.Minimised | None, s: dict[str, Any], case_id: int | N
 
 
 def _scrub(text: str) -> str:
-    """A message without the scratch folders of this machine: ``<dataset>/cat/a.jpg``, ``<out>/voc/...``."""
+    """A message without the scratch folders of this machine (wherever ``--tmp`` put them):
+    ``<dataset>/cat/a.jpg``, ``<out>/voc/...``, ``<tmp>``."""
+    worker = r"[^\s'\"]*[/\\]w\d+-\w+[/\\]"  # a worker's workspace: <tmp>/w<n>-<token>/
+    text = re.sub(worker + r"in-[\w.-]+", "<dataset>", text)
+    text = re.sub(worker + r"out-\w+", "<out>", text)
     tmp = re.escape(tempfile.gettempdir().rstrip("/\\"))
-    text = re.sub(tmp + r"[/\\]\S*?[/\\]in-[\w.-]+", "<dataset>", text)
-    text = re.sub(tmp + r"[/\\]\S*?[/\\]out-\w+", "<out>", text)
     return re.sub(tmp + r"[/\\][^\s'\"]*", "<tmp>", text)
 
 

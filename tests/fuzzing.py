@@ -885,13 +885,15 @@ def _mutate_json_doc(rng: random.Random, doc: Any, keys: tuple[str, ...], raws: 
     key = path[-1] if path else None
     node = _json_get(doc, path)
     action = rng.choices(("replace", "wrap", "delete", "dup", "swap", "insert", "rename", "strings", "empty"),
-                         (40, 8, 10, 8, 7, 13, 5, 9, 6))[0]
+                         (40, 8, 10, 8, 7, 13, 5, 9, 10))[0]
     if action == "empty":  # empty names, ids, paths and lists
         named = [p for p in paths if p and p[-1] in EMPTY_KEYS]
         if not named:
             return _mutate_json_doc(rng, doc, keys, raws)
-        path = rng.choice(named)
-        value: Any = copy.copy(rng.choice(("", " ", None, [], {}, 0, "\t")))
+        present = sorted({str(p[-1]) for p in named})  # each key as likely however often it occurs; names more
+        empty_key = rng.choices(present, [3 if k in ("name", "file_name", "source") else 1 for k in present])[0]
+        path = rng.choice([p for p in named if p[-1] == empty_key])
+        value: Any = "" if rng.random() < 0.4 else copy.copy(rng.choice((" ", None, [], {}, 0, "\t")))
         _json_get(doc, path[:-1])[path[-1]] = value
         return doc, f"{_json_where(path)} = {show(value)} (empty)"
     if action == "replace" or parent is None and action in ("delete", "dup", "swap", "rename"):
@@ -1871,7 +1873,7 @@ def _prepare_worker(memory_mb: int) -> None:
     MemoryError finding instead of taking the machine down."""
     import mafmt.converters
     import mafmt.validation  # noqa: F401
-    from mafmt.converters import rle  # noqa: F401
+    from mafmt import rle  # noqa: F401
 
     with contextlib.suppress(ImportError):
         from PIL import Image
