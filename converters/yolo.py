@@ -391,7 +391,7 @@ def write(
             klass = _Classes(classes, get_meta(samples), report)
         _write_meta(tx, layout, klass.names, lists, report)
         if write_sizes:
-            tx.write_bytes("sizes.csv", ("filename,width,height\n" + "".join(r + "\n" for r in size_rows)).encode())
+            tx.write_text("sizes.csv", "filename,width,height\n" + "".join(r + "\n" for r in size_rows))
     return report
 
 
@@ -461,7 +461,7 @@ def _write_meta(tx: Any, layout: str, names: list[str], lists: dict[str, list[st
     else:
         files["classes.txt"] = names_text
     for rel, text in files.items():
-        report.outputs.append(tx.write_bytes(rel, text.encode("utf-8")))
+        report.outputs.append(tx.write_text(rel, text))
 
 
 def write_modelarts(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
