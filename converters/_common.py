@@ -96,8 +96,9 @@ class DatasetMeta:
         return [c.name for c in self.categories]
 
     def by_id(self) -> list[Category]:
-        """Categories sorted by id (those without id keep their place at the end)."""
-        with_id = sorted((c for c in self.categories if c.id is not None), key=lambda c: c.id)  # type: ignore[arg-type, return-value]
+        """Categories sorted by id, integer ids before string ids (COCO allows both); those
+        without id keep their place at the end."""
+        with_id = sorted((c for c in self.categories if c.id is not None), key=lambda c: (type(c.id) is str, c.id))
         return with_id + [c for c in self.categories if c.id is None]
 
 
