@@ -45,7 +45,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--per-case", type=int, default=None,
                    help="run only this many of the converts/validate per case, rotating (default: all)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: 2 per CPU)")
-    p.add_argument("--budget", type=float, default=5.0, help="seconds per op before a timeout (default 5)")
+    p.add_argument("--budget", type=float, default=5.0, help="CPU seconds per op before a timeout (default 5)")
     p.add_argument("--memory-mb", type=int, default=2048, help="address space per worker above its start (MB)")
     p.add_argument("--tmp", default=None, help="scratch folder (default: a new temporary folder)")
     p.add_argument("--json", dest="json_out", default=None, help="write the campaign's sites and counts here")
@@ -73,7 +73,7 @@ def campaign(args: argparse.Namespace) -> tuple[fuzzing.Tally, dict[str, dict[st
     with fuzzing.Pool(args.workers, budget=args.budget, memory_mb=args.memory_mb, tmp=args.tmp) as pool:
         print(f"seed {args.seed}, {args.cases} cases per reader from case {args.start}, ops {','.join(ops)}"
               f"{'' if args.per_case is None else f' ({args.per_case} rotating per case)'}, "
-              f"{pool.n} workers, {args.budget:g} s per op", flush=True)
+              f"{pool.n} workers, {args.budget:g} s of CPU per op", flush=True)
         for target in targets:
             start = time.perf_counter()
             ids = range(args.start, args.start + args.cases)
@@ -278,7 +278,7 @@ def readme(index: dict[str, Any], data: dict[str, Any]) -> str:
     hangs = [x for x in data["sites"] if x["kind"] in ("timeout", "hang")]
     if hangs or data.get("memory"):
         lines += ["", "## Hangs, slow inputs and memory", "",
-                  (f"Ops over the {data['budget']:g} s budget (where the alarm found them) and cases that raised a "
+                  (f"Ops over the {data['budget']:g} s CPU budget (where the alarm found them) and cases that raised a "
                   "worker's peak memory by more than 200 MB. Not saved as CLI tests (they would stall them); "
                   "replay one with the command shown."), "",
                   "| where | kind | reader | ops | triggering input | cases | replay |", "| --- | --- | --- | --- | --- | --- | --- |"]

@@ -18,7 +18,7 @@ Vocabulary:
 * **site** -- exception type plus the innermost project frame (``converters/coco.py:212``).
 
 Cases run in worker processes (:class:`Pool`) with an address-space limit, a per-op
-``SIGALRM`` budget and a hard per-case limit after which the worker is killed, so a
+CPU-time budget (``SIGPROF``) and a hard wall-clock limit per case after which the worker is killed, so a
 crash, hang or memory blow-up is reported, never able to stall or sink the caller.
 """
 
@@ -1486,21 +1486,23 @@ def make_case(target: str, seed: int, case_id: int, per_case: int | None = None)
 
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
-    """Raise :class:`CaseTimeout` in the block after ``seconds`` (main thread, POSIX; else no limit)."""
+    """Raise :class:`CaseTimeout` in the block after ``seconds`` of CPU time (main thread, POSIX;
+    else no limit). CPU time, not wall time: a busy machine slows a case down without making it
+    a finding; a case blocked without spending CPU is ended by the pool's wall-clock limit."""
     if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def fire(signum: int, frame: Any) -> None:
-        raise CaseTimeout(f"over the budget of {seconds:g} s")
+        raise CaseTimeout(f"over the budget of {seconds:g} s of CPU")
 
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, fire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 @contextlib.contextmanager
@@ -1919,7 +1921,7 @@ def _selftest(what: str, config: dict[str, Any]) -> Any:
 
         return run_case(case, ops=("read",), budget=config["budget"], reader=broken_reader)
     if what == "hang":
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # the per-op budget cannot fire
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPROF})  # the per-op budget cannot fire
         time.sleep(3600)
     if what == "die":
         os._exit(3)
@@ -1975,7 +1977,7 @@ class _Slot:
 class Pool:
     """Worker processes that run fuzz jobs, each job with a hard time limit.
 
-    A worker that overruns a job's hard limit (a hang the per-op ``SIGALRM`` budget could
+    A worker that overruns a job's hard limit (a hang the per-op CPU budget could
     not break, e.g. inside C code) or dies is killed and replaced, and the job is reported
     as a ``hang`` finding. Workers cap their address space at ``memory_mb`` above what they
     use at start.

@@ -16,7 +16,7 @@ Environment:
 ``MAFMT_FUZZ_SEED``      0        campaign seed (a different seed, different cases)
 ``MAFMT_FUZZ_PER_CASE``  1        converts/validate per case, rotating over all writers and
                                   ``validate`` (``all``: every writer in every case)
-``MAFMT_FUZZ_BUDGET``    5        seconds per op before it is reported as a hang
+``MAFMT_FUZZ_BUDGET``    5        CPU seconds per op before it is reported as a timeout
 ``MAFMT_FUZZ_WORKERS``   2/CPU    worker processes (cases wait on the disk half the time)
 ``MAFMT_FUZZ_TMP``       tmp      scratch folder (default: pytest's ``tmp_path``; a RAM disk
                                   such as ``/dev/shm`` makes the run about 3x faster)
