@@ -54,6 +54,7 @@ from ._common import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
     UniqueNames,
+    as_line,
     basename,
     check_options,
     output,
@@ -250,7 +251,9 @@ def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], 
                 report.drop("file not found (give --images DIR)")  # a label file without its image reads as nothing
                 continue
             if labels:
-                report.outputs.append(tx.write_text(stem(fname) + ".txt", "".join(n + "\n" for n in labels)))
+                rel = stem(fname) + ".txt"
+                text = "".join(as_line(n, tx.final(rel)) + "\n" for n in labels)
+                report.outputs.append(tx.write_text(rel, text))
             report.written += 1
     return report
 
