@@ -9,6 +9,11 @@ is read in full (every sample, every detection document loaded), converted into 
 the seed and case and the one command that replays it. ``bench/fuzz.py`` runs the same
 cases at campaign size.
 
+Cost: about 7.5 ms of CPU a case (worker and parent, reading, one writer or validate in
+rotation), so the default 2,000 cases per reader (28,000) are about 3.5 CPU-minutes: about
+2 minutes on 2 free cores. For a campaign, raise ``MAFMT_FUZZ_CASES`` (and ``MAFMT_FUZZ_SEED``
+for other cases), or run ``bench/fuzz.py --cases 25000``.
+
 Environment:
 
 =======================  =======  ==========================================================
