@@ -10,7 +10,7 @@ Usage::
     python bench/fuzz.py --cases 25000 --json fuzz.json             # the campaign
     python bench/fuzz.py --minimise fuzz.json --save-crashers tests/data/crashers
     python bench/fuzz.py --seed 0 --replay coco:1234 [--dump DIR]    # one case, full tracebacks
-    python bench/fuzz.py --cases 2000 --per-case 1 --targets coco,csv-detect   # what CI runs
+    python bench/fuzz.py --cases 1500 --per-case 1 --targets coco,csv-detect   # what CI runs
 
 Exit code: 0 when every case ended ok or in a MafmtError, 1 otherwise.
 """

@@ -10,14 +10,15 @@ the seed and case and the one command that replays it. ``bench/fuzz.py`` runs th
 cases at campaign size.
 
 Cost: about 7.5 ms of CPU a case (worker and parent, reading, one writer or validate in
-rotation), so the default 2,000 cases per reader (28,000) are about 3.5 CPU-minutes: about
-2 minutes on 2 free cores. For a campaign, raise ``MAFMT_FUZZ_CASES`` (and ``MAFMT_FUZZ_SEED``
-for other cases), or run ``bench/fuzz.py --cases 25000``.
+rotation), so the default 1,500 cases per reader (21,000) are about 2.6 CPU-minutes: 2 to 3
+minutes on 2 cores (2,000 per reader took 4 minutes on 2 busy cores). For a campaign, raise
+``MAFMT_FUZZ_CASES`` (and ``MAFMT_FUZZ_SEED`` for other cases), or run
+``bench/fuzz.py --cases 25000``.
 
 Environment:
 
 =======================  =======  ==========================================================
-``MAFMT_FUZZ_CASES``     2000     cases per reader
+``MAFMT_FUZZ_CASES``     1500     cases per reader
 ``MAFMT_FUZZ_SEED``      0        campaign seed (a different seed, different cases)
 ``MAFMT_FUZZ_PER_CASE``  1        converts/validate per case, rotating over all writers and
                                   ``validate`` (``all``: every writer in every case)
@@ -42,7 +43,7 @@ import pytest
 from mafmt import storage
 from mafmt.errors import FormatError, MafmtError
 
-CASES = int(os.environ.get("MAFMT_FUZZ_CASES", "2000"))
+CASES = int(os.environ.get("MAFMT_FUZZ_CASES", "1500"))
 SEED = int(os.environ.get("MAFMT_FUZZ_SEED", "0"))
 _PER_CASE = os.environ.get("MAFMT_FUZZ_PER_CASE", "1")
 PER_CASE = None if _PER_CASE.strip().lower() == "all" else int(_PER_CASE)
