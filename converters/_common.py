@@ -96,8 +96,9 @@ class DatasetMeta:
         return [c.name for c in self.categories]
 
     def by_id(self) -> list[Category]:
-        """Categories sorted by id (those without id keep their place at the end)."""
-        with_id = sorted((c for c in self.categories if c.id is not None), key=lambda c: c.id)  # type: ignore[arg-type, return-value]
+        """Categories sorted by id, integer ids before string ids (COCO allows both); those
+        without id keep their place at the end."""
+        with_id = sorted((c for c in self.categories if c.id is not None), key=lambda c: (type(c.id) is str, c.id))
         return with_id + [c for c in self.categories if c.id is None]
 
 
@@ -242,6 +243,24 @@ def not_an_image(sample: Sample, doc: VocDocument | None, report: Report) -> boo
 
 
 # --------------------------------------------------------------------------- names and text files
+
+#: what ``str.splitlines`` ends a line at (the readers of line files split with it), and NUL
+#: (which makes a file binary to them)
+_NOT_IN_A_LINE = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00")
+
+
+def as_line(label: str, file: str, *, comments: bool = False) -> str:
+    """``label`` as one line of a line-per-label file (a class list, an image's label file),
+    which its reader reads back stripped (and, with ``comments``, without blank and ``#`` lines).
+
+    Raises:
+        FormatError: the label would not read back the same, naming it and the file.
+    """
+    if label != label.strip() or not _NOT_IN_A_LINE.isdisjoint(label) or (comments and (not label or label[0] == "#")):
+        raise FormatError(f"label {limits.clip(label)} cannot be a line of {os.path.basename(file)}: it would not "
+                          "read back the same (a line break or NUL, white space at an end"
+                          f"{', a leading #' if comments else ''})", file=file)
+    return label
 
 
 def stem(name: str) -> str:

@@ -535,8 +535,13 @@ def _category_spec(spec: list[str] | str) -> list[Category]:
 def _dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj)
-    except TypeError:  # integers beyond 64 bits
+    except TypeError:  # integers beyond 64 bits, or a lone surrogate (which the next line names)
+        pass
+    try:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = exc.object[max(0, exc.start - 30):exc.end + 30]
+        raise FormatError(f"a value holds a lone surrogate, which UTF-8 cannot hold: {limits.clip(bad, 80)}") from None
 
 
 class _Images:

@@ -54,6 +54,7 @@ from ._common import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
     UniqueNames,
+    as_line,
     basename,
     check_options,
     output,
@@ -250,7 +251,9 @@ def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], 
                 report.drop("file not found (give --images DIR)")  # a label file without its image reads as nothing
                 continue
             if labels:
-                report.outputs.append(tx.write_bytes(stem(fname) + ".txt", "".join(n + "\n" for n in labels).encode()))
+                rel = stem(fname) + ".txt"
+                text = "".join(as_line(n, tx.final(rel)) + "\n" for n in labels)
+                report.outputs.append(tx.write_text(rel, text))
             report.written += 1
     return report
 
@@ -420,10 +423,10 @@ def _text_writer(combine: bool) -> Any:
                 results.append(cell)
             report.written += 1
         with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-            report.outputs.append(tx.write_bytes(f"{name}.txt", "".join(t + "\n" for t in texts).encode("utf-8")))
+            report.outputs.append(tx.write_text(f"{name}.txt", "".join(t + "\n" for t in texts)))
             if not combine:
-                report.outputs.append(tx.write_bytes(f"{name}_result.txt",
-                                                     "".join(r + "\n" for r in results).encode("utf-8")))
+                report.outputs.append(tx.write_text(f"{name}_result.txt",
+                                                    "".join(r + "\n" for r in results)))
         return report
 
     return write

@@ -408,10 +408,9 @@ def write(
             report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", voc.document_to_bytes(out)))
             report.written += 1
         # datumaro (and CVAT) read the class list of a VOC dataset from labelmap.txt
-        tx.write_bytes("labelmap.txt", ("# label:color_rgb:parts:actions\n"
-                                        + "".join(f"{n}:::\n" for n in labels)).encode("utf-8"))
+        tx.write_text("labelmap.txt", "# label:color_rgb:parts:actions\n" + "".join(f"{n}:::\n" for n in labels))
         for split, ids in {**splits, "trainval": splits["train"] + splits["val"]}.items():
-            tx.write_bytes(f"ImageSets/Main/{split}.txt", "".join(i + "\n" for i in ids).encode("utf-8"))
+            tx.write_text(f"ImageSets/Main/{split}.txt", "".join(i + "\n" for i in ids))
     return report
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -39,6 +40,7 @@ from ._common import (
     DatasetMeta,
     MetaStream,
     UniqueNames,
+    as_line,
     basename,
     check_options,
     detection_objects,
@@ -391,7 +393,7 @@ def write(
             klass = _Classes(classes, get_meta(samples), report)
         _write_meta(tx, layout, klass.names, lists, report)
         if write_sizes:
-            tx.write_bytes("sizes.csv", ("filename,width,height\n" + "".join(r + "\n" for r in size_rows)).encode())
+            tx.write_text("sizes.csv", "filename,width,height\n" + "".join(r + "\n" for r in size_rows))
     return report
 
 
@@ -438,11 +440,20 @@ def _values(obj: VocObject, w: int, h: int, task: str, circle_vertices: int, rep
     return [v for x, y in clipped for v in (x / w, y / h)]
 
 
+#: what a YAML double-quoted scalar cannot hold as it is: non-printable characters (refused by
+#: YAML readers) and line breaks (folded into spaces)
+_YAML_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
 def _yaml_quote(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    text = name.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + '"'
 
 
 def _write_meta(tx: Any, layout: str, names: list[str], lists: dict[str, list[str]], report: Report) -> None:
+    if layout != "ultralytics":  # obj.names / classes.txt: one name a line (data.yaml quotes them)
+        names_file = tx.final("obj.names" if layout == "darknet" else "classes.txt")
+        names = [as_line(n, names_file, comments=True) for n in names]
     names_text = "".join(n + "\n" for n in names)
     files: dict[str, str] = {}
     if layout == "darknet":
@@ -461,7 +472,7 @@ def _write_meta(tx: Any, layout: str, names: list[str], lists: dict[str, list[st
     else:
         files["classes.txt"] = names_text
     for rel, text in files.items():
-        report.outputs.append(tx.write_bytes(rel, text.encode("utf-8")))
+        report.outputs.append(tx.write_text(rel, text))
 
 
 def write_modelarts(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,

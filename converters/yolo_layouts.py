@@ -43,7 +43,7 @@ SPLIT_TO_USAGE = {"train": "TRAIN", "val": "EVAL", "valid": "EVAL", "validation"
 _KV = re.compile(r"^\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$")
 _NOT_LABELS = frozenset({"classes.txt", "obj.names", "train.txt", "valid.txt", "val.txt", "test.txt", "sizes.csv",
                          "readme.txt", "license.txt", "labels.txt", "notes.txt"})
-_ROW = re.compile(r"^\s*\d+(\s+[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?){4,}\s*$")
+_ROW = re.compile(r"^\s*\d+(\s+[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?){4,}\s*$")  # one way to match: linear time
 #: a line that is meant as a YOLO row, well-formed or not: a class index and numbers
 _ROWISH = re.compile(r"^\s*\d+(\s+\S+)+\s*$")
 
@@ -75,13 +75,39 @@ class Layout:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses aliases (no alias bombs)."""
+    """A safe YAML loader that refuses aliases (no alias bombs) and nesting deeper than
+    :data:`mafmt.limits.MAX_JSON_DEPTH`: ``[``/``{`` nesting is refused as it is scanned
+    (the scanner's time grows with the square of it), block nesting as it is composed."""
+
+    _depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
+        if self.flow_level >= limits.MAX_JSON_DEPTH:
+            raise LimitError(f"nested deeper than {limits.MAX_JSON_DEPTH} levels", line=self.get_mark().line + 1)
+        super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
+        if self._depth >= limits.MAX_JSON_DEPTH:
+            raise LimitError(f"nested deeper than {limits.MAX_JSON_DEPTH} levels",
+                             line=self.peek_event().start_mark.line + 1)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_long_int(self, node: Any) -> Any:
+        """An integer, not longer than :data:`mafmt.limits.MAX_NUMBER_CHARS` characters."""
+        if len(node.value) > limits.MAX_NUMBER_CHARS:
+            raise LimitError(f"a number of {len(node.value)} characters (the limit is {limits.MAX_NUMBER_CHARS})",
+                             line=node.start_mark.line + 1)
+        return self.construct_yaml_int(node)
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_long_int)
 
 
 def load_yaml(text: str, file: str | None = None) -> Any:
@@ -93,6 +119,8 @@ def load_yaml(text: str, file: str | None = None) -> Any:
     """
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except LimitError as exc:
+        raise LimitError(exc.reason, file=file, line=exc.line) from None
     except RecursionError:
         raise LimitError("YAML nested too deeply", file=file) from None
     except yaml.YAMLError as exc:
@@ -114,7 +142,7 @@ def _names(names: Any, file: str | None) -> list[str] | None:
     if isinstance(names, dict):
         try:
             order = sorted(names, key=lambda k: int(k))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise FormatError("names: the keys of a names map are class indices", file=file, path="names") from None
         if [int(k) for k in order] != list(range(len(order))):
             raise FormatError("names: class indices must be 0..N-1 without gaps", file=file, path="names")

@@ -15,7 +15,8 @@ limit                       default      what it bounds
 ``MAX_TEXT_BYTES``          64 MiB       a small text file: label files, class lists,
                                          ImageSets lists, size tables, CSV files
 ``MAX_YAML_BYTES``          1 MiB        a YOLO ``data.yaml``; YAML aliases are refused
-``MAX_JSON_DEPTH``          64           nesting of arrays/objects in any JSON value kept
+``MAX_JSON_DEPTH``          64           nesting of arrays/objects in any JSON value kept,
+                                         and of a YOLO ``data.yaml``
 ``MAX_XML_DEPTH``           16           nesting of ``part`` elements in a VOC object
 ``MAX_NUMBER_CHARS``        100          characters of one number written as text
 ``MAX_COORDINATE``          1e9          absolute value of a pixel coordinate or size

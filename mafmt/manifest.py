@@ -165,7 +165,7 @@ def _convert(kind: str, value: Any) -> tuple[Any, bool]:
     elif kind == "reasons":
         if isinstance(value, str):
             parts = [p.strip() for p in value.split("-")] if value.strip() else []
-            if all(p.isdigit() for p in parts):
+            if all(p.isdecimal() and len(p) <= limits.MAX_NUMBER_CHARS for p in parts):
                 ids = [int(p) for p in parts]
                 return ids, "-".join(map(str, ids)) != value
         elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
@@ -174,9 +174,10 @@ def _convert(kind: str, value: Any) -> tuple[Any, bool]:
         if isinstance(value, dict):
             return value, False
         if isinstance(value, str):
-            try:
-                parsed = json.loads(value)
-            except ValueError:
+            try:  # as strict as a line: no NaN, no infinity, no deeper than a line may nest
+                parsed = _STRICT.decode(value)
+                check_depth(parsed)
+            except (ValueError, RecursionError, LimitError):
                 parsed = None
             if isinstance(parsed, dict):
                 return parsed, True

@@ -45,6 +45,8 @@ def string_to_counts(s: str | bytes) -> list[int]:
         while more:
             if p >= n:
                 raise ValueError("truncated RLE string")
+            if k == 13:  # 65 bits: no run of a mask is that long (and longer ones cost quadratic time)
+                raise ValueError("RLE counts string has a run longer than 64 bits")
             c = data[p] - 48
             x |= (c & 0x1F) << (5 * k)
             more = bool(c & 0x20)

@@ -71,7 +71,7 @@ def json_path(parts: Any) -> str:
     for p in parts:
         if isinstance(p, int):
             out += f"[{p}]"
-        elif _IDENT.match(p):
+        elif isinstance(p, str) and _IDENT.match(p):  # YAML keys may be numbers, booleans, None
             out += "." + p
         else:
             out += "[" + repr(str(p)) + "]"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import mafmt
@@ -187,3 +189,93 @@ def test_big_integers_and_exotic_numbers_keep_their_value(tmp_path):
     out = tmp_path / "out.manifest"
     manifest.write([s], out)
     assert manifest.loads(out.read_text("utf-8")).extra == s.extra
+
+
+@pytest.mark.parametrize("bad", ["Infinity", "-Infinity", "NaN", "1e309"])
+def test_non_finite_numbers_in_json_are_refused_at_read_time(tmp_path, bad):
+    """Issue 12: ``Infinity`` in a COCO bbox became ``inf`` in YOLO label files. JSON has no
+    such numbers: the readers refuse the document (COCO) or the line (manifest), naming it."""
+    from mafmt.converters import coco
+
+    src = _write(tmp_path, '{"images":[{"id":1,"file_name":"a.jpg","width":10,"height":10}],"annotations":'
+                 f'[{{"id":1,"image_id":1,"category_id":1,"bbox":[1,2,{bad},4]}}],"categories":[{{"id":1,"name":"a"}}]}}',
+                 "c.json")
+    with pytest.raises(FormatError) as err:
+        list(coco.read(str(src)))
+    assert err.value.file == str(src) and bad.lstrip("-") in str(err.value)
+    src = _write(tmp_path, '{"source": "a.jpg"}\n{"source": "b.jpg", "annotation": [{"type": '
+                 f'"modelarts/image_classification", "name": "a", "confidence": {bad}}}]}}\n')
+    with pytest.raises(FormatError) as err:
+        list(manifest.read(src))
+    assert (err.value.file, err.value.line) == (str(src), 2) and bad.lstrip("-") in str(err.value)
+
+
+@pytest.mark.parametrize("bad", ["inf", "-inf", "nan", "1e309"])
+def test_non_finite_numbers_in_text_formats_are_refused_at_read_time(tmp_path, bad):
+    """YOLO rows and CSV cells name the line (and the column); a VOC coordinate is not a number
+    (the lenient reader keeps the element as data, without a shape; strict names the element)."""
+    from mafmt.converters import csv_format, yolo
+
+    (tmp_path / "y" / "labels").mkdir(parents=True)
+    (tmp_path / "y" / "images").mkdir()
+    (tmp_path / "y" / "images" / "a.jpg").write_bytes(b"")
+    (tmp_path / "y" / "classes.txt").write_text("a\n")
+    (tmp_path / "y" / "labels" / "a.txt").write_text(f"0 0.5 0.5 0.1 0.1\n0 0.5 {bad} 0.1 0.1\n")
+    with pytest.raises(FormatError) as err:
+        list(yolo.read(str(tmp_path / "y")))
+    assert (err.value.file, err.value.line) == (str(tmp_path / "y" / "labels" / "a.txt"), 2)
+    assert "finite" in str(err.value)
+    src = _write(tmp_path, f"filename,width,height,class,xmin,ymin,xmax,ymax\na.jpg,10,10,a,1,{bad},3,4\n", "t.csv")
+    with pytest.raises(FormatError) as err:
+        list(csv_format.read(str(src)))
+    assert (err.value.file, err.value.line, err.value.path) == (str(src), 2, "ymin")
+    xml = _write(tmp_path, "<annotation><filename>a.jpg</filename><size><width>10</width><height>10</height>"
+                 f"<depth>3</depth></size><object><name>a</name><bndbox><xmin>1</xmin><ymin>{bad}</ymin>"
+                 "<xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>", "a.xml")
+    (obj,) = voc.read_document(str(xml)).objects
+    assert obj.shape is None
+    with pytest.raises(FormatError) as err:
+        voc.read_document(str(xml), strict=True)
+    assert err.value.path == "/annotation/object[1]/bndbox/ymin" and bad in str(err.value)
+
+
+@pytest.mark.parametrize("label", ["a\x01b", "bell\x07", "nul\x00", "esc\x1b[0m"])
+def test_control_character_in_a_label_is_refused_naming_it(tmp_path, label):
+    """Issue 12: such a label made an XML file mafmt itself could not read, with exit 0."""
+    import io
+    import json
+
+    from mafmt import cli
+
+    src = _write(tmp_path, json.dumps({"source": "a.jpg", "annotation": [{
+        "type": "modelarts/object_detection", "annotation-format": "PASCAL_VOC", "annotation-loc": "a.xml"}]}) + "\n")
+    (tmp_path / "a.xml").write_bytes(b"<annotation><filename>a.jpg</filename><size><width>9</width><height>9</height>"
+                                     b"<depth>3</depth></size><object><name>x</name><bndbox><xmin>1</xmin><ymin>1</ymin>"
+                                     b"<xmax>3</xmax><ymax>3</ymax></bndbox></object></annotation>")
+    (sample,) = list(manifest.read(src))
+    sample.annotations[0].load().objects[0].name = label
+    with pytest.raises(FormatError) as err:
+        voc.document_to_bytes(sample.annotations[0].document)
+    assert err.value.path == "name" and repr(label) in str(err.value)
+    c = _write(tmp_path, json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}],
+                                     "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}],
+                                     "categories": [{"id": 1, "name": label}]}), "c.json")
+    out, errs = io.StringIO(), io.StringIO()
+    code = cli.main(["convert", str(c), str(tmp_path / "voc"), "--from", "coco", "--to", "voc"], out=out, err=errs)
+    assert code == 1 and not (tmp_path / "voc").exists()
+    (line,) = errs.getvalue().splitlines()
+    assert line.startswith("mafmt: error:") and repr(label)[1:-1] in line
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="POSIX device")
+def test_annotation_loc_on_dev_zero_stops_at_the_xml_limit(tmp_path, monkeypatch):
+    """Issue 12: ``annotation-loc: "/dev/zero"`` grew until memory ran out."""
+    from mafmt import limits
+
+    monkeypatch.setattr(limits, "MAX_XML_BYTES", 1 << 20)
+    src = _write(tmp_path, '{"source": "a.jpg", "annotation": [{"type": "modelarts/object_detection", '
+                 '"annotation-format": "PASCAL_VOC", "annotation-loc": "/dev/zero"}]}\n')
+    (sample,) = list(manifest.read(src))
+    with pytest.raises(FormatError) as err:
+        sample.annotations[0].load()
+    assert (err.value.file, err.value.line) == (str(src), 1) and "larger than the limit of 1048576 bytes" in str(err.value)

@@ -76,3 +76,27 @@ def test_csv_reads_back_what_it_writes(tmp_path_factory: object, name: str, labe
     obj = back.annotations[0].document.objects[0]
     assert (back.source, obj.name, obj.extra.get("x")) == (name or "a.jpg", label, extra)
     assert not any(isinstance(v, float) and not math.isfinite(v) for v in (obj.shape.bbox()))
+
+
+@given(names=st.lists(hostile, min_size=1, max_size=3, unique=True), layout=st.sampled_from(["darknet", "ultralytics"]))
+@settings(max_examples=150, deadline=None)
+def test_yolo_class_names_read_back(tmp_path_factory: object, names: list[str], layout: str) -> None:
+    """Class names go to ``obj.names`` (one a line) or ``data.yaml``: each reads back as it was
+    written, or the writer refuses it (issue 12: a line break split one class into two)."""
+    from mafmt.converters import yolo
+
+    out = Path(tmp_path_factory.mktemp("y")) / "y"  # type: ignore[attr-defined]
+    doc = VocDocument(filename="a.jpg", width=9, height=9,
+                      objects=[VocObject(name=n, shape=BndBox(1, 1, 3, 3)) for n in names])
+    try:
+        report = yolo.write([Sample(source="a.jpg", annotations=[Detection(document=doc)])], out, layout=layout,
+                            write_sizes=True)
+    except FormatError:
+        return
+    if report.lost:
+        return  # what it cannot hold it says it drops (an object without a label)
+    try:
+        (back,) = list(yolo.read(str(out), size_table=str(out / "sizes.csv")))
+    except FormatError as exc:
+        raise AssertionError(f"written but not readable: {exc}") from None
+    assert [o.name for o in back.annotations[0].load().objects] == names

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
+from mafmt import limits
 from mafmt.errors import StorageError
 from mafmt.storage.base import Bounded, ObjectInfo, error, over_limit
 from mafmt.storage.transaction import Transaction, is_leftover_name
@@ -31,6 +32,10 @@ def _oserror(exc: OSError, uri: str) -> StorageError:
     return error((exc.strerror or str(exc)).lower(), uri=uri)
 
 
+def _bad_name(uri: str) -> StorageError:
+    return error("not a file name: it holds a NUL or a lone surrogate", uri=limits.clip(uri), code="NoSuchKey")
+
+
 def _blocking(fd: int) -> None:
     try:
         import fcntl
@@ -50,6 +55,8 @@ def _open(uri: str) -> tuple[int, os.stat_result]:
         raise error("is a folder, not a file", uri=uri, code="IsFolder") from None
     except OSError as exc:
         raise _oserror(exc, uri) from None
+    except ValueError:  # no file name holds a NUL or a lone surrogate
+        raise _bad_name(uri) from None
     try:
         st = os.fstat(fd)
     except OSError as exc:
@@ -137,6 +144,8 @@ class LocalBackend:
             st = os.stat(uri)
         except OSError as exc:
             raise _oserror(exc, uri) from None
+        except ValueError:
+            raise _bad_name(uri) from None
         is_dir = os.path.isdir(uri)
         return ObjectInfo(uri=uri, size=0 if is_dir else st.st_size, mtime=st.st_mtime, is_dir=is_dir)
 
@@ -154,13 +163,20 @@ class LocalBackend:
                 continue
             if is_temp_name(entry.name):
                 continue
-            if entry.is_dir():
+            try:
+                is_dir = entry.is_dir()
+                st = None if is_dir else entry.stat()
+            except OSError as exc:  # a symbolic link to nowhere, or to itself
+                if not entry.is_symlink():
+                    raise _oserror(exc, entry.path) from None
+                raise error(f"a symbolic link that cannot be followed ({(exc.strerror or str(exc)).lower()})",
+                            uri=entry.path) from None
+            if st is None:
                 if recursive:
                     yield from self.ls(entry.path, True, "")
                 else:
                     yield ObjectInfo(uri=entry.path + os.sep, is_dir=True)
             else:
-                st = entry.stat()
                 yield ObjectInfo(uri=entry.path, size=st.st_size, mtime=st.st_mtime)
 
     def delete(self, uri: str, recursive: bool) -> int:

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import IO, Any, Self
 
+from mafmt import limits
 from mafmt.errors import FormatError, StorageError, UsageError
 
 __all__ = [
@@ -360,19 +361,46 @@ class Transaction:
         path = os.path.join(self.staging, *parts)
         folder = os.path.dirname(path)
         if folder not in self._made:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (OSError, ValueError) as exc:
+                raise self._unwritable(rel, exc) from None
             self._made.add(folder)
         return path
 
     def open(self, rel: str = "", mode: str = "wb") -> IO[Any]:
         """Open ``rel`` (or the file target) for writing."""
-        return open(self.path(rel), mode)
+        path = self.path(rel)
+        try:
+            return open(path, mode)
+        except (OSError, ValueError) as exc:
+            raise self._unwritable(rel, exc) from None
 
     def write_bytes(self, rel: str, data: bytes) -> str:
         """Write ``data`` to ``rel``; returns the final path or URI it will have."""
-        with open(self.path(rel), "wb") as fh:
+        with self.open(rel) as fh:
             fh.write(data)
         return self.final(rel)
+
+    def write_text(self, rel: str, text: str) -> str:
+        """Write ``text`` to ``rel`` as UTF-8; returns the final path or URI it will have.
+
+        Raises:
+            FormatError: the text holds a lone surrogate, which UTF-8 cannot hold (it is named).
+        """
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = exc.object[max(0, exc.start - 30):exc.end + 30]
+            raise FormatError(f"a lone surrogate, which UTF-8 cannot hold: {limits.clip(bad, 80)}",
+                              file=self.final(rel)) from None
+        return self.write_bytes(rel, data)
+
+    def _unwritable(self, rel: str, exc: OSError | ValueError) -> StorageError:
+        """The error for a file of the target that cannot be made: a name too long for the file
+        system, or one holding a NUL or a lone surrogate (no file name can)."""
+        reason = (exc.strerror or str(exc)).lower() if isinstance(exc, OSError) else "a NUL or a lone surrogate in the name"
+        return StorageError(f"cannot write {limits.clip(rel or os.path.basename(self.target))}: {reason}", uri=self.target)
 
     def final(self, rel: str = "") -> str:
         """Where ``rel`` will be once committed (path or URI)."""
