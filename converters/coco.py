@@ -636,18 +636,10 @@ def write(
             for sample in samples:
                 if cats is None:
                     cats = _start(out, samples, categories, report)
-                doc, objects = detection_objects(sample, report)
-                if not_an_image(sample, doc, report):
+                sized = sized_objects(sample, sizes, report)
+                if sized is None:
                     continue
-                count_sample_losses(sample, report, HOLDS_SAMPLE)
-                width, height = (doc.width, doc.height) if doc is not None else (None, None)
-                if width is None or height is None:
-                    found = sample_size(sample, sizes)
-                    if found:
-                        width, height = found[0], found[1]
-                if width is None or height is None:
-                    report.drop_unsized(sample.source)
-                    continue
+                width, height, kept = sized
                 file_name = names.file_name(sample)
                 image_id = names.by_name.get(file_name)
                 if image_id is None:
@@ -663,10 +655,6 @@ def write(
                     first_image = False
                 else:
                     report.change("samples of one image merged")
-                kept = [o for o in objects if o.shape is not None and o.name]
-                if len(kept) < len(objects):
-                    report.lose("object without shape or name->dropped", len(objects) - len(kept))
-                count_objects_losses(kept, report, HOLDS_OBJECT)
                 for obj in kept:
                     ann = _annotation(obj, image_id, circle_vertices, report)
                     ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]
@@ -690,6 +678,28 @@ def write(
         if indent is not None:
             _reindent(staged, indent)
     return report
+
+
+def sized_objects(sample: Sample, sizes: SizeResolver, report: Report) -> tuple[int, int, list[VocObject]] | None:
+    """The image size and the objects of ``sample`` a COCO file holds (what it cannot hold
+    counted), or None for a sample that is not written (not an image, or no size: counted)."""
+    doc, objects = detection_objects(sample, report)
+    if not_an_image(sample, doc, report):
+        return None
+    count_sample_losses(sample, report, HOLDS_SAMPLE)
+    width, height = (doc.width, doc.height) if doc is not None else (None, None)
+    if width is None or height is None:
+        found = sample_size(sample, sizes)
+        if found:
+            width, height = found[0], found[1]
+    if width is None or height is None:
+        report.drop_unsized(sample.source)
+        return None
+    kept = [o for o in objects if o.shape is not None and o.name]
+    if len(kept) < len(objects):
+        report.lose("object without shape or name->dropped", len(objects) - len(kept))
+    count_objects_losses(kept, report, HOLDS_OBJECT)
+    return width, height, kept
 
 
 def _start(out: IO[bytes], samples: Iterable[Sample], spec: list[str] | str | None, report: Report) -> _Categories:

@@ -22,6 +22,7 @@ that says how to install it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -98,8 +99,9 @@ class Engine:
             raise
         except Exception as exc:
             # a worker that died: Dask gave up retrying its task (KilledWorker), or the result was
-            # being fetched from it when it went (CommClosedError)
-            killed = type(exc).__name__ in ("KilledWorker", "CommClosedError")
+            # being fetched from it when it went (CommClosedError, or tornado's StreamClosedError
+            # when the stream closes before distributed wraps it)
+            killed = type(exc).__name__ in ("KilledWorker", "CommClosedError", "StreamClosedError")
             if not killed:
                 raise
             shard = _shard_of(futures, exc)
@@ -108,7 +110,8 @@ class Engine:
                              "nothing was written") from None
         finally:
             for f in futures:
-                f.release()
+                with contextlib.suppress(Exception):  # (a dead worker's futures may fail to release)
+                    f.release()
 
 
 def _shard_of(futures: list[Any], exc: BaseException) -> str:

@@ -275,10 +275,8 @@ class _Counted:
 def _coco_records(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
     """The COCO writer's loop (:func:`mafmt.converters.coco.write`) up to the ids: for each
     image its record and the bytes of its annotations after ``id, image_id, category_id``."""
-    from mafmt.converters import _common, coco
-    from mafmt.converters._sizes import SizeResolver, sample_size
-    from mafmt.limits import clip
-    from mafmt.losses import count_objects_losses, count_sample_losses
+    from mafmt.converters import coco
+    from mafmt.converters._sizes import SizeResolver
     from mafmt.model import Classification
 
     opts = job["write_options"]
@@ -287,24 +285,10 @@ def _coco_records(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -
     circle_vertices = opts.get("circle_vertices", 32)
     dumps = coco._dumps
     for sample in samples:
-        doc, objects = _common.detection_objects(sample, report)
-        if _common.not_an_image(sample, doc, report):
+        sized = coco.sized_objects(sample, sizes, report)  # the per-sample part of coco.write, shared
+        if sized is None:
             continue
-        count_sample_losses(sample, report, coco.HOLDS_SAMPLE)
-        width, height = (doc.width, doc.height) if doc is not None else (None, None)
-        if width is None or height is None:
-            found = sample_size(sample, sizes)
-            if found:
-                width, height = found[0], found[1]
-        if width is None or height is None:
-            report.drop("no image size")
-            report.problems.append(FormatError(f"image size of {clip(sample.source)} unknown (give --images "
-                                               "DIR or --size-table FILE)", path="size"))
-            continue
-        kept = [o for o in objects if o.shape is not None and o.name]
-        if len(kept) < len(objects):
-            report.lose("object without shape or name->dropped", len(objects) - len(kept))
-        count_objects_losses(kept, report, coco.HOLDS_OBJECT)
+        width, height, kept = sized
         anns: list[tuple[Any, str, bytes | None]] = []
         for obj in kept:
             ann = coco._annotation(obj, 0, circle_vertices, report)
