@@ -62,6 +62,7 @@ from mafmt.model import (
     ring_area,
 )
 from mafmt.report import ErrorPolicy, Report, check_policy
+from mafmt.storage.transaction import check_complete
 
 from ._common import (
     Category,
@@ -179,6 +180,7 @@ def _scalar_id(value: Any) -> bool:
 
 
 def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
+    check_complete(src)
     doc = load_instances(src)
     stream.total = len(doc["images"])
     names: dict[Any, str] = {}
@@ -576,6 +578,23 @@ class _Images:
             name = base_name
         return name
 
+    def image(self, sample: Sample, width: int, height: int, usage: str | None,
+              extra: dict[str, Any] | None) -> tuple[int, dict[str, Any] | None]:
+        """The image id of ``sample`` and its new image record, or None for the record when an
+        earlier sample of the same file name made it (counted: the samples are merged)."""
+        file_name = self.file_name(sample)
+        image_id = self.by_name.get(file_name)
+        if image_id is not None:
+            self.report.change("samples of one image merged")
+            return image_id, None
+        image_id = self.by_name[file_name] = self.id_for(sample)
+        img: dict[str, Any] = {"id": image_id, "file_name": file_name, "width": width, "height": height}
+        if usage is not None:
+            img["usage"] = usage
+        for k, v in (extra or {}).items():
+            img.setdefault(k, v)
+        return image_id, img
+
     def id_for(self, sample: Sample) -> int:
         sid = sample.id
         if type(sid) is int and sid not in self.used and abs(sid) < 1 << 63:
@@ -640,21 +659,11 @@ def write(
                 if sized is None:
                     continue
                 width, height, kept = sized
-                file_name = names.file_name(sample)
-                image_id = names.by_name.get(file_name)
-                if image_id is None:
-                    image_id = names.id_for(sample)
-                    names.by_name[file_name] = image_id
-                    img: dict[str, Any] = {"id": image_id, "file_name": file_name, "width": width, "height": height}
-                    if sample.usage is not None:
-                        img["usage"] = sample.usage
-                    for k, v in sample.extra.items():
-                        img.setdefault(k, v)
+                image_id, img = names.image(sample, width, height, sample.usage, sample.extra)
+                if img is not None:
                     out.write(b"" if first_image else b",")
                     out.write(_dumps(img))
                     first_image = False
-                else:
-                    report.change("samples of one image merged")
                 for obj in kept:
                     ann = _annotation(obj, image_id, circle_vertices, report)
                     ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]

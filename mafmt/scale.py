@@ -38,6 +38,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, cast
 
 from mafmt import storage
@@ -322,11 +323,7 @@ def _write_coco(dst: str, parts: list[_Part], job: dict[str, Any], report: Repor
     names = coco._Images(opts.get("image_root"), opts.get("file_names", "keep"), report)
     ann_ids = coco._AnnotationIds()
 
-    class _Meta:
-        pass
-
-    holder = _Meta()
-    holder.meta = meta  # type: ignore[attr-defined]
+    holder = SimpleNamespace(meta=meta)  # what coco._start reads of a stream
     dumps = coco._dumps
     with _common.output(dst, report, folder=False, overwrite=job["overwrite"], check=check) as tx:
         staged = tx.path()
@@ -337,23 +334,11 @@ def _write_coco(dst: str, parts: list[_Part], job: dict[str, Any], report: Repor
             for part in parts:
                 _take(report, part)
                 for source, origin, sid, width, height, usage, extra, anns in part.records:
-                    ref = cast(Sample, _Ref(source, origin, sid))
-                    file_name = names.file_name(ref)
-                    image_id = names.by_name.get(file_name)
-                    if image_id is None:
-                        image_id = names.id_for(ref)
-                        names.by_name[file_name] = image_id
-                        img: dict[str, Any] = {"id": image_id, "file_name": file_name, "width": width,
-                                               "height": height}
-                        if usage is not None:
-                            img["usage"] = usage
-                        for k, v in (extra or {}).items():
-                            img.setdefault(k, v)
+                    image_id, img = names.image(cast(Sample, _Ref(source, origin, sid)), width, height, usage, extra)
+                    if img is not None:
                         out.write(b"" if first_image else b",")
                         out.write(dumps(img))
                         first_image = False
-                    else:
-                        report.change("samples of one image merged")
                     for wanted, label, rest in anns:
                         if rest is None:
                             ann_chunks.append(dumps({"id": ann_ids.take(None), "image_id": image_id,

@@ -117,13 +117,7 @@ class SchemaValidator:
 
     def iter_errors(self, instance: Any) -> Iterator[tuple[str, str]]:
         """``(json path, message)`` of every violation, in document order, precise."""
-        errors = sorted(self._precise.iter_errors(instance), key=_order)
-        seen: set[tuple[str, str]] = set()
-        for err in errors:
-            for item in _explain(err):
-                if item not in seen:
-                    seen.add(item)
-                    yield item
+        yield from _explained(list(self._precise.iter_errors(instance)))
 
     def iter_errors_by_item(self, instance: Any, key: str, *, limit: int | None = None) -> Iterator[tuple[str, str]]:
         """What :meth:`iter_errors` gives, with the items of the top-level array ``instance[key]``
@@ -144,13 +138,7 @@ class SchemaValidator:
                 failing += 1
                 if limit is not None and failing >= limit:
                     break
-        errors.sort(key=_order)
-        seen: set[tuple[str, str]] = set()
-        for err in errors:
-            for found in _explain(err):
-                if found not in seen:
-                    seen.add(found)
-                    yield found
+        yield from _explained(errors)
 
     def _item(self, key: str) -> tuple[Any, dict[str, Any]] | None:
         """The fast check and the schema of the items of the top-level array property ``key``."""
@@ -196,6 +184,17 @@ class SchemaValidator:
         """Raise the first violation as a :class:`~mafmt.errors.FormatError`."""
         for problem in self.errors(instance):
             raise problem
+
+
+def _explained(errors: list[Any]) -> Iterator[tuple[str, str]]:
+    """The ``(path, message)`` items of ``errors`` in document order, each once."""
+    errors.sort(key=_order)
+    seen: set[tuple[str, str]] = set()
+    for err in errors:
+        for item in _explain(err):
+            if item not in seen:
+                seen.add(item)
+                yield item
 
 
 def _order(err: Any) -> list[tuple[int, int, str]]:
