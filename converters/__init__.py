@@ -17,7 +17,6 @@ from mafmt.formats import Format
 from mafmt.model import Sample
 from mafmt.progress import Progress, Tracked
 from mafmt.report import Report
-from mafmt.storage.transaction import check_complete
 
 from . import _common, coco, csv_format, import_layouts, pascal_voc, yolo
 
@@ -138,7 +137,6 @@ def convert(
     src, dst = os.fspath(src), os.fspath(dst)
     reader = get(src_format) if src_format else detect(src)
     writer = get(dst_format) if dst_format else target_format(dst)
-    check_complete(src)
     samples = reader.read(src, on_error=on_error, **(read_options or {}))
     feed: Tracked[Sample] = Tracked(samples, progress)
 

@@ -51,6 +51,7 @@ from mafmt.model import (
     VocObject,
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
+from mafmt.storage.transaction import check_complete
 
 from ._common import basename, check_options, detection_objects, not_an_image, output
 from ._geometry import as_box
@@ -115,6 +116,7 @@ def _rows(src: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _iter(src: str, on_error: str, report: Report) -> Iterator[Sample]:
+    check_complete(src)
     rows = _rows(src)
     first = next(rows, None)
     if first is None:

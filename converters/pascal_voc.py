@@ -204,9 +204,8 @@ def read(
 
 
 def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
+    check_complete(src)
     is_dir = storage.is_dir(src)
-    if is_dir:
-        check_complete(src)
     parts = _parts(src) if is_dir else None
     names = _labelmap(src) if is_dir else None
     if names:

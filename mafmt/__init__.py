@@ -135,10 +135,7 @@ def read(path_or_uri: str | os.PathLike[str], format: str | None = None, **optio
     from mafmt import converters
 
     path = os.fspath(path_or_uri)
-    from mafmt.storage.transaction import check_complete
-
     fmt = converters.get(format) if format else converters.detect(path)
-    check_complete(path)
     return fmt.read(path, **options)  # type: ignore[return-value]
 
 
@@ -202,10 +199,7 @@ def inspect(path_or_uri: str | os.PathLike[str], format: str | None = None, *, p
     from mafmt.summary import summarize
 
     path = os.fspath(path_or_uri)
-    from mafmt.storage.transaction import check_complete
-
     fmt = converters.get(format) if format else converters.detect(path)
-    check_complete(path)
     stream = fmt.read(path, on_error="skip", **accepted(fmt.read, options))
     return summarize(Tracked(stream, progress), fmt.name)
 

@@ -131,11 +131,9 @@ def stats(path: str | os.PathLike[str], format: str | None = None, *, progress: 
     from mafmt import converters
     from mafmt.converters._common import accepted
     from mafmt.progress import Tracked
-    from mafmt.storage.transaction import check_complete
 
     path = os.fspath(path)
     fmt = converters.get(format) if format else converters.detect(path)
-    check_complete(path)
     return collect(Tracked(fmt.read(path, on_error="skip", **accepted(fmt.read, options)), progress), fmt.name)
 
 

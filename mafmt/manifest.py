@@ -38,7 +38,7 @@ from mafmt.model import (
     VocDocument,
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
-from mafmt.storage.transaction import Group, Transaction, recover
+from mafmt.storage.transaction import Group, Transaction, check_complete, recover
 
 __all__ = ["dumps", "loads", "read", "read_span", "sample_from_dict", "sample_to_dict", "write"]
 
@@ -670,6 +670,8 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
                   span: Any = None) -> Iterator[Sample]:
     name = _display(src)
     base = storage.parent(src) if isinstance(src, str) else None
+    if isinstance(src, str):
+        check_complete(src)
     if isinstance(src, str) and not storage.scheme_of(src) and span is None:
         recover(src)  # a commit that a kill interrupted is finished or undone before reading
     if span is not None and isinstance(src, str):
@@ -978,11 +980,10 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
     if rebase is not None and base is not None and not sample.source.startswith("content://"):
         obj[sample.wire.get("keys", {}).get("source", "source")] = rebase(sample.source, base)
     anns = obj.get("annotation") or []
+    to_write: dict[int, VocDocument] = {}  # every document sized before any is written: no orphan files
     for i, ann in enumerate(sample.annotations):
-        if not isinstance(ann, Detection):
-            continue
-        loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
-        if (ann.document is not None and not ann.annotation_loc) or (write_voc and ann.annotation_loc):
+        if isinstance(ann, Detection) and ((ann.document is not None and not ann.annotation_loc)
+                                           or (write_voc and ann.annotation_loc)):
             doc = ann.load()
             if sizes is not None and (doc.width is None or doc.height is None):
                 found = sizes(sample)
@@ -990,7 +991,13 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
                     report.drop_unsized(sample.source)
                     return None
                 doc = dataclasses.replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
-            path = docs.put(doc, sample, group, report)
+            to_write[i] = doc
+    for i, ann in enumerate(sample.annotations):
+        if not isinstance(ann, Detection):
+            continue
+        loc_key = ann.wire.get("keys", {}).get("annotation-loc", "annotation-loc")
+        if i in to_write:
+            path = docs.put(to_write[i], sample, group, report)
             anns[i][loc_key] = storage.relative_to(path, folder)
             if ann.annotation_format is None:
                 anns[i]["annotation-format"] = "PASCAL VOC"

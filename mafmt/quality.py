@@ -150,13 +150,11 @@ def qa(path: str | os.PathLike[str], format: str | None = None, *, images: str |
     from mafmt import converters
     from mafmt.converters._common import accepted
     from mafmt.progress import Tracked
-    from mafmt.storage.transaction import check_complete
 
     path = os.fspath(path)
     fmt = converters.get(format) if format else converters.detect(path)
     if images is not None and not storage.is_dir(images):
         raise UsageError(f"{images}: not a folder (--images)")
-    check_complete(path)
     stream = fmt.read(path, on_error="skip", **accepted(fmt.read, {"images": images, **options}))
     report = check_samples(Tracked(stream, progress), images=images, labels=labels, remote=remote)
     read_report = getattr(stream, "report", None)

@@ -22,6 +22,7 @@ written again, because only canonical JSON is decoded. ModelArts' own reader see
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -92,7 +93,7 @@ def encode(value: Any) -> str:
     kind = type(value)
     if kind is int:  # what json.dumps gives, without its machinery (COCO ids and counts)
         return int.__repr__(value)
-    if kind is float and value - value == 0.0:  # finite
+    if kind is float and math.isfinite(value):
         return float.__repr__(value)
     if isinstance(value, str) and is_plain(value):
         return value

@@ -255,3 +255,18 @@ def test_a_leftover_of_a_killed_write_is_no_dataset(tmp_path: Path) -> None:
         code, out, err = _run(*command)
         assert code == 1 and "interrupted or running mafmt write left" in out + err, (command, out, err)
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_sample_dropped_for_its_size_leaves_none_of_its_documents(tmp_path: Path) -> None:
+    """Two inline documents, the second without a size: the sample is dropped whole, no orphan XML."""
+    from mafmt import manifest
+    from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Sample, VocDocument, VocObject
+
+    def det(width: int | None) -> Detection:
+        doc = VocDocument(filename="a.jpg", width=width, height=width, objects=[VocObject.plain("cat", BndBox(1, 1, 2, 2))])
+        return Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=doc)
+
+    sample = Sample(source="a.jpg", annotations=[det(8), det(None)])
+    report = manifest.write([sample], str(tmp_path / "m.manifest"), sizes=lambda s: None)
+    assert report.dropped == {"no image size": 1} and report.written == 0
+    assert not list(tmp_path.rglob("*.xml"))
