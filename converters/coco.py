@@ -44,7 +44,7 @@ from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth, clip
-from mafmt.losses import count_objects_losses, count_sample_losses
+from mafmt.losses import count_sample_losses, writable_objects
 from mafmt.model import (
     IMAGE_CLASSIFICATION,
     OBJECT_DETECTION,
@@ -704,11 +704,7 @@ def sized_objects(sample: Sample, sizes: SizeResolver, report: Report) -> tuple[
     if width is None or height is None:
         report.drop_unsized(sample.source)
         return None
-    kept = [o for o in objects if o.shape is not None and o.name]
-    if len(kept) < len(objects):
-        report.lose("object without shape or name->dropped", len(objects) - len(kept))
-    count_objects_losses(kept, report, HOLDS_OBJECT)
-    return width, height, kept
+    return width, height, writable_objects(objects, report, HOLDS_OBJECT)
 
 
 def _start(out: IO[bytes], samples: Iterable[Sample], spec: list[str] | str | None, report: Report) -> _Categories:

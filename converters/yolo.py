@@ -30,7 +30,7 @@ from typing import Any
 from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
-from mafmt.losses import count_objects_losses, count_sample_losses
+from mafmt.losses import count_sample_losses, writable_objects
 from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Origin, Polygon, Sample, VocDocument, VocObject
 from mafmt.report import ErrorPolicy, Report, check_policy
 from mafmt.storage.transaction import check_complete
@@ -365,10 +365,7 @@ def write(
                 w, h = found[:2] if found else (None, None)
             image_name = unique.take(basename(sample.source) or "image.jpg", report)
             img_rel, label_rel = _paths(layout, split, image_name)
-            kept = [o for o in objects if o.shape is not None and o.name]
-            if len(kept) < len(objects):
-                report.lose("object without shape or name->dropped", len(objects) - len(kept))
-            count_objects_losses(kept, report)
+            kept = writable_objects(objects, report)
             out = []
             for obj in kept:
                 shape: Any = obj.shape

@@ -22,6 +22,7 @@ __all__ = [
     "count_object_losses",
     "count_objects_losses",
     "count_sample_losses",
+    "writable_objects",
 ]
 
 #: sample attributes besides source, usage, id and annotations
@@ -123,6 +124,16 @@ def count_object_losses(obj: VocObject, report: Report, holds: frozenset[str] = 
 
 
 _FLAGS = operator.attrgetter(*(attr for attr, _ in OBJECT_FIELDS))
+
+
+def writable_objects(objects: list[VocObject], report: Report, holds: frozenset[str] = frozenset()) -> list[VocObject]:
+    """The objects a target can write (a shape and a name; the others counted as dropped), with
+    what the target cannot hold of them counted (:func:`count_objects_losses`)."""
+    kept = [o for o in objects if o.shape is not None and o.name]
+    if len(kept) < len(objects):
+        report.lose("object without shape or name->dropped", len(objects) - len(kept))
+    count_objects_losses(kept, report, holds)
+    return kept
 
 
 def count_objects_losses(objects: list[VocObject], report: Report, holds: frozenset[str] = frozenset()) -> None:
