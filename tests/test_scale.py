@@ -11,6 +11,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -202,8 +203,24 @@ def test_a_killed_worker(once: bool, cluster: Any, tmp_path: Path) -> None:
             assert target.read_bytes() == b"the old target\n"
         assert sorted(os.listdir(target.parent)) == ["train.manifest"]
     finally:
-        cluster.unregister_worker_plugin(KillOnTask.name)
+        _unregister_when_workers_are_back(cluster, KillOnTask.name)
+
+
+def _unregister_when_workers_are_back(cluster: Any, name: str) -> None:
+    """Remove the killing plugin once the nannies restarted the workers (a worker that is still
+    dying closes the connection the unregistering runs on: wait and try again)."""
+    from distributed.comm.core import CommClosedError
+
+    for attempt in range(5):
         cluster.wait_for_workers(2, timeout=60)
+        try:
+            cluster.unregister_worker_plugin(name)
+            break
+        except CommClosedError:
+            if attempt == 4:
+                raise
+            time.sleep(1)
+    cluster.wait_for_workers(2, timeout=60)
 
 
 def test_cli_scheduler_address(cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
