@@ -35,25 +35,22 @@ order and the first shard's error is raised, before anything is committed.
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
-from mafmt import storage
+from mafmt import shards, storage
 from mafmt.distributed import Engine, engine
 from mafmt.errors import FormatError, LimitError, MafmtError, UsageError
 from mafmt.model import Origin, Sample
 from mafmt.report import Report
-from mafmt.shards import Span, count_lines, manifest_spans, numbered, split_list
+from mafmt.shards import SHARDS_PER_WORKER, Span, cuttable, read_shard, source_shards, split_list
 
 __all__ = ["ONE_PROCESS", "convert", "qa", "stats", "validate"]
 
 #: the warning a report carries when a job asked for workers ran in one process
 ONE_PROCESS = "workers: run in one process"
-#: shards per worker (a little more than one evens out uneven shards)
-SHARDS_PER_WORKER = 3
 _INT64 = 1 << 63
 
 
@@ -67,7 +64,7 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
     from mafmt import validation
 
     encoding = (read_options or {}).get("encoding") or "utf-8"
-    if format == "manifest" and _cuttable(encoding) and not storage.is_dir(path):
+    if format == "manifest" and cuttable(encoding) and not storage.is_dir(path):
         with engine(workers, scheduler) as eng:
             return _validate_manifest(eng, path, encoding, remote)
     if format in validation.VOC_FORMATS:
@@ -79,18 +76,8 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
     return list(validation.iter_errors(path, format, remote=remote, read_options=read_options))
 
 
-def _cuttable(encoding: str) -> bool:
-    name = codecs.lookup(encoding).name
-    return not name.startswith(("utf-16", "utf-32", "utf_16", "utf_32"))
-
-
-def _spans(eng: Engine, path: str) -> list[Span]:
-    spans = manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
-    return numbered(spans, eng.map(count_lines, spans, name="mafmt-count")) if len(spans) > 1 else numbered(spans, [0])
-
-
 def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> list[FormatError]:
-    spans = _spans(eng, path)
+    spans = shards.spans(eng, path)
     results = eng.map(_validate_span, spans, encoding, remote, name="mafmt-validate")
     out: list[FormatError] = []
     seen: dict[Any, int] = {}
@@ -125,90 +112,6 @@ def _validate_files(files: list[str], format: str) -> list[FormatError]:
     return [f for path in files for f in iter_errors(path, format)]
 
 
-# =========================================================================== convert: shards of the source
-
-
-@dataclass(frozen=True, slots=True)
-class _VocRun:
-    """A run of XML files of one part of a VOC dataset; ``tail`` also yields the part's listed
-    images without a file (``stems``: every XML stem of the part)."""
-
-    root: str
-    part: Any
-    files: tuple[str, ...]
-    tail: bool = False
-    stems: frozenset[str] = frozenset()
-
-
-@dataclass(slots=True)
-class _Source:
-    reader: Any
-    shards: list[Any]
-    meta: Any = None
-
-
-def _source_shards(eng: Engine, src: str, reader: Any, read_options: dict[str, Any]) -> _Source | None:
-    """The shards of ``src``, or None when this reader is not cut (it runs in one process)."""
-    from mafmt.converters import _common
-
-    if reader.name == "manifest":
-        if set(read_options) - {"encoding"} or not _cuttable(read_options.get("encoding") or "utf-8"):
-            return None
-        if storage.is_dir(src):
-            return None
-        if not storage.scheme_of(src):
-            from mafmt.storage.transaction import recover
-
-            recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
-        return _Source(reader, _spans(eng, src))
-    if reader.name == "voc":
-        from mafmt.converters import pascal_voc
-
-        if set(read_options) - {"pixel_base"} or not storage.is_dir(src):
-            return None
-        pascal_voc.check_complete(src)
-        parts = pascal_voc._parts(src)
-        if not parts:
-            return None
-        names = pascal_voc._labelmap(src)
-        meta = _common.DatasetMeta(categories=[_common.Category(n) for n in names] if names else [])
-        shards: list[Any] = []
-        for i, part in enumerate(parts):
-            files = [p for p in storage.iter_files(part.annotations) if p.lower().endswith(".xml")]
-            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
-            stems = frozenset(_common.stem(p) for p in files)
-            for j, run in enumerate(runs):
-                last = j == len(runs) - 1
-                shards.append(_VocRun(src, part, tuple(run), last, stems if last else frozenset()))
-            del i
-        if not any(s.files for s in shards):
-            return None  # no annotation at all: the reader's own error, in one process
-        return _Source(reader, shards, meta)
-    return None
-
-
-def _read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple[Iterable[Sample], Report]:
-    """Worker: the samples of one shard, and the report their reading fills."""
-    if isinstance(shard, Span):
-        from mafmt import manifest
-
-        stream = manifest.read_span(shard.uri, shard, encoding=read_options.get("encoding") or "utf-8",
-                                    on_error=cast(Any, on_error))
-        return stream, stream.report
-    from mafmt.converters import _common, pascal_voc
-
-    report = Report()
-
-    def samples() -> Iterator[Sample]:
-        yield from pascal_voc._iter_part(shard.root, shard.part, cast(Any, on_error), report, shard.files)
-        if shard.tail:
-            seen = set(shard.stems)
-            yield from pascal_voc._unannotated(shard.part, pascal_voc._images_by_stem(shard.part.images),
-                                               _common.root_origin(shard.part.images), seen)
-
-    return pascal_voc._shifted(samples(), -int(read_options.get("pixel_base", 0))), report
-
-
 # =========================================================================== convert: what a worker returns
 
 
@@ -236,7 +139,7 @@ def _convert_shard(shard: Any, job: dict[str, Any]) -> _Part:
     part = _Part()
     counted = _Counted(())
     try:
-        samples, part.read_report = _read_shard(shard, job["on_error"], job["read_options"])
+        samples, part.read_report = read_shard(shard, job["on_error"], job["read_options"])
         counted = _Counted(samples)
         if job["writer"] == "coco":
             _coco_records(counted, job, part)
@@ -428,7 +331,7 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
                       + (f" with {', '.join(sorted(unknown))}" if unknown and writer.name in _WRITERS else ""))
     _check_coco_options(writer.name, write_options)
     with engine(workers, scheduler) as eng:
-        source = _source_shards(eng, src, reader, read_options)
+        source = source_shards(eng, src, reader, read_options)
         if source is None:
             return _alone(one_process(), f"{reader.name} source")
         job = {"writer": writer.name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
@@ -490,7 +393,7 @@ def stats(path: str, format: str, *, read_options: dict[str, Any], workers: str 
 
     reader = converters.get(format)
     with engine(workers, scheduler) as eng:
-        source = _source_shards(eng, path, reader, read_options)
+        source = source_shards(eng, path, reader, read_options)
         if source is None:
             return one_process()
         parts = eng.map(_stats_shard, source.shards, format, read_options, name="mafmt-stats")
@@ -523,7 +426,7 @@ def _stats_shard(shard: Any, format: str, read_options: dict[str, Any]) -> tuple
     from mafmt.dataset_stats import collect
 
     try:
-        samples, read_report = _read_shard(shard, "skip", read_options)
+        samples, read_report = read_shard(shard, "skip", read_options)
         s = collect((sample for sample in samples), format)  # (the read problems go first, below)
     except MafmtError as exc:
         from mafmt.dataset_stats import Stats
@@ -548,7 +451,7 @@ def qa(path: str, format: str, *, images: str | None, labels: Any, remote: bool,
     reader = converters.get(format)
     opts = {"images": images, "labels": list(labels) if labels is not None else None, "remote": remote}
     with engine(workers, scheduler) as eng:
-        source = _source_shards(eng, path, reader, read_options)
+        source = source_shards(eng, path, reader, read_options)
         if source is None:
             return one_process()
         parts = eng.map(_qa_shard, source.shards, opts, read_options, name="mafmt-qa")
@@ -602,7 +505,7 @@ def _qa_shard(shard: Any, opts: dict[str, Any], read_options: dict[str, Any], st
     seen_ids, seen_sources = dict(given_ids), dict(given_sources)
     spellings: dict[str, dict[str, Any]] = {}
     try:
-        samples, read_report = _read_shard(shard, "skip", read_options)
+        samples, read_report = read_shard(shard, "skip", read_options)
         report = check_samples((s for s in samples), images=opts["images"], labels=opts["labels"],
                                remote=opts["remote"], start=start, ids=seen_ids, sources=seen_sources,
                                spellings=spellings)

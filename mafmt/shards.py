@@ -18,19 +18,25 @@ piece; :mod:`mafmt.scale` says which.
 
 from __future__ import annotations
 
+import codecs
 import io
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 from mafmt import storage
+from mafmt.model import Sample
+from mafmt.report import Report
 
-__all__ = ["Span", "count_lines", "manifest_spans", "open_span", "split_list"]
+__all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "manifest_spans", "open_span",
+           "read_shard", "source_shards", "spans", "split_list"]
 
 T = TypeVar("T")
 
+#: shards per worker (a little more than one evens out uneven shards)
+SHARDS_PER_WORKER = 3
 #: how many bytes a cut reads at a time while it looks for the next line start
 _PROBE = 1 << 16
 #: a manifest shard is never smaller than this, a run of files never shorter than
@@ -162,3 +168,100 @@ def split_list(items: Sequence[T], parts: int, *, min_items: int | None = None) 
     least = MIN_RUN_FILES if min_items is None else min_items
     parts = max(1, min(parts, n // max(1, least) or 1))
     return [list(items[n * k // parts: n * (k + 1) // parts]) for k in range(parts)]
+
+
+def cuttable(encoding: str) -> bool:
+    """Whether a manifest in ``encoding`` can be cut at newline bytes."""
+    name = codecs.lookup(encoding).name
+    return not name.startswith(("utf-16", "utf-32", "utf_16", "utf_32"))
+
+
+def spans(eng: Any, path: str) -> list[Span]:
+    """The numbered byte ranges of the manifest ``path`` for the workers of ``eng`` (a
+    :class:`mafmt.distributed.Engine`; the lines of each range are counted on them)."""
+    cut = manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
+    return numbered(cut, eng.map(count_lines, cut, name="mafmt-count")) if len(cut) > 1 else numbered(cut, [0])
+
+
+# =========================================================================== the shards of a dataset source
+
+
+@dataclass(frozen=True, slots=True)
+class _VocRun:
+    """A run of XML files of one part of a VOC dataset; ``tail`` also yields the part's listed
+    images without a file (``stems``: every XML stem of the part)."""
+
+    root: str
+    part: Any
+    files: tuple[str, ...]
+    tail: bool = False
+    stems: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Source:
+    reader: Any
+    shards: list[Any]
+    meta: Any = None
+
+
+def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
+    """The shards of ``src``, or None when this reader is not cut (it runs in one process)."""
+    from mafmt.converters import _common
+
+    if reader.name == "manifest":
+        if set(read_options) - {"encoding"} or not cuttable(read_options.get("encoding") or "utf-8"):
+            return None
+        if storage.is_dir(src):
+            return None
+        if not storage.scheme_of(src):
+            from mafmt.storage.transaction import recover
+
+            recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
+        return Source(reader, spans(eng, src))
+    if reader.name == "voc":
+        from mafmt.converters import pascal_voc
+
+        if set(read_options) - {"pixel_base"} or not storage.is_dir(src):
+            return None
+        pascal_voc.check_complete(src)
+        parts = pascal_voc._parts(src)
+        if not parts:
+            return None
+        names = pascal_voc._labelmap(src)
+        meta = _common.DatasetMeta(categories=[_common.Category(n) for n in names] if names else [])
+        shards: list[Any] = []
+        for i, part in enumerate(parts):
+            files = [p for p in storage.iter_files(part.annotations) if p.lower().endswith(".xml")]
+            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
+            stems = frozenset(_common.stem(p) for p in files)
+            for j, run in enumerate(runs):
+                last = j == len(runs) - 1
+                shards.append(_VocRun(src, part, tuple(run), last, stems if last else frozenset()))
+            del i
+        if not any(s.files for s in shards):
+            return None  # no annotation at all: the reader's own error, in one process
+        return Source(reader, shards, meta)
+    return None
+
+
+def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of one shard, and the report their reading fills."""
+    if isinstance(shard, Span):
+        from mafmt import manifest
+
+        stream = manifest.read_span(shard.uri, shard, encoding=read_options.get("encoding") or "utf-8",
+                                    on_error=cast(Any, on_error))
+        return stream, stream.report
+    from mafmt.converters import _common, pascal_voc
+
+    report = Report()
+
+    def samples() -> Iterator[Sample]:
+        yield from pascal_voc._iter_part(shard.root, shard.part, cast(Any, on_error), report, shard.files)
+        if shard.tail:
+            seen = set(shard.stems)
+            yield from pascal_voc._unannotated(shard.part, pascal_voc._images_by_stem(shard.part.images),
+                                               _common.root_origin(shard.part.images), seen)
+
+    return pascal_voc._shifted(samples(), -int(read_options.get("pixel_base", 0))), report
