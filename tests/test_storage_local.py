@@ -141,3 +141,27 @@ def test_relative_to_a_folder_gives_what_relpath_gives(rest: list[str], folder: 
     target = base.rstrip("/") + "/" + "/".join(rest)
     rel = os.path.relpath(os.path.abspath(target), os.path.abspath(base)).replace(os.sep, "/")
     assert storage.relative_to(target, base) == (rel if rel.startswith("..") else "./" + rel)
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_iter_files_lists_what_ls_lists_without_stat_and_refuses_the_same_links(tmp_path, recursive):
+    for rel in ("b.txt", "a.txt", "sub/c.txt", "sub/deep/d.txt", "z/e.txt"):
+        storage.write_bytes(str(tmp_path / rel), rel.encode())
+    (tmp_path / ".x.123.tmp").write_bytes(b"in progress")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "a.txt")
+    (tmp_path / "linked").symlink_to(tmp_path / "sub", target_is_directory=True)
+    root = str(tmp_path)
+    want = [i.uri for i in storage.ls(root, recursive=recursive) if not i.is_dir]
+    assert list(storage.iter_files(root, recursive=recursive)) == want
+    assert str(tmp_path / "link.txt") in want and (str(tmp_path / "linked" / "c.txt") in want) == recursive
+    assert list(storage.iter_files(str(tmp_path / "a.txt"))) == [str(tmp_path / "a.txt")]
+    for name, target in (("nowhere", tmp_path / "gone"), ("loop", tmp_path / "loop")):
+        (tmp_path / name).symlink_to(target)
+        errors = []
+        for listing in (lambda: [i.uri for i in storage.ls(root, recursive=recursive)],
+                        lambda: list(storage.iter_files(root, recursive=recursive))):
+            with pytest.raises(StorageError, match="symbolic link that cannot be followed") as err:
+                listing()
+            errors.append(str(err.value))
+        assert errors[0] == errors[1] and name in errors[0]
+        (tmp_path / name).unlink()

@@ -32,6 +32,14 @@ def _oserror(exc: OSError, uri: str) -> StorageError:
     return error((exc.strerror or str(exc)).lower(), uri=uri)
 
 
+def _entry_error(entry: os.DirEntry[str], exc: OSError) -> StorageError:
+    """The error for a folder entry that cannot be examined: a symbolic link to nowhere, or to
+    itself, is named as one."""
+    if not entry.is_symlink():
+        return _oserror(exc, entry.path)
+    return error(f"a symbolic link that cannot be followed ({(exc.strerror or str(exc)).lower()})", uri=entry.path)
+
+
 def _bad_name(uri: str) -> StorageError:
     return error("not a file name: it holds a NUL or a lone surrogate", uri=limits.clip(uri), code="NoSuchKey")
 
@@ -135,9 +143,28 @@ class LocalBackend:
         return os.path.isdir(uri)
 
     def iter_files(self, uri: str, recursive: bool) -> Iterator[str]:
-        for info in self.ls(uri, recursive, ""):
-            if not info.is_dir:
-                yield info.uri
+        """The files of :meth:`ls`, without the ``stat`` of each (only a symbolic link is
+        followed, to refuse one that leads nowhere as :meth:`ls` does)."""
+        if os.path.isfile(uri):
+            yield uri
+            return
+        try:
+            entries = sorted(os.scandir(uri), key=lambda e: e.name)
+        except OSError as exc:
+            raise _oserror(exc, uri) from None
+        for entry in entries:
+            if is_temp_name(entry.name):
+                continue
+            try:
+                if entry.is_symlink():
+                    entry.stat()  # one that cannot be followed is refused, as ls refuses it
+                is_dir = entry.is_dir()
+            except OSError as exc:
+                raise _entry_error(entry, exc) from None
+            if not is_dir:
+                yield entry.path
+            elif recursive:
+                yield from self.iter_files(entry.path, True)
 
     def stat(self, uri: str) -> ObjectInfo:
         try:
@@ -166,11 +193,8 @@ class LocalBackend:
             try:
                 is_dir = entry.is_dir()
                 st = None if is_dir else entry.stat()
-            except OSError as exc:  # a symbolic link to nowhere, or to itself
-                if not entry.is_symlink():
-                    raise _oserror(exc, entry.path) from None
-                raise error(f"a symbolic link that cannot be followed ({(exc.strerror or str(exc)).lower()})",
-                            uri=entry.path) from None
+            except OSError as exc:
+                raise _entry_error(entry, exc) from None
             if st is None:
                 if recursive:
                     yield from self.ls(entry.path, True, "")
