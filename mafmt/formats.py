@@ -6,19 +6,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mafmt.format_names import NAMES
+
 if TYPE_CHECKING:  # (annotations only: the CLI's help lists the names without the model)
     from mafmt.model import Sample
     from mafmt.report import Report
 
 __all__ = ["NAMES", "Format"]
-
-#: the registered format names in registry order, for help texts that must not import the registry
-#: (a test keeps it equal to ``mafmt.converters.FORMATS``)
-NAMES = (
-    "manifest", "coco", "modelarts-yolo", "yolo", "csv", "modelarts-voc", "voc", "modelarts-image-classification",
-    "modelarts-text-classification", "modelarts-text-classification-combine", "modelarts-imagenet",
-    "modelarts-audio-classification",
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -675,9 +675,9 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
     if isinstance(src, str) and not storage.scheme_of(src) and span is None:
         recover(src)  # a commit that a kill interrupted is finished or undone before reading
     if span is not None and isinstance(src, str):
-        from mafmt.shards import open_span
+        from mafmt.storage.ranges import open_range
 
-        fh, first = open_span(src, span.start, span.end), span.first_line
+        fh, first = open_range(src, span.start, span.end), span.first_line
     else:
         fh, first = (storage.open_read(src) if isinstance(src, str) else src), 1
     source_base = _folder_of(name) if name else None  # what the writer rebases sources against

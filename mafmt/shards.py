@@ -19,16 +19,16 @@ piece; :mod:`mafmt.scale` says which.
 from __future__ import annotations
 
 import codecs
-import io
 import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from mafmt import storage
 from mafmt.model import Sample
 from mafmt.report import Report
+from mafmt.storage.ranges import open_range as open_span
 
 __all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "manifest_spans", "open_span",
            "read_shard", "source_shards", "spans", "split_list"]
@@ -94,52 +94,6 @@ def _line_start_at_or_after(uri: str, pos: int, size: int) -> int:
             break
         at += len(chunk)
     return size
-
-
-def open_span(uri: str, start: int, end: int) -> IO[bytes]:
-    """A buffered binary stream over bytes ``[start, end)`` of ``uri`` (``readline(n)`` as
-    :func:`mafmt.storage.open_read` gives it); on object storage one ranged GET."""
-    if end <= start:
-        return io.BufferedReader(io.BytesIO(b""))  # type: ignore[arg-type]
-    if storage.scheme_of(uri) in (None, "file"):
-        fh = open(uri.removeprefix("file://"), "rb")  # noqa: SIM115 - handed to the caller
-        fh.seek(start)
-        return io.BufferedReader(_Window(fh, end - start), 1 << 20)  # type: ignore[arg-type]
-    return _open_remote_range(uri, start, end)
-
-
-def _open_remote_range(uri: str, start: int, end: int) -> IO[bytes]:
-    from obs import GetObjectHeader  # type: ignore[import-untyped]
-
-    from mafmt.storage.obs import _ObjectReader
-
-    backend: Any = storage.backend_for(uri)
-    bucket, key = backend._file_key(uri)
-    resp = backend.call("getObject", uri, bucket, key, headers=GetObjectHeader(range=f"{start}-{end - 1}"))
-    return io.BufferedReader(_ObjectReader(resp.body.response, uri, backend), 1 << 20)
-
-
-class _Window(io.RawIOBase):
-    """At most ``n`` bytes of an open file, from where it stands."""
-
-    def __init__(self, fh: IO[bytes], n: int) -> None:
-        self._fh = fh
-        self._left = n
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(b)[: self._left]
-        n = self._fh.readinto(view)  # type: ignore[attr-defined]
-        self._left -= n or 0
-        return n or 0
-
-    def close(self) -> None:
-        self._fh.close()
-        super().close()
 
 
 def count_lines(span: Span) -> int:

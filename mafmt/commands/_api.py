@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -110,13 +109,14 @@ def local_time(ms: Any) -> str:
     return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
 class Col:
     """A table column: the header, where the value is, and how it is shown."""
 
-    header: str
-    get: Callable[[dict[str, Any]], Any]
-    fmt: Callable[[Any], str] = lambda v: "" if v is None else str(v)
+    __slots__ = ("fmt", "get", "header")
+
+    def __init__(self, header: str, get: Callable[[dict[str, Any]], Any],
+                 fmt: Callable[[Any], str] = lambda v: "" if v is None else str(v)) -> None:
+        self.header, self.get, self.fmt = header, get, fmt
 
     @classmethod
     def key(cls, key: str, fmt: Callable[[Any], str] | None = None, header: str | None = None) -> Col:

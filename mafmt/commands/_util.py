@@ -73,7 +73,7 @@ def read_labels(value: str | None) -> list[str] | None:
 
 def format_names() -> str:
     """The registered format names, for help texts (without importing the registry)."""
-    from mafmt.formats import NAMES
+    from mafmt.format_names import NAMES
 
     return ", ".join(NAMES)
 
