@@ -394,6 +394,18 @@ class VocObject:
         return obj
 
 
+    def copy(self) -> VocObject:
+        """A shallow copy (what ``dataclasses.replace(obj)`` gives, at a fraction of its cost; a
+        test keeps it in step with the fields)."""
+        new = _new_object(type(self))
+        (new.name, new.shape, new.properties, new.pose, new.truncated, new.occluded, new.difficult, new.confidence,
+         new.hard_coefficient, new.hard_reasons, new.mask_color, new.parts, new.extra, new.wire, new.origin) = (
+            self.name, self.shape, self.properties, self.pose, self.truncated, self.occluded, self.difficult,
+            self.confidence, self.hard_coefficient, self.hard_reasons, self.mask_color, self.parts, self.extra,
+            self.wire, self.origin)
+        return new
+
+
 _new_object = object.__new__
 
 

@@ -533,3 +533,18 @@ def test_rebasing_once_per_folder_gives_what_rebasing_each_reference_gives(parts
         got = rebase(ref, base)
         want = ref if manifest._same_dir(base, folder) or os.path.isabs(ref) else rebase.direct(ref, base)
         assert got == want
+
+
+# --------------------------------------------------------------------------- model copies
+
+
+def test_object_copy_is_dataclasses_replace_field_for_field() -> None:
+    """``VocObject.copy`` (the writers' cheap copy) keeps every field, as ``replace`` does."""
+    import dataclasses
+
+    values = {f.name: object() for f in dataclasses.fields(VocObject)}
+    obj = VocObject(**values)  # type: ignore[arg-type]
+    copy, replaced = obj.copy(), dataclasses.replace(obj)
+    assert copy is not obj and type(copy) is VocObject
+    for name in values:
+        assert getattr(copy, name) is values[name] is getattr(replaced, name), name

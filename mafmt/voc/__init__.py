@@ -134,7 +134,9 @@ def modelarts_document(doc: VocDocument, image_name: str) -> VocDocument:
 def _modelarts_object(obj: VocObject) -> VocObject:
     if obj.difficult is not None or "difficult" in obj.wire.get("raw", {}):
         return obj
-    return replace(obj, difficult=0)
+    copy = obj.copy()
+    copy.difficult = 0
+    return copy
 
 
 # --------------------------------------------------------------------------- samples

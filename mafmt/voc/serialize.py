@@ -12,6 +12,7 @@ child elements, which the parser reads back as the same list or object.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -49,6 +50,16 @@ def _format_number(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _number(value: Any) -> str | None:
+    """The text of a coordinate as :func:`_text` writes it; None for anything but an int or a float."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return str(int(value)) if value.is_integer() else str(value)
+    return None
 
 
 def _text(tag: str, value: Any) -> str:
@@ -298,19 +309,27 @@ def _plain_object(obj: VocObject, out: list[str]) -> bool:
     for tag in _OBJECT_INTS:
         if (value := getattr(obj, tag)) is not None:
             out.append(_leaf_line("        ", tag, value))
+    num = _number
     if kind is BndBox:
-        out.append(f"        <bndbox>\n{_leaf_line(_PAD3, 'xmin', shape.xmin)}{_leaf_line(_PAD3, 'ymin', shape.ymin)}"
-                   f"{_leaf_line(_PAD3, 'xmax', shape.xmax)}{_leaf_line(_PAD3, 'ymax', shape.ymax)}        </bndbox>\n")
+        x0, y0, x1, y1 = num(shape.xmin), num(shape.ymin), num(shape.xmax), num(shape.ymax)
+        if x0 is None or y0 is None or x1 is None or y1 is None:
+            return False
+        out.append(f"        <bndbox>\n{_PAD3}<xmin>{x0}</xmin>\n{_PAD3}<ymin>{y0}</ymin>\n{_PAD3}<xmax>{x1}</xmax>\n"
+                   f"{_PAD3}<ymax>{y1}</ymax>\n        </bndbox>\n")
     else:
         points = shape.points  # type: ignore[union-attr]
         if not points:
             return False
         out.append(f"        <{shape.kind}>\n")  # type: ignore[union-attr]
-        out.extend(f"{_leaf_line(_PAD3, f'x{i}', x)}{_leaf_line(_PAD3, f'y{i}', y)}" for i, (x, y) in enumerate(points, 1))
+        for i, (x, y) in enumerate(points, 1):
+            xs, ys = num(x), num(y)
+            if xs is None or ys is None:
+                return False
+            out.append(f"{_PAD3}<x{i}>{xs}</x{i}>\n{_PAD3}<y{i}>{ys}</y{i}>\n")
         out.append(f"        </{shape.kind}>\n")  # type: ignore[union-attr]
     if obj.extra:  # scalars (a COCO id, area, iscrowd) and lists of them (a COCO bbox) as the general path
         for key, value in obj.extra.items():  # writes them; anything else takes the general path
-            if not key.isascii() or not is_xml_name(key):
+            if not _plain_key(key):
                 return False
             if type(value) is list:  # two or more scalars: repeated elements
                 if len(value) < 2 or not all(type(v) in _SCALARS for v in value):
@@ -325,6 +344,12 @@ def _plain_object(obj: VocObject, out: list[str]) -> bool:
 
 
 _SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_key(key: str) -> bool:
+    """Whether an extra's key is written as an element of its own name (the same few keys repeat)."""
+    return key.isascii() and is_xml_name(key)
 
 
 _PAD3 = " " * 12
