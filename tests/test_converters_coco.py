@@ -230,3 +230,24 @@ def test_bad_input_names_file_and_field(tmp_path: Path) -> None:
     stream = coco.read(tmp_path / "bad.json", on_error="skip")
     with pytest.raises(FormatError):
         list(stream)
+
+
+def test_an_integer_beyond_64_bits_changes_only_its_own_record(tmp_path: Path) -> None:
+    """The annotations of an image are encoded together; one that orjson cannot hold (an
+    integer beyond 64 bits) is written by the standard library alone, the others as always."""
+    def image(big: bool) -> Sample:
+        objects = [VocObject.plain("cat", BndBox(0, 0, 2, 2.5), extra={"w": 1e-7, **({"note": 10**30} if big else {})}),
+                   VocObject.plain("dog", BndBox(1, 1, 2, 3.5), extra={"w": 1e-7})]
+        doc = VocDocument(filename="a.jpg", width=10, height=10, objects=objects)
+        return Sample(source="a.jpg", annotations=[Detection(document=doc)])
+
+    texts = []
+    for big in (False, True):
+        coco.write([image(big)], tmp_path / f"{big}.json")
+        texts.append((tmp_path / f"{big}.json").read_text())
+    plain, mixed = texts
+    anns = [json.loads(t)["annotations"] for t in texts]
+    assert anns[1][0]["note"] == 10**30 and anns[1][1] == anns[0][1]
+    dog = plain[plain.index('{"id":2'):plain.index("}", plain.index('{"id":2'))]
+    assert "1e-7" in dog and dog in mixed  # orjson's spelling, not json's 1e-07, for the other record
+    assert "1e-07" in mixed[:mixed.index('{"id":2')]  # the record that needed the standard library
