@@ -6,6 +6,9 @@ with a size table, a ModelArts manifest with its VOC files, the same manifest wi
 and an image-classification manifest), then times every case with every tool that does it:
 
 * ``bound``: the lower bound, ``bench/lower_bound.py`` (parse the input, write as many files);
+* ``floor``: the Python floor, ``bench/floor.py`` (the shortest straightforward conversion in
+  Python: every object visited, nothing checked; what no converter that visits its objects in
+  Python can beat);
 * ``globox``, ``datumaro``: ``bench/peers.py``, a few lines of each library's API per case;
 * ``mafmt``: the ``mafmt`` command line, exactly as a user runs it.
 
@@ -56,7 +59,10 @@ sys.path.insert(0, str(HERE))
 import datagen
 
 RESULTS = HERE / "RESULTS.md"
-TOOLS = ["bound", "globox", "datumaro", "mafmt"]
+TOOLS = ["bound", "floor", "globox", "datumaro", "mafmt"]
+#: the cases bench/floor.py has a naive conversion for
+FLOOR_CASES = frozenset({"coco-yolo", "coco-voc", "voc-coco", "yolo-coco", "coco-manifest", "manifest-coco",
+                         "manifest-manifest"})
 VARIANTS: dict[str, list[str]] = {}  # "mafmt NAME" -> extra mafmt arguments (--variant)
 PEERS = ["globox", "datumaro"]
 TIME = "/usr/bin/time"
@@ -95,7 +101,7 @@ CASES = [
          lambda d, o: _convert(d.voc, o, "voc", "coco"), "coco", "peer", ("globox", "datumaro")),
     Case("yolo-coco", "YOLO → COCO (sizes given)", lambda d: d.yolo, "out.json",
          lambda d, o: _convert(d.yolo, o, "yolo", "coco", "--size-table", d.sizes_csv), "coco", "peer",
-         ("globox", "datumaro"), lambda t, d: d.sizes_csv if t == "bound" else d.yolo_images),
+         ("globox", "datumaro"), lambda t, d: d.sizes_csv if t in ("bound", "floor") else d.yolo_images),
     Case("coco-manifest", "COCO → manifest (+ VOC files)", lambda d: d.coco, "train.manifest",
          lambda d, o: _convert(d.coco, o, "coco", "manifest"), "manifest", "bound2.5"),
     Case("manifest-coco", "manifest (+ VOC files) → COCO", lambda d: d.manifest, "out.json",
@@ -122,8 +128,8 @@ def command(case: Case, tool: str, ds: datagen.Dataset, dst: str) -> list[str]:
     """The argv that runs ``case`` with ``tool``, writing to ``dst``."""
     if tool == "mafmt" or tool in VARIANTS:
         return [*mafmt_argv(), *case.mafmt(ds, dst), *VARIANTS.get(tool, [])]
-    script = "lower_bound.py" if tool == "bound" else "peers.py"
-    head = [sys.executable, str(HERE / script)] + ([] if tool == "bound" else [tool])
+    script = {"bound": "lower_bound.py", "floor": "floor.py"}.get(tool, "peers.py")
+    head = [sys.executable, str(HERE / script)] + ([] if tool in ("bound", "floor") else [tool])
     return [*head, case.name, case.src(ds), dst or "-", case.aux(tool, ds)]
 
 
@@ -293,7 +299,7 @@ class Result:
 
 def available(tool: str) -> bool:
     """Whether a peer library can be imported by this interpreter."""
-    if tool in ("bound", "mafmt") or tool in VARIANTS:
+    if tool in ("bound", "floor", "mafmt") or tool in VARIANTS:
         return True
     probe = [sys.executable, "-c", f"import {tool}"]
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
@@ -319,7 +325,7 @@ def run_size(size: int, ds: datagen.Dataset, cases: list[Case], tools: list[str]
              work: Path) -> list[Result]:
     """Every (case, tool) of one size, interleaved, best of ``args.runs``."""
     results = {(c.name, t): Result(size, c.name, t) for c in cases for t in tools
-               if t in ("bound", "mafmt") or t in VARIANTS or t in c.peers}
+               if t in ("bound", "mafmt") or t in VARIANTS or t in c.peers or (t == "floor" and c.name in FLOOR_CASES)}
     for c in cases:
         for t in tools:
             if t in PEERS and t not in c.peers and (c.name, t) not in results:
@@ -347,7 +353,7 @@ def run_size(size: int, ds: datagen.Dataset, cases: list[Case], tools: list[str]
                 res.runs.append(run)
                 if run.error:
                     res.problem = f"failed: {run.error}"
-                elif len(res.runs) == 1 and t != "bound":
+                elif len(res.runs) == 1 and t not in ("bound", "floor"):  # (placeholder bytes; the floor is not checked)
                     try:
                         res.counts = count_output(c.check, dst, stdout)
                         res.problem = check(c, ds, res.counts)
@@ -419,23 +425,28 @@ def _target(case: Case, mafmt: Run | None, bound: Run | None, globox: Run | None
     return f"≤ {limit:g}× bound: {'met' if ratio <= limit else 'not met'}"
 
 
+def _cpu(run: Run) -> float:
+    return max(run.user + run.sys, 0.01)
+
+
 def table(size: int, ds: datagen.Dataset, results: list[Result], runs: int) -> str:
     """The Markdown table of one size (a column per ``--variant`` after mafmt's)."""
     idx = {(r.case, r.tool): r for r in results if r.size == size}
     variants = list(VARIANTS)
-    head = ("| case | lower bound | globox | datumaro | mafmt | "
+    head = ("| case | lower bound | Python floor | globox | datumaro | mafmt | "
             + "".join(f"{v} (speed-up) | " for v in variants)
-            + "mafmt ÷ bound (wall, CPU, RSS) | mafmt vs fastest peer | target (issue 13) |\n"
-            + "|---|---:|---:|---:|---:|" + "---:|" * len(variants) + "---:|---:|---|")
+            + "mafmt ÷ bound (wall, CPU, RSS) | floor ÷ bound, mafmt ÷ floor (CPU) | mafmt vs fastest peer "
+            "| target (issue 13) |\n"
+            + "|---|---:|---:|---:|---:|---:|" + "---:|" * len(variants) + "---:|---:|---:|---|")
     rows = [head]
     for c in CASES:
         if not any(k[0] == c.name for k in idx):
             continue
         get = {t: idx.get((c.name, t)) for t in [*TOOLS, *variants]}
         best = {t: (r.best() if r else None) for t, r in get.items()}
-        m, b = best["mafmt"], best["bound"]
-        ratio = (f"{m.wall / b.wall:.1f}×, {(m.user + m.sys) / max(b.user + b.sys, 0.01):.1f}×, "
-                 f"{m.rss_mib / b.rss_mib:.1f}×" if m and b else "—")
+        m, b, f = best["mafmt"], best["bound"], best["floor"]
+        ratio = (f"{m.wall / b.wall:.1f}×, {_cpu(m) / _cpu(b):.1f}×, {m.rss_mib / b.rss_mib:.1f}×" if m and b else "—")
+        floor = f"{_cpu(f) / _cpu(b):.1f}×, {_cpu(m) / _cpu(f):.1f}×" if m and b and f else "—"
         peers = [(best[t].wall, t) for t in PEERS if best[t] is not None]  # type: ignore[union-attr]
         vs = "—"
         if m and peers:
@@ -446,8 +457,9 @@ def table(size: int, ds: datagen.Dataset, results: list[Result], runs: int) -> s
             r = best[v]
             extra += f"{_cell(get[v], runs)}{f' ({m.wall / r.wall:.2f}×)' if m and r else ''} | "
         title = c.title.format(n=f"{ds.images:,}", cls=f"{ds.cls_lines:,}")
-        rows.append(f"| {title} | {_cell(get['bound'], runs)} | {_cell(get['globox'], runs)} | "
-                    f"{_cell(get['datumaro'], runs)} | {_cell(get['mafmt'], runs)} | {extra}{ratio} | {vs} | "
+        rows.append(f"| {title} | {_cell(get['bound'], runs)} | {_cell(get['floor'], runs)} | "
+                    f"{_cell(get['globox'], runs)} | {_cell(get['datumaro'], runs)} | {_cell(get['mafmt'], runs)} | "
+                    f"{extra}{ratio} | {floor} | {vs} | "
                     f"{_target(c, m, b, best['globox'], ds)} |")
     return "\n".join(rows)
 
@@ -528,7 +540,7 @@ def size_section(rec: dict[str, Any]) -> str:
         "",
         table(size, ds, results, runs),
         "",
-        "Output checks (first run of each tool; the bound writes placeholder bytes and is not checked): "
+        "Output checks (first run of each tool; the bound writes placeholder bytes and the Python floor is not checked): "
         + "; ".join(f"{r.tool} {r.case} {', '.join(f'{k} {v:,}' for k, v in r.counts.items())}"
                     + (f" (**{r.problem}**)" if r.problem else "") for r in checked) + ".",
     ]
