@@ -330,7 +330,9 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | Non
         return None
     x, y, w, h = cast("list[Any]", bbox)
     bound = limits.MAX_COORDINATE
-    if not set(map(type, bbox)) <= _NUMBER_TYPES or min(bbox) < -bound or max(bbox) > bound:
+    tx, ty, tw, th = type(x), type(y), type(w), type(h)
+    if ((tx is not int and tx is not float) or (ty is not int and ty is not float) or (tw is not int and tw is not float)
+            or (th is not int and th is not float) or min(bbox) < -bound or max(bbox) > bound):
         return None
     seg = ann.get("segmentation")
     extra: dict[str, Any] = {"id": ann_id}
@@ -338,7 +340,7 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | Non
     if not seg:
         if seg is not None and seg != []:
             return None
-        if type(x) is int and type(y) is int and type(w) is int and type(h) is int:
+        if tx is int and ty is int and tw is int and th is int:
             shape = BndBox(x, y, x + w, y + h)
             area: Number = tidy(float(max(0, w) * max(0, h)))  # as the writer computes it
         else:  # tidy() inline: a float that is an integer becomes an int, others keep 6 decimals
@@ -546,6 +548,14 @@ def _dumps(obj: Any) -> bytes:
         raise FormatError(f"a value holds a lone surrogate, which UTF-8 cannot hold: {limits.clip(bad, 80)}") from None
 
 
+def _dumps_each(records: list[dict[str, Any]]) -> bytes:
+    """The records as :func:`_dumps` writes each, joined by commas (one call for the common case)."""
+    try:
+        return orjson.dumps(records)[1:-1]
+    except TypeError:  # one of them needs the standard library: each as _dumps writes it
+        return b",".join(_dumps(r) for r in records)
+
+
 class _Images:
     """File names and ids of the output images: one image per source, ids unique."""
 
@@ -664,18 +674,18 @@ def write(
                     out.write(b"" if first_image else b",")
                     out.write(_dumps(img))
                     first_image = False
+                records = []
                 for obj in kept:
                     ann = _annotation(obj, image_id, circle_vertices, report)
                     ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]
                     ann["id"] = ann_ids.take(ann["id"])
-                    anns.write(b"," if n_ann else b"")
-                    anns.write(_dumps(ann))
-                    n_ann += 1
+                    records.append(ann)
                 for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
+                    records.append({"id": ann_ids.take(None), "image_id": image_id, "category_id": cats.id_of(label)})
+                if records:
                     anns.write(b"," if n_ann else b"")
-                    anns.write(_dumps({"id": ann_ids.take(None), "image_id": image_id,
-                                       "category_id": cats.id_of(label)}))
-                    n_ann += 1
+                    anns.write(_dumps_each(records))
+                    n_ann += len(records)
                 report.written += 1
             if cats is None:
                 cats = _start(out, samples, categories, report)

@@ -126,12 +126,17 @@ def _iter(root: str, on_error: str, images: str | None, size_table: str | dict[s
                           f"{layout.looked_for}", file=root)
 
 
-def _snap(value: float, scale: int, precision: int = 6) -> int | float:
-    px = value * scale
-    r = round(px)
-    if abs(px - r) <= scale * 10.0 ** -precision + 1e-9:
-        return int(r)
-    return round(px, 4)
+def _snapper(scale: int) -> Callable[[float], int | float]:
+    """The pixel value of a normalised coordinate along an axis of ``scale`` pixels: a whole
+    pixel when it is within a millionth of the axis (what 6 decimals can say), else 4 decimals."""
+    tolerance = scale * 1e-6 + 1e-9
+
+    def snap(value: float) -> int | float:
+        px = value * scale
+        r = round(px)
+        return r if abs(px - r) <= tolerance else round(px, 4)
+
+    return snap
 
 
 def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layout, report: Report) -> Sample:
@@ -158,8 +163,7 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
         raise FormatError(f"image size of {image_name!r} unknown: image not found (give --images DIR or "
                           "--size-table FILE)", file=label_path)
     width, height, depth = found if found else (None, None, None)
-    objects = [_object(row, width, height, Origin(label_path, lineno))  # type: ignore[arg-type]
-               for row, lineno in zip(rows, linenos)]
+    objects = _objects(rows, linenos, width, height, label_path) if rows else []  # type: ignore[arg-type]
     doc = VocDocument(filename=image_name, width=width, height=height, depth=depth, objects=objects)
     return Sample(
         source=rel,
@@ -225,17 +229,23 @@ def _row(tokens: list[str], names: list[str] | None, file: str, line: int, repor
     return (names[cls] if names is not None else str(cls)), vals
 
 
-def _object(row: _Row, w: int, h: int, origin: Origin) -> VocObject:
-    name, vals = row
-    if len(vals) in (4, 5):
-        cx, cy, bw, bh = vals[:4]
-        obj = VocObject.plain(name, BndBox(_snap(cx - bw / 2, w), _snap(cy - bh / 2, h), _snap(cx + bw / 2, w),
-                                           _snap(cy + bh / 2, h)), origin=origin)
-        if len(vals) == 5:
-            obj.confidence = vals[4]
-        return obj
-    return VocObject.plain(name, Polygon(tuple((_snap(vals[k], w), _snap(vals[k + 1], h))
-                                               for k in range(0, len(vals), 2))), origin=origin)
+def _objects(rows: list[_Row], linenos: list[int], w: int, h: int, file: str) -> list[VocObject]:
+    """The objects of a label file's rows, in pixels of a ``w`` x ``h`` image."""
+    sx, sy = _snapper(w), _snapper(h)
+    plain = VocObject.plain
+    objects = []
+    for (name, vals), lineno in zip(rows, linenos):
+        origin = Origin(file, lineno)
+        if len(vals) in (4, 5):
+            cx, cy, bw, bh = vals[:4]
+            obj = plain(name, BndBox(sx(cx - bw / 2), sy(cy - bh / 2), sx(cx + bw / 2), sy(cy + bh / 2)), origin=origin)
+            if len(vals) == 5:
+                obj.confidence = vals[4]
+        else:
+            obj = plain(name, Polygon(tuple((sx(vals[k]), sy(vals[k + 1])) for k in range(0, len(vals), 2))),
+                        origin=origin)
+        objects.append(obj)
+    return objects
 
 
 # --------------------------------------------------------------------------- writing
