@@ -281,6 +281,8 @@ _PLAIN_SOURCE = frozenset({"database", "annotation", "image"})
 _PLAIN_SIZE = frozenset({"width", "height", "depth"})
 _PLAIN_OBJECT = frozenset({"name", "pose", "truncated", "occluded", "difficult", "bndbox", "polygon"})
 _BOX = frozenset({"xmin", "ymin", "xmax", "ymax"})
+#: a bit for each element an object may hold once (a set of the ones seen, as an int)
+_OBJECT_BITS = {tag: 1 << i for i, tag in enumerate(sorted(_PLAIN_OBJECT))}
 _HAS_ATTRIBUTE = etree.XPath("boolean(//@*)")
 
 
@@ -317,7 +319,9 @@ def _plain_int(el: Any) -> int:
 
 
 def _plain_coord(el: Any) -> Number:
-    text = _plain_text(el)
+    if len(el):
+        raise _NotPlain
+    text = (el.text or "").strip()
     if len(text) > limits.MAX_NUMBER_CHARS:
         raise _NotPlain
     if text.isdecimal():
@@ -396,20 +400,22 @@ def _plain_object(el: Any, n: int, ctx: _Ctx) -> VocObject:
     path = f"/annotation/object[{n}]"
     name = pose = truncated = occluded = difficult = None
     shape: BndBox | Polygon | None = None
-    seen: set[str] = set()
+    seen = 0
     for c in el:
         tag = c.tag
-        if tag in seen or tag not in _PLAIN_OBJECT:
+        bit = _OBJECT_BITS.get(tag, 0)
+        if not bit or seen & bit:
             raise _NotPlain
-        seen.add(tag)
+        seen |= bit
         if tag == "bndbox":
             if shape is not None:
                 raise _NotPlain
             box: dict[str, Number] = {}
             for k in c:
-                if k.tag not in _BOX or k.tag in box:
+                ktag = k.tag
+                if ktag not in _BOX or ktag in box:
                     raise _NotPlain
-                box[k.tag] = _plain_coord(k)
+                box[ktag] = _plain_coord(k)
             if len(box) != 4:
                 raise _NotPlain
             shape = BndBox(box["xmin"], box["ymin"], box["xmax"], box["ymax"])
