@@ -367,6 +367,7 @@ class Writer:
         self.unique = UniqueNames()
         self.klass: _Classes | None = None
         self.labels: list[str] = []  # the label files written (for a sharded write's renumbering)
+        self.renumber: dict[int, int] = {}
         self.fmt = f"%.{precision}f"
         self.box_line = f"%d {self.fmt} {self.fmt} {self.fmt} {self.fmt}\n"
         self.detect = task == "detect" and lanes.PLAIN  # boxes inside the image: the line written inline
@@ -435,28 +436,28 @@ class Writer:
         return {"names": self.unique.used, "lists": self.lists, "sizes": self.size_rows,
                 "classes": self.klass.names, "indices": self.klass.indices, "labels": self.labels}
 
-    def absorb(self, part: dict[str, Any]) -> tuple[str | None, dict[int, int]]:
+    def absorb(self, part: dict[str, Any]) -> str | None:
         """Add the :meth:`part` of the samples that follow the ones written here. Returns why the
         result would differ from one writer's (a file name an earlier sample took, class indices
-        read as such), or None, and how that part's class indices are renumbered here (only
-        those that change: labels it met first that earlier samples met in another order)."""
+        read as such), or None; :attr:`renumber` is then how that part's class indices change
+        here (only those that do: labels it met first that earlier samples met in another order)."""
         klass = self.klass
         assert klass is not None
+        self.renumber = {}
         if klass.indices or part["indices"]:
-            return "YOLO class indices as labels", {}
+            return "YOLO class indices as labels"
         if not self.unique.used.isdisjoint(part["names"]):
-            return "file names that repeat across shards", {}
+            return "file names that repeat across shards"
         self.unique.used |= part["names"]
         for split, imgs in part["lists"].items():
             self.lists.setdefault(split, []).extend(imgs)
         self.size_rows.extend(part["sizes"])
-        renumber = {}
         for i, name in enumerate(part["classes"]):
             if name not in klass.index:
                 klass._add(name)
             if klass.index[name] != i:
-                renumber[i] = klass.index[name]
-        return None, renumber
+                self.renumber[i] = klass.index[name]
+        return None
 
     def appended(self) -> int:
         """How many labels the table took beyond the source's classes (each warned once)."""
