@@ -298,6 +298,12 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
         part.report.written += 1
     chunks.append(b"")
     part.data = b"\n".join(chunks) if len(chunks) > 1 else b""
+    spill = job.get("spill")
+    if spill is not None and part.data and _staging_seen(spill):  # beside the target: not sent through Dask
+        path = os.path.join(spill["folder"], f"{spill['prefix']}{secrets.token_hex(6)}.tmp")
+        with open(path, "wb") as fh:
+            fh.write(part.data)
+        part.data, part.records = b"", [path]
 
 
 class _NoSideFolder:
@@ -306,17 +312,51 @@ class _NoSideFolder:
 
 
 def _write_manifest(dst: str, parts: list[_Part], job: dict[str, Any], report: Report, check: Any) -> None:
-    from mafmt.storage.transaction import Transaction
-
+    """The shards' lines in order into the target's staging file (those a worker wrote beside
+    the target are copied from there)."""
     tx = Transaction(dst, folder=False, overwrite=job["overwrite"],
                      check=(lambda: check(report)) if check is not None else None)
     with tx, open(tx.path(), "wb") as fh:
         for part in parts:
             _take(report, part)
+            if part.records:
+                with open(part.records[0], "rb") as spilled:
+                    shutil.copyfileobj(spilled, fh, 1 << 22)
+                os.unlink(part.records[0])
             fh.write(part.data)
             if part.error is not None:
                 raise part.error
     report.outputs.insert(0, dst)
+
+
+@contextlib.contextmanager
+def _spill(dst: str, writer: str) -> Iterator[dict[str, Any] | None]:
+    """Where workers that see the target's folder write their shard's output (the manifest
+    writer, local targets): files named as a transaction's staging of this process on the
+    target (so a killed job's are recognised and removed, as one process's), all removed at the end."""
+    if writer != "manifest" or storage.scheme_of(dst):
+        yield None
+        return
+    folder, name = os.path.split(os.path.abspath(dst))
+    if not os.path.isdir(folder):
+        yield None
+        return
+    token = secrets.token_hex(8)
+    prefix = f".{name}.mafmt-{os.getpid()}-{token}"
+    probe = os.path.join(folder, prefix + ".tmp")
+    try:
+        with open(probe, "w", encoding="ascii") as fh:
+            fh.write(token)
+    except OSError:
+        yield None
+        return
+    try:
+        yield {"folder": folder, "prefix": prefix, "probe": probe, "token": token}
+    finally:
+        for entry in os.listdir(folder):
+            if entry.startswith(prefix):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, entry))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -621,14 +661,16 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
             if folder:
                 _write_folder(eng, source.shards, job, report, read_report, check)
             else:
-                parts: list[_Part] = eng.map(_convert_shard, source.shards, job, name="mafmt-convert")
-                _ready(parts, read_report)
-                if name == "coco":
-                    _write_coco(dst, parts, job, report, source.meta, check)
-                elif name == "manifest":
-                    _write_manifest(dst, parts, job, report, check)
-                else:
-                    _write_csv(eng, source.shards, parts, job, report, check)
+                with _spill(dst, name) as spill:
+                    parts: list[_Part] = eng.map(_convert_shard, source.shards, {**job, "spill": spill},
+                                                 name="mafmt-convert")
+                    _ready(parts, read_report)
+                    if name == "coco":
+                        _write_coco(dst, parts, job, report, source.meta, check)
+                    elif name == "manifest":
+                        _write_manifest(dst, parts, job, report, check)
+                    else:
+                        _write_csv(eng, source.shards, parts, job, report, check)
         except _OneProcess as exc:
             return _alone(one_process(), str(exc))
     report.read = read_report.read
