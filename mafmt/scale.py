@@ -15,14 +15,35 @@ single process gives, byte for byte:
     VOC folders: runs of files. Other formats: one process.
 
 ``convert``
-    sources: a manifest (byte ranges) and a VOC dataset folder (runs of its XML files); the
-    writers: **COCO** (workers build each image's and annotation's record without its ids;
-    the client numbers images, annotations and categories in input order exactly as the
-    writer does, and assembles the one file inside the target's transaction) and
-    **manifest** (workers return their lines, the client writes them in order into the
-    transaction's staging file). Any other pair, and any case a shard cannot reproduce on
-    its own (a manifest whose samples carry inline VOC documents, append mode, an encoding
-    that is not ASCII-compatible), runs in one process; ``report.warnings`` says so.
+    sources: a manifest (byte ranges) and a VOC dataset folder (runs of its XML files); every
+    writer:
+
+    * **COCO**: workers build each image's and annotation's record without its ids; the
+      client numbers images, annotations and categories in input order exactly as the writer
+      does, and assembles the one file inside the target's transaction;
+    * **manifest**: workers return their lines, or, for a local target whose folder they see,
+      write them beside it (named as this process's staging, so a killed job's parts are
+      recognised as leftovers); the client puts them in order into the transaction's staging file;
+    * **CSV**: workers return their rows as bytes under their own columns; a shard whose task
+      (``auto``) or columns are not the whole table's is written again with them; the client
+      writes the header and the parts in order;
+    * **folder writers** (standard VOC, YOLO and ModelArts YOLO, the import layouts): the
+      client opens the target's transaction; each worker runs the writer's
+      :class:`~mafmt.converters.pascal_voc.Writer`-like object over its shard and writes its
+      samples' files straight into the staging folder (a local folder; for an object-storage
+      target the local folder the commit uploads) when it sees it (a probe file there holds
+      the job's token), else into a folder of its own whose files it sends back. It returns
+      what the writer carries across samples (file names taken, split lists, class tables,
+      texts); the client merges those in input order, renumbers YOLO class indices a shard met
+      in another order, writes the dataset's files (class lists, ``data.yaml``, labelmap,
+      ``ImageSets`` lists, ...) and commits. A file name or file that an earlier shard also
+      took (one process would rename it ``_2``) makes the job run in one process.
+
+    Any case a shard cannot reproduce on its own runs in one process, and ``report.warnings``
+    says so: a manifest whose samples carry inline VOC documents (the manifest writer's side
+    folder), repeated file names across shards, YOLO index labels, VOC's flat layout, a CSV
+    cell that cannot be written (one process names the first), append mode, an encoding that
+    is not ASCII-compatible.
 
 ``stats`` / ``qa``
     the same shards; counters are added and lists joined in input order. QA's checks across
@@ -513,7 +534,8 @@ def _folder_part(samples: Iterable[Sample], job: dict[str, Any], part: _Part) ->
     finally:
         part.state, part.paths = w.part(), tx.made
         if not seen:
-            part.blobs = [(rel, _read(os.path.join(root, rel))) for rel in dict.fromkeys(tx.made)]
+            part.blobs = [(rel, _read(os.path.join(root, rel))) for rel in dict.fromkeys(tx.made)
+                          if os.path.isfile(os.path.join(root, rel))]
             shutil.rmtree(root, ignore_errors=True)
 
 
