@@ -675,31 +675,40 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
 
     with engine(workers, scheduler) as eng:
         source = source_shards(eng, src, reader, read_options)
-        if source is None:
-            return _alone(one_process(), f"{reader.name} source")
         job = {"writer": name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
-               "read_options": read_options, "write_options": write_options, "meta": source.meta}
-        try:
-            if folder:
-                _write_folder(eng, source.shards, job, report, read_report, check)
-            else:
-                with _spill(dst, name) as spill:
-                    parts: list[_Part] = eng.map(_convert_shard, source.shards, {**job, "spill": spill},
-                                                 name="mafmt-convert")
-                    _ready(parts, read_report)
-                    if name == "coco":
-                        _write_coco(dst, parts, job, report, source.meta, check)
-                    elif name == "manifest":
-                        _write_manifest(dst, parts, job, report, check)
-                    else:
-                        _write_csv(eng, source.shards, parts, job, report, check)
-        except _OneProcess as exc:
-            return _alone(one_process(), str(exc))
+               "read_options": read_options, "write_options": write_options,
+               "meta": source.meta if source is not None else None}
+        fallback = (f"{reader.name} source" if source is None
+                    else _write(eng, source.shards, job, folder, report, read_report, check))
+    if fallback is not None or source is None:  # (after the cluster closed)
+        return _alone(one_process(), fallback or "")
     report.read = read_report.read
     report.target, report.format = dst, name
     note_source_meta(report, source.meta, writer)
     fold_read_report(report, read_report)
     return report
+
+
+def _write(eng: Engine, shards_: list[Any], job: dict[str, Any], folder: bool, report: Report,
+           read_report: Report, check: Any) -> str | None:
+    """Write the target from the shards; returns why it must be written in one process instead, or None."""
+    name = job["writer"]
+    try:
+        if folder:
+            _write_folder(eng, shards_, job, report, read_report, check)
+            return None
+        with _spill(job["dst"], name) as spill:
+            parts: list[_Part] = eng.map(_convert_shard, shards_, {**job, "spill": spill}, name="mafmt-convert")
+            _ready(parts, read_report)
+            if name == "coco":
+                _write_coco(job["dst"], parts, job, report, job["meta"], check)
+            elif name == "manifest":
+                _write_manifest(job["dst"], parts, job, report, check)
+            else:
+                _write_csv(eng, shards_, parts, job, report, check)
+    except _OneProcess as exc:
+        return str(exc)
+    return None
 
 
 def _ready(parts: list[_Part], read_report: Report) -> None:
