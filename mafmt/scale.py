@@ -597,6 +597,9 @@ def _absorb(w: Any, report: Report, part: _Part, tx: Transaction | None, seen: s
     Raises:
         _OneProcess: a file or file name of an earlier shard again.
     """
+    if part.error is not None and not part.state:  # (its writer could not even start)
+        _take(report, part)
+        raise part.error
     made = set(part.paths)
     if not seen.isdisjoint(made):
         raise _OneProcess("files that repeat across shards")
