@@ -145,17 +145,21 @@ def convert(
                       on_error=on_error, strict=strict)
 
     report = writer.write(feed, dst, overwrite=overwrite, check=check, **write_options)
-    meta = _common.get_meta(samples)
+    note_source_meta(report, _common.get_meta(samples), writer)
+    report.read = feed.count
+    report.target, report.format = dst, writer.name
+    fold_read_report(report, getattr(samples, "report", None))
+    return report
+
+
+def note_source_meta(report: Report, meta: _common.DatasetMeta | None, writer: Format) -> None:
+    """Count the source's class identity that ``writer`` has no place for (after it wrote)."""
     if (meta is not None and ("categories" not in writer.holds or meta.index_labels)
             and not any(kind.startswith(("category ", "class index")) for kind in report.metadata)):
         # the YOLO writers count the COCO ids they cannot keep themselves; they and VOC's
         # labelmap.txt keep the class list in order; only YOLO keeps index labels as indices
         _common.note_categories_not_kept(meta, report, keeps_class_list=writer.name in _CLASS_LIST_TARGETS,
                                          keeps_index_labels=writer.name in _YOLO_TARGETS)
-    report.read = feed.count
-    report.target, report.format = dst, writer.name
-    fold_read_report(report, getattr(samples, "report", None))
-    return report
 
 
 def check_written(report: Report, read_report: Report | None, count: int, *, src: str, dst: str, writer: str,

@@ -224,14 +224,39 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: st
     report = Report()
     kept: list[Sample] = list(samples)
     if task == "auto":
-        task = "detect" if any(isinstance(a, Detection) for s in kept for a in s.annotations) else "classify"
-    rows = _detect_rows(kept, report) if task == "detect" else _classify_rows(kept, report)
+        task = "detect" if has_detection(kept) else "classify"
+    rows, columns = table(kept, task, report)
+    data = encode(rows, columns, target)
+    with output(target, report, folder=False, overwrite=overwrite, check=check) as tx, tx.open() as fh:
+        fh.write(data)
+    return report
+
+
+def has_detection(samples: Iterable[Sample]) -> bool:
+    """What ``task="auto"`` decides on: some sample has a detection annotation."""
+    return any(isinstance(a, Detection) for s in samples for a in s.annotations)
+
+
+def table(samples: list[Sample], task: str, report: Report) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of ``samples`` for ``task`` (``detect`` or ``classify``) and the columns they use,
+    in order of first use."""
+    rows = _detect_rows(samples, report) if task == "detect" else _classify_rows(samples, report)
     columns: dict[str, None] = dict.fromkeys(BOX_COLUMNS if task == "detect" else ("filename", "label"))
     for row in rows:
         columns.update(dict.fromkeys(row))
+    return rows, list(columns)
+
+
+def encode(rows: list[dict[str, Any]], columns: list[str], target: str, *, header: bool = True) -> bytes:
+    """The CSV bytes of ``rows`` under ``columns`` (with the header line unless ``header`` is False).
+
+    Raises:
+        FormatError: a cell holds a carriage return or a lone surrogate, or a filename is blank.
+    """
     buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=list(columns), restval="", lineterminator="\n")
-    writer.writeheader()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    if header:
+        writer.writeheader()
     writer.writerows(rows)
     if "\r" in buf.getvalue():  # (unknown fields are JSON-escaped: only a label, pose or file name can hold one)
         raise FormatError("a cell holds a carriage return, which CSV readers take as the end of a row", file=target)
@@ -239,14 +264,11 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: st
     if blank is not None:
         raise FormatError(f"a sample's source is blank ({limits.clip(blank)}): a CSV row needs a filename", file=target)
     try:
-        data = buf.getvalue().encode("utf-8")
+        return buf.getvalue().encode("utf-8")
     except UnicodeEncodeError as exc:
         bad = exc.object[max(0, exc.start - 20):exc.end + 20]
         raise FormatError(f"a cell holds a lone surrogate, which UTF-8 cannot hold: ...{limits.clip(bad, 60)}...",
                           file=target) from None
-    with output(target, report, folder=False, overwrite=overwrite, check=check) as tx, tx.open() as fh:
-        fh.write(data)
-    return report
 
 
 def _detect_rows(samples: list[Sample], report: Report) -> list[dict[str, Any]]:

@@ -140,33 +140,99 @@ def _folder_writer(kind: str, name: str) -> Any:
     def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
               overwrite: bool = False, check: Check = None, **options: Any) -> Report:
         """Copy each single-label sample's file into ``<label>/``; others are not written."""
-        check_options(name, options)
-        target = os.fspath(target)
-        report = Report()
-        sizes = SizeResolver(images)
-        unique: dict[str, UniqueNames] = {}
-        with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-            for sample in samples:
-                count_sample_losses(sample, report)
-                labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
-                for a in sample.annotations:
-                    if not isinstance(a, Classification) and not _empty_detection(a):
-                        report.lose(f"{a.type}->dropped")
-                if len(labels) != 1:
-                    report.drop("no classification label" if not labels else "several labels (a folder holds one)")
-                    continue
-                label = labels[0]
-                if not _safe_folder(label):
-                    report.drop("label is not a usable folder name")
-                    continue
-                fname = unique.setdefault(label, UniqueNames()).take(basename(sample.source), report)
-                if not copy_image(sample, sizes, tx, f"{label}/{fname}", report, remote=True):
-                    report.drop("file not found (give --images DIR)")
-                    continue
-                report.written += 1
-        return report
+        return _write(FolderWriter, name, samples, target, overwrite, check, {"images": images, **options})
 
     return write
+
+
+def _write(cls: Any, fmt: str, samples: Iterable[Sample], target: str | os.PathLike[str], overwrite: bool,
+           check: Check, options: dict[str, Any]) -> Report:
+    """One of this module's writers (``cls``) over ``samples``, as one transaction."""
+    report = Report()
+    writer = cls(report, fmt, **options)
+    if not cls.direct:  # (it holds every sample until the end: the target is opened then)
+        for sample in samples:
+            writer.add(sample, None)
+    with output(os.fspath(target), report, folder=True, overwrite=overwrite, check=check) as tx:
+        if cls.direct:
+            for sample in samples:
+                writer.add(sample, tx)
+        writer.finish(tx)
+    return report
+
+
+class _Writer:
+    """What this module's writers share: one sample at a time (:meth:`add`), the file names
+    taken (:meth:`part`, merged by :meth:`absorb`: the writer of a sharded conversion,
+    :mod:`mafmt.scale`), nothing written at the end unless a writer says so."""
+
+    direct = True  #: it writes each sample's files as it goes
+
+    def __init__(self, report: Report, fmt: str, *, images: str | None = None, **options: Any) -> None:
+        check_options(fmt, options)
+        self.report = report
+        self.sizes = SizeResolver(images)
+        self.unique = UniqueNames()
+
+    def begin(self, meta: Any, report: Report) -> None:
+        """Before the first sample (the source's classes are not written)."""
+
+    def add(self, sample: Sample, tx: Any) -> None:  # pragma: no cover - every writer has its own
+        raise NotImplementedError
+
+    def finish(self, tx: Any) -> None:
+        """The dataset's files (none)."""
+
+    def part(self) -> dict[str, Any]:
+        """What the samples written so far leave for the next ones: the file names taken."""
+        return {"names": self.unique.used}
+
+    def absorb(self, part: dict[str, Any]) -> str | None:
+        """Add the :meth:`part` of the samples that follow; returns why the result would differ
+        from one writer's (a file name an earlier sample took), or None."""
+        if not self.unique.used.isdisjoint(part["names"]):
+            return "file names that repeat across shards"
+        self.unique.used |= part["names"]
+        return None
+
+
+class FolderWriter(_Writer):
+    """One folder per label (ImageNet, audio): each single-label sample's file in ``<label>/``."""
+
+    def __init__(self, report: Report, fmt: str, *, images: str | None = None, **options: Any) -> None:
+        super().__init__(report, fmt, images=images, **options)
+        self.by_label: dict[str, UniqueNames] = {}
+
+    def add(self, sample: Sample, tx: Any) -> None:
+        report = self.report
+        count_sample_losses(sample, report)
+        labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+        for a in sample.annotations:
+            if not isinstance(a, Classification) and not _empty_detection(a):
+                report.lose(f"{a.type}->dropped")
+        if len(labels) != 1:
+            report.drop("no classification label" if not labels else "several labels (a folder holds one)")
+            return
+        label = labels[0]
+        if not _safe_folder(label):
+            report.drop("label is not a usable folder name")
+            return
+        fname = self.by_label.setdefault(label, UniqueNames()).take(basename(sample.source), report)
+        if not copy_image(sample, self.sizes, tx, f"{label}/{fname}", report, remote=True):
+            report.drop("file not found (give --images DIR)")
+            return
+        report.written += 1
+
+    def part(self) -> dict[str, Any]:
+        return {"names": {label: u.used for label, u in self.by_label.items()}}
+
+    def absorb(self, part: dict[str, Any]) -> str | None:
+        for label, used in part["names"].items():
+            mine = self.by_label.setdefault(label, UniqueNames())
+            if not mine.used.isdisjoint(used):
+                return "file names that repeat across shards"
+            mine.used |= used
+        return None
 
 
 def _empty_detection(ann: Annotation) -> bool:
@@ -228,34 +294,35 @@ def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
 def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
                      overwrite: bool = False, check: Check = None, **options: Any) -> Report:
     """Copy each image and write ``<stem>.txt`` with its labels (none for unlabelled)."""
-    check_options("modelarts-image-classification", options)
-    target = os.fspath(target)
-    report = Report()
-    sizes = SizeResolver(images)
-    unique = UniqueNames()
-    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-        for sample in samples:
-            count_sample_losses(sample, report)
-            labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
-            for a in sample.annotations:
-                if not isinstance(a, Classification) and not _empty_detection(a):
-                    report.lose(f"{a.type}->dropped")
-            if sample.source.startswith("content://"):
-                report.drop("a text, not an image")
-                continue
-            if sample.annotations and not labels:
-                report.drop("no classification label")
-                continue
-            fname = unique.take(basename(sample.source), report)
-            if not copy_image(sample, sizes, tx, fname, report, remote=True):
-                report.drop("file not found (give --images DIR)")  # a label file without its image reads as nothing
-                continue
-            if labels:
-                rel = stem(fname) + ".txt"
-                text = "".join(as_line(n, tx.final(rel)) + "\n" for n in labels)
-                report.outputs.append(tx.write_text(rel, text))
-            report.written += 1
-    return report
+    return _write(ImageTxtWriter, "modelarts-image-classification", samples, target, overwrite, check,
+                  {"images": images, **options})
+
+
+class ImageTxtWriter(_Writer):
+    """Each image, and ``<stem>.txt`` with its labels beside it."""
+
+    def add(self, sample: Sample, tx: Any) -> None:
+        report = self.report
+        count_sample_losses(sample, report)
+        labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+        for a in sample.annotations:
+            if not isinstance(a, Classification) and not _empty_detection(a):
+                report.lose(f"{a.type}->dropped")
+        if sample.source.startswith("content://"):
+            report.drop("a text, not an image")
+            return
+        if sample.annotations and not labels:
+            report.drop("no classification label")
+            return
+        fname = self.unique.take(basename(sample.source), report)
+        if not copy_image(sample, self.sizes, tx, fname, report, remote=True):
+            report.drop("file not found (give --images DIR)")  # a label file without its image reads as nothing
+            return
+        if labels:
+            rel = stem(fname) + ".txt"
+            text = "".join(as_line(n, tx.final(rel)) + "\n" for n in labels)
+            report.outputs.append(tx.write_text(rel, text))
+        report.written += 1
 
 
 def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
@@ -294,40 +361,47 @@ def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], 
                      size_table: str | None = None, overwrite: bool = False, check: Check = None,
                      **options: Any) -> Report:
     """Copy each image and write its ModelArts VOC document beside it as ``<stem>.xml``
-    (named after the sample's ``source``, with every field ModelArts requires). ModelArts'
-    reader requires ``<size>``: a document without one gets the image's size (size table or
-    image header); a sample whose size cannot be found is dropped as ``no image size``, which
-    ``convert`` turns into an error naming the images unless ``on_error="skip"``."""
-    check_options("modelarts-voc", options)
-    target = os.fspath(target)
-    report = Report()
-    sizes = SizeResolver(images, size_table)
-    unique = UniqueNames()
-    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-        for sample in samples:
-            docs = voc.sample_documents(sample, report)
-            if len(docs) > 1:
-                report.lose("extra detection document->dropped", len(docs) - 1)
-            if sample.source.startswith("content://"):
-                report.drop("a text, not an image")
-                continue
-            if not docs and sample.annotations:
-                report.drop("no detection annotation")
-                continue
-            doc = docs[0] if docs else None
-            if doc is not None and (doc.width is None or doc.height is None):
-                found = sample_size(sample, sizes)
-                if found is None:
-                    report.drop_unsized(sample.source)
-                    continue
-                doc = replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
-            fname = unique.take(basename(sample.source) or "image.jpg", report)
-            copy_image(sample, sizes, tx, fname, report, remote=True)
-            if doc is not None:
-                doc = voc.modelarts_document(doc, fname)
-                report.outputs.append(tx.write_bytes(stem(fname) + ".xml", voc.document_to_bytes(doc)))
-            report.written += 1
-    return report
+    (:class:`VocPairsWriter`)."""
+    return _write(VocPairsWriter, "modelarts-voc", samples, target, overwrite, check,
+                  {"images": images, "size_table": size_table, **options})
+
+
+class VocPairsWriter(_Writer):
+    """Each image, and its ModelArts VOC document beside it as ``<stem>.xml`` (named after the
+    sample's ``source``, with every field ModelArts requires). ModelArts' reader requires
+    ``<size>``: a document without one gets the image's size (size table or image header); a
+    sample whose size cannot be found is dropped as ``no image size``, which ``convert`` turns
+    into an error naming the images unless ``on_error="skip"``."""
+
+    def __init__(self, report: Report, fmt: str, *, images: str | None = None, size_table: str | None = None,
+                 **options: Any) -> None:
+        super().__init__(report, fmt, images=images, **options)
+        self.sizes = SizeResolver(images, size_table)
+
+    def add(self, sample: Sample, tx: Any) -> None:
+        report = self.report
+        docs = voc.sample_documents(sample, report)
+        if len(docs) > 1:
+            report.lose("extra detection document->dropped", len(docs) - 1)
+        if sample.source.startswith("content://"):
+            report.drop("a text, not an image")
+            return
+        if not docs and sample.annotations:
+            report.drop("no detection annotation")
+            return
+        doc = docs[0] if docs else None
+        if doc is not None and (doc.width is None or doc.height is None):
+            found = sample_size(sample, self.sizes)
+            if found is None:
+                report.drop_unsized(sample.source)
+                return
+            doc = replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
+        fname = self.unique.take(basename(sample.source) or "image.jpg", report)
+        copy_image(sample, self.sizes, tx, fname, report, remote=True)
+        if doc is not None:
+            doc = voc.modelarts_document(doc, fname)
+            report.outputs.append(tx.write_bytes(stem(fname) + ".xml", voc.document_to_bytes(doc)))
+        report.written += 1
 
 
 # --------------------------------------------------------------------------- text classification
@@ -385,51 +459,79 @@ def _read_text(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", 
 
 
 def _text_writer(combine: bool) -> Any:
-    def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, name: str = "text",
-              sample_separator: str = "\t", label_separator: str = ",", overwrite: bool = False,
+    def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, overwrite: bool = False,
               check: Check = None, **options: Any) -> Report:
         """Write the texts (``content://`` sources) and their labels as ModelArts accepts them."""
-        check_options("modelarts-text-classification", options)
-        if len(sample_separator) != 1 or len(label_separator) != 1:
-            raise UsageError("separators must be exactly one character")
-        target = os.fspath(target)
-        report = Report()
-        texts: list[str] = []
-        results: list[str] = []
-        for sample in samples:
-            count_sample_losses(sample, report)
-            text = sample.text
-            if text is None:
-                report.drop("not a text (content://) sample")
-                continue
-            if "\n" in text or "\r" in text:
-                report.lose("line break in text->space")
-                text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-            labels = []
-            for a in sample.annotations:
-                if isinstance(a, Classification) and a.name:
-                    if label_separator in a.name or "\n" in a.name:
-                        report.warn("label contains the label separator")
-                    labels.append(a.name)
-                else:
-                    report.lose(f"{a.type}->dropped")
-            cell = label_separator.join(labels)
-            if combine:
-                texts.append(f"{text}{sample_separator}{cell}" if labels else text)
-                if not labels and sample_separator in text:
-                    report.warn("unlabelled text contains the separator")
-            else:
-                texts.append(text)
-                results.append(cell)
-            report.written += 1
-        with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-            report.outputs.append(tx.write_text(f"{name}.txt", "".join(t + "\n" for t in texts)))
-            if not combine:
-                report.outputs.append(tx.write_text(f"{name}_result.txt",
-                                                    "".join(r + "\n" for r in results)))
-        return report
+        return _write(CombinedTextWriter if combine else TextWriter, "modelarts-text-classification", samples,
+                      target, overwrite, check, options)
 
     return write
+
+
+class TextWriter(_Writer):
+    """The texts in ``<name>.txt``, their labels in ``<name>_result.txt``, a line each."""
+
+    direct = False  #: it holds every sample until the end
+    combine = False
+
+    def __init__(self, report: Report, fmt: str, *, name: str = "text", sample_separator: str = "\t",
+                 label_separator: str = ",", **options: Any) -> None:
+        check_options(fmt, options)
+        if len(sample_separator) != 1 or len(label_separator) != 1:
+            raise UsageError("separators must be exactly one character")
+        self.report = report
+        self.name, self.sample_separator, self.label_separator = name, sample_separator, label_separator
+        self.texts: list[str] = []
+        self.results: list[str] = []
+
+    def add(self, sample: Sample, tx: Any) -> None:
+        report = self.report
+        count_sample_losses(sample, report)
+        text = sample.text
+        if text is None:
+            report.drop("not a text (content://) sample")
+            return
+        if "\n" in text or "\r" in text:
+            report.lose("line break in text->space")
+            text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+        labels = []
+        for a in sample.annotations:
+            if isinstance(a, Classification) and a.name:
+                if self.label_separator in a.name or "\n" in a.name:
+                    report.warn("label contains the label separator")
+                labels.append(a.name)
+            else:
+                report.lose(f"{a.type}->dropped")
+        cell = self.label_separator.join(labels)
+        if self.combine:
+            self.texts.append(f"{text}{self.sample_separator}{cell}" if labels else text)
+            if not labels and self.sample_separator in text:
+                report.warn("unlabelled text contains the separator")
+        else:
+            self.texts.append(text)
+            self.results.append(cell)
+        report.written += 1
+
+    def finish(self, tx: Any) -> None:
+        """The text file (and the labels' file)."""
+        report = self.report
+        report.outputs.append(tx.write_text(f"{self.name}.txt", "".join(t + "\n" for t in self.texts)))
+        if not self.combine:
+            report.outputs.append(tx.write_text(f"{self.name}_result.txt", "".join(r + "\n" for r in self.results)))
+
+    def part(self) -> dict[str, Any]:
+        return {"texts": self.texts, "results": self.results}
+
+    def absorb(self, part: dict[str, Any]) -> str | None:
+        self.texts.extend(part["texts"])
+        self.results.extend(part["results"])
+        return None
+
+
+class CombinedTextWriter(TextWriter):
+    """Each text and its labels on one line of ``<name>.txt``."""
+
+    combine = True
 
 
 # --------------------------------------------------------------------------- helpers

@@ -329,16 +329,31 @@ def write(
     samples: Iterable[Sample],
     target: str | os.PathLike[str],
     *,
-    pixel_base: int = 0,
-    integer: bool = True,
-    keep_extra: bool = False,
     images: str | None = None,
     size_table: str | dict[str, Any] | None = None,
     overwrite: bool = False,
     check: Callable[[Report], None] | None = None,
     **options: Any,
 ) -> Report:
-    """Write a standard VOC dataset folder, as one transaction.
+    """Write a standard VOC dataset folder, as one transaction (options: :class:`Writer`)."""
+    target = os.fspath(target)
+    report = Report()
+    writer = Writer(report, images=images, size_table=size_table, **options)
+    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+        first = True
+        for sample in samples:
+            if first:
+                writer.begin(get_meta(samples), report)
+                first = False
+            writer.add(sample, tx)
+        writer.finish(tx)
+    return report
+
+
+class Writer:
+    """The standard VOC writer, one sample at a time; what it carries across samples (the file
+    names taken, the split lists, the labels seen) is :meth:`part`, which :meth:`absorb`
+    merges (the writer of a sharded conversion, :mod:`mafmt.scale`).
 
     Args:
         pixel_base: 0 (coordinates unchanged) or 1 (VOC devkit 1-based corners).
@@ -347,70 +362,96 @@ def write(
         images: folder of the images; found ones are copied to ``JPEGImages/``.
         size_table: image sizes for samples without a VOC document.
     """
-    check_options("voc", options)
-    if pixel_base not in (0, 1):
-        raise UsageError("pixel_base must be 0 or 1")
-    target = os.fspath(target)
-    report = Report()
-    sizes = SizeResolver(images, size_table)
-    unique = UniqueNames()
-    splits: dict[str, list[str]] = {s: [] for s in ("train", "val", "test")}
-    labels: dict[str, None] = {}
-    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-        first = True
-        for sample in samples:
-            if first:
-                meta = get_meta(samples)
-                labels.update(dict.fromkeys(c.name for c in (meta.by_id() if meta is not None else [])))
-                first = False
-            doc, objects = detection_objects(sample, report)
-            if not_an_image(sample, doc, report):
-                continue
-            count_sample_losses(sample, report, frozenset({"usage"}))
-            width, height, depth = (doc.width, doc.height, doc.depth) if doc is not None else (None, None, None)
-            if width is None or height is None:
-                found = sample_size(sample, sizes)
-                if found is None:
-                    report.drop_unsized(sample.source)
-                    continue
-                width, height, depth = found[0], found[1], depth or found[2]
-            name = unique.take(basename(sample.source) or "image.jpg", report)
-            out = VocDocument(
-                folder=(doc.folder if doc is not None and doc.folder else "VOC"),
-                filename=name,
-                source=(doc.source if doc is not None and doc.source is not None else VocSource(database="Unknown")),
-                width=width,
-                height=height,
-                depth=depth if depth is not None else 3,
-                segmented=0,
-            )
-            if doc is not None:
-                if doc.mask_source is not None or doc.segmented == 1:
-                    report.lose("segmentation mask->dropped")
-                if doc.extra and keep_extra:
-                    out.extra = dict(doc.extra)
-            count_objects_losses([o for o in objects if o.shape is not None and o.name], report,
-                                 _KEPT if keep_extra else HOLDS_OBJECT)
-            for obj in objects:
-                converted = _object(obj, width, height, pixel_base, integer, keep_extra, report)
-                if converted is not None:
-                    out.objects.append(converted)
-                    if converted.parts:
-                        labels.update(dict.fromkeys(o.name for o in converted.iter_tree() if o.name))
-                    else:
-                        labels[converted.name] = None  # type: ignore[index]  # (named: see _object)
-            usage = (sample.usage or "").upper()
-            if usage not in USAGE_SPLIT:
-                report.warn(f"usage {sample.usage or 'none'}: listed in train")
-            splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
-            copy_image(sample, sizes, tx, f"JPEGImages/{name}", report)
-            report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", voc.document_to_bytes(out)))
-            report.written += 1
+
+    direct = True  #: it writes each sample's files as it goes
+
+    def __init__(self, report: Report, *, pixel_base: int = 0, integer: bool = True, keep_extra: bool = False,
+                 images: str | None = None, size_table: str | dict[str, Any] | None = None,
+                 **options: Any) -> None:
+        check_options("voc", options)
+        if pixel_base not in (0, 1):
+            raise UsageError("pixel_base must be 0 or 1")
+        self.report = report
+        self.pixel_base, self.integer, self.keep_extra = pixel_base, integer, keep_extra
+        self.sizes = SizeResolver(images, size_table)
+        self.unique = UniqueNames()
+        self.splits: dict[str, list[str]] = {s: [] for s in ("train", "val", "test")}
+        self.labels: dict[str, None] = {}
+
+    def begin(self, meta: DatasetMeta | None, report: Report) -> None:
+        """Before the first sample: the source's classes come first in ``labelmap.txt``."""
+        self.labels.update(dict.fromkeys(c.name for c in (meta.by_id() if meta is not None else [])))
+
+    def add(self, sample: Sample, tx: Any) -> None:
+        """Write one sample's XML file (and image) into ``tx``."""
+        report, labels = self.report, self.labels
+        doc, objects = detection_objects(sample, report)
+        if not_an_image(sample, doc, report):
+            return
+        count_sample_losses(sample, report, frozenset({"usage"}))
+        width, height, depth = (doc.width, doc.height, doc.depth) if doc is not None else (None, None, None)
+        if width is None or height is None:
+            found = sample_size(sample, self.sizes)
+            if found is None:
+                report.drop_unsized(sample.source)
+                return
+            width, height, depth = found[0], found[1], depth or found[2]
+        name = self.unique.take(basename(sample.source) or "image.jpg", report)
+        out = VocDocument(
+            folder=(doc.folder if doc is not None and doc.folder else "VOC"),
+            filename=name,
+            source=(doc.source if doc is not None and doc.source is not None else VocSource(database="Unknown")),
+            width=width,
+            height=height,
+            depth=depth if depth is not None else 3,
+            segmented=0,
+        )
+        keep_extra = self.keep_extra
+        if doc is not None:
+            if doc.mask_source is not None or doc.segmented == 1:
+                report.lose("segmentation mask->dropped")
+            if doc.extra and keep_extra:
+                out.extra = dict(doc.extra)
+        count_objects_losses([o for o in objects if o.shape is not None and o.name], report,
+                             _KEPT if keep_extra else HOLDS_OBJECT)
+        for obj in objects:
+            converted = _object(obj, width, height, self.pixel_base, self.integer, keep_extra, report)
+            if converted is not None:
+                out.objects.append(converted)
+                if converted.parts:
+                    labels.update(dict.fromkeys(o.name for o in converted.iter_tree() if o.name))
+                else:
+                    labels[converted.name] = None  # type: ignore[index]  # (named: see _object)
+        usage = (sample.usage or "").upper()
+        if usage not in USAGE_SPLIT:
+            report.warn(f"usage {sample.usage or 'none'}: listed in train")
+        self.splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
+        copy_image(sample, self.sizes, tx, f"JPEGImages/{name}", report)
+        report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", voc.document_to_bytes(out)))
+        report.written += 1
+
+    def finish(self, tx: Any) -> None:
+        """The dataset's files: ``labelmap.txt`` and the ``ImageSets/Main`` lists."""
         # datumaro (and CVAT) read the class list of a VOC dataset from labelmap.txt
-        tx.write_text("labelmap.txt", "# label:color_rgb:parts:actions\n" + "".join(f"{n}:::\n" for n in labels))
+        tx.write_text("labelmap.txt", "# label:color_rgb:parts:actions\n" + "".join(f"{n}:::\n" for n in self.labels))
+        splits = self.splits
         for split, ids in {**splits, "trainval": splits["train"] + splits["val"]}.items():
             tx.write_text(f"ImageSets/Main/{split}.txt", "".join(i + "\n" for i in ids))
-    return report
+
+    def part(self) -> dict[str, Any]:
+        """What the samples written so far leave for the dataset's files and the next samples."""
+        return {"names": self.unique.used, "splits": self.splits, "labels": list(self.labels)}
+
+    def absorb(self, part: dict[str, Any]) -> str | None:
+        """Add the :meth:`part` of the samples that follow the ones written here; returns why
+        the result would differ from one writer's (a file name an earlier sample took), or None."""
+        if not self.unique.used.isdisjoint(part["names"]):
+            return "file names that repeat across shards"
+        self.unique.used |= part["names"]
+        for split, ids in part["splits"].items():
+            self.splits[split].extend(ids)
+        self.labels.update(dict.fromkeys(part["labels"]))
+        return None
 
 
 #: what a standard VOC target keeps of an object with ``keep_extra``

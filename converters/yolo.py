@@ -315,19 +315,35 @@ def write(
     samples: Iterable[Sample],
     target: str | os.PathLike[str],
     *,
-    layout: str = "ultralytics",
-    task: str = "detect",
-    classes: list[str] | str | None = None,
     images: str | None = None,
     size_table: str | dict[str, Any] | None = None,
-    precision: int = 6,
-    write_sizes: bool = False,
-    circle_vertices: int = 32,
     overwrite: bool = False,
     check: Callable[[Report], None] | None = None,
     **options: Any,
 ) -> Report:
-    """Write a YOLO dataset folder, as one transaction.
+    """Write a YOLO dataset folder, as one transaction (options: :class:`Writer`)."""
+    target = os.fspath(target)
+    report = Report()
+    writer = Writer(report, images=images, size_table=size_table, **options)
+    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
+        for sample in samples:
+            if writer.klass is None:
+                writer.begin(get_meta(samples), report)
+            writer.add(sample, tx)
+        if writer.klass is None:
+            writer.begin(get_meta(samples), report)
+        writer.finish(tx)
+    return report
+
+
+#: the warning of a label the source's classes do not have
+_APPENDED = "label not among the source's classes: appended"
+
+
+class Writer:
+    """The YOLO writer, one sample at a time; what it carries across samples (file names, the
+    image lists, the class table) is :meth:`part`, which :meth:`absorb` merges (the writer
+    of a sharded conversion, :mod:`mafmt.scale`).
 
     Args:
         layout: ``"ultralytics"`` (``data.yaml``, ``images/``, ``labels/``), ``"darknet"``
@@ -338,70 +354,138 @@ def write(
         images: folder of the images, copied into the dataset when found.
         write_sizes: also write ``sizes.csv`` so the dataset reads back without images.
     """
-    check_options("yolo", options)
-    if layout not in ("ultralytics", "darknet", "flat"):
-        raise UsageError(f"layout must be ultralytics, darknet or flat, not {layout!r}")
-    if task not in ("detect", "segment"):
-        raise UsageError(f"task must be detect or segment, not {task!r}")
-    if not 0 <= precision <= 12:
-        raise UsageError("precision must be 0..12")
-    target = os.fspath(target)
-    report = Report()
-    sizes = SizeResolver(images, size_table)
-    lists: dict[str, list[str]] = {}
-    size_rows: list[str] = []
-    unique = UniqueNames()
-    fmt = f"%.{precision}f"
-    box_line = f"%d {fmt} {fmt} {fmt} {fmt}\n"
-    detect = task == "detect" and lanes.PLAIN  # boxes inside the image: the line written inline
-    with output(target, report, folder=True, overwrite=overwrite, check=check) as tx:
-        klass: _Classes | None = None
-        for sample in samples:
-            if klass is None:
-                klass = _Classes(classes, get_meta(samples), report)
-            doc, objects = detection_objects(sample, report)
-            if not_an_image(sample, doc, report):
+
+    direct = True  #: it writes each sample's files as it goes
+
+    def __init__(self, report: Report, *, layout: str = "ultralytics", task: str = "detect",
+                 classes: list[str] | str | None = None, images: str | None = None,
+                 size_table: str | dict[str, Any] | None = None, precision: int = 6, write_sizes: bool = False,
+                 circle_vertices: int = 32, **options: Any) -> None:
+        check_options("yolo", options)
+        if layout not in ("ultralytics", "darknet", "flat"):
+            raise UsageError(f"layout must be ultralytics, darknet or flat, not {layout!r}")
+        if task not in ("detect", "segment"):
+            raise UsageError(f"task must be detect or segment, not {task!r}")
+        if not 0 <= precision <= 12:
+            raise UsageError("precision must be 0..12")
+        self.report = report
+        self.layout, self.task, self.classes = layout, task, classes
+        self.write_sizes, self.circle_vertices = write_sizes, circle_vertices
+        self.sizes = SizeResolver(images, size_table)
+        self.lists: dict[str, list[str]] = {}
+        self.size_rows: list[str] = []
+        self.unique = UniqueNames()
+        self.klass: _Classes | None = None
+        self.labels: list[str] = []  # the label files written (for a sharded write's renumbering)
+        self.renumber: dict[int, int] = {}
+        self.fmt = f"%.{precision}f"
+        self.box_line = f"%d {self.fmt} {self.fmt} {self.fmt} {self.fmt}\n"
+        self.detect = task == "detect" and lanes.PLAIN  # boxes inside the image: the line written inline
+
+    def begin(self, meta: DatasetMeta | None, report: Report) -> None:
+        """Before the first sample: the class table (the source's classes noted in ``report``)."""
+        self.klass = _Classes(self.classes, meta, report)
+        self.klass.report = self.report
+
+    def add(self, sample: Sample, tx: Any) -> None:
+        """Write one sample's label file (and image) into ``tx``."""
+        report, klass = self.report, self.klass
+        assert klass is not None
+        doc, objects = detection_objects(sample, report)
+        if not_an_image(sample, doc, report):
+            return
+        count_sample_losses(sample, report, frozenset({"usage"}))
+        split = _split_for(sample.usage, self.layout, report)
+        w: Any
+        h: Any
+        w, h = (doc.width, doc.height) if doc is not None else (None, None)
+        if (not w or not h) and (objects or self.write_sizes):
+            found = sample_size(sample, self.sizes)
+            if found is None and objects:
+                report.drop_unsized(sample.source)
+                return
+            w, h = found[:2] if found else (None, None)
+        image_name = self.unique.take(basename(sample.source) or "image.jpg", report)
+        img_rel, label_rel = _paths(self.layout, split, image_name)
+        kept = writable_objects(objects, report)
+        out = []
+        detect, box_line, fmt = self.detect, self.box_line, self.fmt
+        for obj in kept:
+            shape: Any = obj.shape
+            name: Any = obj.name
+            if detect and type(shape) is BndBox and 0 <= shape.xmin < shape.xmax <= w and \
+                    0 <= shape.ymin < shape.ymax <= h:  # the common case, inline
+                x0, y0, x1, y1 = shape.xmin, shape.ymin, shape.xmax, shape.ymax
+                out.append(box_line % (klass.of(name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
+                                       (y1 - y0) / h))
                 continue
-            count_sample_losses(sample, report, frozenset({"usage"}))
-            split = _split_for(sample.usage, layout, report)
-            w: Any
-            h: Any
-            w, h = (doc.width, doc.height) if doc is not None else (None, None)
-            if (not w or not h) and (objects or write_sizes):
-                found = sample_size(sample, sizes)
-                if found is None and objects:
-                    report.drop_unsized(sample.source)
-                    continue
-                w, h = found[:2] if found else (None, None)
-            image_name = unique.take(basename(sample.source) or "image.jpg", report)
-            img_rel, label_rel = _paths(layout, split, image_name)
-            kept = writable_objects(objects, report)
-            out = []
-            for obj in kept:
-                shape: Any = obj.shape
-                name: Any = obj.name
-                if detect and type(shape) is BndBox and 0 <= shape.xmin < shape.xmax <= w and \
-                        0 <= shape.ymin < shape.ymax <= h:  # the common case, inline
-                    x0, y0, x1, y1 = shape.xmin, shape.ymin, shape.xmax, shape.ymax
-                    out.append(box_line % (klass.of(name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
-                                           (y1 - y0) / h))
-                    continue
-                values = _values(obj, w, h, task, circle_vertices, report)  # type: ignore[arg-type]
-                if values is not None:
-                    out.append(" ".join([str(klass.of(name)), *(fmt % v for v in values)]) + "\n")
-            tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
-            report.outputs.append(tx.final(label_rel))
-            lists.setdefault(split, []).append(img_rel)
-            if write_sizes and w and h:
-                size_rows.append(f"{image_name},{w},{h}")
-            copy_image(sample, sizes, tx, img_rel, report)
-            report.written += 1
-        if klass is None:
-            klass = _Classes(classes, get_meta(samples), report)
-        _write_meta(tx, layout, klass.names, lists, report)
-        if write_sizes:
-            tx.write_text("sizes.csv", "filename,width,height\n" + "".join(r + "\n" for r in size_rows))
-    return report
+            values = _values(obj, w, h, self.task, self.circle_vertices, report)  # type: ignore[arg-type]
+            if values is not None:
+                out.append(" ".join([str(klass.of(name)), *(fmt % v for v in values)]) + "\n")
+        tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
+        report.outputs.append(tx.final(label_rel))
+        if out:
+            self.labels.append(label_rel)
+        self.lists.setdefault(split, []).append(img_rel)
+        if self.write_sizes and w and h:
+            self.size_rows.append(f"{image_name},{w},{h}")
+        copy_image(sample, self.sizes, tx, img_rel, report)
+        report.written += 1
+
+    def finish(self, tx: Any) -> None:
+        """The dataset's files: the class list (``data.yaml``, ``obj.names``/``obj.data`` and
+        the image lists, or ``classes.txt``) and ``sizes.csv``."""
+        assert self.klass is not None
+        _write_meta(tx, self.layout, self.klass.names, self.lists, self.report)
+        if self.write_sizes:
+            tx.write_text("sizes.csv", "filename,width,height\n" + "".join(r + "\n" for r in self.size_rows))
+
+    def part(self) -> dict[str, Any]:
+        """What the samples written so far leave for the dataset's files and the next samples."""
+        assert self.klass is not None
+        return {"names": self.unique.used, "lists": self.lists, "sizes": self.size_rows,
+                "classes": self.klass.names, "indices": self.klass.indices, "labels": self.labels}
+
+    def absorb(self, part: dict[str, Any]) -> str | None:
+        """Add the :meth:`part` of the samples that follow the ones written here. Returns why the
+        result would differ from one writer's (a file name an earlier sample took, class indices
+        read as such), or None; :attr:`renumber` is then how that part's class indices change
+        here (only those that do: labels it met first that earlier samples met in another order)."""
+        klass = self.klass
+        assert klass is not None
+        self.renumber = {}
+        if klass.indices or part["indices"]:
+            return "YOLO class indices as labels"
+        if not self.unique.used.isdisjoint(part["names"]):
+            return "file names that repeat across shards"
+        self.unique.used |= part["names"]
+        for split, imgs in part["lists"].items():
+            self.lists.setdefault(split, []).extend(imgs)
+        self.size_rows.extend(part["sizes"])
+        for i, name in enumerate(part["classes"]):
+            if name not in klass.index:
+                klass._add(name)
+            if klass.index[name] != i:
+                self.renumber[i] = klass.index[name]
+        return None
+
+    def appended(self) -> int:
+        """How many labels the table took beyond the source's classes (each warned once)."""
+        assert self.klass is not None
+        return len(self.klass.names) - len(self.klass.known) if self.klass.known else 0
+
+
+def renumber_labels(data: bytes, renumber: dict[int, int]) -> bytes:
+    """A label file written by :class:`Writer` with its class indices renumbered
+    (``renumber``: old index -> new, for those that change)."""
+    out = []
+    for line in data.split(b"\n"):
+        if line:
+            head, sep, rest = line.partition(b" ")
+            i = int(head)
+            line = b"%d" % renumber.get(i, i) + sep + rest
+        out.append(line)
+    return b"\n".join(out)
 
 
 def _split_for(usage: str | None, layout: str, report: Report) -> str:

@@ -15,14 +15,35 @@ single process gives, byte for byte:
     VOC folders: runs of files. Other formats: one process.
 
 ``convert``
-    sources: a manifest (byte ranges) and a VOC dataset folder (runs of its XML files); the
-    writers: **COCO** (workers build each image's and annotation's record without its ids;
-    the client numbers images, annotations and categories in input order exactly as the
-    writer does, and assembles the one file inside the target's transaction) and
-    **manifest** (workers return their lines, the client writes them in order into the
-    transaction's staging file). Any other pair, and any case a shard cannot reproduce on
-    its own (a manifest whose samples carry inline VOC documents, append mode, an encoding
-    that is not ASCII-compatible), runs in one process; ``report.warnings`` says so.
+    sources: a manifest (byte ranges) and a VOC dataset folder (runs of its XML files); every
+    writer:
+
+    * **COCO**: workers build each image's and annotation's record without its ids; the
+      client numbers images, annotations and categories in input order exactly as the writer
+      does, and assembles the one file inside the target's transaction;
+    * **manifest**: workers return their lines, or, for a local target whose folder they see,
+      write them beside it (named as this process's staging, so a killed job's parts are
+      recognised as leftovers); the client puts them in order into the transaction's staging file;
+    * **CSV**: workers return their rows as bytes under their own columns; a shard whose task
+      (``auto``) or columns are not the whole table's is written again with them; the client
+      writes the header and the parts in order;
+    * **folder writers** (standard VOC, YOLO and ModelArts YOLO, the import layouts): the
+      client opens the target's transaction; each worker runs the writer's
+      :class:`~mafmt.converters.pascal_voc.Writer`-like object over its shard and writes its
+      samples' files straight into the staging folder (a local folder; for an object-storage
+      target the local folder the commit uploads) when it sees it (a probe file there holds
+      the job's token), else into a folder of its own whose files it sends back. It returns
+      what the writer carries across samples (file names taken, split lists, class tables,
+      texts); the client merges those in input order, renumbers YOLO class indices a shard met
+      in another order, writes the dataset's files (class lists, ``data.yaml``, labelmap,
+      ``ImageSets`` lists, ...) and commits. A file name or file that an earlier shard also
+      took (one process would rename it ``_2``) makes the job run in one process.
+
+    Any case a shard cannot reproduce on its own runs in one process, and ``report.warnings``
+    says so: a manifest whose samples carry inline VOC documents (the manifest writer's side
+    folder), repeated file names across shards, YOLO index labels, VOC's flat layout, a CSV
+    cell that cannot be written (one process names the first), append mode, an encoding that
+    is not ASCII-compatible.
 
 ``stats`` / ``qa``
     the same shards; counters are added and lists joined in input order. QA's checks across
@@ -35,6 +56,11 @@ order and the first shard's error is raised, before anything is committed.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -42,10 +68,11 @@ from typing import Any, cast
 
 from mafmt import shards, storage
 from mafmt.distributed import Engine, engine
-from mafmt.errors import FormatError, LimitError, MafmtError, UsageError
+from mafmt.errors import FormatError, LimitError, MafmtError, StorageError, UsageError
 from mafmt.model import Origin, Sample
 from mafmt.report import Report
 from mafmt.shards import SHARDS_PER_WORKER, Span, cuttable, read_shard, source_shards, split_list
+from mafmt.storage.transaction import Transaction
 
 __all__ = ["ONE_PROCESS", "convert", "qa", "stats", "validate"]
 
@@ -128,6 +155,9 @@ class _Part:
     data: bytes = b""
     error: BaseException | None = None
     one_process: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+    blobs: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 class _OneProcess(Exception):
@@ -143,8 +173,12 @@ def _convert_shard(shard: Any, job: dict[str, Any]) -> _Part:
         counted = _Counted(samples)
         if job["writer"] == "coco":
             _coco_records(counted, job, part)
-        else:
+        elif job["writer"] == "manifest":
             _manifest_lines(counted, job, part)
+        elif job["writer"] == "csv":
+            _csv_rows(counted, job, part)
+        else:
+            _folder_part(counted, job, part)
     except _OneProcess as exc:
         part.one_process = str(exc)
     except (MafmtError, OSError) as exc:
@@ -285,6 +319,12 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
         part.report.written += 1
     chunks.append(b"")
     part.data = b"\n".join(chunks) if len(chunks) > 1 else b""
+    spill = job.get("spill")
+    if spill is not None and part.data and _staging_seen(spill):  # beside the target: not sent through Dask
+        path = os.path.join(spill["folder"], f"{spill['prefix']}{secrets.token_hex(6)}.tmp")
+        with open(path, "wb") as fh:
+            fh.write(part.data)
+        part.data, part.records = b"", [path]
 
 
 class _NoSideFolder:
@@ -293,17 +333,311 @@ class _NoSideFolder:
 
 
 def _write_manifest(dst: str, parts: list[_Part], job: dict[str, Any], report: Report, check: Any) -> None:
-    from mafmt.storage.transaction import Transaction
-
+    """The shards' lines in order into the target's staging file (those a worker wrote beside
+    the target are copied from there)."""
     tx = Transaction(dst, folder=False, overwrite=job["overwrite"],
                      check=(lambda: check(report)) if check is not None else None)
     with tx, open(tx.path(), "wb") as fh:
         for part in parts:
             _take(report, part)
+            if part.records:
+                with open(part.records[0], "rb") as spilled:
+                    shutil.copyfileobj(spilled, fh, 1 << 22)
+                os.unlink(part.records[0])
             fh.write(part.data)
             if part.error is not None:
                 raise part.error
     report.outputs.insert(0, dst)
+
+
+@contextlib.contextmanager
+def _spill(dst: str, writer: str) -> Iterator[dict[str, Any] | None]:
+    """Where workers that see the target's folder write their shard's output (the manifest
+    writer, local targets): files named as a transaction's staging of this process on the
+    target (so a killed job's are recognised and removed, as one process's), all removed at the end."""
+    if writer != "manifest" or storage.scheme_of(dst):
+        yield None
+        return
+    folder, name = os.path.split(os.path.abspath(dst))
+    if not os.path.isdir(folder):
+        yield None
+        return
+    token = secrets.token_hex(8)
+    prefix = f".{name}.mafmt-{os.getpid()}-{token}"
+    probe = os.path.join(folder, prefix + ".tmp")
+    try:
+        with open(probe, "w", encoding="ascii") as fh:
+            fh.write(token)
+    except OSError:
+        yield None
+        return
+    try:
+        yield {"folder": folder, "prefix": prefix, "probe": probe, "token": token}
+    finally:
+        for entry in os.listdir(folder):
+            if entry.startswith(prefix):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, entry))
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_rows(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
+    """The CSV writer's rows of a shard as bytes (:func:`mafmt.converters.csv_format.write`),
+    under the shard's own columns, or the task and columns given (``job["csv"]``)."""
+    from mafmt.converters import csv_format
+
+    kept = list(samples)
+    detects = csv_format.has_detection(kept)
+    forced = job.get("csv")
+    task = forced[0] if forced else job["write_options"].get("task", "auto")
+    if task == "auto":
+        task = "detect" if detects else "classify"
+    rows, columns = csv_format.table(kept, task, part.report)
+    if forced and forced[1] is not None:
+        columns = forced[1]
+    try:
+        part.data = csv_format.encode(rows, columns, job["dst"], header=False)
+    except FormatError as exc:  # (the error one process raises names the first such cell of the whole table)
+        raise _OneProcess(f"a CSV cell that cannot be written ({exc.reason})") from None
+    part.records = [task, columns, detects]
+
+
+def _write_csv(eng: Engine, shards_: list[Any], parts: list[_Part], job: dict[str, Any], report: Report,
+               check: Any) -> None:
+    """The header and the shards' rows in order, as the file; a shard whose task or columns are
+    not the table's is written again with them (the columns are those of the whole table, in
+    order of first use)."""
+    from mafmt.converters import csv_format
+
+    for part in parts:
+        if part.error is not None:  # one process reads every sample before it writes a row
+            raise part.error
+    asked = job["write_options"].get("task", "auto")
+    task = asked if asked != "auto" else ("detect" if any(p.records[2] for p in parts) else "classify")
+    parts = _csv_again(eng, shards_, parts, job, task, None, lambda p: p.records[0] != task)
+    columns = list(dict.fromkeys(c for p in parts for c in p.records[1]))
+    parts = _csv_again(eng, shards_, parts, job, task, columns, lambda p: p.records[1] != columns)
+    with _common_output(job["dst"], report, folder=False, overwrite=job["overwrite"], check=check) as tx, \
+            open(tx.path(), "wb") as fh:
+        fh.write(csv_format.encode([], columns, job["dst"]))
+        for part in parts:
+            _take(report, part)
+            fh.write(part.data)
+
+
+def _csv_again(eng: Engine, shards_: list[Any], parts: list[_Part], job: dict[str, Any], task: str,
+               columns: list[str] | None, wrong: Any) -> list[_Part]:
+    """``parts`` with those ``wrong`` says are not the table's written again with ``task`` and ``columns``."""
+    again = [i for i, p in enumerate(parts) if wrong(p)]
+    if not again:
+        return parts
+    redone = eng.map(_convert_shard, [shards_[i] for i in again], {**job, "csv": (task, columns)},
+                     name="mafmt-convert")
+    parts = list(parts)
+    for i, part in zip(again, redone, strict=True):
+        if part.one_process or part.error is not None:
+            raise _OneProcess(part.one_process or "a shard that failed when written again")
+        parts[i] = part
+    return parts
+
+
+def _common_output(*args: Any, **kwargs: Any) -> Any:
+    from mafmt.converters import _common
+
+    return _common.output(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- folder writers
+
+
+def _writer_class(name: str, options: dict[str, Any], dst: str) -> Any:
+    """The :class:`Writer`-like class of the folder writer ``name`` (see
+    :class:`mafmt.converters.pascal_voc.Writer`), or None when its options ask for a layout
+    that is not written that way (VOC's flat ModelArts files)."""
+    from mafmt.converters import import_layouts as il
+    from mafmt.converters import pascal_voc, yolo
+
+    if name == "voc":
+        layout = options.get("layout") or ("flat" if dst.lower().endswith(".xml") else "standard")
+        return pascal_voc.Writer if layout == "standard" else None
+    return {"yolo": yolo.Writer, "modelarts-yolo": yolo.Writer, "modelarts-imagenet": il.FolderWriter,
+            "modelarts-audio-classification": il.FolderWriter, "modelarts-image-classification": il.ImageTxtWriter,
+            "modelarts-voc": il.VocPairsWriter, "modelarts-text-classification": il.TextWriter,
+            "modelarts-text-classification-combine": il.CombinedTextWriter}.get(name)
+
+
+def _make_writer(job: dict[str, Any], report: Report) -> Any:
+    """A new writer for ``job`` (its options checked), with the source's classes given."""
+    name, options = job["writer"], dict(job["write_options"])
+    cls = _writer_class(name, options, job["dst"])
+    if name == "voc":
+        options.pop("layout", None)
+        w = cls(report, **options)
+    elif name in ("yolo", "modelarts-yolo"):
+        w = cls(report, **({**options, "layout": "darknet"} if name == "modelarts-yolo" else options))
+    else:
+        fmt = "modelarts-text-classification" if name.endswith("-combine") else name
+        w = cls(report, fmt, **options)
+    w.begin(job["meta"], Report())  # (the client's writer notes the classes in the report)
+    return w
+
+
+class _ShardTx(Transaction):
+    """A writer's view of the client's folder transaction on a worker: files go into its staging
+    (``root``), their final names are the target's; every file made is listed (``made``). With a
+    ``probe``, nothing is written once that file is gone (the client ended the job)."""
+
+    def __init__(self, target: str, root: str, probe: str | None = None) -> None:
+        super().__init__(target, folder=True)
+        self.staging, self._state, self.probe = root, "open", probe
+        self.made: list[str] = []
+
+    def path(self, rel: str = "") -> str:
+        if self.probe is not None and not os.path.exists(self.probe):
+            raise StorageError("the job was ended: not written", uri=self.final(rel))
+        path = super().path(rel)
+        self.made.append(os.path.relpath(path, self.staging).replace(os.sep, "/"))
+        return path
+
+
+def _staging_seen(job: dict[str, Any]) -> bool:
+    """Whether this worker sees the client's staging folder (the same machine, or a shared
+    file system): its probe file holds the job's token."""
+    probe = job.get("probe")
+    try:
+        with open(probe, "rb") as fh:  # type: ignore[arg-type]
+            return fh.read() == job["token"].encode()
+    except (OSError, TypeError):
+        return False
+
+
+def _folder_part(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
+    """Worker: a folder writer over a shard. Its files go into the client's staging when this
+    worker sees it, else into a folder of its own and back as bytes; what the writer carries
+    across samples (:meth:`part`) goes back too."""
+    w = _make_writer(job, part.report)
+    if not w.direct:
+        try:
+            for sample in samples:
+                w.add(sample, None)
+        finally:
+            part.state = w.part()
+        return
+    seen = _staging_seen(job)
+    root = job["staging"] if seen else tempfile.mkdtemp(prefix=".mafmt-shard-")
+    tx = _ShardTx(job["dst"], root, job["probe"] if seen else None)
+    try:
+        for sample in samples:
+            w.add(sample, tx)
+    finally:
+        part.state, part.paths = w.part(), tx.made
+        if not seen:
+            part.blobs = [(rel, _read(os.path.join(root, rel))) for rel in dict.fromkeys(tx.made)
+                          if os.path.isfile(os.path.join(root, rel))]
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _write_folder(eng: Engine, shards_: list[Any], job: dict[str, Any], report: Report, read_report: Report,
+                  check: Any) -> None:
+    """A folder writer over the shards: the client opens the target's transaction, the workers
+    write their samples' files into its staging, the client merges what the writers carry
+    across samples (in input order), writes the dataset's files and commits.
+
+    Raises:
+        _OneProcess: the shards' output would differ from one process's (file names that repeat
+            across shards, ...).
+    """
+    w = _make_writer(job, report)
+    w.begin(job["meta"], report)
+    tx = Transaction(job["dst"], folder=True, overwrite=job["overwrite"], check=check)
+    if not w.direct:
+        parts: list[_Part] = eng.map(_convert_shard, shards_, job, name="mafmt-convert")
+        _ready(parts, read_report)
+        for part in parts:
+            _absorb(w, report, part, None, set())
+        with tx:
+            w.finish(tx)
+        report.outputs.insert(0, job["dst"])
+        return
+    tx.begin()
+    probe = os.path.join(tx.staging, f".mafmt-probe-{secrets.token_hex(8)}")
+    try:
+        token = secrets.token_hex(16)
+        with open(probe, "w", encoding="ascii") as fh:
+            fh.write(token)
+        parts = eng.map(_convert_shard, shards_, {**job, "staging": tx.staging, "probe": probe, "token": token},
+                        name="mafmt-convert")
+        os.unlink(probe)
+        _ready(parts, read_report)
+        seen: set[str] = set()
+        for part in parts:
+            _absorb(w, report, part, tx, seen)
+        _appended_once(w, report)
+        w.finish(tx)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+        tx.abort()
+        raise
+    tx.commit()
+    report.outputs.insert(0, job["dst"])
+
+
+def _absorb(w: Any, report: Report, part: _Part, tx: Transaction | None, seen: set[str]) -> None:
+    """Merge one shard into the client's writer ``w``: what it carries across samples, its
+    report, and (files it sent back) its files; its error is raised here, after the shards before.
+
+    Raises:
+        _OneProcess: a file or file name of an earlier shard again.
+    """
+    if part.error is not None and not part.state:  # (its writer could not even start)
+        _take(report, part)
+        raise part.error
+    made = set(part.paths)
+    if not seen.isdisjoint(made):
+        raise _OneProcess("files that repeat across shards")
+    seen |= made
+    why = w.absorb(part.state)
+    if why is not None:
+        raise _OneProcess(why)
+    renumber = getattr(w, "renumber", None)
+    if renumber and tx is not None:
+        from mafmt.converters.yolo import renumber_labels
+
+        labels = set(part.state["labels"])
+        blobs = dict(part.blobs)
+        for rel in labels:
+            if rel in blobs:
+                blobs[rel] = renumber_labels(blobs[rel], renumber)
+            else:
+                path = tx.path(rel)
+                data = renumber_labels(_read(path), renumber)
+                with open(path, "wb") as fh:
+                    fh.write(data)
+        part.blobs = list(blobs.items())
+    if tx is not None:
+        for rel, data in part.blobs:
+            tx.write_bytes(rel, data)
+    _take(report, part)
+    if part.error is not None:
+        raise part.error
+
+
+def _appended_once(w: Any, report: Report) -> None:
+    """YOLO warns once for each label the source's classes lack: once in all, not once a shard."""
+    from mafmt.converters import yolo
+
+    if isinstance(w, yolo.Writer):
+        report.warnings.pop(yolo._APPENDED, None)
+        if w.appended():
+            report.warnings[yolo._APPENDED] = w.appended()
 
 
 # =========================================================================== convert
@@ -323,47 +657,79 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
 
     ``one_process()`` is the single-process conversion, used for what is not sharded.
     """
-    from mafmt.converters import check_written, fold_read_report
+    from mafmt.converters import check_written, fold_read_report, note_source_meta
 
-    unknown = set(write_options) - _WRITERS.get(writer.name, frozenset())
-    if writer.name not in _WRITERS or unknown:
-        return _alone(one_process(), f"{reader.name} -> {writer.name}"
-                      + (f" with {', '.join(sorted(unknown))}" if unknown and writer.name in _WRITERS else ""))
-    _check_coco_options(writer.name, write_options)
+    name = writer.name
+    folder = name not in _WRITERS and name != "csv"
+    if folder and _writer_class(name, write_options, dst) is None:
+        return _alone(one_process(), f"{reader.name} -> {name} ({write_options.get('layout') or 'flat'} layout)")
+    unknown = set(write_options) - _WRITERS.get(name, frozenset())
+    if name in _WRITERS and unknown:
+        return _alone(one_process(), f"{reader.name} -> {name} with {', '.join(sorted(unknown))}")
+    _check_coco_options(name, write_options)
+    if name == "csv":
+        _check_csv_options(write_options)
+    read_report = Report()  # (its ``read``: the samples the shards read, once they did)
+    report = Report()
+
+    def check(_: Any = None) -> None:
+        check_written(report, read_report, read_report.read or 0, src=src, dst=dst, writer=name,
+                      on_error=on_error, strict=strict)
+
     with engine(workers, scheduler) as eng:
         source = source_shards(eng, src, reader, read_options)
-        if source is None:
-            return _alone(one_process(), f"{reader.name} source")
-        job = {"writer": writer.name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
-               "read_options": read_options, "write_options": write_options}
-        parts: list[_Part] = eng.map(_convert_shard, source.shards, job, name="mafmt-convert")
+        job = {"writer": name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
+               "read_options": read_options, "write_options": write_options,
+               "meta": source.meta if source is not None else None}
+        fallback = (f"{reader.name} source" if source is None
+                    else _write(eng, source.shards, job, folder, report, read_report, check))
+    if fallback is not None or source is None:  # (after the cluster closed)
+        return _alone(one_process(), fallback or "")
+    report.read = read_report.read
+    report.target, report.format = dst, name
+    note_source_meta(report, source.meta, writer)
+    fold_read_report(report, read_report)
+    return report
+
+
+def _write(eng: Engine, shards_: list[Any], job: dict[str, Any], folder: bool, report: Report,
+           read_report: Report, check: Any) -> str | None:
+    """Write the target from the shards; returns why it must be written in one process instead, or None."""
+    name = job["writer"]
+    try:
+        if folder:
+            _write_folder(eng, shards_, job, report, read_report, check)
+            return None
+        with _spill(job["dst"], name) as spill:
+            parts: list[_Part] = eng.map(_convert_shard, shards_, {**job, "spill": spill}, name="mafmt-convert")
+            _ready(parts, read_report)
+            if name == "coco":
+                _write_coco(job["dst"], parts, job, report, job["meta"], check)
+            elif name == "manifest":
+                _write_manifest(job["dst"], parts, job, report, check)
+            else:
+                _write_csv(eng, shards_, parts, job, report, check)
+    except _OneProcess as exc:
+        return str(exc)
+    return None
+
+
+def _ready(parts: list[_Part], read_report: Report) -> None:
+    """The shards' reading's reports added to ``read_report`` (its ``read``: the samples read).
+
+    Raises:
+        _OneProcess: a shard cannot be written on its own, or the source is empty.
+    """
     why = next((p.one_process for p in parts if p.one_process), None)
     if why is not None:
-        return _alone(one_process(), why)
+        raise _OneProcess(why)
     count = sum(p.count for p in parts)
     if count == 0 and not any(p.error for p in parts):
-        return _alone(one_process(), "an empty source")
-    read_report = Report()
+        raise _OneProcess("an empty source")
     for part in parts:
         read_report.merge(part.read_report)
     read_report.outputs.clear()
-
-    def check(report: Report) -> None:
-        check_written(report, read_report, count, src=src, dst=dst, writer=writer.name, on_error=on_error,
-                      strict=strict)
-
-    report = Report()
-    try:
-        if writer.name == "coco":
-            _write_coco(dst, parts, job, report, source.meta, check)
-        else:
-            _write_manifest(dst, parts, job, report, check)
-    except _OneProcess as exc:
-        return _alone(one_process(), str(exc))
-    report.read = count
-    report.target, report.format = dst, writer.name
-    fold_read_report(report, read_report)
-    return report
+    read_report.read = count
 
 
 def _check_coco_options(writer: str, options: dict[str, Any]) -> None:
@@ -373,6 +739,14 @@ def _check_coco_options(writer: str, options: dict[str, Any]) -> None:
         raise UsageError("circle_vertices must be at least 3")
     if options.get("file_names", "keep") not in ("keep", "basename"):
         raise UsageError(f"file_names must be keep or basename, not {options.get('file_names')!r}")
+
+
+def _check_csv_options(options: dict[str, Any]) -> None:
+    from mafmt.converters._common import check_options
+
+    check_options("csv", {k: v for k, v in options.items() if k != "task"})
+    if options.get("task", "auto") not in ("auto", "detect", "classify"):
+        raise UsageError(f"task must be auto, detect or classify, not {options.get('task')!r}")
 
 
 def _alone(report: Report, why: str) -> Report:

@@ -105,3 +105,25 @@ class KillOnTask(WorkerPlugin):
                 return
             os.close(fd)
         os._exit(1)
+
+
+def labelled_dataset(root: Path, n: int) -> Path:
+    """A manifest of n lines for the classification layouts, with the images it names: texts
+    (``content://``), images with one label, with two labels, and unlabelled ones."""
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(n):
+        label = LABELS[i % len(LABELS)]
+        if i % 5 == 0:
+            obj: dict[str, Any] = {"source": f"content://text number {i}, about a {label}",
+                                   "annotation": [{"type": "modelarts/text_classification", "name": label}]}
+        else:
+            names = [label] if i % 7 else [label, LABELS[(i + 1) % len(LABELS)]]
+            obj = {"source": f"images/c_{i:05d}.jpg", "usage": "TRAIN" if i % 3 else "EVAL",
+                   "annotation": [{"type": "modelarts/image_classification", "name": n} for n in names]
+                   if i % 11 else []}
+            (root / "images" / f"c_{i:05d}.jpg").write_bytes(b"\xff\xd8 image %d" % i)
+        lines.append(json.dumps(obj))
+    path = root / "labels.manifest"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

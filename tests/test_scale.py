@@ -19,10 +19,10 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from scale_helpers import KillOnTask, manifest_dataset, upload, voc_dataset
+from scale_helpers import KillOnTask, labelled_dataset, manifest_dataset, upload, voc_dataset
 
 import mafmt
-from mafmt import converters, shards
+from mafmt import converters, scale, shards
 from mafmt.errors import MafmtError
 
 #: every registered format that can be written, with the target name it is written to
@@ -76,37 +76,146 @@ def s3_sources(s3: Any, tmp_path: Path) -> dict[str, str]:
     voc = voc_dataset(local / "voc", 23)
     manifest_dataset(local / "m", 90)
     manifest_dataset(local / "e", 120, errors=True)
+    labelled_dataset(local / "c", 30)
     return {"voc": upload(voc, s3.bucket, "voc"), "manifest": upload(local / "m", s3.bucket, "m") + "/train.manifest",
-            "bad-manifest": upload(local / "e", s3.bucket, "e") + "/train.manifest"}
+            "bad-manifest": upload(local / "e", s3.bucket, "e") + "/train.manifest",
+            "labelled": upload(local / "c", s3.bucket, "c") + "/labels.manifest"}
 
 
-@pytest.mark.parametrize("source", ["manifest", "voc", "bad-manifest"])
+@pytest.fixture()
+def fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The reasons of the sharded jobs that ran in one process (errors included)."""
+    seen: list[str] = []
+    alone = scale._alone
+
+    def spy(report: Any, why: str) -> Any:
+        seen.append(why)
+        return alone(report, why)
+
+    monkeypatch.setattr(scale, "_alone", spy)
+    return seen
+
+
+#: the writers each source is written to: every writer, from a source it writes something from
+#: (the detection writers from the manifests and the VOC folder, the classification and text
+#: layouts from the labelled manifest, whose images have no size COCO or VOC could read)
+DETECTION = ("coco", "csv", "manifest", "voc", "yolo", "modelarts-yolo", "modelarts-voc")
+SOURCE_WRITERS = {"manifest": DETECTION, "voc": DETECTION[:-2] + DETECTION[-1:], "bad-manifest": DETECTION[:-2],
+                  "labelled": tuple(f for f in WRITERS if f not in ("coco", "voc"))}
+#: the writers a source cannot be written to in shards (and why)
+NOT_SHARDED = {"voc": {"manifest"}}  # VOC documents inline: the manifest writer puts them in a side folder
+
+
+def test_the_sources_cover_every_writer() -> None:
+    assert {f for fs in SOURCE_WRITERS.values() for f in fs} == set(WRITERS)
+
+
+@pytest.mark.parametrize("source", list(SOURCE_WRITERS))
 def test_every_writer_gives_the_same_output_with_two_workers(source: str, s3_sources: dict[str, str],
-                                                             cluster: Any, tmp_path: Path) -> None:
+                                                             cluster: Any, tmp_path: Path,
+                                                             fallbacks: list[str]) -> None:
     src = s3_sources[source]
     # VOC: two listed images have no XML file, hence no size; the bad manifest: bad lines are skipped
-    kw: dict[str, Any] = {} if source == "manifest" else {"on_error": "skip"}
+    kw: dict[str, Any] = {} if source in ("manifest", "labelled") else {"on_error": "skip"}
     assert len(shards.manifest_spans(src, 6) if source != "voc" else
                shards.split_list(list(range(23)), 6)) > 2  # the input really is cut
-    sharded_writers = set()
-    for fmt, name in WRITERS.items():
+    sharded = set()
+    for fmt in SOURCE_WRITERS[source]:
+        name = WRITERS[fmt]
         one = _outcome(src, tmp_path / f"one-{fmt}" / name, fmt, **kw)
+        before = len(fallbacks)
         two = _outcome(src, tmp_path / f"two-{fmt}" / name, fmt, scheduler=cluster, **kw)
-        assert one[:2] == two[:2], fmt
-        if one[0] == "error":
-            assert one[2] == two[2], fmt
-            continue
+        if len(fallbacks) == before:
+            sharded.add(fmt)
+        assert one[0] == "ok" and one[:2] == two[:2], fmt  # the same files, byte for byte
         r1, r2 = one[2].to_dict(), two[2].to_dict()
         fell_back = {k for k in r2["warnings"] if k.startswith("workers: run in one process")}
-        if not fell_back:
-            sharded_writers.add(fmt)
+        assert bool(fell_back) == (fmt not in sharded), fmt
         for r in (r1, r2):
-            r["outputs"] = [os.path.basename(o.rstrip("/")) for o in r["outputs"]]
+            r["outputs"] = [o.replace(src.rsplit("/", 1)[0], "<src>").replace(str(tmp_path / f"one-{fmt}"), "<dst>")
+                            .replace(str(tmp_path / f"two-{fmt}"), "<dst>") for o in r["outputs"]]
             r["target"] = None
         r2["warnings"] = {k: v for k, v in r2["warnings"].items() if k not in fell_back}
         assert r1 == r2, fmt
-    # the pairs this module shards (the others run in one process, and say so)
-    assert sharded_writers >= ({"coco"} if source == "voc" else {"coco", "manifest"})
+    assert sharded == set(SOURCE_WRITERS[source]) - NOT_SHARDED.get(source, set()), fallbacks
+
+
+def _obs_tree(prefix: str) -> dict[str, bytes]:
+    from mafmt import storage
+
+    return {i.uri[len(prefix) + 1:]: storage.read_bytes(i.uri) for i in storage.ls(prefix + "/", recursive=True)}
+
+
+def test_folder_writers_on_workers_that_cannot_see_the_staging(s3_sources: dict[str, str], s3: Any, cluster: Any,
+                                                               tmp_path: Path, fallbacks: list[str]) -> None:
+    """Workers on other machines send their files back (as bytes) instead of writing them into
+    the client's staging; an object-storage target is staged and uploaded as one process does."""
+    probe = tmp_path / "probe"
+    probe.write_text("token")
+    job = {"probe": str(probe), "token": "token"}
+    assert all(cluster.run(scale._staging_seen, job).values())  # (they see it: the same machine)
+    cluster.run(_blind, True)
+    try:
+        assert not any(cluster.run(_seen, job).values())
+        for fmt, src in (("yolo", "manifest"), ("modelarts-imagenet", "labelled")):
+            one = _outcome(s3_sources[src], tmp_path / f"one-{fmt}", fmt)
+            two = _outcome(s3_sources[src], tmp_path / f"two-{fmt}", fmt, scheduler=cluster)
+            assert one[0] == "ok" and one[1] and one[:2] == two[:2], fmt
+    finally:
+        cluster.run(_blind, False)
+    for fmt in ("voc", "modelarts-yolo"):
+        mafmt.convert(s3_sources["manifest"], s3.uri(f"one-{fmt}"), dst_format=fmt)
+        mafmt.convert(s3_sources["manifest"], s3.uri(f"two-{fmt}"), dst_format=fmt, scheduler=cluster)
+        one_tree = _obs_tree(s3.uri(f"one-{fmt}"))
+        assert len(one_tree) > 20 and _obs_tree(s3.uri(f"two-{fmt}")) == one_tree, fmt
+    assert not fallbacks
+
+
+def _seen(job: dict[str, Any]) -> bool:
+    from mafmt import scale as worker_scale
+
+    return worker_scale._staging_seen(job)
+
+
+def _blind(on: bool) -> None:
+    """(on a worker) Do not see the client's staging, as a worker on another machine does not."""
+    from mafmt import scale as worker_scale
+
+    if on:
+        worker_scale._staging_seen_orig = getattr(worker_scale, "_staging_seen_orig", worker_scale._staging_seen)
+        worker_scale._staging_seen = lambda job: False
+    elif hasattr(worker_scale, "_staging_seen_orig"):
+        worker_scale._staging_seen = worker_scale._staging_seen_orig
+
+
+def test_file_names_repeated_across_shards_run_in_one_process(tmp_path: Path, cluster: Any,
+                                                               fallbacks: list[str]) -> None:
+    path = manifest_dataset(tmp_path / "m", 90)
+    lines = path.read_text().splitlines()
+    lines[-3] = lines[-3].replace("images/m_00087.jpg", "other/M_00000.JPG")  # the first line's file name, again
+    path.write_text("\n".join(lines) + "\n")
+    for fmt in ("voc", "yolo", "modelarts-voc"):
+        one = _outcome(str(path), tmp_path / f"one-{fmt}", fmt)
+        two = _outcome(str(path), tmp_path / f"two-{fmt}", fmt, scheduler=cluster)
+        assert one[0] == "ok" and one[:2] == two[:2], fmt
+        assert "file name->renamed" in one[2].changed
+        assert any("repeat across shards" in w for w in two[2].warnings), fmt
+    assert len(fallbacks) == 3
+
+
+def test_a_killed_worker_leaves_a_folder_target_as_it_was(cluster: Any, tmp_path: Path) -> None:
+    src = manifest_dataset(tmp_path / "m", 120)
+    target = tmp_path / "out" / "yolo"
+    target.mkdir(parents=True)
+    (target / "old.txt").write_bytes(b"the old target\n")
+    cluster.register_plugin(KillOnTask("mafmt-convert"), name=KillOnTask.name)
+    try:
+        with pytest.raises(MafmtError, match="worker died while running mafmt-convert shard"):
+            mafmt.convert(src, target, dst_format="yolo", overwrite=True, scheduler=cluster)
+        assert _tree(target) == {"old.txt": b"the old target\n"}
+        assert sorted(os.listdir(target.parent)) == ["yolo"]  # no staging left beside it
+    finally:
+        _unregister_when_workers_are_back(cluster, KillOnTask.name)
 
 
 def test_coco_ids_and_categories_follow_input_order(s3_sources: dict[str, str], cluster: Any, tmp_path: Path) -> None:
@@ -160,12 +269,12 @@ def test_sharded_validate_of_a_voc_folder(tmp_path: Path, cluster: Any) -> None:
 
 
 def test_sharded_stats_equal_one_process(s3_sources: dict[str, str], cluster: Any) -> None:
-    for src in s3_sources.values():
+    for src in (s3_sources[k] for k in ("voc", "manifest", "bad-manifest")):
         assert mafmt.stats(src, scheduler=cluster).to_dict() == mafmt.stats(src).to_dict()
 
 
 def test_sharded_qa_equal_one_process(s3_sources: dict[str, str], cluster: Any) -> None:
-    for src in s3_sources.values():
+    for src in (s3_sources[k] for k in ("voc", "manifest", "bad-manifest")):
         one = mafmt.qa(src, labels=["cat", "dog", "bird"]).to_dict()
         assert mafmt.qa(src, labels=["cat", "dog", "bird"], scheduler=cluster).to_dict() == one
     # the bad manifest has what crosses shards: duplicate ids far apart, repeated sources, label spellings
