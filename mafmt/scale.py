@@ -346,6 +346,7 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
     read_report = Report()
     for part in parts:
         read_report.merge(part.read_report)
+    shards.settle(read_report)
     read_report.outputs.clear()
 
     def check(report: Report) -> None:

@@ -219,6 +219,12 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
 
             recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
         return Source(reader, spans(eng, src))
+    cut = _CUTTERS.get(reader.name)
+    if cut is not None:
+        source = cut(eng, src, read_options)
+        if source is not None:
+            source.reader = reader
+        return source
     if reader.name == "voc":
         from mafmt.converters import pascal_voc
 
@@ -245,8 +251,203 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _CocoRun:
+    """A run of the images of a COCO file, decoded by the client: ``data`` holds their
+    ``(index, record)`` pairs, their annotations (``(index, record)`` by image id) and the
+    category names by id, as JSON bytes (cheap to ship and to decode; pickled when JSON
+    cannot hold them exactly). ``before``: the ids read in earlier runs that come again here;
+    ``repeated``: this run's ids that other images share (their lost annotations are counted
+    by the client); ``head``: what the reading found before the images (first run only);
+    ``orphans``: annotations of no image read (last run only)."""
+
+    src: str
+    data: bytes
+    pickled: bool
+    before: frozenset[Any]
+    repeated: frozenset[Any]
+    head: Report | None = None
+    orphans: int = 0
+
+
+def _coco_shards(eng: Any, src: str, read_options: dict[str, Any]) -> Source | None:
+    """The COCO file ``src`` decoded once and cut into runs of images (:class:`_CocoRun`)."""
+    from collections import Counter
+
+    from mafmt.converters import _common, coco
+    from mafmt.storage.transaction import check_complete
+
+    if set(read_options) - {"images", "size_table"}:
+        return None
+    check_complete(src)
+    doc = coco.load_instances(src)
+    head, meta = Report(), _common.DatasetMeta()
+    names, by_image = coco.head(doc, src, "skip", head, meta)
+    images = doc["images"]
+    ids = [img.get("id") if isinstance(img, dict) and coco._scalar_id(img.get("id")) else _NO_ID for img in images]
+    counts = Counter(i for i in ids if i is not _NO_ID)
+    repeated = {k for k, n in counts.items() if n > 1}
+    valid_first = _coco_first_valid(images, ids, repeated, by_image, names, src)
+    orphans = sum(len(v) for k, v in by_image.items() if k not in counts or (k in repeated and k not in valid_first))
+    runs = split_list(range(len(images)), eng.workers * SHARDS_PER_WORKER, min_items=MIN_RUN_IMAGES)
+    out: list[Any] = []
+    for j, run in enumerate(runs):
+        run_ids = {ids[i] for i in run} - {_NO_ID}
+        before = frozenset(k for k in run_ids & repeated if k in valid_first and valid_first[k] < run[0])
+        data, pickled = _pack([[i, images[i]] for i in run], [[k, by_image[k]] for k in run_ids if k in by_image],
+                              list(names.items()))
+        out.append(_CocoRun(src, data, pickled, before, frozenset(run_ids & repeated), head if j == 0 else None,
+                            orphans if j == len(runs) - 1 else 0))
+    return Source(None, out, meta)
+
+
+_NO_ID = object()
+#: a COCO run is never shorter than this many images
+MIN_RUN_IMAGES = 2048
+
+
+def _coco_first_valid(images: list[Any], ids: list[Any], repeated: set[Any], by_image: dict[Any, Any],
+                      names: dict[Any, str], src: str) -> dict[Any, int]:
+    """For each id that images share, the index of the first of them that reads (the one
+    a single pass keeps; the others are duplicates). Read here, on the client: rare."""
+    from mafmt.converters import coco
+    from mafmt.errors import FormatError
+
+    first: dict[Any, int] = {}
+    for i, k in enumerate(ids):
+        if k in repeated and k not in first:
+            try:
+                coco._sample(images[i], i, by_image, names, src, Report())
+            except FormatError:
+                continue
+            first[k] = i
+    return first
+
+
+def _pack(*parts: Any) -> tuple[bytes, bool]:
+    import pickle
+
+    import orjson
+
+    try:
+        return orjson.dumps(parts), False
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, very deep records
+        return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL), True
+
+
+def _unpack(data: bytes, pickled: bool) -> Any:
+    import pickle
+
+    import orjson
+
+    return pickle.loads(data) if pickled else orjson.loads(data)  # (the client's own bytes)
+
+
+def _read_coco(shard: _CocoRun, on_error: str) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of a run of COCO images, as the reader gives them."""
+    from mafmt.converters import coco
+
+    numbered, groups, name_pairs = _unpack(shard.data, shard.pickled)
+    by_image = {k: [tuple(p) for p in v] for k, v in groups}
+    names = {k: v for k, v in name_pairs}
+    report = Report()
+    if shard.head is not None:
+        if on_error == "raise" and shard.head.problems:
+            raise shard.head.problems[0]
+        report.merge(shard.head)
+
+    def samples() -> Iterator[Sample]:
+        seen = set(shard.before)
+        yield from coco.images(((i, img) for i, img in numbered), by_image, names, shard.src, on_error, report,
+                               seen)
+        own = {img.get("id") for _, img in numbered if isinstance(img, dict) and coco._scalar_id(img.get("id"))}
+        lost = shard.orphans + sum(len(by_image[k]) for k in own - shard.repeated if k in by_image and k not in seen)
+        if lost:
+            report.lose(coco.ORPHANS_LOST, lost)
+
+    return samples(), report
+
+
+@dataclass(frozen=True, slots=True)
+class _YoloRun:
+    """A run of the keys of one split of a YOLO dataset, with their image and label files;
+    the client resolved the layout, the class names and the size table (``head``: the
+    layout's notes, first run only)."""
+
+    root: str
+    split: Any
+    keys: tuple[str, ...]
+    sizes: Any
+    names: list[str] | None
+    head: Report | None = None
+
+
+def _yolo_shards(eng: Any, src: str, read_options: dict[str, Any]) -> Source | None:
+    """A YOLO folder cut into runs of each split's keys (in the reader's order)."""
+    from mafmt.converters import _common
+    from mafmt.converters._sizes import SizeResolver, load_size_table
+    from mafmt.converters.yolo_layouts import Split, discover
+    from mafmt.storage.transaction import check_complete
+
+    if set(read_options) - {"images", "size_table"} or not storage.is_dir(src):
+        return None
+    check_complete(src)
+    layout = discover(src)
+    head = Report()
+    for note in layout.notes:
+        head.warn(note)
+    size_table = read_options.get("size_table")
+    own = storage.join(src, "sizes.csv")
+    if storage.exists(own):
+        size_table = {**load_size_table(own), **(load_size_table(size_table) if size_table is not None else {})}
+    sizes = SizeResolver(read_options.get("images"), size_table)
+    meta = _common.DatasetMeta()
+    if layout.names is not None:
+        meta.categories = [_common.Category(n, i) for i, n in enumerate(layout.names)]
+        meta.index_ids = True
+    else:
+        meta.index_labels = True
+    out: list[Any] = []
+    for split in layout.splits:
+        for run in split_list(split.keys(), eng.workers * SHARDS_PER_WORKER):
+            part = Split(split.name, {k: split.images[k] for k in run if k in split.images},
+                         {k: split.labels[k] for k in run if k in split.labels}, split.root)
+            out.append(_YoloRun(src, part, tuple(run), sizes, layout.names, None if out else head))
+    if not any(r.keys for r in out):
+        return None  # nothing found: the reader's own error, in one process
+    return Source(None, out, meta)
+
+
+def _read_yolo(shard: _YoloRun, on_error: str) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of a run of YOLO keys, as the reader gives them."""
+    from mafmt.converters import yolo
+
+    report = Report()
+    if shard.head is not None:
+        report.merge(shard.head)
+    return yolo.samples_of(shard.root, shard.split, shard.keys, shard.sizes, shard.names, on_error, report), report
+
+
+def settle(report: Report) -> None:
+    """The merged read report of a sharded source as a single pass leaves it: COCO's lost
+    annotations (each run counts its own) last, with the one warning a single pass gives."""
+    from mafmt.converters import coco
+
+    lost = report.lost.pop(coco.ORPHANS_LOST, 0)
+    if lost:
+        report.warnings[coco.ORPHANS] = report.warnings.pop(coco.ORPHANS, 0) or 1
+        report.lost[coco.ORPHANS_LOST] = lost
+
+
+_CUTTERS: dict[str, Any] = {"coco": _coco_shards, "yolo": _yolo_shards, "modelarts-yolo": _yolo_shards}
+
+
 def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple[Iterable[Sample], Report]:
     """Worker: the samples of one shard, and the report their reading fills."""
+    if isinstance(shard, _CocoRun):
+        return _read_coco(shard, on_error)
+    if isinstance(shard, _YoloRun):
+        return _read_yolo(shard, on_error)
     if isinstance(shard, Span):
         from mafmt import manifest
 

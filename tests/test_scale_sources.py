@@ -1,0 +1,208 @@
+"""Sharded sources beyond manifests and VOC folders (mafmt.shards): a COCO file decoded once and
+split by images, YOLO folders and the import layouts split by file lists, OBS folders cut per
+listing page. Output with 2 workers equals one process byte for byte, problems keep their place,
+and the sharded path is really taken (no ``workers: run in one process`` warning).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import scale_cluster
+from scale_helpers import LABELS, upload
+
+import mafmt
+from mafmt import converters, shards
+from mafmt.errors import MafmtError
+from mafmt.scale import ONE_PROCESS
+
+cluster = scale_cluster.cluster  # the module's 2-worker cluster
+
+
+@pytest.fixture(autouse=True)
+def small_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards of a few files / images, so small inputs make several."""
+    monkeypatch.setattr(shards, "MIN_SPAN_BYTES", 512)
+    monkeypatch.setattr(shards, "MIN_RUN_FILES", 3)
+    monkeypatch.setattr(shards, "MIN_RUN_IMAGES", 3)
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _report(report: Any) -> dict[str, Any]:
+    d = report.to_dict()
+    d["outputs"] = [os.path.basename(o.rstrip("/")) for o in d["outputs"]]
+    d["target"] = None
+    return d
+
+
+#: what the sharded manifest writer leaves to one process whatever the source (it writes VOC
+#: documents to a side folder): the source was still cut, the warning says why it was not used
+WRITER_ALONE = f"{ONE_PROCESS} (samples with inline VOC documents (written to the side folder in one process) is not sharded)"
+
+
+def _same(src: str, tmp_path: Path, fmt: str, name: str, cluster: Any, **kw: Any) -> dict[str, bytes]:
+    """Convert ``src`` in one process and on the cluster: same files, same report, and the
+    cluster really took the sharded path (as far as the writer goes, see WRITER_ALONE)."""
+    one = tmp_path / f"one-{fmt}" / name
+    two = tmp_path / f"two-{fmt}" / name
+    r1 = mafmt.convert(src, one, dst_format=fmt, **kw)
+    r2 = mafmt.convert(src, two, dst_format=fmt, scheduler=cluster, **kw)
+    alone = [k for k in r2.warnings if k.startswith(ONE_PROCESS)]
+    assert alone == ([WRITER_ALONE] if fmt == "manifest" and WRITER_ALONE in alone else []), r2.warnings
+    assert _tree(two) == _tree(one)
+    d1, d2 = _report(r1), _report(r2)
+    d2["warnings"].pop(WRITER_ALONE, None)
+    assert d2 == d1
+    return _tree(one)
+
+
+def _errors(exc: MafmtError) -> str:
+    return str(exc)
+
+
+# --------------------------------------------------------------------------- COCO
+
+
+def coco_doc(n: int, *, errors: bool = False) -> dict[str, Any]:
+    """A COCO instances document of n images: boxes, polygons, image-level labels, a
+    duplicate category name, extra keys; with ``errors``, bad records spread over it (an
+    annotation without image_id, unknown categories, ids given twice, orphans)."""
+    cats = [{"id": 10 + k, "name": name, "supercategory": "thing"} for k, name in enumerate(LABELS)]
+    cats.append({"id": 99, "name": "cat", "extra": 1})  # a duplicate name
+    images, anns = [], []
+    for i in range(n):
+        images.append({"id": i + 1, "file_name": f"img/{i:04d}.jpg", "width": 320 + i % 3, "height": 240,
+                       "license": i % 2, **({"usage": "TRAIN"} if i % 4 else {"usage": "EVAL"} if i % 8 else {})})
+        for j in range(i % 4):
+            x, y = 1.5 + j, 2.0 + i % 7
+            ann: dict[str, Any] = {"id": len(anns) + 1, "image_id": i + 1, "category_id": 10 + (i + j) % 4,
+                                   "bbox": [x, y, 20.0 + j, 30.0], "area": 600.0 + 30 * j, "iscrowd": 0,
+                                   "segmentation": [] if j % 2 else [[x, y, x + 20 + j, y, x + 20 + j, y + 30]]}
+            if j == 2:
+                ann["attributes"] = {"occluded": "yes"}
+            anns.append(ann)
+        if i % 9 == 4:
+            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": 11})  # an image-level label
+    if errors:
+        anns.insert(3, {"id": 0, "category_id": 10, "bbox": [1, 1, 2, 2]})  # no image_id
+        anns.append({"id": 5000, "image_id": 7, "category_id": 77, "bbox": [1, 1, 2, 2]})  # unknown category
+        anns.append({"id": 5001, "image_id": 31, "category_id": 78, "bbox": [1, 1, 2, 2]})
+        anns.append({"id": 5002, "image_id": 12345, "category_id": 10, "bbox": [1, 1, 2, 2]})  # no such image
+        images[20]["id"] = 3  # an id given twice (first in another shard)
+        images[33]["file_name"] = ""  # an image that does not read...
+        images[36]["id"] = 34  # ...and one of the same id, kept
+    return {"info": {"description": "test", "year": 2024}, "licenses": [{"id": 0, "name": "x"}],
+            "images": images, "annotations": anns, "categories": cats}
+
+
+@pytest.fixture()
+def coco_sources(s3: Any, tmp_path: Path) -> dict[str, str]:
+    for name, errors in (("good", False), ("bad", True)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "instances.json").write_text(json.dumps(coco_doc(40, errors=errors)))
+    return {name: upload(tmp_path / name, s3.bucket, f"coco-{name}") + "/instances.json" for name in ("good", "bad")}
+
+
+@pytest.mark.parametrize("fmt,name", [("manifest", "out.manifest"), ("coco", "out.json")])
+def test_coco_split_by_images(fmt: str, name: str, coco_sources: dict[str, str], cluster: Any,
+                              tmp_path: Path) -> None:
+    src = coco_sources["good"]
+    source = shards.source_shards(_Two(), src, converters.get("coco"), {})
+    assert source is not None and len(source.shards) >= 4
+    _same(src, tmp_path, fmt, name, cluster)
+
+
+def test_coco_with_errors_in_several_shards(coco_sources: dict[str, str], cluster: Any, tmp_path: Path) -> None:
+    src = coco_sources["bad"]
+    out = _same(src, tmp_path, "coco", "out.json", cluster, on_error="skip")
+    doc = json.loads(out[""])
+    kept = [im["file_name"] for im in doc["images"]]
+    assert "img/0036.jpg" in kept and "img/0006.jpg" not in kept and "img/0020.jpg" not in kept
+    r = mafmt.convert(src, tmp_path / "s.manifest", on_error="skip", scheduler=cluster)
+    assert r.warnings["annotation of an unknown image_id"] == 1
+    assert r.losses()["annotation of unknown image->dropped"] == 7  # image 7's, image 31's, image 12345's
+    paths = [p.path for p in r.problems]
+    assert {"$.annotations[3]", "$.images[20].id", "$.images[33].file_name"} <= set(paths)
+    with pytest.raises(MafmtError) as one:
+        mafmt.convert(src, tmp_path / "a.json")
+    with pytest.raises(MafmtError) as two:
+        mafmt.convert(src, tmp_path / "b.json", scheduler=cluster)
+    assert str(two.value) == str(one.value)
+
+
+def test_coco_stats_and_qa(coco_sources: dict[str, str], cluster: Any) -> None:
+    for src in coco_sources.values():
+        assert mafmt.stats(src, scheduler=cluster).to_dict() == mafmt.stats(src).to_dict()
+        one = mafmt.qa(src, labels=["cat", "dog"]).to_dict()
+        assert mafmt.qa(src, labels=["cat", "dog"], scheduler=cluster).to_dict() == one
+
+
+class _Two:
+    """What :func:`mafmt.shards.source_shards` reads of an engine of 2 workers."""
+
+    workers = 2
+
+
+# --------------------------------------------------------------------------- YOLO
+
+
+def yolo_dataset(root: Path, coco: Path, *, errors: bool = False, fmt: str = "yolo") -> Path:
+    """A YOLO folder (``data.yaml``, splits, ``sizes.csv``) written by mafmt from a COCO file;
+    with ``errors``, bad rows in label files of several shards and a label without a size."""
+    mafmt.convert(coco, root, dst_format=fmt, write_sizes=True)
+    if errors:
+        labels = sorted(p for p in root.rglob("*.txt") if "labels" in p.parts or "obj_" in str(p.parent))
+        labels = [p for p in labels if p.name not in ("train.txt", "valid.txt", "classes.txt", "obj.names")]
+        for k, path in enumerate(labels[3::9]):
+            path.write_text(path.read_text() + ("0 0.5 0.5 0.1\n", "7 0.5 0.5 0.1 0.1\n", "1 nan 0.5 0.1 0.1\n")[k % 3])
+        (labels[0].parent / "zz_unsized.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    return root
+
+
+@pytest.fixture()
+def yolo_sources(s3: Any, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "c").mkdir()
+    coco = tmp_path / "c" / "instances.json"
+    coco.write_text(json.dumps(coco_doc(40)))
+    out = {}
+    for name, errors, fmt in (("yolo", False, "yolo"), ("bad-yolo", True, "yolo"), ("darknet", False, "modelarts-yolo")):
+        out[name] = upload(yolo_dataset(tmp_path / name, coco, errors=errors, fmt=fmt), s3.bucket, name)
+    return out
+
+
+@pytest.mark.parametrize("fmt,name", [("manifest", "out.manifest"), ("coco", "out.json")])
+@pytest.mark.parametrize("source", ["yolo", "darknet"])
+def test_yolo_split_by_files(source: str, fmt: str, name: str, yolo_sources: dict[str, str], cluster: Any,
+                             tmp_path: Path) -> None:
+    src = yolo_sources[source]
+    reader = converters.get("yolo" if source == "yolo" else "modelarts-yolo")
+    cut = shards.source_shards(_Two(), src, reader, {})
+    assert cut is not None and len(cut.shards) >= 4
+    _same(src, tmp_path, fmt, name, cluster, src_format=reader.name)
+
+
+def test_yolo_with_errors_in_several_shards(yolo_sources: dict[str, str], cluster: Any, tmp_path: Path) -> None:
+    src = yolo_sources["bad-yolo"]
+    _same(src, tmp_path, "coco", "out.json", cluster, on_error="skip", src_format="yolo")
+    r = mafmt.convert(src, tmp_path / "s.json", on_error="skip", scheduler=cluster, src_format="yolo")
+    where = {(os.path.basename(p.file or ""), p.line) for p in r.problems}
+    assert len(where) >= 4 and all(line for _, line in where if _ != "zz_unsized.txt"), where
+    with pytest.raises(MafmtError) as one:
+        mafmt.convert(src, tmp_path / "a.json", src_format="yolo")
+    with pytest.raises(MafmtError) as two:
+        mafmt.convert(src, tmp_path / "b.json", src_format="yolo", scheduler=cluster)
+    assert str(two.value) == str(one.value)
+    for fn in (mafmt.stats, mafmt.qa):
+        assert fn(src, format="yolo", scheduler=cluster).to_dict() == fn(src, format="yolo").to_dict()
