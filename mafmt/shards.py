@@ -207,8 +207,6 @@ class Source:
 
 def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
     """The shards of ``src``, or None when this reader is not cut (it runs in one process)."""
-    from mafmt.converters import _common
-
     if reader.name == "manifest":
         if set(read_options) - {"encoding"} or not cuttable(read_options.get("encoding") or "utf-8"):
             return None
@@ -226,29 +224,105 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
             source.reader = reader
         return source
     if reader.name == "voc":
-        from mafmt.converters import pascal_voc
-
-        if set(read_options) - {"pixel_base"} or not storage.is_dir(src):
-            return None
-        pascal_voc.check_complete(src)
-        parts = pascal_voc._parts(src)
-        if not parts:
-            return None
-        names = pascal_voc._labelmap(src)
-        meta = _common.DatasetMeta(categories=[_common.Category(n) for n in names] if names else [])
-        shards: list[Any] = []
-        for i, part in enumerate(parts):
-            files = [p for p in storage.iter_files(part.annotations) if p.lower().endswith(".xml")]
-            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
-            stems = frozenset(_common.stem(p) for p in files)
-            for j, run in enumerate(runs):
-                last = j == len(runs) - 1
-                shards.append(_VocRun(src, part, tuple(run), last, stems if last else frozenset()))
-            del i
-        if not any(s.files for s in shards):
-            return None  # no annotation at all: the reader's own error, in one process
-        return Source(reader, shards, meta)
+        return _voc_shards(eng, src, reader, read_options)
     return None
+
+
+def _voc_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
+    """A VOC dataset folder cut into runs of each part's XML files (on OBS as the listing
+    pages arrive, see :func:`file_runs`)."""
+    from mafmt.converters import _common, pascal_voc
+
+    if set(read_options) - {"pixel_base"} or not storage.is_dir(src):
+        return None
+    pascal_voc.check_complete(src)
+    parts = pascal_voc._parts(src)
+    if not parts:
+        return None
+    names = pascal_voc._labelmap(src)
+    meta = _common.DatasetMeta(categories=[_common.Category(n) for n in names] if names else [])
+
+    def runs() -> Iterator[_VocRun]:
+        for part in parts:
+            stems: set[str] = set()
+            held: tuple[str, ...] | None = None
+            for run in file_runs(eng, part.annotations, lambda p: p.lower().endswith(".xml")):
+                stems.update(_common.stem(p) for p in run)
+                if held is not None:
+                    yield _VocRun(src, part, held)
+                held = tuple(run)
+            yield _VocRun(src, part, held or (), True, frozenset(stems))  # the part's last run: its tail
+
+    shards = Arriving(runs())
+    if not shards.find(lambda s: bool(s.files)):
+        return None  # no annotation at all: the reader's own error, in one process
+    return Source(reader, cast(Any, shards), meta)
+
+
+def file_runs(eng: Any, folder: str, keep: Any, recursive: bool = False) -> Iterator[list[str]]:
+    """The files of ``folder`` that ``keep`` keeps, in listing order, in runs for the workers of
+    ``eng`` (at least one run, maybe empty): on OBS, when the listing takes several pages,
+    one run per page or group of pages (at least :data:`MIN_RUN_FILES` files) cut as the
+    pages arrive; otherwise the whole listing in runs of about equal length."""
+    parts = eng.workers * SHARDS_PER_WORKER
+    if storage.scheme_of(folder) in (None, "file"):
+        yield from split_list([p for p in storage.iter_files(folder, recursive) if keep(p)], parts)
+        return
+    pages = storage.iter_file_pages(folder, recursive)
+    first = next(pages, [])
+    second = next(pages, None)
+    if second is None:  # one page: cut evenly
+        yield from split_list([p for p in first if keep(p)], parts)
+        return
+    run: list[str] = []
+    cut = False
+    for page in itertools.chain([first, second], pages):
+        run.extend(p for p in page if keep(p))
+        if len(run) >= MIN_RUN_FILES:
+            yield run
+            run, cut = [], True
+    if run or not cut:
+        yield run
+
+
+class Arriving(Sequence[Any]):
+    """The shards of a source as they are cut (a listing still running): iterating takes them
+    as they come, and again from the start once taken; ``len`` waits for all of them."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._it: Iterator[Any] | None = iter(items)
+        self._done: list[Any] = []
+
+    def _more(self) -> bool:
+        if self._it is None:
+            return False
+        for item in self._it:
+            self._done.append(item)
+            return True
+        self._it = None
+        return False
+
+    def find(self, test: Any) -> Any:
+        """The first shard that passes ``test`` (cutting as far as needed), or None."""
+        return next((item for item in self if test(item)), None)
+
+    def __iter__(self) -> Iterator[Any]:
+        i = 0
+        while i < len(self._done) or self._more():
+            yield self._done[i]
+            i += 1
+
+    def __len__(self) -> int:
+        while self._more():
+            pass
+        return len(self._done)
+
+    def __bool__(self) -> bool:
+        return bool(self._done) or self._more()
+
+    def __getitem__(self, index: Any) -> Any:
+        len(self)
+        return self._done[index]
 
 
 @dataclass(frozen=True, slots=True)

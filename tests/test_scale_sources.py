@@ -206,3 +206,52 @@ def test_yolo_with_errors_in_several_shards(yolo_sources: dict[str, str], cluste
     assert str(two.value) == str(one.value)
     for fn in (mafmt.stats, mafmt.qa):
         assert fn(src, format="yolo", scheduler=cluster).to_dict() == fn(src, format="yolo").to_dict()
+
+
+# --------------------------------------------------------------------------- OBS listing pages
+
+
+@pytest.fixture()
+def small_pages(s3: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Listing pages of 4 keys on the client; returns the prefixes of the listing requests made."""
+    import dataclasses
+
+    monkeypatch.setattr(s3.backend, "_config", dataclasses.replace(s3.backend.config, list_page_size=4))
+    calls: list[str] = []
+    real = s3.backend.call
+
+    def call(op: str, *args: Any, **kwargs: Any) -> Any:
+        if op == "listObjects" and kwargs.get("max_keys") == 4:
+            calls.append(kwargs.get("prefix") or "")
+        return real(op, *args, **kwargs)
+
+    monkeypatch.setattr(s3.backend, "call", call)
+    return calls
+
+
+def test_voc_on_obs_cut_as_the_listing_pages_arrive(small_pages: list[str], s3: Any, cluster: Any,
+                                                    tmp_path: Path) -> None:
+    from scale_helpers import voc_dataset
+
+    root = voc_dataset(tmp_path / "voc", 23)
+    (root / "Annotations" / "img_00009.xml").write_text("<annotation><size><width>x</width></size>")
+    (root / "Annotations" / "img_00018.xml").write_text("<annotation><object><name>a</name></object></annotation>")
+    src = upload(root, s3.bucket, "paged")
+    small_pages.clear()
+    source = shards.source_shards(_Two(), src, converters.get("voc"), {})
+    assert source is not None
+    first = next(iter(source.shards))
+
+    def pages() -> int:
+        return sum(p.endswith("/Annotations/") for p in small_pages)
+
+    assert first.files and pages() == 2  # the first run is there after 2 of the 6 pages
+    assert len(source.shards) == 6 and pages() == 6  # a run per page of 4 XML files
+    assert [p for s in source.shards for p in s.files] == list(mafmt.storage.iter_files(src + "/Annotations"))
+    for fmt, name in (("coco", "out.json"), ("manifest", "out.manifest")):
+        _same(src, tmp_path, fmt, name, cluster, on_error="skip")
+    r = mafmt.convert(src, tmp_path / "p.json", on_error="skip", scheduler=cluster)
+    assert [os.path.basename(p.file or "") for p in r.problems if p.severity == "error"][:2] == \
+        ["img_00009.xml", "img_00018.xml"]
+    for fn in (mafmt.stats, mafmt.qa):
+        assert fn(src, scheduler=cluster).to_dict() == fn(src).to_dict()
