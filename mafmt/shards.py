@@ -225,6 +225,8 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
         return source
     if reader.name == "voc":
         return _voc_shards(eng, src, reader, read_options)
+    if reader.name.startswith("modelarts-") and reader.name != "modelarts-yolo":
+        return _layout_shards(eng, src, reader, read_options)
     return None
 
 
@@ -502,6 +504,69 @@ def _read_yolo(shard: _YoloRun, on_error: str) -> tuple[Iterable[Sample], Report
     return yolo.samples_of(shard.root, shard.split, shard.keys, shard.sizes, shard.names, on_error, report), report
 
 
+@dataclass(frozen=True, slots=True)
+class _LayoutRun:
+    """A run of a ModelArts import layout: ``items`` are files (folder per label), events of
+    :func:`~mafmt.converters.import_layouts.pair_events` (image + sidecar layouts) or text
+    files with their ``_result`` file, as the client listed and paired them."""
+
+    root: str
+    layout: str
+    items: tuple[Any, ...]
+    options: tuple[tuple[str, str], ...] = ()
+
+
+_TEXT_LAYOUTS = frozenset({"modelarts-text-classification", "modelarts-text-classification-combine"})
+_PAIR_LAYOUTS = {"modelarts-image-classification": (".txt", "label file", False),
+                 "modelarts-voc": (".xml", "XML file", True)}
+
+
+def _layout_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
+    """An import layout folder cut into runs of its files (folder per label: on OBS as the
+    listing pages arrive) or of its pairs."""
+    from mafmt.converters import import_layouts as il
+    from mafmt.storage.transaction import check_complete
+
+    name = reader.name
+    allowed = {"sample_separator", "label_separator"} if name in _TEXT_LAYOUTS else set()
+    if set(read_options) - allowed or not storage.is_dir(src):
+        return None
+    check_complete(src)
+    parts = eng.workers * SHARDS_PER_WORKER
+    runs: Iterable[list[Any]]
+    if name in il.FOLDER_KINDS:
+        exts = il.FOLDER_KINDS[name][1]
+        runs = file_runs(eng, src, lambda p: p.lower().endswith(exts) and il.visible(p, src), recursive=True)
+    elif name in _PAIR_LAYOUTS:
+        runs = split_list(il.pair_events(il._files(src), *_PAIR_LAYOUTS[name]), parts)
+    elif name in _TEXT_LAYOUTS:
+        runs = split_list(il.text_files(il._files(src)), parts)
+    else:
+        return None
+    options = tuple(sorted(read_options.items()))
+    shards = Arriving(_LayoutRun(src, name, tuple(run), options) for run in runs)
+    if not shards.find(lambda s: bool(s.items)):
+        return None  # nothing found: the reader's own error, in one process
+    return Source(reader, cast(Any, shards))
+
+
+def _read_layout(shard: _LayoutRun, on_error: str) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of a run of an import layout, as its reader gives them."""
+    from mafmt.converters import import_layouts as il
+
+    report = Report()
+    root, name = shard.root, shard.layout
+    if name in il.FOLDER_KINDS:
+        return il.labelled_files(il.FOLDER_KINDS[name][0], root, shard.items, report), report
+    if name == "modelarts-image-classification":
+        return il.image_txt_samples(root, il.replay(shard.items, report), report), report
+    if name == "modelarts-voc":
+        return il.voc_pair_samples(root, il.replay(shard.items, report), on_error, report), report
+    opts = dict(shard.options)
+    return il.text_samples(shard.items, on_error, report, opts.get("sample_separator", "\t"),
+                           opts.get("label_separator", ",")), report
+
+
 def settle(report: Report) -> None:
     """The merged read report of a sharded source as a single pass leaves it: COCO's lost
     annotations (each run counts its own) last, with the one warning a single pass gives."""
@@ -522,6 +587,8 @@ def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple
         return _read_coco(shard, on_error)
     if isinstance(shard, _YoloRun):
         return _read_yolo(shard, on_error)
+    if isinstance(shard, _LayoutRun):
+        return _read_layout(shard, on_error)
     if isinstance(shard, Span):
         from mafmt import manifest
 

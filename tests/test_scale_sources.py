@@ -255,3 +255,74 @@ def test_voc_on_obs_cut_as_the_listing_pages_arrive(small_pages: list[str], s3: 
         ["img_00009.xml", "img_00018.xml"]
     for fn in (mafmt.stats, mafmt.qa):
         assert fn(src, scheduler=cluster).to_dict() == fn(src).to_dict()
+
+
+# --------------------------------------------------------------------------- import layouts
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def layout_dataset(root: Path, layout: str, n: int) -> Path:
+    """A small folder of ``layout`` with what its reader warns about or skips here and there."""
+    from scale_helpers import voc_xml
+
+    jpeg = _jpeg()
+    root.mkdir(parents=True)
+    if layout == "modelarts-imagenet":
+        for i in range(n):
+            folder = root / LABELS[i % 3]
+            folder.mkdir(exist_ok=True)
+            (folder / f"a_{i:03d}.jpg").write_bytes(jpeg)
+        (root / "loose.jpg").write_bytes(jpeg)  # unlabelled
+        (root / ".hidden").mkdir()
+        (root / ".hidden" / "h.jpg").write_bytes(jpeg)
+    elif layout in ("modelarts-image-classification", "modelarts-voc"):
+        side = ".txt" if layout == "modelarts-image-classification" else ".xml"
+        for i in range(n):
+            (root / f"img_{i:05d}.jpg").write_bytes(jpeg)
+            if i % 5 != 1:
+                body = f"{LABELS[i % 4]}\n\n{LABELS[(i + 1) % 4]}\n" if side == ".txt" else voc_xml(i, i % 3)
+                (root / f"img_{i:05d}{side}").write_text(body)
+        (root / f"lonely{side}").write_text("cat\n" if side == ".txt" else voc_xml(99, 1))  # no image
+        if side == ".xml":
+            for i in (3, n - 3):
+                (root / f"img_{i:05d}.xml").write_text("<annotation><size><width>x</width></size>")
+    else:
+        for i in range(n):
+            (root / f"t_{i:03d}.txt").write_text(f"text {i}\nmore {i}\n")
+            (root / f"t_{i:03d}_result.txt").write_text(f"{LABELS[i % 4]}\n{LABELS[i % 3]},x\n" if i % 7 != 3
+                                                        else "only one\n")
+        (root / "combined.csv").write_text("a line\tcat,dog\nno separator here\n")
+    return root
+
+
+@pytest.mark.parametrize("layout,fmt,name", [("modelarts-imagenet", "manifest", "out.manifest"),
+                                              ("modelarts-image-classification", "manifest", "out.manifest"),
+                                              ("modelarts-voc", "coco", "out.json"),
+                                              ("modelarts-text-classification", "manifest", "out.manifest")])
+def test_import_layouts_split_by_files(layout: str, fmt: str, name: str, s3: Any, small_pages: list[str],
+                                       cluster: Any, tmp_path: Path) -> None:
+    src = upload(layout_dataset(tmp_path / "src", layout, 30), s3.bucket, layout)
+    reader = converters.get(layout)
+    cut = shards.source_shards(_Two(), src, reader, {})
+    assert cut is not None and len(cut.shards) >= 4
+    _same(src, tmp_path, fmt, name, cluster, src_format=layout, on_error="skip")
+    r = mafmt.convert(src, tmp_path / "x" / name, dst_format=fmt, src_format=layout, on_error="skip",
+                      scheduler=cluster)
+    assert r.warnings or r.problems  # what the reader has to say is said once, as in one process
+    for fn in (mafmt.stats, mafmt.qa):
+        assert fn(src, format=layout, scheduler=cluster).to_dict() == fn(src, format=layout).to_dict()
+    if layout in ("modelarts-voc", "modelarts-text-classification"):
+        with pytest.raises(MafmtError) as one:
+            mafmt.convert(src, tmp_path / "a" / name, dst_format=fmt, src_format=layout)
+        with pytest.raises(MafmtError) as two:
+            mafmt.convert(src, tmp_path / "b" / name, dst_format=fmt, src_format=layout, scheduler=cluster)
+        assert str(two.value) == str(one.value)
