@@ -73,6 +73,12 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
             runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
             found = eng.map(_validate_files, runs, format, name="mafmt-validate")
         return [f for run in found for f in run]
+    from mafmt import converters
+
+    fmt = converters.get(format)  # (a UsageError for an unknown format, as in one process)
+    if fmt.name in shards.READ_VALIDATED:
+        with engine(workers, scheduler) as eng:
+            return shards.validate(eng, path, fmt, read_options or {})
     return list(validation.iter_errors(path, format, remote=remote, read_options=read_options))
 
 

@@ -607,3 +607,62 @@ def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple
                                                _common.root_origin(shard.part.images), seen)
 
     return pascal_voc._shifted(samples(), -int(read_options.get("pixel_base", 0))), report
+
+
+# =========================================================================== validation by the reader
+
+
+#: formats whose validation reads the source with its reader, cut here
+READ_VALIDATED = frozenset({"coco", "yolo", "modelarts-yolo", "modelarts-imagenet", "modelarts-audio-classification",
+                            "modelarts-image-classification", "modelarts-voc", "modelarts-text-classification",
+                            "modelarts-text-classification-combine"})
+
+
+def validate(eng: Any, path: str, fmt: Any, read_options: dict[str, Any]) -> list[Any]:
+    """The problems :func:`mafmt.validation.iter_errors` gives for ``path`` in a format its
+    reader validates (:data:`READ_VALIDATED`): the schema's on the client, then what the
+    reader reports, shard by shard on the workers of ``eng``."""
+    from mafmt.converters._common import accepted
+    from mafmt.dataset_files import schema_errors
+    from mafmt.errors import FormatError, StorageError
+    from mafmt.storage.transaction import check_complete
+    from mafmt.validation import _read_errors
+
+    try:
+        check_complete(path)
+    except FormatError as exc:
+        return [exc]
+    found: list[Any] = list(schema_errors(path, fmt.name))
+    if any(p.severity == "error" for p in found):
+        return found  # the reader would only say the same again
+    options = accepted(fmt.read, read_options)
+    try:
+        source = source_shards(eng, path, fmt, options)
+    except FormatError as exc:
+        return [*found, exc]
+    except StorageError as exc:
+        return [*found, FormatError(exc.message, file=path)]
+    if source is None:
+        return found + list(_read_errors(path, fmt, read_options))
+    report = Report()
+    for problems, error in eng.map(read_problems, source.shards, options, path, name="mafmt-validate"):
+        if error is not None:
+            return [*found, error]  # as one pass: the error that stopped the reading, alone
+        for p in problems:
+            report._keep(p)
+    return found + report.problems
+
+
+def read_problems(shard: Any, read_options: dict[str, Any], path: str) -> tuple[list[Any], Any]:
+    """Worker: what reading ``shard`` reports (skipping bad records), or the error that stopped it."""
+    from mafmt.errors import FormatError, StorageError
+
+    try:
+        samples, report = read_shard(shard, "skip", read_options)
+        for _ in samples:
+            pass
+    except FormatError as exc:
+        return [], exc
+    except StorageError as exc:
+        return [], FormatError(exc.message, file=path)
+    return list(report.problems), None

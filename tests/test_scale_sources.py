@@ -142,8 +142,16 @@ def test_coco_with_errors_in_several_shards(coco_sources: dict[str, str], cluste
     assert str(two.value) == str(one.value)
 
 
-def test_coco_stats_and_qa(coco_sources: dict[str, str], cluster: Any) -> None:
+def _validated(src: str, cluster: Any, **kw: Any) -> list[dict[str, Any]]:
+    """The findings of ``src`` on the cluster, once checked equal to one process's."""
+    one = [e.to_dict() for e in mafmt.validate(src, **kw)]
+    assert [e.to_dict() for e in mafmt.validate(src, scheduler=cluster, **kw)] == one
+    return one
+
+
+def test_coco_stats_qa_validate(coco_sources: dict[str, str], cluster: Any) -> None:
     for src in coco_sources.values():
+        _validated(src, cluster)
         assert mafmt.stats(src, scheduler=cluster).to_dict() == mafmt.stats(src).to_dict()
         one = mafmt.qa(src, labels=["cat", "dog"]).to_dict()
         assert mafmt.qa(src, labels=["cat", "dog"], scheduler=cluster).to_dict() == one
@@ -206,6 +214,7 @@ def test_yolo_with_errors_in_several_shards(yolo_sources: dict[str, str], cluste
     assert str(two.value) == str(one.value)
     for fn in (mafmt.stats, mafmt.qa):
         assert fn(src, format="yolo", scheduler=cluster).to_dict() == fn(src, format="yolo").to_dict()
+    assert len(_validated(src, cluster, format="yolo")) >= 6  # the bad rows and the unsized label
 
 
 # --------------------------------------------------------------------------- OBS listing pages
@@ -320,6 +329,9 @@ def test_import_layouts_split_by_files(layout: str, fmt: str, name: str, s3: Any
     assert r.warnings or r.problems  # what the reader has to say is said once, as in one process
     for fn in (mafmt.stats, mafmt.qa):
         assert fn(src, format=layout, scheduler=cluster).to_dict() == fn(src, format=layout).to_dict()
+    found = _validated(src, cluster, format=layout)
+    if layout in ("modelarts-voc", "modelarts-text-classification"):  # broken XML files, unmatched label lines
+        assert any(e["severity"] == "error" for e in found)
     if layout in ("modelarts-voc", "modelarts-text-classification"):
         with pytest.raises(MafmtError) as one:
             mafmt.convert(src, tmp_path / "a" / name, dst_format=fmt, src_format=layout)
