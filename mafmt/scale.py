@@ -12,10 +12,13 @@ single process gives, byte for byte:
     its ``file:line``), a second validates them. Duplicate sample ids are the one rule that
     crosses lines: each shard also returns the ids it saw, and a shard holding an id first
     seen in an earlier shard is validated again with those ids given (rare; exact).
-    VOC folders: runs of files. Other formats: one process.
+    VOC folders: runs of files. COCO, YOLO and the import layouts: the schema's findings on
+    the client, the reader's by shards (:func:`mafmt.shards.validate`). CSV: one process.
 
 ``convert``
-    sources: a manifest (byte ranges) and a VOC dataset folder (runs of its XML files); the
+    sources (:mod:`mafmt.shards`): a manifest (byte ranges), a COCO file (decoded once,
+    runs of images), VOC and YOLO folders and the ModelArts import layouts (file lists; on
+    OBS cut per listing page as it arrives); CSV is read in one process. The
     writers: **COCO** (workers build each image's and annotation's record without its ids;
     the client numbers images, annotations and categories in input order exactly as the
     writer does, and assembles the one file inside the target's transaction) and

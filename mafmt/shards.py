@@ -1,19 +1,32 @@
 """Splitting a dataset source into shards that can be read on their own.
 
 A shard is a small, picklable description of a part of a source; a worker opens it itself
-(through :mod:`mafmt.storage`, with its own credentials), so a task carries no data and no
-secret:
+(through :mod:`mafmt.storage`, with its own credentials), so a task carries no secret:
 
 * a manifest splits into **byte ranges aligned to line starts** (:func:`manifest_spans`):
   the client reads a few bytes around each cut, never the file; each worker reads only its
   range (a ranged GET on object storage) and counts its lines, so every shard knows the
   number of its first line and errors keep their ``file:line`` (:func:`count_lines`,
   :func:`open_span`);
-* folder formats split by **file lists** (:func:`split_list`), listed once by the client (on
-  object storage: one listing, page by page, as :func:`mafmt.storage.iter_files` gives it).
+* folder formats split by **file lists** listed once by the client: VOC folders (runs of
+  each part's XML files), YOLO folders (runs of each split's keys; layout, class names and
+  size table resolved by the client and carried by the shard) and the ModelArts import
+  layouts (files of a folder per label; image + sidecar pairs and text files paired by the
+  client, its warnings carried in order);
+* on **OBS** a VOC folder or a folder-per-label layout is cut **per listing page** (or group
+  of pages) as the pages arrive (:func:`mafmt.storage.iter_file_pages`, :class:`Arriving`),
+  so workers start before the listing ends; a one-page listing is cut evenly. Layouts that
+  pair or sort files across the listing (YOLO keys, sidecars, ``_result`` files) are listed
+  whole first;
+* a **COCO** file is one JSON document: the client decodes it once, checks the categories
+  and groups the annotations, and cuts **the images** into runs, each shipped as JSON bytes
+  with its annotations and the category names; ids given twice across runs and lost
+  annotations come out as in one pass (:func:`settle`).
 
-Sources that are one document (COCO) or that this module does not split yet are read in one
-piece; :mod:`mafmt.scale` says which.
+The single-process readers run the same per-record code (``coco.images``,
+``yolo.samples_of``, ``import_layouts.*_samples``), so samples, losses, warnings and
+problems (with their file, line or JSON path) are those of one pass, in its order.
+Everything else is read in one piece; :mod:`mafmt.scale` says which.
 """
 
 from __future__ import annotations
