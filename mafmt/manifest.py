@@ -675,7 +675,7 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
     if isinstance(src, str) and not storage.scheme_of(src) and span is None:
         recover(src)  # a commit that a kill interrupted is finished or undone before reading
     if span is not None and isinstance(src, str):
-        from mafmt.shards import open_span
+        from mafmt.storage.ranges import open_span
 
         fh, first = open_span(src, span.start, span.end), span.first_line
     else:

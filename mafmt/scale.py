@@ -13,7 +13,7 @@ single process gives, byte for byte:
     crosses lines: each shard also returns the ids it saw, and a shard holding an id first
     seen in an earlier shard is validated again with those ids given (rare; exact).
     VOC folders: runs of files. COCO, YOLO and the import layouts: the schema's findings on
-    the client, the reader's by shards (:func:`mafmt.shards.validate`). CSV: one process.
+    the client, the reader's by shards (:func:`mafmt.shards.read_findings`). CSV: one process.
 
 ``convert``
     sources (:mod:`mafmt.shards`): a manifest (byte ranges), a COCO file (decoded once,
@@ -80,9 +80,29 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
 
     fmt = converters.get(format)  # (a UsageError for an unknown format, as in one process)
     if fmt.name in shards.READ_VALIDATED:
-        with engine(workers, scheduler) as eng:
-            return shards.validate(eng, path, fmt, read_options or {})
+        return _validate_read(path, fmt, read_options or {}, workers, scheduler)
     return list(validation.iter_errors(path, format, remote=remote, read_options=read_options))
+
+
+def _validate_read(path: str, fmt: Any, read_options: dict[str, Any], workers: str | int | None,
+                   scheduler: Any) -> list[FormatError]:
+    """:func:`mafmt.validation.iter_errors` of a format validated by its schema and its
+    reader: the schema's findings on the client, the reader's by shards."""
+    from mafmt.converters._common import accepted
+    from mafmt.dataset_files import schema_errors
+    from mafmt.storage.transaction import check_complete
+    from mafmt.validation import _read_errors
+
+    try:
+        check_complete(path)
+    except FormatError as exc:
+        return [exc]
+    found = list(schema_errors(path, fmt.name))
+    if any(p.severity == "error" for p in found):
+        return found  # the reader would only say the same again
+    with engine(workers, scheduler) as eng:
+        read = shards.read_findings(eng, path, fmt, accepted(fmt.read, read_options))
+    return found + (read if read is not None else list(_read_errors(path, fmt, read_options)))
 
 
 def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> list[FormatError]:
@@ -468,6 +488,8 @@ def qa(path: str, format: str, *, images: str | None, labels: Any, remote: bool,
     for part in parts:
         if part[-1] is not None:
             raise part[-1]
+    if not any(part[0].samples for part in parts):
+        return one_process()  # (an empty source: its reader's own words, in one pass)
     total = QaReport()
     read_report = Report()
     ids: dict[Any, int] = {}

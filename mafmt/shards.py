@@ -32,16 +32,16 @@ Everything else is read in one piece; :mod:`mafmt.scale` says which.
 from __future__ import annotations
 
 import codecs
-import io
 import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from mafmt import storage
 from mafmt.model import Sample
 from mafmt.report import Report
+from mafmt.storage.ranges import open_span
 
 __all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "manifest_spans", "open_span",
            "read_shard", "source_shards", "spans", "split_list"]
@@ -107,52 +107,6 @@ def _line_start_at_or_after(uri: str, pos: int, size: int) -> int:
             break
         at += len(chunk)
     return size
-
-
-def open_span(uri: str, start: int, end: int) -> IO[bytes]:
-    """A buffered binary stream over bytes ``[start, end)`` of ``uri`` (``readline(n)`` as
-    :func:`mafmt.storage.open_read` gives it); on object storage one ranged GET."""
-    if end <= start:
-        return io.BufferedReader(io.BytesIO(b""))  # type: ignore[arg-type]
-    if storage.scheme_of(uri) in (None, "file"):
-        fh = open(uri.removeprefix("file://"), "rb")  # noqa: SIM115 - handed to the caller
-        fh.seek(start)
-        return io.BufferedReader(_Window(fh, end - start), 1 << 20)  # type: ignore[arg-type]
-    return _open_remote_range(uri, start, end)
-
-
-def _open_remote_range(uri: str, start: int, end: int) -> IO[bytes]:
-    from obs import GetObjectHeader  # type: ignore[import-untyped]
-
-    from mafmt.storage.obs import _ObjectReader
-
-    backend: Any = storage.backend_for(uri)
-    bucket, key = backend._file_key(uri)
-    resp = backend.call("getObject", uri, bucket, key, headers=GetObjectHeader(range=f"{start}-{end - 1}"))
-    return io.BufferedReader(_ObjectReader(resp.body.response, uri, backend), 1 << 20)
-
-
-class _Window(io.RawIOBase):
-    """At most ``n`` bytes of an open file, from where it stands."""
-
-    def __init__(self, fh: IO[bytes], n: int) -> None:
-        self._fh = fh
-        self._left = n
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self._left <= 0:
-            return 0
-        view = memoryview(b)[: self._left]
-        n = self._fh.readinto(view)  # type: ignore[attr-defined]
-        self._left -= n or 0
-        return n or 0
-
-    def close(self) -> None:
-        self._fh.close()
-        super().close()
 
 
 def count_lines(span: Span) -> int:
@@ -625,57 +579,50 @@ def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple
 # =========================================================================== validation by the reader
 
 
-#: formats whose validation reads the source with its reader, cut here
+#: formats whose validation reads the source with its reader (after their schema), cut here
 READ_VALIDATED = frozenset({"coco", "yolo", "modelarts-yolo", "modelarts-imagenet", "modelarts-audio-classification",
                             "modelarts-image-classification", "modelarts-voc", "modelarts-text-classification",
                             "modelarts-text-classification-combine"})
 
 
-def validate(eng: Any, path: str, fmt: Any, read_options: dict[str, Any]) -> list[Any]:
-    """The problems :func:`mafmt.validation.iter_errors` gives for ``path`` in a format its
-    reader validates (:data:`READ_VALIDATED`): the schema's on the client, then what the
-    reader reports, shard by shard on the workers of ``eng``."""
-    from mafmt.converters._common import accepted
-    from mafmt.dataset_files import schema_errors
+def read_findings(eng: Any, path: str, fmt: Any, options: dict[str, Any]) -> list[Any] | None:
+    """What ``fmt``'s reader reports while reading all of ``path`` (as
+    :func:`mafmt.validation.iter_errors` gives it after the schema's findings), read by
+    shards on the workers of ``eng``; None when this source is not cut or reads no sample
+    (one pass then says it, in its words)."""
     from mafmt.errors import FormatError, StorageError
-    from mafmt.storage.transaction import check_complete
-    from mafmt.validation import _read_errors
 
-    try:
-        check_complete(path)
-    except FormatError as exc:
-        return [exc]
-    found: list[Any] = list(schema_errors(path, fmt.name))
-    if any(p.severity == "error" for p in found):
-        return found  # the reader would only say the same again
-    options = accepted(fmt.read, read_options)
     try:
         source = source_shards(eng, path, fmt, options)
     except FormatError as exc:
-        return [*found, exc]
+        return [exc]
     except StorageError as exc:
-        return [*found, FormatError(exc.message, file=path)]
+        return [FormatError(exc.message, file=path)]
     if source is None:
-        return found + list(_read_errors(path, fmt, read_options))
+        return None
     report = Report()
-    for problems, error in eng.map(read_problems, source.shards, options, path, name="mafmt-validate"):
+    read = 0
+    for problems, error, count in eng.map(read_problems, source.shards, options, path, name="mafmt-validate"):
         if error is not None:
-            return [*found, error]  # as one pass: the error that stopped the reading, alone
+            return [error]  # as one pass: the error that stopped the reading, alone
+        read += count
         for p in problems:
             report._keep(p)
-    return found + report.problems
+    return report.problems if read else None
 
 
-def read_problems(shard: Any, read_options: dict[str, Any], path: str) -> tuple[list[Any], Any]:
-    """Worker: what reading ``shard`` reports (skipping bad records), or the error that stopped it."""
+def read_problems(shard: Any, read_options: dict[str, Any], path: str) -> tuple[list[Any], Any, int]:
+    """Worker: what reading ``shard`` reports (skipping bad records), or the error that
+    stopped it, and the number of samples read."""
     from mafmt.errors import FormatError, StorageError
 
+    count = 0
     try:
         samples, report = read_shard(shard, "skip", read_options)
         for _ in samples:
-            pass
+            count += 1
     except FormatError as exc:
-        return [], exc
+        return [], exc, count
     except StorageError as exc:
-        return [], FormatError(exc.message, file=path)
-    return list(report.problems), None
+        return [], FormatError(exc.message, file=path), count
+    return list(report.problems), None, count

@@ -131,7 +131,7 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
         if span is None:
             fh, first = storage.open_read(path), 1
         else:
-            from mafmt.shards import open_span
+            from mafmt.storage.ranges import open_span
 
             fh, first = open_span(path, span.start, span.end), span.first_line
     except StorageError as exc:

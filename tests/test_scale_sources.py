@@ -338,3 +338,18 @@ def test_import_layouts_split_by_files(layout: str, fmt: str, name: str, s3: Any
         with pytest.raises(MafmtError) as two:
             mafmt.convert(src, tmp_path / "b" / name, dst_format=fmt, src_format=layout, scheduler=cluster)
         assert str(two.value) == str(one.value)
+
+
+def test_a_layout_that_reads_no_sample_says_so_as_one_process(cluster: Any, tmp_path: Path) -> None:
+    root = tmp_path / "pairs"
+    root.mkdir()
+    for i in range(12):
+        (root / f"img_{i:02d}.jpg").write_bytes(b"x")
+        (root / f"img_{i:02d}.xml").write_text("<annotation><size><width>x</width></size>")
+    kw: dict[str, Any] = {"format": "modelarts-voc"}
+    assert len(_validated(str(root), cluster, **kw)) == 12
+    with pytest.raises(MafmtError) as one:
+        mafmt.qa(root, **kw)
+    with pytest.raises(MafmtError) as two:
+        mafmt.qa(root, scheduler=cluster, **kw)
+    assert str(two.value) == str(one.value)
