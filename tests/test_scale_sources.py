@@ -52,9 +52,11 @@ def _report(report: Any) -> dict[str, Any]:
 WRITER_ALONE = f"{ONE_PROCESS} (samples with inline VOC documents (written to the side folder in one process) is not sharded)"
 
 
-def _same(src: str, tmp_path: Path, fmt: str, name: str, cluster: Any, **kw: Any) -> dict[str, bytes]:
+def _same(src: str, tmp_path: Path, fmt: str, name: str, cluster: Any, *, report: bool = False,
+          **kw: Any) -> Any:
     """Convert ``src`` in one process and on the cluster: same files, same report, and the
-    cluster really took the sharded path (as far as the writer goes, see WRITER_ALONE)."""
+    cluster really took the sharded path (as far as the writer goes, see WRITER_ALONE).
+    Returns the files written (``report``: the report, as a dict)."""
     one = tmp_path / f"one-{fmt}" / name
     two = tmp_path / f"two-{fmt}" / name
     r1 = mafmt.convert(src, one, dst_format=fmt, **kw)
@@ -65,7 +67,7 @@ def _same(src: str, tmp_path: Path, fmt: str, name: str, cluster: Any, **kw: Any
     d1, d2 = _report(r1), _report(r2)
     d2["warnings"].pop(WRITER_ALONE, None)
     assert d2 == d1
-    return _tree(one)
+    return d1 if report else _tree(one)
 
 
 def _errors(exc: MafmtError) -> str:
@@ -180,32 +182,33 @@ def yolo_dataset(root: Path, coco: Path, *, errors: bool = False, fmt: str = "yo
 
 
 @pytest.fixture()
-def yolo_sources(s3: Any, tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "c").mkdir()
-    coco = tmp_path / "c" / "instances.json"
-    coco.write_text(json.dumps(coco_doc(40)))
-    out = {}
-    for name, errors, fmt in (("yolo", False, "yolo"), ("bad-yolo", True, "yolo"), ("darknet", False, "modelarts-yolo")):
-        out[name] = upload(yolo_dataset(tmp_path / name, coco, errors=errors, fmt=fmt), s3.bucket, name)
-    return out
+def yolo_source(s3: Any, tmp_path: Path) -> Any:
+    """Puts a YOLO dataset on the test server: ``yolo``, ``bad-yolo`` (errors) or ``darknet``."""
+
+    def make(name: str) -> str:
+        errors, fmt = name == "bad-yolo", "modelarts-yolo" if name == "darknet" else "yolo"
+        coco = tmp_path / f"{name}.json"
+        coco.write_text(json.dumps(coco_doc(20 if name == "darknet" else 40)))  # (darknet lists probe each image)
+        return upload(yolo_dataset(tmp_path / name, coco, errors=errors, fmt=fmt), s3.bucket, name)
+
+    return make
 
 
 @pytest.mark.parametrize("fmt,name", [("manifest", "out.manifest"), ("coco", "out.json")])
 @pytest.mark.parametrize("source", ["yolo", "darknet"])
-def test_yolo_split_by_files(source: str, fmt: str, name: str, yolo_sources: dict[str, str], cluster: Any,
+def test_yolo_split_by_files(source: str, fmt: str, name: str, yolo_source: Any, cluster: Any,
                              tmp_path: Path) -> None:
-    src = yolo_sources[source]
+    src = yolo_source(source)
     reader = converters.get("yolo" if source == "yolo" else "modelarts-yolo")
     cut = shards.source_shards(_Two(), src, reader, {})
     assert cut is not None and len(cut.shards) >= 4
     _same(src, tmp_path, fmt, name, cluster, src_format=reader.name)
 
 
-def test_yolo_with_errors_in_several_shards(yolo_sources: dict[str, str], cluster: Any, tmp_path: Path) -> None:
-    src = yolo_sources["bad-yolo"]
-    _same(src, tmp_path, "coco", "out.json", cluster, on_error="skip", src_format="yolo")
-    r = mafmt.convert(src, tmp_path / "s.json", on_error="skip", scheduler=cluster, src_format="yolo")
-    where = {(os.path.basename(p.file or ""), p.line) for p in r.problems}
+def test_yolo_with_errors_in_several_shards(yolo_source: Any, cluster: Any, tmp_path: Path) -> None:
+    src = yolo_source("bad-yolo")
+    r = _same(src, tmp_path, "coco", "out.json", cluster, on_error="skip", src_format="yolo", report=True)
+    where = {(os.path.basename(p["file"] or ""), p["line"]) for p in r["problems"]}
     assert len(where) >= 4 and all(line for _, line in where if _ != "zz_unsized.txt"), where
     with pytest.raises(MafmtError) as one:
         mafmt.convert(src, tmp_path / "a.json", src_format="yolo")
@@ -257,10 +260,8 @@ def test_voc_on_obs_cut_as_the_listing_pages_arrive(small_pages: list[str], s3: 
     assert first.files and pages() == 2  # the first run is there after 2 of the 6 pages
     assert len(source.shards) == 6 and pages() == 6  # a run per page of 4 XML files
     assert [p for s in source.shards for p in s.files] == list(mafmt.storage.iter_files(src + "/Annotations"))
-    for fmt, name in (("coco", "out.json"), ("manifest", "out.manifest")):
-        _same(src, tmp_path, fmt, name, cluster, on_error="skip")
-    r = mafmt.convert(src, tmp_path / "p.json", on_error="skip", scheduler=cluster)
-    assert [os.path.basename(p.file or "") for p in r.problems if p.severity == "error"][:2] == \
+    r = _same(src, tmp_path, "coco", "out.json", cluster, on_error="skip", report=True)
+    assert [os.path.basename(p["file"] or "") for p in r["problems"] if p["severity"] == "error"][:2] == \
         ["img_00009.xml", "img_00018.xml"]
     for fn in (mafmt.stats, mafmt.qa):
         assert fn(src, scheduler=cluster).to_dict() == fn(src).to_dict()
@@ -319,7 +320,7 @@ def layout_dataset(root: Path, layout: str, n: int) -> Path:
                                               ("modelarts-text-classification", "manifest", "out.manifest")])
 def test_import_layouts_split_by_files(layout: str, fmt: str, name: str, s3: Any, small_pages: list[str],
                                        cluster: Any, tmp_path: Path) -> None:
-    src = upload(layout_dataset(tmp_path / "src", layout, 30), s3.bucket, layout)
+    src = upload(layout_dataset(tmp_path / "src", layout, 20), s3.bucket, layout)
     reader = converters.get(layout)
     cut = shards.source_shards(_Two(), src, reader, {})
     assert cut is not None and len(cut.shards) >= 4
