@@ -183,6 +183,25 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: Me
     check_complete(src)
     doc = load_instances(src)
     stream.total = len(doc["images"])
+    names, by_image = head(doc, src, on_error, report, meta)
+    seen: set[Any] = set()
+    yield from images(enumerate(doc["images"]), by_image, names, src, on_error, report, seen)
+    orphans = sum(len(v) for k, v in by_image.items() if k not in seen)
+    if orphans:
+        report.warn(ORPHANS)
+        report.lose(ORPHANS_LOST, orphans)
+
+
+#: the warning and the loss of annotations whose image_id names no image read
+ORPHANS = "annotation of an unknown image_id"
+ORPHANS_LOST = "annotation of unknown image->dropped"
+
+
+def head(doc: dict[str, Any], src: str, on_error: str, report: Report,
+         meta: DatasetMeta) -> tuple[dict[Any, str], dict[Any, list[tuple[int, dict[str, Any]]]]]:
+    """What comes before the images: the categories (into ``meta``, with the other top-level
+    keys) and the annotations grouped by image id, each with its index; returns the names
+    by category id and those groups."""
     names: dict[Any, str] = {}
     known: set[str] = set()
     for i, cat in enumerate(doc.get("categories") or []):
@@ -210,8 +229,14 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: Me
                   on_error, report)
             continue
         by_image.setdefault(ann["image_id"], []).append((i, ann))
-    seen: set[Any] = set()
-    for i, img in enumerate(doc["images"]):
+    return names, by_image
+
+
+def images(numbered: Iterable[tuple[int, Any]], by_image: dict[Any, Any], names: dict[Any, str], src: str,
+           on_error: str, report: Report, seen: set[Any]) -> Iterator[Sample]:
+    """The samples of ``numbered`` images (``(index in $.images, record)``); ``seen`` holds
+    the ids of the images read before and takes those read here."""
+    for i, img in numbered:
         try:
             sample = _sample(img, i, by_image, names, src, report)
         except FormatError as exc:
@@ -223,10 +248,6 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: Me
             continue
         seen.add(img["id"])
         yield sample
-    orphans = sum(len(v) for k, v in by_image.items() if k not in seen)
-    if orphans:
-        report.warn("annotation of an unknown image_id")
-        report.lose("annotation of unknown image->dropped", orphans)
 
 
 def _fail(exc: FormatError, on_error: str, report: Report) -> None:

@@ -69,13 +69,13 @@ __all__ = ["AUDIO", "IMAGENET", "IMAGE_CLASSIFICATION_TXT", "TEXT", "TEXT_COMBIN
 
 def _files(root: str) -> list[str]:
     """Files under ``root`` (recursive, name order), hidden names skipped."""
-    rel_ok = []
-    for path in storage.iter_files(root, recursive=True):
-        rel = storage.relative_to(path, root).removeprefix("./")
-        if any(p.startswith(".") for p in rel.split("/")):
-            continue
-        rel_ok.append(path)
-    return rel_ok
+    return [path for path in storage.iter_files(root, recursive=True) if visible(path, root)]
+
+
+def visible(path: str, root: str) -> bool:
+    """Whether no part of ``path`` below ``root`` is a hidden name."""
+    rel = storage.relative_to(path, root).removeprefix("./")
+    return not any(p.startswith(".") for p in rel.split("/"))
 
 
 def _rel(path: str, root: str) -> str:
@@ -112,28 +112,38 @@ Check = Callable[[Report], None] | None
 # --------------------------------------------------------------------------- folder per label
 
 
+#: the folder-per-label layouts: name -> (annotation type, file extensions)
+FOLDER_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
 def _folder_reader(kind: str, exts: tuple[str, ...], name: str) -> Any:
+    FOLDER_KINDS[name] = (kind, exts)
+
     def read(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
         """Samples of a folder-per-label layout: the deepest folder is the label."""
         root = _start(src, on_error, options, name)
         report = Report()
 
         def gen() -> Iterator[Sample]:
-            origin = root_origin(root)
-            for path in _files(root):
-                if not path.lower().endswith(exts):
-                    continue
-                rel = _rel(path, root)
-                parts = rel.split("/")
-                anns: list[Annotation] = [Classification(type=kind, name=parts[-2])] if len(parts) > 1 else []
-                if not anns:
-                    report.warn("file in the root: unlabelled")
-                yield Sample(source=rel, annotations=anns, origin=origin)
+            paths = (p for p in _files(root) if p.lower().endswith(exts))
+            yield from labelled_files(kind, root, paths, report)
 
         what = "images" if kind == IMAGE_CLASSIFICATION else "sound files"
         return _stream(_counting(gen(), root, f"{what} in one folder per label"), report)
 
     return read
+
+
+def labelled_files(kind: str, root: str, paths: Iterable[str], report: Report) -> Iterator[Sample]:
+    """The samples of files of a folder-per-label layout (``kind``: their annotation type)."""
+    origin = root_origin(root)
+    for path in paths:
+        rel = _rel(path, root)
+        parts = rel.split("/")
+        anns: list[Annotation] = [Classification(type=kind, name=parts[-2])] if len(parts) > 1 else []
+        if not anns:
+            report.warn("file in the root: unlabelled")
+        yield Sample(source=rel, annotations=anns, origin=origin)
 
 
 def _folder_writer(kind: str, name: str) -> Any:
@@ -253,21 +263,41 @@ def _image_pairs(root: str, ext: str, what: str, report: Report,
     """Each image under ``root`` with its same-stem ``ext`` file (or None); files of that
     kind without an image are warned about once all images were seen, and with ``orphans``
     yielded too, as ``(None, file)`` (a dataset copied without its images)."""
-    files = _files(root)
+    yield from replay(pair_events(_files(root), ext, what, orphans), report)
+
+
+#: what :func:`pair_events` gives: ``(image, sidecar)``, or ``(warning, error)`` for the report
+Event = tuple[Any, Any]
+
+
+def pair_events(files: list[str], ext: str, what: str, orphans: bool = False) -> list[tuple[bool, Event]]:
+    """What :func:`_image_pairs` yields and warns, in its order: ``(True, (image, sidecar))``
+    for a pair, ``(False, (warning, error))`` for a warning."""
     sidecars = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(ext)}
     used: set[str] = set()
+    out: list[tuple[bool, Event]] = []
     for path in files:
         if path.lower().endswith(IMAGE_EXTENSIONS):
             side = sidecars.get(os.path.splitext(path)[0])
             if side is not None:
                 used.add(side)
-            yield path, side
+            out.append((True, (path, side)))
     for side in sidecars.values():
         if side not in used:
-            report.warn(f"{what} without image" + ("" if orphans else " ignored"),
-                        FormatError("no image with this stem", file=side, severity="warning"))
+            out.append((False, (f"{what} without image" + ("" if orphans else " ignored"),
+                                FormatError("no image with this stem", file=side, severity="warning"))))
             if orphans:
-                yield None, side
+                out.append((True, (None, side)))
+    return out
+
+
+def replay(events: Iterable[tuple[bool, Event]], report: Report) -> Iterator[tuple[Any, Any]]:
+    """The pairs of ``events``, their warnings counted in ``report`` on the way."""
+    for pair, event in events:
+        if pair:
+            yield event
+        else:
+            report.warn(*event)
 
 
 def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", **options: Any) -> Stream[Sample]:
@@ -276,19 +306,24 @@ def _read_image_txt(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
     report = Report()
 
     def gen() -> Iterator[Sample]:
-        origin = root_origin(root)
-        for path, txt in _image_pairs(root, ".txt", "label file", report):
-            assert path is not None  # no orphans asked for
-            anns: list[Any] = []
-            if txt is not None:
-                text, gbk = read_text(txt)
-                if gbk:
-                    report.warn("label file read as GBK")
-                anns = [Classification(type=IMAGE_CLASSIFICATION, name=ln.strip()) for ln in text.splitlines()
-                        if ln.strip()]
-            yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
+        yield from image_txt_samples(root, _image_pairs(root, ".txt", "label file", report), report)
 
     return _stream(_counting(gen(), root, "images with same-stem .txt label files"), report)
+
+
+def image_txt_samples(root: str, pairs: Iterable[tuple[Any, Any]], report: Report) -> Iterator[Sample]:
+    """The samples of images with their ``.txt`` label files (or None)."""
+    origin = root_origin(root)
+    for path, txt in pairs:
+        assert path is not None  # no orphans asked for
+        anns: list[Any] = []
+        if txt is not None:
+            text, gbk = read_text(txt)
+            if gbk:
+                report.warn("label file read as GBK")
+            anns = [Classification(type=IMAGE_CLASSIFICATION, name=ln.strip()) for ln in text.splitlines()
+                    if ln.strip()]
+        yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
 
 
 def _write_image_txt(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
@@ -331,30 +366,36 @@ def _read_voc_pairs(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "rai
     report = Report()
 
     def gen() -> Iterator[Sample]:
-        origin = root_origin(root)
-        for path, xml in _image_pairs(root, ".xml", "XML file", report, orphans=True):
-            anns: list[Any] = []
-            if xml is not None:
-                try:
-                    doc = voc.read_document(xml, report=report)
-                except FormatError as exc:
-                    if on_error == "raise":
-                        raise
-                    report.skip(exc)
-                    continue
-                seg = doc.segmented == 1 or doc.mask_source is not None
-                anns = [Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION,
-                                  annotation_format="PASCAL VOC", document=doc)]
-            if path is None:  # the XML of an image that is not there: named as the XML says, when it can be
-                assert xml is not None
-                key = os.path.splitext(_rel(xml, root))[0]
-                name = anns[0].document.filename if anns else None
-                ext = os.path.splitext(name)[1] if name and stem(name) == stem(key) else ".jpg"
-                yield Sample(source=key + (ext or ".jpg"), annotations=anns, origin=origin)
-                continue
-            yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
+        yield from voc_pair_samples(root, _image_pairs(root, ".xml", "XML file", report, orphans=True), on_error,
+                                    report)
 
     return _stream(_counting(gen(), root, "images with same-stem .xml files"), report)
+
+
+def voc_pair_samples(root: str, pairs: Iterable[tuple[Any, Any]], on_error: str, report: Report) -> Iterator[Sample]:
+    """The samples of images with their ``.xml`` files (or None), and of XML files without image."""
+    origin = root_origin(root)
+    for path, xml in pairs:
+        anns: list[Any] = []
+        if xml is not None:
+            try:
+                doc = voc.read_document(xml, report=report)
+            except FormatError as exc:
+                if on_error == "raise":
+                    raise
+                report.skip(exc)
+                continue
+            seg = doc.segmented == 1 or doc.mask_source is not None
+            anns = [Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION,
+                              annotation_format="PASCAL VOC", document=doc)]
+        if path is None:  # the XML of an image that is not there: named as the XML says, when it can be
+            assert xml is not None
+            key = os.path.splitext(_rel(xml, root))[0]
+            name = anns[0].document.filename if anns else None
+            ext = os.path.splitext(name)[1] if name and stem(name) == stem(key) else ".jpg"
+            yield Sample(source=key + (ext or ".jpg"), annotations=anns, origin=origin)
+            continue
+        yield Sample(source=_rel(path, root), annotations=anns, origin=origin)
 
 
 def _write_voc_pairs(samples: Iterable[Sample], target: str | os.PathLike[str], *, images: str | None = None,
@@ -414,48 +455,63 @@ def _read_text(src: str | os.PathLike[str], *, on_error: ErrorPolicy = "raise", 
     root = _start(src, on_error, options, "modelarts-text-classification")
     report = Report()
 
+    def gen() -> Iterator[Sample]:
+        yield from text_samples(text_files(_files(root)), on_error, report, sample_separator, label_separator)
+
+    return _stream(_counting(gen(), root, "text files (.txt, .csv) with their labels"), report)
+
+
+def text_files(files: list[str]) -> list[tuple[str, str | None]]:
+    """The text files of a text classification folder, each with its ``_result`` file (or None)."""
+    files = [p for p in files if p.lower().endswith((".txt", ".csv"))]
+    names = set(files)
+    out: list[tuple[str, str | None]] = []
+    for path in files:
+        base, ext = os.path.splitext(path)
+        if base.endswith("_result") and base[: -len("_result")] + ext in names:
+            continue
+        result = base + "_result" + ext
+        out.append((path, result if result in names else None))
+    return out
+
+
+def text_samples(files: Iterable[tuple[str, str | None]], on_error: str, report: Report, sample_separator: str,
+                 label_separator: str) -> Iterator[Sample]:
+    """The samples of text files with their ``_result`` files (:func:`text_files`)."""
+
     def labels(cell: str) -> list[Annotation]:
         return [Classification(type=TEXT_CLASSIFICATION, name=n.strip()) for n in cell.split(label_separator)
                 if n.strip()]
 
-    def gen() -> Iterator[Sample]:
-        files = [p for p in _files(root) if p.lower().endswith((".txt", ".csv"))]
-        names = set(files)
-        for path in files:
-            base, ext = os.path.splitext(path)
-            if base.endswith("_result") and base[: -len("_result")] + ext in names:
+    for path, result in files:
+        text, gbk = read_text(path)
+        if gbk:
+            report.warn("text file read as GBK")
+        lines = [ln.rstrip("\r") for ln in text.split("\n")]
+        if result is not None:
+            rlines = [ln.rstrip("\r") for ln in read_text(result)[0].split("\n")]
+            while lines and not lines[-1]:
+                lines.pop()
+            while rlines and not rlines[-1]:
+                rlines.pop()
+            if len(lines) != len(rlines):
+                exc = FormatError(f"{len(lines)} text lines but {len(rlines)} label lines in {result}", file=path)
+                if on_error == "raise":
+                    raise exc
+                report.skip(exc)
                 continue
-            text, gbk = read_text(path)
-            if gbk:
-                report.warn("text file read as GBK")
-            lines = [ln.rstrip("\r") for ln in text.split("\n")]
-            result = base + "_result" + ext
-            if result in names:
-                rlines = [ln.rstrip("\r") for ln in read_text(result)[0].split("\n")]
-                while lines and not lines[-1]:
-                    lines.pop()
-                while rlines and not rlines[-1]:
-                    rlines.pop()
-                if len(lines) != len(rlines):
-                    exc = FormatError(f"{len(lines)} text lines but {len(rlines)} label lines in {result}", file=path)
-                    if on_error == "raise":
-                        raise exc
-                    report.skip(exc)
-                    continue
-                for ln, lab in zip(lines, rlines):
-                    yield Sample(source="content://" + ln, annotations=labels(lab))
+            for ln, lab in zip(lines, rlines):
+                yield Sample(source="content://" + ln, annotations=labels(lab))
+            continue
+        for ln in lines:
+            if not ln.strip():
                 continue
-            for ln in lines:
-                if not ln.strip():
-                    continue
-                body, sep, cell = ln.rpartition(sample_separator)
-                if not sep:
-                    report.warn("text line without separator: unlabelled")
-                    yield Sample(source="content://" + ln)
-                else:
-                    yield Sample(source="content://" + body, annotations=labels(cell))
-
-    return _stream(_counting(gen(), root, "text files (.txt, .csv) with their labels"), report)
+            body, sep, cell = ln.rpartition(sample_separator)
+            if not sep:
+                report.warn("text line without separator: unlabelled")
+                yield Sample(source="content://" + ln)
+            else:
+                yield Sample(source="content://" + body, annotations=labels(cell))
 
 
 def _text_writer(combine: bool) -> Any:

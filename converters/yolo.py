@@ -53,7 +53,7 @@ from ._common import (
 )
 from ._geometry import as_box, as_box_or_polygon
 from ._sizes import SizeResolver, copy_image, header_size, load_size_table, sample_size
-from .yolo_layouts import SPLIT_TO_USAGE, Layout, Split, discover, looks_like_rows, parse_names_yaml
+from .yolo_layouts import SPLIT_TO_USAGE, Split, discover, looks_like_rows, parse_names_yaml
 
 __all__ = ["FORMAT", "MODELARTS_FORMAT", "parse_names_yaml", "read", "write", "write_modelarts"]
 
@@ -111,19 +111,26 @@ def _iter(root: str, on_error: str, images: str | None, size_table: str | dict[s
     stream.total = sum(len(s.keys()) for s in layout.splits)
     found = 0
     for split in layout.splits:
-        for key in split.keys():
-            found += 1
-            try:
-                sample = _sample(root, split, key, sizes, layout, report)
-            except FormatError as exc:
-                if on_error == "raise":
-                    raise
-                report.skip(exc)
-                continue
-            yield sample
+        keys = split.keys()
+        found += len(keys)
+        yield from samples_of(root, split, keys, sizes, layout.names, on_error, report)
     if not found:
         raise FormatError(f"no YOLO label file or image found ({layout.kind} layout); looked for "
                           f"{layout.looked_for}", file=root)
+
+
+def samples_of(root: str, split: Split, keys: Iterable[str], sizes: SizeResolver, names: list[str] | None,
+               on_error: str, report: Report) -> Iterator[Sample]:
+    """The samples of ``keys`` of ``split`` (``names``: the layout's class names, if any)."""
+    for key in keys:
+        try:
+            sample = _sample(root, split, key, sizes, names, report)
+        except FormatError as exc:
+            if on_error == "raise":
+                raise
+            report.skip(exc)
+            continue
+        yield sample
 
 
 def _snapper(scale: int) -> Callable[[float], int | float]:
@@ -139,7 +146,7 @@ def _snapper(scale: int) -> Callable[[float], int | float]:
     return snap
 
 
-def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layout, report: Report) -> Sample:
+def _sample(root: str, split: Split, key: str, sizes: SizeResolver, names: list[str] | None, report: Report) -> Sample:
     image_path = split.images.get(key)
     label_path = split.labels.get(key)
     rel = storage.relative_to(image_path, root).removeprefix("./") if image_path else key + ".jpg"
@@ -148,7 +155,6 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, layout: Layo
     linenos: list[int] = []
     if label_path is not None:
         text, _ = read_text(label_path)
-        names = layout.names
         plain = lanes.PLAIN
         for lineno, line in enumerate(text.splitlines(), 1):
             tokens = line.split()

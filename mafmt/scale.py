@@ -12,11 +12,13 @@ single process gives, byte for byte:
     its ``file:line``), a second validates them. Duplicate sample ids are the one rule that
     crosses lines: each shard also returns the ids it saw, and a shard holding an id first
     seen in an earlier shard is validated again with those ids given (rare; exact).
-    VOC folders: runs of files. Other formats: one process.
+    VOC folders: runs of files. COCO, YOLO and the import layouts: the schema's findings on
+    the client, the reader's by shards (:func:`mafmt.shards.read_findings`). CSV: one process.
 
 ``convert``
-    sources: a manifest (byte ranges) and a VOC dataset folder (runs of its XML files); every
-    writer:
+    sources (:mod:`mafmt.shards`): a manifest (byte ranges), a COCO file (decoded once,
+    runs of images), VOC and YOLO folders and the ModelArts import layouts (file lists; on
+    OBS cut per listing page as it arrives); CSV is read in one process. Every writer:
 
     * **COCO**: workers build each image's and annotation's record without its ids; the
       client numbers images, annotations and categories in input order exactly as the writer
@@ -100,7 +102,33 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
             runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
             found = eng.map(_validate_files, runs, format, name="mafmt-validate")
         return [f for run in found for f in run]
+    from mafmt import converters
+
+    fmt = converters.get(format)  # (a UsageError for an unknown format, as in one process)
+    if fmt.name in shards.READ_VALIDATED:
+        return _validate_read(path, fmt, read_options or {}, workers, scheduler)
     return list(validation.iter_errors(path, format, remote=remote, read_options=read_options))
+
+
+def _validate_read(path: str, fmt: Any, read_options: dict[str, Any], workers: str | int | None,
+                   scheduler: Any) -> list[FormatError]:
+    """:func:`mafmt.validation.iter_errors` of a format validated by its schema and its
+    reader: the schema's findings on the client, the reader's by shards."""
+    from mafmt.converters._common import accepted
+    from mafmt.dataset_files import schema_errors
+    from mafmt.storage.transaction import check_complete
+    from mafmt.validation import _read_errors
+
+    try:
+        check_complete(path)
+    except FormatError as exc:
+        return [exc]
+    found = list(schema_errors(path, fmt.name))
+    if any(p.severity == "error" for p in found):
+        return found  # the reader would only say the same again
+    with engine(workers, scheduler) as eng:
+        read = shards.read_findings(eng, path, fmt, accepted(fmt.read, read_options))
+    return found + (read if read is not None else list(_read_errors(path, fmt, read_options)))
 
 
 def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> list[FormatError]:
@@ -728,6 +756,7 @@ def _ready(parts: list[_Part], read_report: Report) -> None:
         raise _OneProcess("an empty source")
     for part in parts:
         read_report.merge(part.read_report)
+    shards.settle(read_report)
     read_report.outputs.clear()
     read_report.read = count
 
@@ -832,6 +861,8 @@ def qa(path: str, format: str, *, images: str | None, labels: Any, remote: bool,
     for part in parts:
         if part[-1] is not None:
             raise part[-1]
+    if not any(part[0].samples for part in parts):
+        return one_process()  # (an empty source: its reader's own words, in one pass)
     total = QaReport()
     read_report = Report()
     ids: dict[Any, int] = {}

@@ -1,19 +1,32 @@
 """Splitting a dataset source into shards that can be read on their own.
 
 A shard is a small, picklable description of a part of a source; a worker opens it itself
-(through :mod:`mafmt.storage`, with its own credentials), so a task carries no data and no
-secret:
+(through :mod:`mafmt.storage`, with its own credentials), so a task carries no secret:
 
 * a manifest splits into **byte ranges aligned to line starts** (:func:`manifest_spans`):
   the client reads a few bytes around each cut, never the file; each worker reads only its
   range (a ranged GET on object storage) and counts its lines, so every shard knows the
   number of its first line and errors keep their ``file:line`` (:func:`count_lines`,
   :func:`open_span`);
-* folder formats split by **file lists** (:func:`split_list`), listed once by the client (on
-  object storage: one listing, page by page, as :func:`mafmt.storage.iter_files` gives it).
+* folder formats split by **file lists** listed once by the client: VOC folders (runs of
+  each part's XML files), YOLO folders (runs of each split's keys; layout, class names and
+  size table resolved by the client and carried by the shard) and the ModelArts import
+  layouts (files of a folder per label; image + sidecar pairs and text files paired by the
+  client, its warnings carried in order);
+* on **OBS** a VOC folder or a folder-per-label layout is cut **per listing page** (or group
+  of pages) as the pages arrive (:func:`mafmt.storage.iter_file_pages`, :class:`Arriving`),
+  so workers start before the listing ends; a one-page listing is cut evenly. Layouts that
+  pair or sort files across the listing (YOLO keys, sidecars, ``_result`` files) are listed
+  whole first;
+* a **COCO** file is one JSON document: the client decodes it once, checks the categories
+  and groups the annotations, and cuts **the images** into runs, each shipped as JSON bytes
+  with its annotations and the category names; ids given twice across runs and lost
+  annotations come out as in one pass (:func:`settle`).
 
-Sources that are one document (COCO) or that this module does not split yet are read in one
-piece; :mod:`mafmt.scale` says which.
+The single-process readers run the same per-record code (``coco.images``,
+``yolo.samples_of``, ``import_layouts.*_samples``), so samples, losses, warnings and
+problems (with their file, line or JSON path) are those of one pass, in its order.
+Everything else is read in one piece; :mod:`mafmt.scale` says which.
 """
 
 from __future__ import annotations
@@ -161,8 +174,6 @@ class Source:
 
 def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
     """The shards of ``src``, or None when this reader is not cut (it runs in one process)."""
-    from mafmt.converters import _common
-
     if reader.name == "manifest":
         if set(read_options) - {"encoding"} or not cuttable(read_options.get("encoding") or "utf-8"):
             return None
@@ -173,34 +184,378 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
 
             recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
         return Source(reader, spans(eng, src))
+    cut = _CUTTERS.get(reader.name)
+    if cut is not None:
+        source = cut(eng, src, read_options)
+        if source is not None:
+            source.reader = reader
+        return source
     if reader.name == "voc":
-        from mafmt.converters import pascal_voc
-
-        if set(read_options) - {"pixel_base"} or not storage.is_dir(src):
-            return None
-        pascal_voc.check_complete(src)
-        parts = pascal_voc._parts(src)
-        if not parts:
-            return None
-        names = pascal_voc._labelmap(src)
-        meta = _common.DatasetMeta(categories=[_common.Category(n) for n in names] if names else [])
-        shards: list[Any] = []
-        for i, part in enumerate(parts):
-            files = [p for p in storage.iter_files(part.annotations) if p.lower().endswith(".xml")]
-            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
-            stems = frozenset(_common.stem(p) for p in files)
-            for j, run in enumerate(runs):
-                last = j == len(runs) - 1
-                shards.append(_VocRun(src, part, tuple(run), last, stems if last else frozenset()))
-            del i
-        if not any(s.files for s in shards):
-            return None  # no annotation at all: the reader's own error, in one process
-        return Source(reader, shards, meta)
+        return _voc_shards(eng, src, reader, read_options)
+    if reader.name.startswith("modelarts-") and reader.name != "modelarts-yolo":
+        return _layout_shards(eng, src, reader, read_options)
     return None
+
+
+def _voc_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
+    """A VOC dataset folder cut into runs of each part's XML files (on OBS as the listing
+    pages arrive, see :func:`file_runs`)."""
+    from mafmt.converters import _common, pascal_voc
+
+    if set(read_options) - {"pixel_base"} or not storage.is_dir(src):
+        return None
+    pascal_voc.check_complete(src)
+    parts = pascal_voc._parts(src)
+    if not parts:
+        return None
+    names = pascal_voc._labelmap(src)
+    meta = _common.DatasetMeta(categories=[_common.Category(n) for n in names] if names else [])
+
+    def runs() -> Iterator[_VocRun]:
+        for part in parts:
+            stems: set[str] = set()
+            held: tuple[str, ...] | None = None
+            for run in file_runs(eng, part.annotations, lambda p: p.lower().endswith(".xml")):
+                stems.update(_common.stem(p) for p in run)
+                if held is not None:
+                    yield _VocRun(src, part, held)
+                held = tuple(run)
+            yield _VocRun(src, part, held or (), True, frozenset(stems))  # the part's last run: its tail
+
+    shards = Arriving(runs())
+    if not shards.find(lambda s: bool(s.files)):
+        return None  # no annotation at all: the reader's own error, in one process
+    return Source(reader, cast(Any, shards), meta)
+
+
+def file_runs(eng: Any, folder: str, keep: Any, recursive: bool = False) -> Iterator[list[str]]:
+    """The files of ``folder`` that ``keep`` keeps, in listing order, in runs for the workers of
+    ``eng`` (at least one run, maybe empty): on OBS, when the listing takes several pages,
+    one run per page or group of pages (at least :data:`MIN_RUN_FILES` files) cut as the
+    pages arrive; otherwise the whole listing in runs of about equal length."""
+    parts = eng.workers * SHARDS_PER_WORKER
+    if storage.scheme_of(folder) in (None, "file"):
+        yield from split_list([p for p in storage.iter_files(folder, recursive) if keep(p)], parts)
+        return
+    pages = storage.iter_file_pages(folder, recursive)
+    first = next(pages, [])
+    second = next(pages, None)
+    if second is None:  # one page: cut evenly
+        yield from split_list([p for p in first if keep(p)], parts)
+        return
+    run: list[str] = []
+    cut = False
+    for page in itertools.chain([first, second], pages):
+        run.extend(p for p in page if keep(p))
+        if len(run) >= MIN_RUN_FILES:
+            yield run
+            run, cut = [], True
+    if run or not cut:
+        yield run
+
+
+class Arriving(Sequence[Any]):
+    """The shards of a source as they are cut (a listing still running): iterating takes them
+    as they come, and again from the start once taken; ``len`` waits for all of them."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._it: Iterator[Any] | None = iter(items)
+        self._done: list[Any] = []
+
+    def _more(self) -> bool:
+        if self._it is None:
+            return False
+        for item in self._it:
+            self._done.append(item)
+            return True
+        self._it = None
+        return False
+
+    def find(self, test: Any) -> Any:
+        """The first shard that passes ``test`` (cutting as far as needed), or None."""
+        return next((item for item in self if test(item)), None)
+
+    def __iter__(self) -> Iterator[Any]:
+        i = 0
+        while i < len(self._done) or self._more():
+            yield self._done[i]
+            i += 1
+
+    def __len__(self) -> int:
+        while self._more():
+            pass
+        return len(self._done)
+
+    def __bool__(self) -> bool:
+        return bool(self._done) or self._more()
+
+    def __getitem__(self, index: Any) -> Any:
+        len(self)
+        return self._done[index]
+
+
+@dataclass(frozen=True, slots=True)
+class _CocoRun:
+    """A run of the images of a COCO file, decoded by the client: ``data`` holds their
+    ``(index, record)`` pairs, their annotations (``(index, record)`` by image id) and the
+    category names by id, as JSON bytes (cheap to ship and to decode; pickled when JSON
+    cannot hold them exactly). ``before``: the ids read in earlier runs that come again here;
+    ``repeated``: this run's ids that other images share (their lost annotations are counted
+    by the client); ``head``: what the reading found before the images (first run only);
+    ``orphans``: annotations of no image read (last run only)."""
+
+    src: str
+    data: bytes
+    pickled: bool
+    before: frozenset[Any]
+    repeated: frozenset[Any]
+    head: Report | None = None
+    orphans: int = 0
+
+
+def _coco_shards(eng: Any, src: str, read_options: dict[str, Any]) -> Source | None:
+    """The COCO file ``src`` decoded once and cut into runs of images (:class:`_CocoRun`)."""
+    from collections import Counter
+
+    from mafmt.converters import _common, coco
+    from mafmt.storage.transaction import check_complete
+
+    if set(read_options) - {"images", "size_table"}:
+        return None
+    check_complete(src)
+    doc = coco.load_instances(src)
+    head, meta = Report(), _common.DatasetMeta()
+    names, by_image = coco.head(doc, src, "skip", head, meta)
+    images = doc["images"]
+    ids = [img.get("id") if isinstance(img, dict) and coco._scalar_id(img.get("id")) else _NO_ID for img in images]
+    counts = Counter(i for i in ids if i is not _NO_ID)
+    repeated = {k for k, n in counts.items() if n > 1}
+    valid_first = _coco_first_valid(images, ids, repeated, by_image, names, src)
+    orphans = sum(len(v) for k, v in by_image.items() if k not in counts or (k in repeated and k not in valid_first))
+    runs = split_list(range(len(images)), eng.workers * SHARDS_PER_WORKER, min_items=MIN_RUN_IMAGES)
+    out: list[Any] = []
+    for j, run in enumerate(runs):
+        run_ids = {ids[i] for i in run} - {_NO_ID}
+        before = frozenset(k for k in run_ids & repeated if k in valid_first and valid_first[k] < run[0])
+        data, pickled = _pack([[i, images[i]] for i in run], [[k, by_image[k]] for k in run_ids if k in by_image],
+                              list(names.items()))
+        out.append(_CocoRun(src, data, pickled, before, frozenset(run_ids & repeated), head if j == 0 else None,
+                            orphans if j == len(runs) - 1 else 0))
+    return Source(None, out, meta)
+
+
+_NO_ID = object()
+#: a COCO run is never shorter than this many images
+MIN_RUN_IMAGES = 2048
+
+
+def _coco_first_valid(images: list[Any], ids: list[Any], repeated: set[Any], by_image: dict[Any, Any],
+                      names: dict[Any, str], src: str) -> dict[Any, int]:
+    """For each id that images share, the index of the first of them that reads (the one
+    a single pass keeps; the others are duplicates). Read here, on the client: rare."""
+    from mafmt.converters import coco
+    from mafmt.errors import FormatError
+
+    first: dict[Any, int] = {}
+    for i, k in enumerate(ids):
+        if k in repeated and k not in first:
+            try:
+                coco._sample(images[i], i, by_image, names, src, Report())
+            except FormatError:
+                continue
+            first[k] = i
+    return first
+
+
+def _pack(*parts: Any) -> tuple[bytes, bool]:
+    import pickle
+
+    import orjson
+
+    try:
+        return orjson.dumps(parts), False
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, very deep records
+        return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL), True
+
+
+def _unpack(data: bytes, pickled: bool) -> Any:
+    import pickle
+
+    import orjson
+
+    return pickle.loads(data) if pickled else orjson.loads(data)  # (the client's own bytes)
+
+
+def _read_coco(shard: _CocoRun, on_error: str) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of a run of COCO images, as the reader gives them."""
+    from mafmt.converters import coco
+
+    numbered, groups, name_pairs = _unpack(shard.data, shard.pickled)
+    by_image = {k: [tuple(p) for p in v] for k, v in groups}
+    names = {k: v for k, v in name_pairs}
+    report = Report()
+    if shard.head is not None:
+        if on_error == "raise" and shard.head.problems:
+            raise shard.head.problems[0]
+        report.merge(shard.head)
+
+    def samples() -> Iterator[Sample]:
+        seen = set(shard.before)
+        yield from coco.images(((i, img) for i, img in numbered), by_image, names, shard.src, on_error, report,
+                               seen)
+        own = {img.get("id") for _, img in numbered if isinstance(img, dict) and coco._scalar_id(img.get("id"))}
+        lost = shard.orphans + sum(len(by_image[k]) for k in own - shard.repeated if k in by_image and k not in seen)
+        if lost:
+            report.lose(coco.ORPHANS_LOST, lost)
+
+    return samples(), report
+
+
+@dataclass(frozen=True, slots=True)
+class _YoloRun:
+    """A run of the keys of one split of a YOLO dataset, with their image and label files;
+    the client resolved the layout, the class names and the size table (``head``: the
+    layout's notes, first run only)."""
+
+    root: str
+    split: Any
+    keys: tuple[str, ...]
+    sizes: Any
+    names: list[str] | None
+    head: Report | None = None
+
+
+def _yolo_shards(eng: Any, src: str, read_options: dict[str, Any]) -> Source | None:
+    """A YOLO folder cut into runs of each split's keys (in the reader's order)."""
+    from mafmt.converters import _common
+    from mafmt.converters._sizes import SizeResolver, load_size_table
+    from mafmt.converters.yolo_layouts import Split, discover
+    from mafmt.storage.transaction import check_complete
+
+    if set(read_options) - {"images", "size_table"} or not storage.is_dir(src):
+        return None
+    check_complete(src)
+    layout = discover(src)
+    head = Report()
+    for note in layout.notes:
+        head.warn(note)
+    size_table = read_options.get("size_table")
+    own = storage.join(src, "sizes.csv")
+    if storage.exists(own):
+        size_table = {**load_size_table(own), **(load_size_table(size_table) if size_table is not None else {})}
+    sizes = SizeResolver(read_options.get("images"), size_table)
+    meta = _common.DatasetMeta()
+    if layout.names is not None:
+        meta.categories = [_common.Category(n, i) for i, n in enumerate(layout.names)]
+        meta.index_ids = True
+    else:
+        meta.index_labels = True
+    out: list[Any] = []
+    for split in layout.splits:
+        for run in split_list(split.keys(), eng.workers * SHARDS_PER_WORKER):
+            part = Split(split.name, {k: split.images[k] for k in run if k in split.images},
+                         {k: split.labels[k] for k in run if k in split.labels}, split.root)
+            out.append(_YoloRun(src, part, tuple(run), sizes, layout.names, None if out else head))
+    if not any(r.keys for r in out):
+        return None  # nothing found: the reader's own error, in one process
+    return Source(None, out, meta)
+
+
+def _read_yolo(shard: _YoloRun, on_error: str) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of a run of YOLO keys, as the reader gives them."""
+    from mafmt.converters import yolo
+
+    report = Report()
+    if shard.head is not None:
+        report.merge(shard.head)
+    return yolo.samples_of(shard.root, shard.split, shard.keys, shard.sizes, shard.names, on_error, report), report
+
+
+@dataclass(frozen=True, slots=True)
+class _LayoutRun:
+    """A run of a ModelArts import layout: ``items`` are files (folder per label), events of
+    :func:`~mafmt.converters.import_layouts.pair_events` (image + sidecar layouts) or text
+    files with their ``_result`` file, as the client listed and paired them."""
+
+    root: str
+    layout: str
+    items: tuple[Any, ...]
+    options: tuple[tuple[str, str], ...] = ()
+
+
+_TEXT_LAYOUTS = frozenset({"modelarts-text-classification", "modelarts-text-classification-combine"})
+_PAIR_LAYOUTS = {"modelarts-image-classification": (".txt", "label file", False),
+                 "modelarts-voc": (".xml", "XML file", True)}
+
+
+def _layout_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -> Source | None:
+    """An import layout folder cut into runs of its files (folder per label: on OBS as the
+    listing pages arrive) or of its pairs."""
+    from mafmt.converters import import_layouts as il
+    from mafmt.storage.transaction import check_complete
+
+    name = reader.name
+    allowed = {"sample_separator", "label_separator"} if name in _TEXT_LAYOUTS else set()
+    if set(read_options) - allowed or not storage.is_dir(src):
+        return None
+    check_complete(src)
+    parts = eng.workers * SHARDS_PER_WORKER
+    runs: Iterable[list[Any]]
+    if name in il.FOLDER_KINDS:
+        exts = il.FOLDER_KINDS[name][1]
+        runs = file_runs(eng, src, lambda p: p.lower().endswith(exts) and il.visible(p, src), recursive=True)
+    elif name in _PAIR_LAYOUTS:
+        runs = split_list(il.pair_events(il._files(src), *_PAIR_LAYOUTS[name]), parts)
+    elif name in _TEXT_LAYOUTS:
+        runs = split_list(il.text_files(il._files(src)), parts)
+    else:
+        return None
+    options = tuple(sorted(read_options.items()))
+    shards = Arriving(_LayoutRun(src, name, tuple(run), options) for run in runs)
+    if not shards.find(lambda s: bool(s.items)):
+        return None  # nothing found: the reader's own error, in one process
+    return Source(reader, cast(Any, shards))
+
+
+def _read_layout(shard: _LayoutRun, on_error: str) -> tuple[Iterable[Sample], Report]:
+    """Worker: the samples of a run of an import layout, as its reader gives them."""
+    from mafmt.converters import import_layouts as il
+
+    report = Report()
+    root, name = shard.root, shard.layout
+    if name in il.FOLDER_KINDS:
+        return il.labelled_files(il.FOLDER_KINDS[name][0], root, shard.items, report), report
+    if name == "modelarts-image-classification":
+        return il.image_txt_samples(root, il.replay(shard.items, report), report), report
+    if name == "modelarts-voc":
+        return il.voc_pair_samples(root, il.replay(shard.items, report), on_error, report), report
+    opts = dict(shard.options)
+    return il.text_samples(shard.items, on_error, report, opts.get("sample_separator", "\t"),
+                           opts.get("label_separator", ",")), report
+
+
+def settle(report: Report) -> None:
+    """The merged read report of a sharded source as a single pass leaves it: COCO's lost
+    annotations (each run counts its own) last, with the one warning a single pass gives."""
+    from mafmt.converters import coco
+
+    lost = report.lost.pop(coco.ORPHANS_LOST, 0)
+    if lost:
+        report.warnings[coco.ORPHANS] = report.warnings.pop(coco.ORPHANS, 0) or 1
+        report.lost[coco.ORPHANS_LOST] = lost
+
+
+_CUTTERS: dict[str, Any] = {"coco": _coco_shards, "yolo": _yolo_shards, "modelarts-yolo": _yolo_shards}
 
 
 def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple[Iterable[Sample], Report]:
     """Worker: the samples of one shard, and the report their reading fills."""
+    if isinstance(shard, _CocoRun):
+        return _read_coco(shard, on_error)
+    if isinstance(shard, _YoloRun):
+        return _read_yolo(shard, on_error)
+    if isinstance(shard, _LayoutRun):
+        return _read_layout(shard, on_error)
     if isinstance(shard, Span):
         from mafmt import manifest
 
@@ -219,3 +574,55 @@ def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple
                                                _common.root_origin(shard.part.images), seen)
 
     return pascal_voc._shifted(samples(), -int(read_options.get("pixel_base", 0))), report
+
+
+# =========================================================================== validation by the reader
+
+
+#: formats whose validation reads the source with its reader (after their schema), cut here
+READ_VALIDATED = frozenset({"coco", "yolo", "modelarts-yolo", "modelarts-imagenet", "modelarts-audio-classification",
+                            "modelarts-image-classification", "modelarts-voc", "modelarts-text-classification",
+                            "modelarts-text-classification-combine"})
+
+
+def read_findings(eng: Any, path: str, fmt: Any, options: dict[str, Any]) -> list[Any] | None:
+    """What ``fmt``'s reader reports while reading all of ``path`` (as
+    :func:`mafmt.validation.iter_errors` gives it after the schema's findings), read by
+    shards on the workers of ``eng``; None when this source is not cut or reads no sample
+    (one pass then says it, in its words)."""
+    from mafmt.errors import FormatError, StorageError
+
+    try:
+        source = source_shards(eng, path, fmt, options)
+    except FormatError as exc:
+        return [exc]
+    except StorageError as exc:
+        return [FormatError(exc.message, file=path)]
+    if source is None:
+        return None
+    report = Report()
+    read = 0
+    for problems, error, count in eng.map(read_problems, source.shards, options, path, name="mafmt-validate"):
+        if error is not None:
+            return [error]  # as one pass: the error that stopped the reading, alone
+        read += count
+        for p in problems:
+            report._keep(p)
+    return report.problems if read else None
+
+
+def read_problems(shard: Any, read_options: dict[str, Any], path: str) -> tuple[list[Any], Any, int]:
+    """Worker: what reading ``shard`` reports (skipping bad records), or the error that
+    stopped it, and the number of samples read."""
+    from mafmt.errors import FormatError, StorageError
+
+    count = 0
+    try:
+        samples, report = read_shard(shard, "skip", read_options)
+        for _ in samples:
+            count += 1
+    except FormatError as exc:
+        return [], exc, count
+    except StorageError as exc:
+        return [], FormatError(exc.message, file=path), count
+    return list(report.problems), None, count

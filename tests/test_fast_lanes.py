@@ -546,5 +546,5 @@ def test_object_copy_is_dataclasses_replace_field_for_field() -> None:
     obj = VocObject(**values)  # type: ignore[arg-type]
     copy, replaced = obj.copy(), dataclasses.replace(obj)
     assert copy is not obj and type(copy) is VocObject
-    for name in values:
-        assert getattr(copy, name) is values[name] is getattr(replaced, name), name
+    for name, value in values.items():
+        assert getattr(copy, name) is value is getattr(replaced, name), name

@@ -45,6 +45,7 @@ __all__ = [
     "exists",
     "glob",
     "is_dir",
+    "iter_file_pages",
     "iter_files",
     "join",
     "ls",
@@ -212,6 +213,26 @@ def is_dir(uri: str) -> bool:
 def iter_files(uri: str, recursive: bool = False) -> Iterator[str]:
     """Files in the folder ``uri`` in name order, lazily."""
     return backend_for(uri).iter_files(_local(uri), recursive)
+
+
+#: files per page of :func:`iter_file_pages` where the store does not page its listings
+LOCAL_PAGE = 1000
+
+
+def iter_file_pages(uri: str, recursive: bool = False) -> Iterator[list[str]]:
+    """:func:`iter_files` a page at a time, each page as soon as it is listed: on OBS the
+    keys of one listing request (``list_page_size``), elsewhere :data:`LOCAL_PAGE` files.
+    The pages joined are what :func:`iter_files` gives, in its order."""
+    backend = backend_for(uri)
+    size = getattr(getattr(backend, "config", None), "list_page_size", None) or LOCAL_PAGE
+    page: list[str] = []
+    for path in backend.iter_files(_local(uri), recursive):
+        page.append(path)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 def stat(uri: str) -> ObjectInfo:
