@@ -19,6 +19,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import scale_cluster
 from scale_helpers import KillOnTask, labelled_dataset, manifest_dataset, upload, voc_dataset
 
 import mafmt
@@ -30,23 +31,7 @@ WRITERS = {name: ("out.json" if name == "coco" else "out.manifest" if name == "m
                   if name == "csv" else "out") for name, fmt in converters.FORMATS.items()}
 
 
-def _worker_env(ep: Any) -> dict[str, str]:
-    return {"HUAWEICLOUD_SDK_AK": ep.access_key, "HUAWEICLOUD_SDK_SK": ep.secret_key,
-            "MAFMT_OBS_ENDPOINT": ep.endpoint, "MAFMT_OBS_REGION": ep.region, "MAFMT_OBS_SIGNATURE": ep.signature,
-            "MAFMT_OBS_RETRIES": "2"}
-
-
-@pytest.fixture(scope="module")
-def cluster(_moto_server: Any) -> Any:
-    import dask
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                      env=_worker_env(_moto_server.endpoint), silence_logs=50)
-    client = distributed.Client(lc)
-    yield client
-    client.close()
-    lc.close()
+cluster = scale_cluster.cluster  # the module's 2-worker cluster
 
 
 @pytest.fixture(autouse=True)
