@@ -206,6 +206,15 @@ class _Writer:
         return None
 
 
+def _labels(sample: Sample, report: Report) -> list[str]:
+    """The classification labels of ``sample``, with what a label layout cannot hold of it counted."""
+    count_sample_losses(sample, report)
+    for a in sample.annotations:
+        if not isinstance(a, Classification) and not _empty_detection(a):
+            report.lose(f"{a.type}->dropped")
+    return [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
+
+
 class FolderWriter(_Writer):
     """One folder per label (ImageNet, audio): each single-label sample's file in ``<label>/``."""
 
@@ -215,11 +224,7 @@ class FolderWriter(_Writer):
 
     def add(self, sample: Sample, tx: Any) -> None:
         report = self.report
-        count_sample_losses(sample, report)
-        labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
-        for a in sample.annotations:
-            if not isinstance(a, Classification) and not _empty_detection(a):
-                report.lose(f"{a.type}->dropped")
+        labels = _labels(sample, report)
         if len(labels) != 1:
             report.drop("no classification label" if not labels else "several labels (a folder holds one)")
             return
@@ -338,11 +343,7 @@ class ImageTxtWriter(_Writer):
 
     def add(self, sample: Sample, tx: Any) -> None:
         report = self.report
-        count_sample_losses(sample, report)
-        labels = [a.name for a in sample.annotations if isinstance(a, Classification) and a.name]
-        for a in sample.annotations:
-            if not isinstance(a, Classification) and not _empty_detection(a):
-                report.lose(f"{a.type}->dropped")
+        labels = _labels(sample, report)
         if sample.source.startswith("content://"):
             report.drop("a text, not an image")
             return

@@ -40,6 +40,14 @@ def _entry_error(entry: os.DirEntry[str], exc: OSError) -> StorageError:
     return error(f"a symbolic link that cannot be followed ({(exc.strerror or str(exc)).lower()})", uri=entry.path)
 
 
+def _entries(uri: str) -> list[os.DirEntry[str]]:
+    """The entries of the folder ``uri`` in name order."""
+    try:
+        return sorted(os.scandir(uri), key=lambda e: e.name)
+    except OSError as exc:
+        raise _oserror(exc, uri) from None
+
+
 def _bad_name(uri: str) -> StorageError:
     return error("not a file name: it holds a NUL or a lone surrogate", uri=limits.clip(uri), code="NoSuchKey")
 
@@ -148,10 +156,7 @@ class LocalBackend:
         if os.path.isfile(uri):
             yield uri
             return
-        try:
-            entries = sorted(os.scandir(uri), key=lambda e: e.name)
-        except OSError as exc:
-            raise _oserror(exc, uri) from None
+        entries = _entries(uri)
         for entry in entries:
             if is_temp_name(entry.name):
                 continue
@@ -181,10 +186,7 @@ class LocalBackend:
         if os.path.isfile(uri):
             yield self.stat(uri)
             return
-        try:
-            entries = sorted(os.scandir(uri), key=lambda e: e.name)
-        except OSError as exc:
-            raise _oserror(exc, uri) from None
+        entries = _entries(uri)
         for entry in entries:
             if prefix and not entry.name.startswith(prefix):
                 continue
