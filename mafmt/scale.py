@@ -529,6 +529,17 @@ class _ShardTx(Transaction):
         self.made.append(os.path.relpath(path, self.staging).replace(os.sep, "/"))
         return path
 
+    def _make_folder(self, folder: str) -> None:
+        """The folders below the staging, one at a time: never the staging itself, which the
+        client removes when it ends the job (a late worker then fails instead of making it
+        again beside the target)."""
+        below = os.path.relpath(folder, self.staging)
+        at = self.staging
+        for name in ([] if below == "." else below.split(os.sep)):
+            at = os.path.join(at, name)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(at)
+
 
 def _staging_seen(job: dict[str, Any]) -> bool:
     """Whether this worker sees the client's staging folder (the same machine, or a shared

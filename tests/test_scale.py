@@ -369,3 +369,22 @@ def test_manifest_spans_tile_the_file_at_line_starts(tmp_path: Path) -> None:
         assert a.end == b.start and data[b.start - 1:b.start] == b"\n"
     counted = shards.numbered(spans, [shards.count_lines(s) for s in spans])
     assert [s.first_line for s in counted] == [data[:s.start].count(b"\n") + 1 for s in spans]
+
+
+def test_a_late_worker_never_makes_the_removed_staging_again(tmp_path: Path) -> None:
+    """A worker still writing when the client ended the job (and removed the staging) fails;
+    it does not make the staging again beside the target (a probe already checked cannot stop it)."""
+    import shutil
+
+    from mafmt.errors import StorageError
+
+    staging = tmp_path / ".t.mafmt-staging"
+    staging.mkdir()
+    tx = scale._ShardTx(str(tmp_path / "t"), str(staging))
+    tx.write_bytes("labels/train/a.txt", b"1")
+    assert (staging / "labels" / "train" / "a.txt").read_bytes() == b"1"
+    shutil.rmtree(staging)
+    for rel in ("labels/train/b.txt", "labels/val/c.txt", "d.txt"):  # a folder made before, a new one, the top
+        with pytest.raises(StorageError):
+            tx.write_bytes(rel, b"2")
+    assert list(tmp_path.iterdir()) == []

@@ -362,11 +362,15 @@ class Transaction:
         folder = os.path.dirname(path)
         if folder not in self._made:
             try:
-                os.makedirs(folder, exist_ok=True)
+                self._make_folder(folder)
             except (OSError, ValueError) as exc:
                 raise self._unwritable(rel, exc) from None
             self._made.add(folder)
         return path
+
+    def _make_folder(self, folder: str) -> None:
+        """Create ``folder`` (inside the staging) and the folders on the way."""
+        os.makedirs(folder, exist_ok=True)
 
     def open(self, rel: str = "", mode: str = "wb") -> IO[Any]:
         """Open ``rel`` (or the file target) for writing."""
