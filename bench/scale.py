@@ -3,6 +3,8 @@
 Cases (the inputs of ``bench/datagen.py``, generated once into a cache folder on tmpfs):
 
 * ``voc-coco``: VOC -> COCO, a standard VOC folder of ``--images`` (20,000) XML files;
+* ``voc-yolo``: the same folder -> a YOLO folder (a folder writer: the workers write their
+  label files into the target's staging, the client the dataset's files);
 * ``validate-1m``: ``validate`` of a classification manifest of ``--lines`` (1,000,000) lines;
 * ``convert-1m``: the same manifest -> manifest (every line decoded, re-based, encoded).
 
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,8 +58,14 @@ if case.startswith("validate"):
     digest = __import__("hashlib").sha256(json.dumps([e.to_dict() for e in found]).encode()).hexdigest()
     extra = {"findings": len(found)}
 else:
-    report = mafmt.convert(src, dst, overwrite=True, **kw)
-    digest = __import__("hashlib").sha256(open(dst, "rb").read()).hexdigest()
+    import hashlib
+    fmt = {"dst_format": "yolo"} if case == "voc-yolo" else {}
+    report = mafmt.convert(src, dst, overwrite=True, **fmt, **kw)
+    h = hashlib.sha256()
+    files = [dst] if os.path.isfile(dst) else sorted(os.path.join(d, f) for d, _, fs in os.walk(dst) for f in fs)
+    for f in files:
+        h.update(os.path.relpath(f, dst).encode() + b"\0" + open(f, "rb").read())
+    digest = h.hexdigest()
     extra = {"written": report.written, "warnings": dict(report.warnings)}
 job = time.perf_counter() - t
 def usage():
@@ -86,11 +95,12 @@ def _inputs(cache: Path, images: int, lines: int) -> dict[str, str]:
     manifest = cache / f"cls-{lines}.manifest"
     if not manifest.exists():
         datagen.write_cls_manifest(manifest, lines)
-    return {"voc-coco": str(voc), "validate-1m": str(manifest), "convert-1m": str(manifest)}
+    return {"voc-coco": str(voc), "voc-yolo": str(voc), "validate-1m": str(manifest), "convert-1m": str(manifest)}
 
 
 def _run(case: str, src: str, out: Path, workers: int) -> dict[str, Any]:
-    dst = out / (f"{case}-{workers}.json" if case == "voc-coco" else f"{case}-{workers}.manifest")
+    dst = out / {"voc-coco": f"{case}-{workers}.json", "voc-yolo": f"{case}-{workers}"}.get(case,
+                                                                                          f"{case}-{workers}.manifest")
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _CHILD, case, src, str(dst), str(workers)], capture_output=True,
                           text=True, check=False)
@@ -99,7 +109,9 @@ def _run(case: str, src: str, out: Path, workers: int) -> dict[str, Any]:
         raise SystemExit(f"{case} with {workers} workers failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["wall"] = wall
-    if dst.exists():
+    if dst.is_dir():
+        shutil.rmtree(dst)
+    elif dst.exists():
         dst.unlink()
     return result
 
@@ -110,7 +122,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=1, help="runs per case and worker count (the best is kept)")
-    ap.add_argument("--cases", default="voc-coco,validate-1m,convert-1m")
+    ap.add_argument("--cases", default="voc-coco,voc-yolo,validate-1m,convert-1m")
     ap.add_argument("--cache", default=os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
                                                      "mafmt-scale-cache"))
     a = ap.parse_args()
