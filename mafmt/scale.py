@@ -25,7 +25,13 @@ single process gives, byte for byte:
       does, and assembles the one file inside the target's transaction;
     * **manifest**: workers return their lines, or, for a local target whose folder they see,
       write them beside it (named as this process's staging, so a killed job's parts are
-      recognised as leftovers); the client puts them in order into the transaction's staging file;
+      recognised as leftovers); the client puts them in order into the transaction's staging file.
+      Inline VOC documents (COCO, YOLO, VOC and the import layouts as sources) go to the side
+      folder beside the manifest, as in one process: the client begins its transaction in the
+      manifest's group, the workers write their documents into its staging (or send them back,
+      as the folder writers below do) and return the names they took; a name two shards took
+      (one process renames the second ``_2``) makes the job run in one process; the manifest and
+      the side folder are committed together;
     * **CSV**: workers return their rows as bytes under their own columns; a shard whose task
       (``auto``) or columns are not the whole table's is written again with them; the client
       writes the header and the parts in order;
@@ -42,10 +48,12 @@ single process gives, byte for byte:
       took (one process would rename it ``_2``) makes the job run in one process.
 
     Any case a shard cannot reproduce on its own runs in one process, and ``report.warnings``
-    says so: a manifest whose samples carry inline VOC documents (the manifest writer's side
-    folder), repeated file names across shards, YOLO index labels, VOC's flat layout, a CSV
-    cell that cannot be written (one process names the first), append mode, an encoding that
-    is not ASCII-compatible.
+    says so: repeated file names across shards (the folder writers' files, the manifest's side
+    files), YOLO index labels, VOC's flat layout, a CSV cell that cannot be written (one process
+    names the first), append mode, the manifest writer's ``voc_dir``, ``write_voc`` or
+    ``encoding``, a side folder whose transaction cannot begin (an existing one without
+    ``overwrite``: one process names it at its first document), an encoding that is not
+    ASCII-compatible.
 
 ``stats`` / ``qa``
     the same shards; counters are added and lists joined in input order. QA's checks across
@@ -74,7 +82,7 @@ from mafmt.errors import FormatError, LimitError, MafmtError, StorageError, Usag
 from mafmt.model import Origin, Sample
 from mafmt.report import Report
 from mafmt.shards import SHARDS_PER_WORKER, Span, cuttable, read_shard, source_shards, split_list
-from mafmt.storage.transaction import Transaction
+from mafmt.storage.transaction import Group, Transaction
 
 __all__ = ["ONE_PROCESS", "convert", "qa", "stats", "validate"]
 
@@ -328,23 +336,32 @@ def _write_coco(dst: str, parts: list[_Part], job: dict[str, Any], report: Repor
 
 
 def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
-    """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, as bytes."""
+    """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, as bytes; its
+    inline VOC documents go into the side folder's staging (``job["side"]``), else the job
+    runs in one process."""
     from mafmt import manifest
+    from mafmt.converters._sizes import SizeResolver, sample_size
 
     opts = job["write_options"]
     folder = storage.parent(job["dst"])
     rebase = manifest._Rebaser(folder) if opts.get("locs", "rebase") == "rebase" else None
-    docs = _NoSideFolder()
+    docs: Any = _shard_side(job["side"]) if job.get("side") else _NoSideFolder()
+    resolver = SizeResolver(opts.get("images"), opts.get("size_table"))
     encode = manifest._encode
     chunks: list[bytes] = []
-    for sample in samples:
-        line = manifest._plain_line(sample)
-        obj = (manifest._rebased(*line, rebase) if line is not None
-               else manifest._prepare(sample, folder, cast(Any, docs), cast(Any, None), False, rebase, part.report))
-        if obj is None:  # (only with a size lookup, which shards do not take: inline documents stay in one process)
-            continue
-        chunks.append(encode(obj))
-        part.report.written += 1
+    try:
+        for sample in samples:
+            line = manifest._plain_line(sample)
+            obj = (manifest._rebased(*line, rebase) if line is not None
+                   else manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
+                                          lambda s: sample_size(s, resolver)))
+            if obj is None:  # (a document without an image size)
+                continue
+            chunks.append(encode(obj))
+            part.report.written += 1
+    finally:
+        if job.get("side"):
+            _side_part(docs, job["side"], part)
     chunks.append(b"")
     part.data = b"\n".join(chunks) if len(chunks) > 1 else b""
     spill = job.get("spill")
@@ -360,14 +377,97 @@ class _NoSideFolder:
         raise _OneProcess("samples with inline VOC documents (written to the side folder in one process)")
 
 
-def _write_manifest(dst: str, parts: list[_Part], job: dict[str, Any], report: Report, check: Any) -> None:
-    """The shards' lines in order into the target's staging file (those a worker wrote beside
-    the target are copied from there)."""
-    tx = Transaction(dst, folder=False, overwrite=job["overwrite"],
-                     check=(lambda: check(report)) if check is not None else None)
-    with tx, open(tx.path(), "wb") as fh:
+def _shard_side(side: dict[str, Any]) -> Any:
+    """The manifest writer's side folder (:class:`mafmt.manifest._SideFolder`) on a worker: its
+    files go into the client's staging when this worker sees it, else into a folder of its own."""
+    from mafmt import manifest
+
+    seen = _staging_seen(side)
+    docs = manifest._SideFolder(side["target"], append=False, overwrite=False)
+    root = side["staging"] if seen else tempfile.mkdtemp(prefix=".mafmt-shard-")
+    docs.tx = _ShardTx(side["target"], root, side["probe"] if seen else None)
+    return docs
+
+
+def _side_part(docs: Any, side: dict[str, Any], part: _Part) -> None:
+    """What a shard's side folder sends back: the names it took (as VocNamer keeps them), the
+    files' final paths, and (a worker that did not see the staging) the files themselves."""
+    tx = docs.tx
+    part.state = {"names": set(docs.namer.used), "written": list(docs.written)}
+    if tx.probe is None:
+        part.blobs = [(rel, _read(os.path.join(tx.staging, rel))) for rel in dict.fromkeys(tx.made)
+                      if os.path.isfile(os.path.join(tx.staging, rel))]
+        shutil.rmtree(tx.staging, ignore_errors=True)
+
+
+def _write_manifest(eng: Engine, shards_: list[Any], job: dict[str, Any], report: Report, read_report: Report,
+                    check: Any) -> None:
+    """The manifest and its side folder of VOC files as one group of transactions, as
+    :func:`mafmt.manifest.write` commits them: the workers write their documents into the side
+    folder's staging (or send them back), the client puts their lines in order into the
+    manifest's staging file (those a worker wrote beside the target are copied from there).
+
+    Raises:
+        _OneProcess: a side file name that two shards took (one process renames the second ``_2``).
+    """
+    dst = job["dst"]
+    file_tx = Transaction(dst, folder=False, overwrite=job["overwrite"],
+                          check=(lambda: check(report)) if check is not None else None)
+    written: list[str] = []
+    with Group(file_tx) as group:
+        side = _open_side(group, job) if job.get("side_folder") else None
+        probe = side["probe"] if side is not None else None
+        try:
+            parts: list[_Part] = eng.map(_convert_shard, shards_, {**job, "side": side}, name="mafmt-convert")
+        finally:
+            if probe is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(probe)
+        _ready(parts, read_report)
+        _merge_manifest(parts, file_tx, group.members[1] if side is not None else None, report, written)
+        if side is not None and not written:  # no document: no side folder, as in one process
+            group.members[1].abort()
+    report.outputs.insert(0, dst)
+    report.outputs.extend(written)
+
+
+def _open_side(group: Group, job: dict[str, Any]) -> dict[str, Any] | None:
+    """Begin the side folder's transaction in ``group`` and put a probe file holding the job's
+    token in its staging; what the workers are given of it. None when it cannot begin (one
+    process meets that error at its first document: the shards then fall back)."""
+    from mafmt import manifest
+
+    dst = job["dst"]
+    target = storage.join(storage.parent(dst), "Annotations", manifest._stem(dst))
+    tx = Transaction(target, folder=True, overwrite=job["overwrite"])
+    try:
+        tx.begin()
+        probe = os.path.join(tx.staging, f".mafmt-probe-{secrets.token_hex(8)}")
+        token = secrets.token_hex(16)
+        with open(probe, "w", encoding="ascii") as fh:
+            fh.write(token)
+    except (MafmtError, OSError):
+        tx.abort()
+        return None
+    group.add(tx)
+    return {"target": target, "staging": tx.staging, "probe": probe, "token": token}
+
+
+def _merge_manifest(parts: list[_Part], file_tx: Transaction, side_tx: Transaction | None, report: Report,
+                    written: list[str]) -> None:
+    """The shards' lines in order into the manifest's staging file, their side files (sent
+    back) into the side folder's; the final paths of the side files are added to ``written``."""
+    names: set[str] = set()
+    with open(file_tx.path(), "wb") as fh:
         for part in parts:
             _take(report, part)
+            if part.state:
+                if not names.isdisjoint(part.state["names"]):
+                    raise _OneProcess("VOC file names that repeat across shards")
+                names |= part.state["names"]
+                for rel, data in part.blobs:
+                    cast(Transaction, side_tx).write_bytes(rel, data)
+                written.extend(part.state["written"])
             if part.records:
                 with open(part.records[0], "rb") as spilled:
                     shutil.copyfileobj(spilled, fh, 1 << 22)
@@ -375,7 +475,6 @@ def _write_manifest(dst: str, parts: list[_Part], job: dict[str, Any], report: R
             fh.write(part.data)
             if part.error is not None:
                 raise part.error
-    report.outputs.insert(0, dst)
 
 
 @contextlib.contextmanager
@@ -685,7 +784,7 @@ def _appended_once(w: Any, report: Report) -> None:
 _WRITERS = {
     "coco": frozenset({"categories", "circle_vertices", "indent", "images", "size_table", "image_root",
                        "file_names"}),
-    "manifest": frozenset({"locs"}),
+    "manifest": frozenset({"locs", "images", "size_table"}),
 }
 
 
@@ -719,7 +818,8 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
         source = source_shards(eng, src, reader, read_options)
         job = {"writer": name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
                "read_options": read_options, "write_options": write_options,
-               "meta": source.meta if source is not None else None}
+               "meta": source.meta if source is not None else None,
+               "side_folder": reader.name != "manifest"}  # (a manifest's lines carry no inline documents)
         fallback = (f"{reader.name} source" if source is None
                     else _write(eng, source.shards, job, folder, report, read_report, check))
     if fallback is not None or source is None:  # (after the cluster closed)
@@ -740,12 +840,13 @@ def _write(eng: Engine, shards_: list[Any], job: dict[str, Any], folder: bool, r
             _write_folder(eng, shards_, job, report, read_report, check)
             return None
         with _spill(job["dst"], name) as spill:
+            if name == "manifest":
+                _write_manifest(eng, shards_, {**job, "spill": spill}, report, read_report, check)
+                return None
             parts: list[_Part] = eng.map(_convert_shard, shards_, {**job, "spill": spill}, name="mafmt-convert")
             _ready(parts, read_report)
             if name == "coco":
                 _write_coco(job["dst"], parts, job, report, job["meta"], check)
-            elif name == "manifest":
-                _write_manifest(job["dst"], parts, job, report, check)
             else:
                 _write_csv(eng, shards_, parts, job, report, check)
     except _OneProcess as exc:

@@ -87,8 +87,9 @@ def fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 DETECTION = ("coco", "csv", "manifest", "voc", "yolo", "modelarts-yolo", "modelarts-voc")
 SOURCE_WRITERS = {"manifest": DETECTION, "voc": DETECTION[:-2] + DETECTION[-1:], "bad-manifest": DETECTION[:-2],
                   "labelled": tuple(f for f in WRITERS if f not in ("coco", "voc"))}
-#: the writers a source cannot be written to in shards (and why)
-NOT_SHARDED = {"voc": {"manifest"}}  # VOC documents inline: the manifest writer puts them in a side folder
+#: the writers a source cannot be written to in shards (and why): none (VOC -> manifest, whose
+#: documents go to the manifest's side folder, is sharded too)
+NOT_SHARDED: dict[str, set[str]] = {}
 
 
 def test_the_sources_cover_every_writer() -> None:
@@ -123,6 +124,88 @@ def test_every_writer_gives_the_same_output_with_two_workers(source: str, s3_sou
         r2["warnings"] = {k: v for k, v in r2["warnings"].items() if k not in fell_back}
         assert r1 == r2, fmt
     assert sharded == set(SOURCE_WRITERS[source]) - NOT_SHARDED.get(source, set()), fallbacks
+
+
+def _coco_source(root: Path, n: int, *, repeat: bool = False) -> Path:
+    """A COCO file of n images with boxes (every image has a size); with ``repeat``, the last
+    image has the first one's file name in another folder (one process names its VOC file ``_2``)."""
+    import json
+
+    images = [{"id": i + 1, "file_name": f"img/{i:04d}.jpg", "width": 320 + i % 3, "height": 240} for i in range(n)]
+    if repeat:
+        images[-1]["file_name"] = "other/0000.jpg"
+    anns = [{"id": len(images) * j + i + 1, "image_id": i + 1, "category_id": 1 + (i + j) % 3,
+             "bbox": [1.5 + j, 2.0 + i % 7, 20.0, 30.0], "area": 600.0, "iscrowd": 0}
+            for i in range(n) for j in range(i % 3)]
+    cats = [{"id": k + 1, "name": name} for k, name in enumerate(("cat", "dog", "bird"))]
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "instances.json"
+    path.write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
+    return path
+
+
+def _side_outcome(src: str, out: Path, **kw: Any) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Convert to ``out/train.manifest``: the files of ``out`` (the manifest and its side folder)
+    and the report, its paths relative to ``out``."""
+    report = mafmt.convert(src, out / "train.manifest", dst_format="manifest", **kw).to_dict()
+    report["outputs"] = [o.replace(str(out), "<dst>") for o in report["outputs"]]
+    report["target"] = None
+    return _tree(out), report
+
+
+@pytest.mark.parametrize("source", ["coco", "voc"])
+def test_a_manifest_with_a_side_folder_is_sharded(source: str, s3: Any, cluster: Any, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch, fallbacks: list[str]) -> None:
+    """COCO / VOC -> manifest: the inline VOC documents go to the side folder beside the manifest;
+    2 workers give the same files and report as one, and so do workers that cannot see the
+    side folder's staging (they send their files back)."""
+    monkeypatch.setattr(shards, "MIN_RUN_IMAGES", 3)
+    local = (_coco_source(tmp_path / "src", 30) if source == "coco" else voc_dataset(tmp_path / "src", 23))
+    src = upload(local if source == "voc" else local.parent, s3.bucket, f"side-{source}")
+    src += "/instances.json" if source == "coco" else ""
+    kw: dict[str, Any] = {"on_error": "skip"} if source == "voc" else {}
+    one = _side_outcome(src, tmp_path / "one", **kw)
+    assert len([k for k in one[0] if k.startswith("Annotations/train/")]) >= 20
+    assert _side_outcome(src, tmp_path / "two", scheduler=cluster, **kw) == one
+    cluster.run(_blind, True)
+    try:
+        assert _side_outcome(src, tmp_path / "blind", scheduler=cluster, **kw) == one
+    finally:
+        cluster.run(_blind, False)
+    assert not fallbacks
+    assert sorted(os.listdir(tmp_path / "two")) == ["Annotations", "train.manifest"]
+    assert os.listdir(tmp_path / "two" / "Annotations") == ["train"]
+
+
+def test_side_file_names_repeated_across_shards_run_in_one_process(tmp_path: Path, cluster: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    fallbacks: list[str]) -> None:
+    monkeypatch.setattr(shards, "MIN_RUN_IMAGES", 3)
+    src = str(_coco_source(tmp_path / "src", 30, repeat=True))
+    files, report = _side_outcome(src, tmp_path / "one")
+    assert "Annotations/train/0000_2.xml" in files and report["changed"] == {"file name->renamed": 1}
+    two_files, two_report = _side_outcome(src, tmp_path / "two", scheduler=cluster)
+    assert two_files == files
+    assert fallbacks == ["VOC file names that repeat across shards"]
+    two_report["warnings"] = {k: v for k, v in two_report["warnings"].items() if not k.startswith(scale.ONE_PROCESS)}
+    assert two_report == report
+
+
+def test_a_killed_worker_leaves_a_manifest_and_its_side_folder_as_they_were(cluster: Any, tmp_path: Path) -> None:
+    src = voc_dataset(tmp_path / "src", 23)
+    out = tmp_path / "out"
+    mafmt.convert(_coco_source(tmp_path / "old", 5), out / "train.manifest", dst_format="manifest")
+    before = _tree(out)
+    assert len(before) == 6  # the manifest and its 5 VOC files
+    cluster.register_plugin(KillOnTask("mafmt-convert"), name=KillOnTask.name)
+    try:
+        with pytest.raises(MafmtError, match="worker died while running mafmt-convert shard"):
+            mafmt.convert(src, out / "train.manifest", overwrite=True, on_error="skip", scheduler=cluster)
+        assert _tree(out) == before
+        assert sorted(os.listdir(out)) == ["Annotations", "train.manifest"]  # no staging left beside them
+        assert os.listdir(out / "Annotations") == ["train"]
+    finally:
+        _unregister_when_workers_are_back(cluster, KillOnTask.name)
 
 
 def _obs_tree(prefix: str) -> dict[str, bytes]:
