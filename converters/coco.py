@@ -668,10 +668,7 @@ def write(
         file_names: ``"keep"`` (the source's relative path) or ``"basename"``.
     """
     check_options("coco", options)
-    if circle_vertices < 3:
-        raise UsageError("circle_vertices must be at least 3")
-    if file_names not in ("keep", "basename"):
-        raise UsageError(f"file_names must be keep or basename, not {file_names!r}")
+    check_values(circle_vertices, file_names)
     target = os.fspath(target)
     report = Report()
     sizes = SizeResolver(images, size_table)
@@ -718,6 +715,14 @@ def write(
         if indent is not None:
             _reindent(staged, indent)
     return report
+
+
+def check_values(circle_vertices: int = 32, file_names: str = "keep") -> None:
+    """Refuse the writer's option values it cannot use (a usage error)."""
+    if circle_vertices < 3:
+        raise UsageError("circle_vertices must be at least 3")
+    if file_names not in ("keep", "basename"):
+        raise UsageError(f"file_names must be keep or basename, not {file_names!r}")
 
 
 def sized_objects(sample: Sample, sizes: SizeResolver, report: Report) -> tuple[int, int, list[VocObject]] | None:

@@ -209,6 +209,12 @@ def _value(cell: str) -> Any:
     return "" if cell == '""' else textcodec.decode(cell)
 
 
+def check_task(task: str) -> None:
+    """Refuse a ``task`` the writer does not know (a usage error)."""
+    if task not in ("auto", "detect", "classify"):
+        raise UsageError(f"task must be auto, detect or classify, not {task!r}")
+
+
 def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: str = "auto", overwrite: bool = False,
           check: Callable[[Report], None] | None = None, **options: Any) -> Report:
     """Write samples as one CSV file, as one transaction.
@@ -218,8 +224,7 @@ def write(samples: Iterable[Sample], target: str | os.PathLike[str], *, task: st
             ``"auto"`` (detect when any sample has a detection annotation).
     """
     check_options("csv", options)
-    if task not in ("auto", "detect", "classify"):
-        raise UsageError(f"task must be auto, detect or classify, not {task!r}")
+    check_task(task)
     target = os.fspath(target)
     report = Report()
     kept: list[Sample] = list(samples)

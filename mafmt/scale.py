@@ -78,7 +78,7 @@ from typing import Any, cast
 
 from mafmt import shards, storage
 from mafmt.distributed import Engine, engine
-from mafmt.errors import FormatError, LimitError, MafmtError, StorageError, UsageError
+from mafmt.errors import FormatError, LimitError, MafmtError, StorageError
 from mafmt.model import Origin, Sample
 from mafmt.report import Report
 from mafmt.shards import SHARDS_PER_WORKER, Span, cuttable, read_shard, source_shards, split_list
@@ -804,9 +804,7 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
     unknown = set(write_options) - _WRITERS.get(name, frozenset())
     if name in _WRITERS and unknown:
         return _alone(one_process(), f"{reader.name} -> {name} with {', '.join(sorted(unknown))}")
-    _check_coco_options(name, write_options)
-    if name == "csv":
-        _check_csv_options(write_options)
+    _check_options(name, write_options)
     read_report = Report()  # (its ``read``: the samples the shards read, once they did)
     report = Report()
 
@@ -873,21 +871,18 @@ def _ready(parts: list[_Part], read_report: Report) -> None:
     read_report.read = count
 
 
-def _check_coco_options(writer: str, options: dict[str, Any]) -> None:
-    if writer != "coco":
-        return
-    if options.get("circle_vertices", 32) < 3:
-        raise UsageError("circle_vertices must be at least 3")
-    if options.get("file_names", "keep") not in ("keep", "basename"):
-        raise UsageError(f"file_names must be keep or basename, not {options.get('file_names')!r}")
+def _check_options(writer: str, options: dict[str, Any]) -> None:
+    """The checks the COCO and CSV writers make of their options before anything is read."""
+    if writer == "coco":
+        from mafmt.converters import coco
 
+        coco.check_values(options.get("circle_vertices", 32), options.get("file_names", "keep"))
+    elif writer == "csv":
+        from mafmt.converters import csv_format
+        from mafmt.converters._common import check_options
 
-def _check_csv_options(options: dict[str, Any]) -> None:
-    from mafmt.converters._common import check_options
-
-    check_options("csv", {k: v for k, v in options.items() if k != "task"})
-    if options.get("task", "auto") not in ("auto", "detect", "classify"):
-        raise UsageError(f"task must be auto, detect or classify, not {options.get('task')!r}")
+        check_options("csv", {k: v for k, v in options.items() if k != "task"})
+        csv_format.check_task(options.get("task", "auto"))
 
 
 def _alone(report: Report, why: str) -> Report:
