@@ -18,6 +18,7 @@ Speed: bench/validate_manifest.py and bench/RESULTS.md.
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import re
 from collections import Counter
@@ -402,6 +403,11 @@ def _seconds(value: Any) -> float | None:
     return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
 
 
+#: the VOC files' findings kept for lines that name a file again (memory stays flat in the
+#: number of files and problems)
+_VOC_CACHE = 8192
+
+
 class _RemoteSkipped(dict):  # type: ignore[type-arg]
     """A VOC cache that marks object-storage locations as not to be fetched."""
 
@@ -410,6 +416,9 @@ def _voc_problems(base: str, ref: str, cache: dict[str, list[FormatError]]) -> l
     found = cache.get(ref)
     if found is not None:
         return found
+    if len(cache) >= _VOC_CACHE:  # bounded: the oldest half goes (a file named again later is read again)
+        for key in list(itertools.islice(cache, _VOC_CACHE // 2)):
+            del cache[key]
     loc = storage.resolve(base, ref)
     if isinstance(cache, _RemoteSkipped) and storage.scheme_of(loc) not in (None, "file"):
         cache[ref] = []

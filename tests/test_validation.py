@@ -284,3 +284,30 @@ def test_findings_of_one_document_are_bounded(monkeypatch: pytest.MonkeyPatch) -
     assert len(issues) == 51 and issues[-1].reason.startswith("30 more problem(s) in this document are not listed")
     mafmt_cli_line = validate_voc_bytes(head + b"<object/>\n" * 10 + b"</annotation>", "c.xml")
     assert len(mafmt_cli_line) == 30 and not any(voc.parse.is_unlisted_note(f) for f in mafmt_cli_line)
+
+
+def test_voc_findings_cache_is_bounded_and_a_file_named_again_later_is_found_again(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The findings of the VOC files a manifest names are kept for a bounded number of files:
+    one named again after it left the cache is read again and gives the same findings."""
+    from mafmt import validation
+
+    bad = (GOLDEN / "voc" / "errorFiles" / "2007_000027_bndbox_error.xml").read_bytes()
+    names = [f"f{i}.xml" for i in range(12)]
+    for n in names:
+        (tmp_path / n).write_bytes(bad)
+    lines = [{"source": f"{n}.jpg", "annotation": [{"type": "modelarts/object_detection", "annotation-loc": f"./{n}"}]}
+             for n in [*names, names[0], names[5]]]
+    path = write_lines(tmp_path / "d.manifest", lines)
+    unbounded = [(e.line, e.path, e.reason) for e in errors(mafmt.validate(path))]
+    monkeypatch.setattr(validation, "_VOC_CACHE", 4)
+    sizes: list[int] = []
+    real = validation._voc_problems
+
+    def spy(base: str, ref: str, cache: dict[str, Any]) -> Any:
+        sizes.append(len(cache))
+        return real(base, ref, cache)
+
+    monkeypatch.setattr(validation, "_voc_problems", spy)
+    assert [(e.line, e.path, e.reason) for e in errors(mafmt.validate(path))] == unbounded
+    assert {line for line, _, _ in unbounded} == set(range(1, 15)) and max(sizes) <= 4
