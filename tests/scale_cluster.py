@@ -1,12 +1,16 @@
-"""A Dask ``LocalCluster`` of 2 worker processes for the sharding tests; its workers reach the
-test S3 server (moto) with credentials from their own environment, as a real cluster's would."""
+"""What the sharding tests share: a Dask ``LocalCluster`` of 2 worker processes whose workers
+reach the test S3 server (moto) with credentials from their own environment, as a real
+cluster's would; shards small enough that small inputs make several; a folder as bytes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mafmt import shards
 
 
 def worker_env(ep: Any) -> dict[str, str]:
@@ -29,3 +33,18 @@ def cluster(_moto_server: Any) -> Iterator[Any]:
     yield client
     client.close()
     lc.close()
+
+
+@pytest.fixture()
+def small_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shards of a few hundred bytes, files or images, so small inputs make several."""
+    monkeypatch.setattr(shards, "MIN_SPAN_BYTES", 512)
+    monkeypatch.setattr(shards, "MIN_RUN_FILES", 3)
+    monkeypatch.setattr(shards, "MIN_RUN_IMAGES", 3)
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    """A file's bytes, or every file below a folder by its relative path."""
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}

@@ -32,19 +32,15 @@ WRITERS = {name: ("out.json" if name == "coco" else "out.manifest" if name == "m
 
 
 cluster = scale_cluster.cluster  # the module's 2-worker cluster
+small_shards = scale_cluster.small_shards
 
 
 @pytest.fixture(autouse=True)
-def small_shards(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Shards of a few hundred bytes / a few files, so small inputs make several."""
-    monkeypatch.setattr(shards, "MIN_SPAN_BYTES", 512)
-    monkeypatch.setattr(shards, "MIN_RUN_FILES", 3)
+def _small(small_shards: None) -> None:
+    """Every test here on small shards."""
 
 
-def _tree(path: Path) -> dict[str, bytes]:
-    if path.is_file():
-        return {"": path.read_bytes()}
-    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+_tree = scale_cluster.tree
 
 
 def _outcome(src: str, dst: Path, fmt: str, **kw: Any) -> tuple[str, Any, Any]:
