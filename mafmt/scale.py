@@ -67,6 +67,7 @@ order and the first shard's error is raised, before anything is committed.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import shutil
@@ -248,7 +249,7 @@ class _Counted:
 
 def _coco_records(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
     """The COCO writer's loop (:func:`mafmt.converters.coco.write`) up to the ids: for each
-    image its record and the bytes of its annotations after ``id, image_id, category_id``."""
+    image its record and the bytes of its annotations after ``{id, image_id, category_id,``."""
     from mafmt.converters import coco
     from mafmt.converters._sizes import SizeResolver
     from mafmt.model import Classification
@@ -268,7 +269,7 @@ def _coco_records(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -
             ann = coco._annotation(obj, 0, circle_vertices, report)
             wanted = ann.pop("id")
             del ann["image_id"], ann["category_id"]
-            anns.append((wanted, cast(str, obj.name), dumps(ann)))
+            anns.append((wanted, cast(str, obj.name), dumps(ann)[1:]))  # (a copy: orjson's own bytes hold 4 KB)
         for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
             anns.append((None, label, None))
         origin = sample.origin.file if sample.origin is not None else None
@@ -322,7 +323,7 @@ def _write_coco(dst: str, parts: list[_Part], job: dict[str, Any], report: Repor
                         if not (-_INT64 <= aid < _INT64 and -_INT64 <= image_id < _INT64):
                             raise _OneProcess("an id beyond 64 bits")
                         ann_chunks.append(b'{"id":%d,"image_id":%d,"category_id":%d,' % (aid, image_id, cid)
-                                          + rest[1:])
+                                          + rest)
                 if part.error is not None:  # after the records before it, as one process meets it
                     raise part.error
             out.write(b'],"annotations":[')
@@ -336,9 +337,11 @@ def _write_coco(dst: str, parts: list[_Part], job: dict[str, Any], report: Repor
 
 
 def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
-    """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, as bytes; its
-    inline VOC documents go into the side folder's staging (``job["side"]``), else the job
-    runs in one process."""
+    """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, written as they
+    come into a file beside the target (a worker that sees its folder: nothing goes through
+    Dask) or into bytes sent back; its inline VOC documents go into the side folder's staging
+    (``job["side"]``), else the job runs in one process. (Each line is copied out at once:
+    orjson's own buffers, kept in a list, cost about 4 KB a line.)"""
     from mafmt import manifest
     from mafmt.converters._sizes import SizeResolver, sample_size
 
@@ -348,7 +351,12 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
     docs: Any = _shard_side(job["side"]) if job.get("side") else _NoSideFolder()
     resolver = SizeResolver(opts.get("images"), opts.get("size_table"))
     encode = manifest._encode
-    chunks: list[bytes] = []
+    spill = job.get("spill")
+    path = None
+    if spill is not None and _staging_seen(spill):  # beside the target: not sent through Dask
+        path = os.path.join(spill["folder"], f"{spill['prefix']}{secrets.token_hex(6)}.tmp")
+    out: Any = open(path, "wb", buffering=1 << 20) if path is not None else io.BytesIO()
+    write = out.write
     try:
         for sample in samples:
             line = manifest._plain_line(sample)
@@ -357,19 +365,17 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
                                           lambda s: sample_size(s, resolver)))
             if obj is None:  # (a document without an image size)
                 continue
-            chunks.append(encode(obj))
+            write(encode(obj))
+            write(b"\n")
             part.report.written += 1
     finally:
         if job.get("side"):
             _side_part(docs, job["side"], part)
-    chunks.append(b"")
-    part.data = b"\n".join(chunks) if len(chunks) > 1 else b""
-    spill = job.get("spill")
-    if spill is not None and part.data and _staging_seen(spill):  # beside the target: not sent through Dask
-        path = os.path.join(spill["folder"], f"{spill['prefix']}{secrets.token_hex(6)}.tmp")
-        with open(path, "wb") as fh:
-            fh.write(part.data)
-        part.data, part.records = b"", [path]
+        if path is not None:
+            out.close()
+            part.records = [path]
+        else:
+            part.data = out.getvalue()
 
 
 class _NoSideFolder:
