@@ -80,38 +80,69 @@ def require() -> Any:
 
 
 class Engine:
-    """Runs shard tasks on a Dask client and gathers their results in input order."""
+    """Runs shard tasks on a Dask client and gives their results in input order."""
 
     def __init__(self, client: Any, workers: int) -> None:
         self.client = client
         self.workers = workers
 
     def map(self, func: Callable[..., Any], items: Sequence[Any], *args: Any, name: str = "mafmt") -> list[Any]:
-        """``[func(item, *args) for item in items]``, run on the workers; the first failure
-        (in input order) is raised as the error it was, a dead worker as a MafmtError."""
-        if not items:
-            return []
+        """``[func(item, *args) for item in items]``, run on the workers (see :meth:`stream`)."""
+        with self.stream(func, items, *args, name=name) as results:
+            return list(results)
+
+    @contextmanager
+    def stream(self, func: Callable[..., Any], items: Sequence[Any], *args: Any,
+               name: str = "mafmt") -> Iterator[Iterator[Any]]:
+        """The results of ``func(item, *args)`` for ``items``, run on the workers, in input
+        order, each as soon as it and those before it are done (so the client merges while
+        the workers work). The first failure in input order is raised as the error it was,
+        a dead worker as a MafmtError. On leaving (done or failed), no task of the call
+        is still running: the caller may then undo what the tasks wrote."""
         futures = [self.client.submit(func, item, *args, key=f"{name}-{i}-{os.urandom(6).hex()}", pure=False)
                    for i, item in enumerate(items)]
         try:
-            return list(self.client.gather(futures))
-        except MafmtError:
+            yield self._results(futures, name)
+        except BaseException:
+            self._settle(futures)
             raise
-        except Exception as exc:
-            # a worker that died: Dask gave up retrying its task (KilledWorker), or the result was
-            # being fetched from it when it went (CommClosedError, or tornado's StreamClosedError
-            # when the stream closes before distributed wraps it)
-            killed = type(exc).__name__ in ("KilledWorker", "CommClosedError", "StreamClosedError")
-            if not killed:
-                raise
-            shard = _shard_of(futures, exc)
-            raise MafmtError(f"a Dask worker died while running {name} shard {shard} (retried "
-                             f"{_allowed_failures()} times on other workers; out of memory, or killed?); "
-                             "nothing was written") from None
         finally:
             for f in futures:
                 with contextlib.suppress(Exception):  # (a dead worker's futures may fail to release)
                     f.release()
+
+    def _results(self, futures: list[Any], name: str) -> Iterator[Any]:
+        for future in futures:
+            try:
+                yield future.result()
+            except MafmtError:
+                raise
+            except Exception as exc:
+                # a worker that died: Dask gave up retrying its task (KilledWorker), or the result
+                # was being fetched from it when it went (CommClosedError, or tornado's
+                # StreamClosedError when the stream closes before distributed wraps it)
+                if type(exc).__name__ not in ("KilledWorker", "CommClosedError", "StreamClosedError"):
+                    raise
+                raise MafmtError(f"a Dask worker died while running {name} shard {_shard_of(futures, exc)} "
+                                 f"(retried {_allowed_failures()} times on other workers; out of memory, or "
+                                 "killed?); nothing was written") from None
+
+    def _settle(self, futures: list[Any]) -> None:
+        """After a failure: the tasks not started are cancelled, those running are waited for
+        (at most :data:`SETTLE_SECONDS`), so none writes into a target being undone."""
+        processing = getattr(self.client, "processing", None)
+        if processing is None:
+            return
+        with contextlib.suppress(Exception):
+            running = {key for keys in processing().values() for key in keys}
+            left = [f for f in futures if not f.done()]
+            self.client.cancel([f for f in left if f.key not in running])
+            distributed = require()
+            distributed.wait([f for f in left if f.key in running], timeout=SETTLE_SECONDS)
+
+
+#: how long a failed job waits for its shards still running before it undoes the target
+SETTLE_SECONDS = 60
 
 
 def _shard_of(futures: list[Any], exc: BaseException) -> str:

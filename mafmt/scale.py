@@ -142,18 +142,18 @@ def _validate_read(path: str, fmt: Any, read_options: dict[str, Any], workers: s
 
 def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> list[FormatError]:
     spans = shards.spans(eng, path)
-    results = eng.map(_validate_span, spans, encoding, remote, name="mafmt-validate")
     out: list[FormatError] = []
     seen: dict[Any, int] = {}
-    for span, (found, ids) in zip(spans, results, strict=True):
-        earlier = {sid: seen[sid] for sid in ids if sid in seen}
-        if earlier:  # an id of an earlier shard again: this shard's duplicate warnings depend on it
-            found, _ = _validate_span(span, encoding, remote, earlier)
-        for sid, line in ids.items():
-            seen.setdefault(sid, line)
-        out.extend(found)
-        if found and isinstance(found[-1], LimitError) and "longer than the limit" in found[-1].reason:
-            break  # a line over the limit ends the file, as in one process
+    with eng.stream(_validate_span, spans, encoding, remote, name="mafmt-validate") as results:
+        for span, (found, ids) in zip(spans, results, strict=True):
+            earlier = {sid: seen[sid] for sid in ids if sid in seen}
+            if earlier:  # an id of an earlier shard again: this shard's duplicate warnings depend on it
+                found, _ = _validate_span(span, encoding, remote, earlier)
+            for sid, line in ids.items():
+                seen.setdefault(sid, line)
+            out.extend(found)
+            if found and isinstance(found[-1], LimitError) and "longer than the limit" in found[-1].reason:
+                break  # a line over the limit ends the file, as in one process
     return out
 
 
@@ -289,7 +289,7 @@ class _Ref:
         self.id = sid
 
 
-def _write_coco(dst: str, parts: list[_Part], job: dict[str, Any], report: Report, meta: Any,
+def _write_coco(dst: str, parts: Iterable[_Part], job: dict[str, Any], report: Report, meta: Any,
                 check: Any) -> None:
     from mafmt.converters import _common, coco
 
@@ -355,27 +355,27 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
     path = None
     if spill is not None and _staging_seen(spill):  # beside the target: not sent through Dask
         path = os.path.join(spill["folder"], f"{spill['prefix']}{secrets.token_hex(6)}.tmp")
-    out: Any = open(path, "wb", buffering=1 << 20) if path is not None else io.BytesIO()
-    write = out.write
-    try:
-        for sample in samples:
-            line = manifest._plain_line(sample)
-            obj = (manifest._rebased(*line, rebase) if line is not None
-                   else manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
-                                          lambda s: sample_size(s, resolver)))
-            if obj is None:  # (a document without an image size)
-                continue
-            write(encode(obj))
-            write(b"\n")
-            part.report.written += 1
-    finally:
-        if job.get("side"):
-            _side_part(docs, job["side"], part)
-        if path is not None:
-            out.close()
-            part.records = [path]
-        else:
-            part.data = out.getvalue()
+    out: Any
+    with open(path, "wb", buffering=1 << 20) if path is not None else io.BytesIO() as out:
+        write = out.write
+        try:
+            for sample in samples:
+                line = manifest._plain_line(sample)
+                obj = (manifest._rebased(*line, rebase) if line is not None
+                       else manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
+                                              lambda s: sample_size(s, resolver)))
+                if obj is None:  # (a document without an image size)
+                    continue
+                write(encode(obj))
+                write(b"\n")
+                part.report.written += 1
+        finally:
+            if job.get("side"):
+                _side_part(docs, job["side"], part)
+            if path is not None:
+                part.records = [path]
+            else:
+                part.data = out.getvalue()
 
 
 class _NoSideFolder:
@@ -424,13 +424,13 @@ def _write_manifest(eng: Engine, shards_: list[Any], job: dict[str, Any], report
         side = _open_side(group, job) if job.get("side_folder") else None
         probe = side["probe"] if side is not None else None
         try:
-            parts: list[_Part] = eng.map(_convert_shard, shards_, {**job, "side": side}, name="mafmt-convert")
+            with eng.stream(_convert_shard, shards_, {**job, "side": side}, name="mafmt-convert") as parts:
+                _merge_manifest(_arrived(parts, read_report), file_tx, group.members[1] if side is not None else None,
+                                report, written)
         finally:
             if probe is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(probe)
-        _ready(parts, read_report)
-        _merge_manifest(parts, file_tx, group.members[1] if side is not None else None, report, written)
         if side is not None and not written:  # no document: no side folder, as in one process
             group.members[1].abort()
     report.outputs.insert(0, dst)
@@ -459,7 +459,7 @@ def _open_side(group: Group, job: dict[str, Any]) -> dict[str, Any] | None:
     return {"target": target, "staging": tx.staging, "probe": probe, "token": token}
 
 
-def _merge_manifest(parts: list[_Part], file_tx: Transaction, side_tx: Transaction | None, report: Report,
+def _merge_manifest(parts: Iterable[_Part], file_tx: Transaction, side_tx: Transaction | None, report: Report,
                     written: list[str]) -> None:
     """The shards' lines in order into the manifest's staging file, their side files (sent
     back) into the side folder's; the final paths of the side files are added to ``written``."""
@@ -484,11 +484,11 @@ def _merge_manifest(parts: list[_Part], file_tx: Transaction, side_tx: Transacti
 
 
 @contextlib.contextmanager
-def _spill(dst: str, writer: str) -> Iterator[dict[str, Any] | None]:
-    """Where workers that see the target's folder write their shard's output (the manifest
-    writer, local targets): files named as a transaction's staging of this process on the
+def _spill(dst: str) -> Iterator[dict[str, Any] | None]:
+    """Where workers that see the target's folder write their shard of a manifest (local
+    targets): files named as a transaction's staging of this process on the
     target (so a killed job's are recognised and removed, as one process's), all removed at the end."""
-    if writer != "manifest" or storage.scheme_of(dst):
+    if storage.scheme_of(dst):
         yield None
         return
     folder, name = os.path.split(os.path.abspath(dst))
@@ -702,10 +702,9 @@ def _write_folder(eng: Engine, shards_: list[Any], job: dict[str, Any], report: 
     w.begin(job["meta"], report)
     tx = Transaction(job["dst"], folder=True, overwrite=job["overwrite"], check=check)
     if not w.direct:
-        parts: list[_Part] = eng.map(_convert_shard, shards_, job, name="mafmt-convert")
-        _ready(parts, read_report)
-        for part in parts:
-            _absorb(w, report, part, None, set())
+        with eng.stream(_convert_shard, shards_, job, name="mafmt-convert") as parts:
+            for part in _arrived(parts, read_report):
+                _absorb(w, report, part, None, set())
         with tx:
             w.finish(tx)
         report.outputs.insert(0, job["dst"])
@@ -716,13 +715,12 @@ def _write_folder(eng: Engine, shards_: list[Any], job: dict[str, Any], report: 
         token = secrets.token_hex(16)
         with open(probe, "w", encoding="ascii") as fh:
             fh.write(token)
-        parts = eng.map(_convert_shard, shards_, {**job, "staging": tx.staging, "probe": probe, "token": token},
-                        name="mafmt-convert")
-        os.unlink(probe)
-        _ready(parts, read_report)
         seen: set[str] = set()
-        for part in parts:
-            _absorb(w, report, part, tx, seen)
+        with eng.stream(_convert_shard, shards_, {**job, "staging": tx.staging, "probe": probe, "token": token},
+                        name="mafmt-convert") as parts:
+            for part in _arrived(parts, read_report):
+                _absorb(w, report, part, tx, seen)
+        os.unlink(probe)
         _appended_once(w, report)
         w.finish(tx)
     except BaseException:
@@ -842,36 +840,39 @@ def _write(eng: Engine, shards_: list[Any], job: dict[str, Any], folder: bool, r
     try:
         if folder:
             _write_folder(eng, shards_, job, report, read_report, check)
-            return None
-        with _spill(job["dst"], name) as spill:
-            if name == "manifest":
+        elif name == "manifest":
+            with _spill(job["dst"]) as spill:
                 _write_manifest(eng, shards_, {**job, "spill": spill}, report, read_report, check)
-                return None
-            parts: list[_Part] = eng.map(_convert_shard, shards_, {**job, "spill": spill}, name="mafmt-convert")
-            _ready(parts, read_report)
-            if name == "coco":
-                _write_coco(job["dst"], parts, job, report, job["meta"], check)
-            else:
-                _write_csv(eng, shards_, parts, job, report, check)
+        elif name == "coco":
+            with eng.stream(_convert_shard, shards_, job, name="mafmt-convert") as parts:
+                _write_coco(job["dst"], _arrived(parts, read_report), job, report, job["meta"], check)
+        else:
+            with eng.stream(_convert_shard, shards_, job, name="mafmt-convert") as parts:
+                kept = list(_arrived(parts, read_report))  # (the CSV table's columns: all shards first)
+            _write_csv(eng, shards_, kept, job, report, check)
     except _OneProcess as exc:
         return str(exc)
     return None
 
 
-def _ready(parts: list[_Part], read_report: Report) -> None:
-    """The shards' reading's reports added to ``read_report`` (its ``read``: the samples read).
+def _arrived(parts: Iterable[_Part], read_report: Report) -> Iterator[_Part]:
+    """The shards' parts as they arrive, their reading's reports added to ``read_report``;
+    once the last is in, its ``read`` is the samples read.
 
     Raises:
         _OneProcess: a shard cannot be written on its own, or the source is empty.
     """
-    why = next((p.one_process for p in parts if p.one_process), None)
-    if why is not None:
-        raise _OneProcess(why)
-    count = sum(p.count for p in parts)
-    if count == 0 and not any(p.error for p in parts):
-        raise _OneProcess("an empty source")
+    count = 0
+    failed = False
     for part in parts:
+        if part.one_process:
+            raise _OneProcess(part.one_process)
         read_report.merge(part.read_report)
+        count += part.count
+        failed = failed or part.error is not None
+        yield part
+    if count == 0 and not failed:
+        raise _OneProcess("an empty source")
     shards.settle(read_report)
     read_report.outputs.clear()
     read_report.read = count

@@ -127,3 +127,16 @@ def labelled_dataset(root: Path, n: int) -> Path:
     path = root / "labels.manifest"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def fail_or_sleep(item: tuple[int, str]) -> int:
+    """A task: item 0 fails at once; any other sleeps half a second, then leaves a file named
+    after it in the given folder."""
+    import time
+
+    i, folder = item
+    if i == 0:
+        raise ValueError("shard 0 fails")
+    time.sleep(0.5)
+    Path(folder, f"done-{i}").write_text("")
+    return i

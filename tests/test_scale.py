@@ -20,7 +20,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import scale_cluster
-from scale_helpers import KillOnTask, labelled_dataset, manifest_dataset, upload, voc_dataset
+from scale_helpers import KillOnTask, fail_or_sleep, labelled_dataset, manifest_dataset, upload, voc_dataset
 
 import mafmt
 from mafmt import converters, scale, shards
@@ -280,6 +280,34 @@ def test_a_killed_worker_leaves_a_folder_target_as_it_was(cluster: Any, tmp_path
         assert sorted(os.listdir(target.parent)) == ["yolo"]  # no staging left beside it
     finally:
         _unregister_when_workers_are_back(cluster, KillOnTask.name)
+
+
+def test_a_failed_shard_waits_for_the_shards_still_running(cluster: Any, tmp_path: Path) -> None:
+    # the caller undoes the target once the stream is left: no other shard may still be writing into it
+    from mafmt.distributed import Engine
+
+    eng = Engine(cluster, 2)
+    items = [(i, str(tmp_path)) for i in range(8)]
+    with pytest.raises(ValueError, match="shard 0 fails"), eng.stream(fail_or_sleep, items, name="t") as results:
+        list(results)
+    done = sorted(os.listdir(tmp_path))
+    assert "done-1" in done  # started beside shard 0, and waited for
+    time.sleep(1.2)
+    assert sorted(os.listdir(tmp_path)) == done  # and nothing ran after the stream was left
+    assert len(done) < 7  # the shards not started were cancelled
+
+
+def test_results_arrive_in_input_order_while_later_shards_run(cluster: Any, tmp_path: Path) -> None:
+    from mafmt.distributed import Engine
+
+    eng = Engine(cluster, 2)
+    items = [(i, str(tmp_path)) for i in range(1, 7)]
+    got = []
+    with eng.stream(fail_or_sleep, items, name="t") as results:
+        for i in results:
+            got.append((i, len(os.listdir(tmp_path))))
+    assert [i for i, _ in got] == [1, 2, 3, 4, 5, 6]
+    assert got[0][1] < 6  # the first came before the last was done
 
 
 def test_coco_ids_and_categories_follow_input_order(s3_sources: dict[str, str], cluster: Any, tmp_path: Path) -> None:
