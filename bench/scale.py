@@ -63,8 +63,11 @@ else:
     report = mafmt.convert(src, dst, overwrite=True, **fmt, **kw)
     h = hashlib.sha256()
     files = [dst] if os.path.isfile(dst) else sorted(os.path.join(d, f) for d, _, fs in os.walk(dst) for f in fs)
-    for f in files:
-        h.update(os.path.relpath(f, dst).encode() + b"\0" + open(f, "rb").read())
+    for f in files:  # (in chunks: the client's peak RSS is mafmt's, not the hash's)
+        h.update(os.path.relpath(f, dst).encode() + b"\0")
+        with open(f, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
     digest = h.hexdigest()
     extra = {"written": report.written, "warnings": dict(report.warnings)}
 job = time.perf_counter() - t

@@ -301,33 +301,37 @@ def _write_coco(dst: str, parts: Iterable[_Part], job: dict[str, Any], report: R
     dumps = coco._dumps
     with _common.output(dst, report, folder=False, overwrite=job["overwrite"], check=check) as tx:
         staged = tx.path()
-        with open(staged, "wb") as out:
+        with open(staged, "wb") as out, tempfile.TemporaryFile(dir=os.path.dirname(staged)) as anns:
             cats = coco._start(out, cast(Any, holder), opts.get("categories"), report)
             first_image = True
-            ann_chunks: list[bytes] = []
+            first_ann = b""
             for part in parts:
                 _take(report, part)
-                for source, origin, sid, width, height, usage, extra, anns in part.records:
+                chunks: list[bytes] = []
+                for source, origin, sid, width, height, usage, extra, records in part.records:
                     image_id, img = names.image(cast(Sample, _Ref(source, origin, sid)), width, height, usage, extra)
                     if img is not None:
                         out.write(b"" if first_image else b",")
                         out.write(dumps(img))
                         first_image = False
-                    for wanted, label, rest in anns:
+                    for wanted, label, rest in records:
                         if rest is None:
-                            ann_chunks.append(dumps({"id": ann_ids.take(None), "image_id": image_id,
-                                                     "category_id": cats.id_of(label)}))
+                            chunks.append(dumps({"id": ann_ids.take(None), "image_id": image_id,
+                                                 "category_id": cats.id_of(label)}))
                             continue
                         cid = cats.id_of(label)
                         aid = ann_ids.take(wanted)
                         if not (-_INT64 <= aid < _INT64 and -_INT64 <= image_id < _INT64):
                             raise _OneProcess("an id beyond 64 bits")
-                        ann_chunks.append(b'{"id":%d,"image_id":%d,"category_id":%d,' % (aid, image_id, cid)
-                                          + rest)
+                        chunks.append(b'{"id":%d,"image_id":%d,"category_id":%d,' % (aid, image_id, cid) + rest)
+                if chunks:  # (each shard's annotations go to a file as it arrives: the client holds one shard)
+                    anns.write(first_ann + b",".join(chunks))
+                    first_ann = b","
                 if part.error is not None:  # after the records before it, as one process meets it
                     raise part.error
             out.write(b'],"annotations":[')
-            out.write(b",".join(ann_chunks))
+            anns.seek(0)
+            shutil.copyfileobj(anns, out, 1 << 20)
             out.write(b'],"categories":' + dumps(cats.records()) + b"}")
         if opts.get("indent") is not None:
             coco._reindent(staged, opts["indent"])
