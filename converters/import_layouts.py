@@ -26,6 +26,7 @@ File-name clashes are resolved with ``_2``, ``_3`` suffixes and warned.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -67,15 +68,16 @@ from ._sizes import SizeResolver, copy_image, sample_size
 __all__ = ["AUDIO", "IMAGENET", "IMAGE_CLASSIFICATION_TXT", "TEXT", "TEXT_COMBINE", "VOC_PAIRS"]
 
 
-def _files(root: str) -> list[str]:
-    """Files under ``root`` (recursive, name order), hidden names skipped."""
-    return [path for path in storage.iter_files(root, recursive=True) if visible(path, root)]
+def _files(root: str, most: int | None = None) -> list[str]:
+    """Files under ``root`` (recursive, name order), hidden names skipped; the first ``most``."""
+    return list(itertools.islice((path for path in storage.iter_files(root, recursive=True) if visible(path, root)),
+                                 most))
 
 
 def visible(path: str, root: str) -> bool:
     """Whether no part of ``path`` below ``root`` is a hidden name."""
     rel = storage.relative_to(path, root).removeprefix("./")
-    return not any(p.startswith(".") for p in rel.split("/"))
+    return not (rel.startswith(".") or "/." in rel)
 
 
 def _rel(path: str, root: str) -> str:
@@ -598,7 +600,7 @@ def _has(path: str, test: Any) -> bool:
     if not storage.is_dir(path):
         return False
     try:
-        return any(test(p) for p in _files(path)[:2000])
+        return any(test(p) for p in _files(path, 2000))
     except Exception:  # noqa: BLE001 - sniffing never fails loudly
         return False
 
@@ -607,7 +609,7 @@ def _sniff_pairs(ext: str) -> Any:
     def sniff(path: str) -> bool:
         if not storage.is_dir(path):
             return False
-        files = _files(path)[:5000]
+        files = _files(path, 5000)
         sidecars = {os.path.splitext(p)[0]: p for p in files if p.lower().endswith(ext)}
         pairs = [sidecars[os.path.splitext(p)[0]] for p in files
                  if p.lower().endswith(IMAGE_EXTENSIONS) and os.path.splitext(p)[0] in sidecars]
@@ -633,7 +635,7 @@ def _sniff_folders(exts: tuple[str, ...]) -> Any:
     def sniff(path: str) -> bool:
         if not storage.is_dir(path):
             return False
-        files = _files(path)[:5000]
+        files = _files(path, 5000)
         media = [p for p in files if p.lower().endswith(exts)]
         others = [p for p in files if p.lower().endswith((".txt", ".xml"))]
         nested = sum("/" in _rel(p, path) for p in media)

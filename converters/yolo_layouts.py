@@ -182,11 +182,12 @@ def _find(root: str, ref: str, strip: tuple[str, ...] = ()) -> str | None:
     return None
 
 
-def _files(folder: str, exts: tuple[str, ...]) -> list[str]:
+def _files(folder: str, exts: tuple[str, ...], listing: list[str] | None = None) -> list[str]:
+    """The files of ``folder`` (recursive; or of its ``listing``) that end in ``exts``, hidden names skipped."""
     out = []
-    for path in storage.iter_files(folder, recursive=True):
+    for path in storage.iter_files(folder, recursive=True) if listing is None else listing:
         rel = storage.relative_to(path, folder).removeprefix("./")
-        if any(p.startswith(".") for p in rel.split("/")):
+        if rel.startswith(".") or "/." in rel:
             continue
         if path.lower().endswith(exts):
             out.append(path)
@@ -197,13 +198,13 @@ def _key(path: str, folder: str) -> str:
     return os.path.splitext(storage.relative_to(path, folder).removeprefix("./"))[0]
 
 
-def _label_files(folder: str) -> dict[str, str]:
-    return {_key(p, folder): p for p in _files(folder, (".txt",))
+def _label_files(folder: str, listing: list[str] | None = None) -> dict[str, str]:
+    return {_key(p, folder): p for p in _files(folder, (".txt",), listing)
             if p.replace("\\", "/").rsplit("/", 1)[-1].lower() not in _NOT_LABELS}
 
 
-def _image_files(folder: str) -> dict[str, str]:
-    return {_key(p, folder): p for p in _files(folder, IMAGE_EXTENSIONS)}
+def _image_files(folder: str, listing: list[str] | None = None) -> dict[str, str]:
+    return {_key(p, folder): p for p in _files(folder, IMAGE_EXTENSIONS, listing)}
 
 
 def _pair_folders(name: str | None, images: str | None, labels: str | None, root: str) -> Split:
@@ -331,8 +332,9 @@ def _folders(root: str) -> list[Split]:
 def _flat(root: str) -> list[Split]:
     """Label files beside the images, in one folder (and its sub-folders)."""
     split = Split(None, root=root)
-    split.images = _image_files(root)
-    for key, path in _label_files(root).items():
+    listing = list(storage.iter_files(root, recursive=True))  # (listed once for both)
+    split.images = _image_files(root, listing)
+    for key, path in _label_files(root, listing).items():
         if key in split.images or (not split.images and _looks_like_labels(path)):
             split.labels[key] = path
     return [split]
