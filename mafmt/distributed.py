@@ -99,9 +99,11 @@ class Engine:
         the workers work). The first failure in input order is raised as the error it was,
         a dead worker as a MafmtError. On leaving (done or failed), no task of the call
         is still running: the caller may then undo what the tasks wrote."""
-        futures = [self.client.submit(func, item, *args, key=f"{name}-{i}-{os.urandom(6).hex()}", pure=False)
-                   for i, item in enumerate(items)]
+        futures: list[Any] = []
         try:
+            for i, item in enumerate(items):  # (items may still be cut: the first ones start meanwhile)
+                futures.append(self.client.submit(func, item, *args, key=f"{name}-{i}-{os.urandom(6).hex()}",
+                                                  pure=False))
             yield self._results(futures, name)
         except BaseException:
             self._settle(futures)

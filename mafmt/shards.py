@@ -35,7 +35,7 @@ import codecs
 import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from mafmt import storage
@@ -143,11 +143,59 @@ def cuttable(encoding: str) -> bool:
     return not name.startswith(("utf-16", "utf-32", "utf_16", "utf_32"))
 
 
-def spans(eng: Any, path: str) -> list[Span]:
+class Arriving(Sequence[Any]):
+    """The shards of a source as they are cut (a listing still running): iterating takes them
+    as they come, and again from the start once taken; ``len`` waits for all of them."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._it: Iterator[Any] | None = iter(items)
+        self._done: list[Any] = []
+
+    def _more(self) -> bool:
+        if self._it is None:
+            return False
+        for item in self._it:
+            self._done.append(item)
+            return True
+        self._it = None
+        return False
+
+    def find(self, test: Any) -> Any:
+        """The first shard that passes ``test`` (cutting as far as needed), or None."""
+        return next((item for item in self if test(item)), None)
+
+    def __iter__(self) -> Iterator[Any]:
+        i = 0
+        while i < len(self._done) or self._more():
+            yield self._done[i]
+            i += 1
+
+    def __len__(self) -> int:
+        while self._more():
+            pass
+        return len(self._done)
+
+    def __bool__(self) -> bool:
+        return bool(self._done) or self._more()
+
+    def __getitem__(self, index: Any) -> Any:
+        len(self)
+        return self._done[index]
+
+
+def spans(eng: Any, path: str) -> Arriving:
     """The numbered byte ranges of the manifest ``path`` for the workers of ``eng`` (a
-    :class:`mafmt.distributed.Engine`; the lines of each range are counted on them)."""
-    cut = manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
-    return numbered(cut, eng.map(count_lines, cut, name="mafmt-count")) if len(cut) > 1 else numbered(cut, [0])
+    :class:`mafmt.distributed.Engine`), as they come: the first at once (its first line is
+    1), so that a worker starts on it while the others count the lines of the ranges (the
+    next range's first line is this one's plus its count), then the rest."""
+
+    def numbered_spans() -> Iterator[Span]:
+        cut = manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
+        yield replace(cut[0], first_line=1)
+        if len(cut) > 1:
+            yield from numbered(cut, eng.map(count_lines, cut[:-1], name="mafmt-count") + [0])[1:]
+
+    return Arriving(numbered_spans())
 
 
 # =========================================================================== the shards of a dataset source
@@ -183,7 +231,7 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
             from mafmt.storage.transaction import recover
 
             recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
-        return Source(reader, spans(eng, src))
+        return Source(reader, cast(Any, spans(eng, src)))
     cut = _CUTTERS.get(reader.name)
     if cut is not None:
         source = cut(eng, src, read_options)
@@ -252,46 +300,6 @@ def file_runs(eng: Any, folder: str, keep: Any, recursive: bool = False) -> Iter
             run, cut = [], True
     if run or not cut:
         yield run
-
-
-class Arriving(Sequence[Any]):
-    """The shards of a source as they are cut (a listing still running): iterating takes them
-    as they come, and again from the start once taken; ``len`` waits for all of them."""
-
-    def __init__(self, items: Iterable[Any]) -> None:
-        self._it: Iterator[Any] | None = iter(items)
-        self._done: list[Any] = []
-
-    def _more(self) -> bool:
-        if self._it is None:
-            return False
-        for item in self._it:
-            self._done.append(item)
-            return True
-        self._it = None
-        return False
-
-    def find(self, test: Any) -> Any:
-        """The first shard that passes ``test`` (cutting as far as needed), or None."""
-        return next((item for item in self if test(item)), None)
-
-    def __iter__(self) -> Iterator[Any]:
-        i = 0
-        while i < len(self._done) or self._more():
-            yield self._done[i]
-            i += 1
-
-    def __len__(self) -> int:
-        while self._more():
-            pass
-        return len(self._done)
-
-    def __bool__(self) -> bool:
-        return bool(self._done) or self._more()
-
-    def __getitem__(self, index: Any) -> Any:
-        len(self)
-        return self._done[index]
 
 
 @dataclass(frozen=True, slots=True)
