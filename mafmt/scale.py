@@ -4,14 +4,16 @@ single-process result.
 The client cuts the source into shards (:mod:`mafmt.shards`), the workers read their shard
 themselves and send back **compact results** (findings, counters, and the output bytes or
 id-free records of their shard; never model objects, whose pickling costs more than the
-parsing saves), and the client merges them in input order. The result is the one a
+parsing saves), and the client merges them in input order, each as it arrives while the
+later ones still run (:meth:`mafmt.distributed.Engine.stream`). The result is the one a
 single process gives, byte for byte:
 
 ``validate``
-    manifest: byte ranges; a first round counts each range's lines (so every finding keeps
-    its ``file:line``), a second validates them. Duplicate sample ids are the one rule that
-    crosses lines: each shard also returns the ids it saw, and a shard holding an id first
-    seen in an earlier shard is validated again with those ids given (rare; exact).
+    manifest: byte ranges; the first is validated at once while the workers count the
+    lines of the others (so every finding keeps its ``file:line``), then the rest are.
+    Duplicate sample ids are the one rule that crosses lines: each shard also returns the
+    ids it saw, and a shard holding an id first seen in an earlier shard is validated again
+    with those ids given (rare; exact).
     VOC folders: runs of files. COCO, YOLO and the import layouts: the schema's findings on
     the client, the reader's by shards (:func:`mafmt.shards.read_findings`). CSV: one process.
 

@@ -5,8 +5,9 @@ A shard is a small, picklable description of a part of a source; a worker opens 
 
 * a manifest splits into **byte ranges aligned to line starts** (:func:`manifest_spans`):
   the client reads a few bytes around each cut, never the file; each worker reads only its
-  range (a ranged GET on object storage) and counts its lines, so every shard knows the
-  number of its first line and errors keep their ``file:line`` (:func:`count_lines`,
+  range (a ranged GET on object storage). The first range starts at once; meanwhile the
+  lines of the others are counted on the workers, so every shard knows the number of its
+  first line and errors keep their ``file:line`` (:func:`spans`, :func:`count_lines`,
   :func:`open_span`);
 * folder formats split by **file lists** listed once by the client: VOC folders (runs of
   each part's XML files), YOLO folders (runs of each split's keys; layout, class names and
