@@ -445,6 +445,7 @@ class _Shapes:
     def __init__(self, rank: dict[str, int]) -> None:
         self.rank = rank
         self.known: dict[tuple[str, ...], tuple[tuple[frozenset[type], ...], bool] | None] = {}
+        self._orders: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def check(self, obj: dict[str, Any]) -> bool | None:
         """None when ``obj`` is not plain, else whether its keys are in the writer's order."""
@@ -467,8 +468,14 @@ class _Shapes:
         return entry
 
     def ordered(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """A plain object with its keys in the writer's order."""
-        return dict(sorted(obj.items(), key=lambda kv: self.rank[kv[0]]))
+        """A plain object with its keys in the writer's order (the order kept per key tuple)."""
+        keys = tuple(obj)
+        order = self._orders.get(keys)
+        if order is None:
+            order = tuple(sorted(keys, key=self.rank.__getitem__))
+            if len(self._orders) < _MAX_SHAPES:
+                self._orders[keys] = order
+        return {k: obj[k] for k in order}
 
 
 _MAX_SHAPES = 4096
