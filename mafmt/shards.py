@@ -57,6 +57,9 @@ _PROBE = 1 << 16
 #: MIN_RUN_FILES (a small source is one shard: a task costs milliseconds)
 MIN_SPAN_BYTES = 1 << 20
 MIN_RUN_FILES = 256
+#: nor larger than this, however few the workers: what a worker holds of one shard (its
+#: findings, or its output when it cannot write beside the target) stays bounded
+MAX_SPAN_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +81,13 @@ def _size(uri: str) -> int:
 
 
 def manifest_spans(uri: str, parts: int, *, min_bytes: int | None = None) -> list[Span]:
-    """``uri`` cut into at most ``parts`` spans of about equal size (none under ``min_bytes``,
-    default :data:`MIN_SPAN_BYTES`), each cut moved forward to the next line start (a line
-    belongs to the span holding its first byte)."""
+    """``uri`` cut into ``parts`` spans of about equal size (fewer when they would be under
+    ``min_bytes``, default :data:`MIN_SPAN_BYTES`; more when over :data:`MAX_SPAN_BYTES`),
+    each cut moved forward to the next line start (a line belongs to the span holding its
+    first byte)."""
     size = _size(uri)
     least = MIN_SPAN_BYTES if min_bytes is None else min_bytes
-    parts = max(1, min(parts, size // max(1, least) or 1))
+    parts = max(1, min(parts, size // max(1, least) or 1), -(-size // MAX_SPAN_BYTES))
     cuts = [0]
     for k in range(1, parts):
         cut = _line_start_at_or_after(uri, size * k // parts, size)

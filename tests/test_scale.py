@@ -478,6 +478,17 @@ def test_manifest_spans_tile_the_file_at_line_starts(tmp_path: Path) -> None:
     assert [s.first_line for s in counted] == [data[:s.start].count(b"\n") + 1 for s in spans]
 
 
+def test_manifest_spans_are_bounded_however_few_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = manifest_dataset(tmp_path / "m", 150)
+    size = path.stat().st_size
+    monkeypatch.setattr(shards, "MAX_SPAN_BYTES", size // 5)
+    spans = shards.manifest_spans(str(path), 1, min_bytes=100)
+    assert len(spans) >= 5 and spans[0].start == 0 and spans[-1].end == size
+    assert all(b.start == a.end for a, b in itertools.pairwise(spans))
+    line = max(len(x) for x in path.read_bytes().splitlines(keepends=True))
+    assert max(s.end - s.start for s in spans) <= size // 5 + line  # (a cut moves to the next line start)
+
+
 def test_a_late_worker_never_makes_the_removed_staging_again(tmp_path: Path) -> None:
     """A worker still writing when the client ended the job (and removed the staging) fails;
     it does not make the staging again beside the target (a probe already checked cannot stop it)."""
