@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 
-from mafmt.model import Annotation, Sample, VocDocument, VocObject
+from mafmt.model import Annotation, PlainObject, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "count_document_losses",
     "count_object_losses",
     "count_objects_losses",
+    "count_plain_losses",
     "count_sample_losses",
     "writable_objects",
 ]
@@ -166,6 +167,21 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
         _count_keys(keys, report, "object", _OBJECT_METADATA_KEYS)
     if parts and "parts" not in holds:
         report.lose("part->dropped", parts)
+
+
+_KEYS_OF = operator.itemgetter(6)
+
+
+def count_plain_losses(objects: list[PlainObject], report: Report, holds: frozenset[str] = frozenset()) -> None:
+    """:func:`count_objects_losses` for the objects of a compact sample (of which only their
+    extra keys can be lost), each kind counted once."""
+    if not objects or "extra" in holds:
+        return
+    keys: Counter[str] = Counter()
+    for names, n in Counter(map(_KEYS_OF, objects)).items():
+        for key in names:
+            keys[key] += n
+    _count_keys(keys, report, "object", _OBJECT_METADATA_KEYS)
 
 
 def count_document_losses(doc: VocDocument, report: Report) -> None:
