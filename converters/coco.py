@@ -458,16 +458,7 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
             return None
         if tx is int and ty is int and tw is int and th is int:
             return name, x, y, x + w, y + h, None, _kept_keys(ann.get("area"), float(max(0, w) * max(0, h)), False)
-        nx, ny, nw, nh = _micro(x), _micro(y), _micro(w), _micro(h)
-        if nx is not None and ny is not None and nw is not None and nh is not None:  # tidy() without rounding
-            x0, y0, x1, y1 = _from_micro(nx), _from_micro(ny), _from_micro(nx + nw), _from_micro(ny + nh)
-            kept_bbox = (type(x0) is not tx or type(y0) is not ty or type(_from_micro(nw)) is not tw
-                         or type(_from_micro(nh)) is not th)
-        else:
-            x0, y0, x1, y1 = tidy(x), tidy(y), tidy(x + w), tidy(y + h)
-            bw, bh = tidy(x1 - x0), tidy(y1 - y0)
-            kept_bbox = not (type(x0) is tx and x0 == x and type(y0) is ty and y0 == y and type(bw) is tw and bw == w
-                             and type(bh) is th and bh == h)
+        x0, y0, x1, y1, kept_bbox = _tidy_box(x, y, w, h)
         area = float(max(0, x1 - x0) * max(0, y1 - y0))
     else:
         if type(seg) is not list or len(seg) != 1:
@@ -484,6 +475,20 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
                          and type(bh) is th and bh == h)
         area = ring_area(xs, ys)
     return name, x0, y0, x1, y1, ring, _kept_keys(ann.get("area"), area, kept_bbox)
+
+
+def _tidy_box(x: Number, y: Number, w: Number, h: Number) -> tuple[Number, Number, Number, Number, bool]:
+    """The corners of a COCO box as ``tidy()`` makes them, and whether the box they give back
+    differs from the stored one; without rounding for values that are whole millionths."""
+    mx, my, mw, mh = _micro(x), _micro(y), _micro(w), _micro(h)
+    if mx is not None and my is not None and mw is not None and mh is not None:
+        x0, y0, x1, y1 = _from_micro(mx), _from_micro(my), _from_micro(mx + mw), _from_micro(my + mh)
+        return x0, y0, x1, y1, (type(x0) is not type(x) or type(y0) is not type(y) or type(_from_micro(mw))
+                                is not type(w) or type(_from_micro(mh)) is not type(h))
+    x0, y0, x1, y1 = tidy(x), tidy(y), tidy(x + w), tidy(y + h)
+    bw, bh = tidy(x1 - x0), tidy(y1 - y0)
+    return x0, y0, x1, y1, not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y
+                                and type(bw) is type(w) and bw == w and type(bh) is type(h) and bh == h)
 
 
 #: the bound below which a float's millionths (:func:`_micro`) are exact: far from a rounding

@@ -455,10 +455,8 @@ class Writer:
         for name, x0, y0, x1, y1, ring, _ in objects:
             polygons += ring is not None
             if type(x0) is not int or type(y0) is not int or type(x1) is not int or type(y1) is not int:
-                flag = [False]
-                x0, y0, x1, y1 = _coord(x0, integer, flag), _coord(y0, integer, flag), _coord(x1, integer, flag), \
-                    _coord(y1, integer, flag)
-                rounded += flag[0]
+                (x0, y0, x1, y1), was_rounded = _corners((x0, y0, x1, y1), integer)
+                rounded += was_rounded
             boxes.append((name, x0 + base, y0 + base, x1, y1))
             labels[name] = None
         if polygons:
@@ -503,6 +501,14 @@ def _coord(v: Number, integer: bool, flag: list[bool]) -> Number:
             flag[0] = True
             return round(v)
     return v
+
+
+def _corners(box: tuple[Number, ...], integer: bool) -> tuple[list[Number], bool]:
+    """The corners as :func:`_coord` makes them, and whether one was rounded."""
+    if integer:
+        return [v if type(v) is int else round(v) for v in box], any(
+            type(v) is float and not v.is_integer() for v in box)  # type: ignore[union-attr]
+    return [int(v) if type(v) is float and v.is_integer() else v for v in box], False
 
 
 def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool, report: Report,

@@ -65,7 +65,7 @@ def _extra_kind(key: str, scope: str, metadata_keys: frozenset[str]) -> tuple[bo
     return False, f"{scope} unknown fields->dropped"
 
 
-def _count_keys(keys: Counter[str], report: Report, scope: str, metadata_keys: frozenset[str]) -> None:
+def _count_keys(keys: dict[str, int], report: Report, scope: str, metadata_keys: frozenset[str]) -> None:
     for key, n in keys.items():
         metadata, kind = _extra_kind(key, scope, metadata_keys)
         if metadata:
@@ -177,11 +177,8 @@ def count_plain_losses(objects: list[PlainObject], report: Report, holds: frozen
     extra keys can be lost), each kind counted once."""
     if not objects or "extra" in holds:
         return
-    keys: Counter[str] = Counter()
     for names, n in Counter(map(_KEYS_OF, objects)).items():
-        for key in names:
-            keys[key] += n
-    _count_keys(keys, report, "object", _OBJECT_METADATA_KEYS)
+        _count_keys(dict.fromkeys(names, n), report, "object", _OBJECT_METADATA_KEYS)
 
 
 def count_document_losses(doc: VocDocument, report: Report) -> None:

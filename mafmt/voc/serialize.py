@@ -257,8 +257,16 @@ def _escape(text: str) -> str:
 
 
 def _leaf_line(pad: str, tag: str, value: Any) -> str:
+    if type(value) is int:  # (what _text writes of it)
+        return f"{pad}<{tag}>{value}</{tag}>\n"
     text = _text(tag, value)
     return f"{pad}<{tag}>{_escape(text) if type(value) is str else text}</{tag}>\n"
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_line(name: str) -> str:
+    """An object's ``<name>`` line (the same few labels repeat)."""
+    return _leaf_line("        ", "name", name)
 
 
 def _plain_bytes(doc: VocDocument) -> bytes | None:
@@ -317,11 +325,14 @@ def standard_boxes_to_bytes(doc: VocDocument, boxes: list[tuple[str, Number, Num
     try:
         if out is not None:
             for name, x0, y0, x1, y1 in boxes:
-                xs0, ys0, xs1, ys1 = _number(x0), _number(y0), _number(x1), _number(y1)
-                if xs0 is None or ys0 is None or xs1 is None or ys1 is None:
-                    out = None
-                    break
-                out.append(f"    <object>\n{_leaf_line('        ', 'name', name)}{_STANDARD_FLAGS}        <bndbox>\n"
+                corners: tuple[Any, ...] = (x0, y0, x1, y1)  # ints are written as _number writes them
+                if type(x0) is not int or type(y0) is not int or type(x1) is not int or type(y1) is not int:
+                    corners = (_number(x0), _number(y0), _number(x1), _number(y1))
+                    if None in corners:
+                        out = None
+                        break
+                xs0, ys0, xs1, ys1 = corners
+                out.append(f"    <object>\n{_name_line(name)}{_STANDARD_FLAGS}        <bndbox>\n"
                            f"{_PAD3}<xmin>{xs0}</xmin>\n{_PAD3}<ymin>{ys0}</ymin>\n{_PAD3}<xmax>{xs1}</xmax>\n"
                            f"{_PAD3}<ymax>{ys1}</ymax>\n        </bndbox>\n    </object>\n")
     except FormatError:
