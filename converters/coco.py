@@ -32,6 +32,9 @@ polygons (``circle->polygon``); point, line, dashed and polyline become their bo
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import json
 import os
 import tempfile
@@ -48,13 +51,16 @@ from mafmt.losses import count_sample_losses, writable_objects
 from mafmt.model import (
     IMAGE_CLASSIFICATION,
     OBJECT_DETECTION,
+    Annotation,
     BndBox,
     Classification,
+    CompactSample,
     Detection,
     Mask,
     MultiPolygon,
     Number,
     Origin,
+    PlainObject,
     Polygon,
     Sample,
     VocDocument,
@@ -181,15 +187,41 @@ def _scalar_id(value: Any) -> bool:
 
 def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
     check_complete(src)
-    doc = load_instances(src)
-    stream.total = len(doc["images"])
-    names, by_image = head(doc, src, on_error, report, meta)
-    seen: set[Any] = set()
-    yield from images(enumerate(doc["images"]), by_image, names, src, on_error, report, seen)
+    with _gc_paused():
+        doc = load_instances(src)
+    with _gc_frozen():  # the document's millions of objects: no collection walks them
+        stream.total = len(doc["images"])
+        names, by_image = head(doc, src, on_error, report, meta)
+        seen: set[Any] = set()
+        yield from images(enumerate(doc["images"]), by_image, names, src, on_error, report, seen)
     orphans = sum(len(v) for k, v in by_image.items() if k not in seen)
     if orphans:
         report.warn(ORPHANS)
         report.lose(ORPHANS_LOST, orphans)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collection while a JSON document is built (it holds no cycles; a collection
+    would only walk the objects made so far, again and again)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@contextlib.contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """The objects that exist now (a loaded document) left out of cyclic collections until the end."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 #: the warning and the loss of annotations whose image_id names no image read
@@ -269,10 +301,28 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
     for key, value in (("width", width), ("height", height)):
         if value is not None and (type(value) is not int or not 0 <= value <= limits.MAX_COORDINATE):
             raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"{where}.{key}")
+    anns = by_image.get(img["id"], ())
+    records = _plain_records(anns, names) if lanes.PLAIN else None
+    if records is None:
+        objects, labels = _objects(anns, names, src)
+    usage = img.get("usage")
+    usage = usage if isinstance(usage, str) else None
+    extra = {k: v for k, v in img.items() if k not in _IMAGE_KEYS or (k == "usage" and not isinstance(v, str))}
+    check_depth(extra, file=src, path=where)
+    if records is not None:
+        build = functools.partial(_compact_annotations, records, anns, file_name, width, height, src)
+        return CompactSample.of(file_name, img["id"], usage, extra, width, height, records, build)
+    return Sample(source=file_name, id=img["id"], usage=usage, annotations=_annotations(objects, labels, file_name, width,
+                                                                                        height), extra=extra)
+
+
+def _objects(anns: Iterable[tuple[int, dict[str, Any]]], names: dict[Any, str],
+             src: str) -> tuple[list[VocObject], list[str]]:
+    """The objects and the image-level labels of an image's annotations (the general path)."""
     objects: list[VocObject] = []
     labels: list[str] = []
     plain = lanes.PLAIN
-    for j, ann in by_image.get(img["id"], ()):
+    for j, ann in anns:
         obj: VocObject | str | None = _plain_object(ann, names) if plain else None
         if obj is None:
             try:
@@ -285,16 +335,44 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
         if isinstance(obj, str):
             labels.append(obj)
             continue
-        obj.origin = Origin(src, None, f"$.annotations[{j}] (id {ann['id']})" if "id" in ann else f"$.annotations[{j}]")
+        obj.origin = _origin(src, j, ann)
         objects.append(obj)
+    return objects, labels
+
+
+def _origin(src: str, j: int, ann: dict[str, Any]) -> Origin:
+    return Origin(src, None, f"$.annotations[{j}] (id {ann['id']})" if "id" in ann else f"$.annotations[{j}]")
+
+
+def _annotations(objects: list[VocObject], labels: list[str], file_name: str, width: int | None,
+                 height: int | None) -> list[Annotation]:
     document = VocDocument(filename=basename(file_name), width=width, height=height, objects=objects)
-    usage = img.get("usage")
-    extra = {k: v for k, v in img.items() if k not in _IMAGE_KEYS or (k == "usage" and not isinstance(v, str))}
-    check_depth(extra, file=src, path=where)
-    annotations: list[Any] = [Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=document)]
+    annotations: list[Annotation] = [Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC",
+                                               document=document)]
     annotations += [Classification(type=IMAGE_CLASSIFICATION, name=n) for n in labels]
-    return Sample(source=file_name, id=img["id"], usage=usage if isinstance(usage, str) else None,
-                  annotations=annotations, extra=extra)
+    return annotations
+
+
+def _plain_records(anns: Iterable[tuple[int, dict[str, Any]]], names: dict[Any, str]) -> list[PlainObject] | None:
+    """The objects of an image whose annotations are all plain, named (:func:`_plain_record`), else None."""
+    records = []
+    for _, ann in anns:
+        record = _plain_record(ann, names)
+        if record is None or not record[0]:
+            return None
+        records.append(record)
+    return records
+
+
+def _compact_annotations(records: list[PlainObject], anns: list[tuple[int, dict[str, Any]]], file_name: str,
+                         width: int | None, height: int | None, src: str) -> list[Annotation]:
+    """The annotations of a compact sample, as :func:`_objects` reads them."""
+    objects = []
+    for record, (j, ann) in zip(records, anns):
+        obj = _record_object(record, ann)
+        obj.origin = _origin(src, j, ann)
+        objects.append(obj)
+    return _annotations(objects, [], file_name, width, height)
 
 
 def _numbers(value: Any, n: int | None = None) -> bool:
@@ -336,8 +414,25 @@ _PLAIN_KEYS = frozenset({"id", "image_id", "category_id", "bbox", "area", "iscro
 
 def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | None:
     """The common annotation (a box with ``segmentation`` empty or one polygon, an integer
-    id, ``iscrowd`` 0) as a plain :class:`VocObject`, exactly as the general path reads it, in
-    one function; None for anything else (then the general path reads it, with its errors)."""
+    id, ``iscrowd`` 0) as a plain :class:`VocObject`, exactly as the general path reads it;
+    None for anything else (then the general path reads it, with its errors)."""
+    record = _plain_record(ann, names)
+    return None if record is None else _record_object(record, ann)
+
+
+def _record_object(record: PlainObject, ann: dict[str, Any]) -> VocObject:
+    name, x0, y0, x1, y1, ring, keys = record
+    shape = BndBox(x0, y0, x1, y1) if ring is None else Polygon(tuple(zip(ring[0::2], ring[1::2])))
+    return VocObject.plain(name, shape, extra={k: ann[k] for k in keys})
+
+
+#: the extra keys of a plain object: its id, and the stored bbox and area where they differ from the shape's own
+_KEYS = (("id",), ("id", "bbox"), ("id", "area"), ("id", "bbox", "area"))
+
+
+def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | None:
+    """The common annotation as a :data:`PlainObject` (box coordinates tidied as the general
+    path reads them; a polygon's box its extent as it is); None for anything else."""
     if not ann.keys() <= _PLAIN_KEYS:
         return None
     cat = ann.get("category_id")
@@ -356,50 +451,80 @@ def _plain_object(ann: dict[str, Any], names: dict[Any, str]) -> VocObject | Non
             or (th is not int and th is not float) or min(bbox) < -bound or max(bbox) > bound):
         return None
     seg = ann.get("segmentation")
-    extra: dict[str, Any] = {"id": ann_id}
-    shape: BndBox | Polygon
+    ring = None
+    kept_bbox: bool
     if not seg:
         if seg is not None and seg != []:
             return None
         if tx is int and ty is int and tw is int and th is int:
-            shape = BndBox(x, y, x + w, y + h)
-            area: Number = tidy(float(max(0, w) * max(0, h)))  # as the writer computes it
-        else:  # tidy() inline: a float that is an integer becomes an int, others keep 6 decimals
-            r: Any
-            v: Any
-            x0 = x if type(x) is int else (int(r) if (r := round(x, 6)).is_integer() else r)
-            y0 = y if type(y) is int else (int(r) if (r := round(y, 6)).is_integer() else r)
-            x1 = v if type(v := x + w) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
-            y1 = v if type(v := y + h) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
-            shape = BndBox(x0, y0, x1, y1)
-            bw = v if type(v := x1 - x0) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
-            bh = v if type(v := y1 - y0) is int else (int(r) if (r := round(v, 6)).is_integer() else r)
-            if not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y and type(bw) is type(w)
-                    and bw == w and type(bh) is type(h) and bh == h):
-                extra["bbox"] = bbox
-            area = tidy(float(max(0, x1 - x0) * max(0, y1 - y0)))
+            return name, x, y, x + w, y + h, None, _kept_keys(ann.get("area"), float(max(0, w) * max(0, h)), False)
+        x0, y0, x1, y1, kept_bbox = _tidy_box(x, y, w, h)
+        area = float(max(0, x1 - x0) * max(0, y1 - y0))
     else:
         if type(seg) is not list or len(seg) != 1:
             return None
         ring = seg[0]
-        if type(ring) is not list or len(ring) < 6 or len(ring) % 2:
-            return None
-        if not set(map(type, ring)) <= _NUMBER_TYPES:
+        if type(ring) is not list or len(ring) < 6 or len(ring) % 2 or not set(map(type, ring)) <= _NUMBER_TYPES:
             return None
         xs, ys = ring[0::2], ring[1::2]
         x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
         if min(x0, y0) < -bound or max(x1, y1) > bound:
             return None
-        shape = Polygon(tuple(zip(xs, ys)))
-        bw, bh = tidy(x1 - x0), tidy(y1 - y0)
-        if not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y and type(bw) is type(w)
-                and bw == w and type(bh) is type(h) and bh == h):
-            extra["bbox"] = bbox
-        area = tidy(ring_area(xs, ys))
-    given = ann.get("area")
-    if given is not None and not (type(given) is type(area) and given == area):
-        extra["area"] = given
-    return VocObject.plain(name, shape, extra=extra)
+        bw, bh = _tidy_difference(x1, x0), _tidy_difference(y1, y0)
+        kept_bbox = not (type(x0) is tx and x0 == x and type(y0) is ty and y0 == y and type(bw) is tw and bw == w
+                         and type(bh) is th and bh == h)
+        area = ring_area(xs, ys)
+    return name, x0, y0, x1, y1, ring, _kept_keys(ann.get("area"), area, kept_bbox)
+
+
+def _tidy_box(x: Number, y: Number, w: Number, h: Number) -> tuple[Number, Number, Number, Number, bool]:
+    """The corners of a COCO box as ``tidy()`` makes them, and whether the box they give back
+    differs from the stored one; without rounding for values that are whole millionths."""
+    mx, my, mw, mh = _micro(x), _micro(y), _micro(w), _micro(h)
+    if mx is not None and my is not None and mw is not None and mh is not None:
+        x0, y0, x1, y1 = _from_micro(mx), _from_micro(my), _from_micro(mx + mw), _from_micro(my + mh)
+        return x0, y0, x1, y1, (type(x0) is not type(x) or type(y0) is not type(y) or type(_from_micro(mw))
+                                is not type(w) or type(_from_micro(mh)) is not type(h))
+    x0, y0, x1, y1 = tidy(x), tidy(y), tidy(x + w), tidy(y + h)
+    bw, bh = tidy(x1 - x0), tidy(y1 - y0)
+    return x0, y0, x1, y1, not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y
+                                and type(bw) is type(w) and bw == w and type(bh) is type(h) and bh == h)
+
+
+#: the bound below which a float's millionths (:func:`_micro`) are exact: far from a rounding
+#: boundary of 6 decimals, even after a sum of two
+_MICRO_BOUND = 1 << 20
+
+
+def _micro(v: Number) -> int | None:
+    """``v`` as a whole number of millionths when it is exactly one (what ``tidy()`` leaves as
+    it is, up to an integer float becoming an int) and small enough, else None."""
+    if type(v) is int:
+        return v * 1000000 if -_MICRO_BOUND < v < _MICRO_BOUND else None
+    n = round(v * 1e6)
+    return n if -_MICRO_BOUND < v < _MICRO_BOUND and n / 1000000 == v else None
+
+
+def _from_micro(n: int) -> Number:
+    """``tidy()`` of ``n`` millionths (an int division is correctly rounded, as ``round(v, 6)`` is)."""
+    return n // 1000000 if n % 1000000 == 0 else n / 1000000
+
+
+def _tidy_difference(a: Number, b: Number) -> Number:
+    """``tidy(a - b)``, without rounding when both are whole millionths."""
+    na, nb = _micro(a), _micro(b)
+    return tidy(a - b) if na is None or nb is None else _from_micro(na - nb)
+
+
+def _kept_keys(given: Any, area: Number, kept_bbox: bool) -> tuple[str, ...]:
+    """The extra keys of a plain object whose shape's area, before ``tidy()``, is ``area``: the
+    stored area is kept where it differs from the tidied one (the stored bbox where ``kept_bbox``)."""
+    if given is None:
+        return _KEYS[kept_bbox]
+    if type(given) is float and -1e-9 < area - given < 1e-9 and not given.is_integer() and _micro(given) is not None:
+        return _KEYS[kept_bbox]  # tidy(area) is the stored 6-decimal value: no rounding needed to see it
+    tidied = tidy(area)
+    return _KEYS[kept_bbox + 2 * (type(given) is not type(tidied) or given != tidied)]
 
 
 def _shape(ann: dict[str, Any], bbox: Any, seg: Any, extra: dict[str, Any], where: str,

@@ -43,7 +43,7 @@ from typing import Any
 from mafmt import limits, storage, voc
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
-from mafmt.losses import count_object_losses, count_objects_losses, count_sample_losses
+from mafmt.losses import count_object_losses, count_objects_losses, count_plain_losses, count_sample_losses
 from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
@@ -54,6 +54,7 @@ from mafmt.model import (
     MultiPolygon,
     Number,
     Origin,
+    PlainObject,
     Sample,
     VocDocument,
     VocObject,
@@ -384,12 +385,15 @@ class Writer:
 
     def add(self, sample: Sample, tx: Any) -> None:
         """Write one sample's XML file (and image) into ``tx``."""
-        report, labels = self.report, self.labels
-        doc, objects = detection_objects(sample, report)
+        report = self.report
+        plain = sample.plain() if not self.keep_extra else None
+        doc: Any
+        doc, objects = detection_objects(sample, report) if plain is None else (plain, [])
         if not_an_image(sample, doc, report):
             return
         count_sample_losses(sample, report, frozenset({"usage"}))
-        width, height, depth = (doc.width, doc.height, doc.depth) if doc is not None else (None, None, None)
+        width, height, depth = (doc.width, doc.height, getattr(doc, "depth", None)) if doc is not None else (None, None,
+                                                                                                          None)
         if width is None or height is None:
             found = sample_size(sample, self.sizes)
             if found is None:
@@ -397,16 +401,34 @@ class Writer:
                 return
             width, height, depth = found[0], found[1], depth or found[2]
         name = self.unique.take(basename(sample.source) or "image.jpg", report)
+        full = doc if plain is None else None
         out = VocDocument(
-            folder=(doc.folder if doc is not None and doc.folder else "VOC"),
+            folder=(full.folder if full is not None and full.folder else "VOC"),
             filename=name,
-            source=(doc.source if doc is not None and doc.source is not None else VocSource(database="Unknown")),
+            source=(full.source if full is not None and full.source is not None else VocSource(database="Unknown")),
             width=width,
             height=height,
             depth=depth if depth is not None else 3,
             segmented=0,
         )
-        keep_extra = self.keep_extra
+        boxes = None
+        if plain is None:
+            self._objects(out, full, objects, width, height)
+        else:
+            boxes = self._boxes(plain.objects)
+        usage = (sample.usage or "").upper()
+        if usage not in USAGE_SPLIT:
+            report.warn(f"usage {sample.usage or 'none'}: listed in train")
+        self.splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
+        copy_image(sample, self.sizes, tx, f"JPEGImages/{name}", report)
+        data = voc.document_to_bytes(out) if boxes is None else voc.standard_boxes_to_bytes(out, boxes)
+        report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", data))
+        report.written += 1
+
+    def _objects(self, out: VocDocument, doc: VocDocument | None, objects: list[VocObject], width: int,
+                 height: int) -> None:
+        """Put the converted ``objects`` of ``doc`` into ``out`` (losses counted, labels noted)."""
+        report, labels, keep_extra = self.report, self.labels, self.keep_extra
         if doc is not None:
             if doc.mask_source is not None or doc.segmented == 1:
                 report.lose("segmentation mask->dropped")
@@ -422,13 +444,26 @@ class Writer:
                     labels.update(dict.fromkeys(o.name for o in converted.iter_tree() if o.name))
                 else:
                     labels[converted.name] = None  # type: ignore[index]  # (named: see _object)
-        usage = (sample.usage or "").upper()
-        if usage not in USAGE_SPLIT:
-            report.warn(f"usage {sample.usage or 'none'}: listed in train")
-        self.splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
-        copy_image(sample, self.sizes, tx, f"JPEGImages/{name}", report)
-        report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", voc.document_to_bytes(out)))
-        report.written += 1
+
+    def _boxes(self, objects: list[PlainObject]) -> list[tuple[str, Number, Number, Number, Number]]:
+        """The standard objects of a compact sample's objects, as label and corners (as
+        :meth:`_objects` converts their full form: losses counted, labels noted)."""
+        report, labels, base, integer = self.report, self.labels, self.pixel_base, self.integer
+        count_plain_losses(objects, report, HOLDS_OBJECT)
+        boxes = []
+        polygons = rounded = 0
+        for name, x0, y0, x1, y1, ring, _ in objects:
+            polygons += ring is not None
+            if type(x0) is not int or type(y0) is not int or type(x1) is not int or type(y1) is not int:
+                (x0, y0, x1, y1), was_rounded = _corners((x0, y0, x1, y1), integer)
+                rounded += was_rounded
+            boxes.append((name, x0 + base, y0 + base, x1, y1))
+            labels[name] = None
+        if polygons:
+            report.lose("polygon->bbox", polygons)
+        if rounded:
+            report.lose("float coordinate->rounded", rounded)
+        return boxes
 
     def finish(self, tx: Any) -> None:
         """The dataset's files: ``labelmap.txt`` and the ``ImageSets/Main`` lists."""
@@ -466,6 +501,14 @@ def _coord(v: Number, integer: bool, flag: list[bool]) -> Number:
             flag[0] = True
             return round(v)
     return v
+
+
+def _corners(box: tuple[Number, ...], integer: bool) -> tuple[list[Number], bool]:
+    """The corners as :func:`_coord` makes them, and whether one was rounded."""
+    if integer:
+        return [v if type(v) is int else round(v) for v in box], any(
+            type(v) is float and not v.is_integer() for v in box)  # type: ignore[union-attr]
+    return [int(v) if type(v) is float and v.is_integer() else v for v in box], False
 
 
 def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool, report: Report,

@@ -30,8 +30,19 @@ from typing import Any
 from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
-from mafmt.losses import count_sample_losses, writable_objects
-from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Origin, Polygon, Sample, VocDocument, VocObject
+from mafmt.losses import count_plain_losses, count_sample_losses, writable_objects
+from mafmt.model import (
+    OBJECT_DETECTION,
+    BndBox,
+    Detection,
+    Number,
+    Origin,
+    PlainObject,
+    Polygon,
+    Sample,
+    VocDocument,
+    VocObject,
+)
 from mafmt.report import ErrorPolicy, Report, check_policy
 from mafmt.storage.transaction import check_complete
 
@@ -51,7 +62,7 @@ from ._common import (
     root_origin,
     stem,
 )
-from ._geometry import as_box, as_box_or_polygon
+from ._geometry import as_box, as_box_or_polygon, tidy
 from ._sizes import SizeResolver, copy_image, header_size, load_size_table, sample_size
 from .yolo_layouts import SPLIT_TO_USAGE, Split, discover, looks_like_rows, parse_names_yaml
 
@@ -395,9 +406,11 @@ class Writer:
 
     def add(self, sample: Sample, tx: Any) -> None:
         """Write one sample's label file (and image) into ``tx``."""
-        report, klass = self.report, self.klass
-        assert klass is not None
-        doc, objects = detection_objects(sample, report)
+        report = self.report
+        plain = sample.plain()
+        doc: Any
+        doc, objects = detection_objects(sample, report) if plain is None else (plain, [])
+        has_objects = bool(objects) if plain is None else bool(plain.objects)
         if not_an_image(sample, doc, report):
             return
         count_sample_losses(sample, report, frozenset({"usage"}))
@@ -405,18 +418,31 @@ class Writer:
         w: Any
         h: Any
         w, h = (doc.width, doc.height) if doc is not None else (None, None)
-        if (not w or not h) and (objects or self.write_sizes):
+        if (not w or not h) and (has_objects or self.write_sizes):
             found = sample_size(sample, self.sizes)
-            if found is None and objects:
+            if found is None and has_objects:
                 report.drop_unsized(sample.source)
                 return
             w, h = found[:2] if found else (None, None)
         image_name = self.unique.take(basename(sample.source) or "image.jpg", report)
         img_rel, label_rel = _paths(self.layout, split, image_name)
-        kept = writable_objects(objects, report)
+        out = self._lines(objects, w, h) if plain is None else self._plain_lines(plain.objects, w, h)
+        report.outputs.append(tx.write_bytes(label_rel, "".join(out).encode("utf-8")))
+        if out:
+            self.labels.append(label_rel)
+        self.lists.setdefault(split, []).append(img_rel)
+        if self.write_sizes and w and h:
+            self.size_rows.append(f"{image_name},{w},{h}")
+        copy_image(sample, self.sizes, tx, img_rel, report)
+        report.written += 1
+
+    def _lines(self, objects: list[VocObject], w: Any, h: Any) -> list[str]:
+        """The label lines of a sample's objects."""
+        report, klass = self.report, self.klass
+        assert klass is not None
         out = []
         detect, box_line, fmt = self.detect, self.box_line, self.fmt
-        for obj in kept:
+        for obj in writable_objects(objects, report):
             shape: Any = obj.shape
             name: Any = obj.name
             if detect and type(shape) is BndBox and 0 <= shape.xmin < shape.xmax <= w and \
@@ -428,15 +454,37 @@ class Writer:
             values = _values(obj, w, h, self.task, self.circle_vertices, report)  # type: ignore[arg-type]
             if values is not None:
                 out.append(" ".join([str(klass.of(name)), *(fmt % v for v in values)]) + "\n")
-        tx.write_bytes(label_rel, "".join(out).encode("utf-8"))
-        report.outputs.append(tx.final(label_rel))
-        if out:
-            self.labels.append(label_rel)
-        self.lists.setdefault(split, []).append(img_rel)
-        if self.write_sizes and w and h:
-            self.size_rows.append(f"{image_name},{w},{h}")
-        copy_image(sample, self.sizes, tx, img_rel, report)
-        report.written += 1
+        return out
+
+    def _plain_lines(self, objects: list[PlainObject], w: Any, h: Any) -> list[str]:
+        """The label lines of a compact sample's objects (as :meth:`_lines` writes their full form)."""
+        report, klass = self.report, self.klass
+        assert klass is not None
+        count_plain_losses(objects, report)
+        out = []
+        detect, box_line, fmt = self.task == "detect", self.box_line, self.fmt
+        polygons = boxes = 0
+        for name, x0, y0, x1, y1, ring, _ in objects:
+            if not detect:
+                boxes += ring is None
+                pts = list(zip(ring[0::2], ring[1::2])) if ring is not None else [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+                values: list[float] | None = _point_values(pts, w, h, report)
+            else:
+                if ring is not None:
+                    polygons += 1
+                    x0, y0, x1, y1 = tidy(x0), tidy(y0), tidy(x1), tidy(y1)
+                if 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h:
+                    out.append(box_line % (klass.of(name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
+                                           (y1 - y0) / h))
+                    continue
+                values = _box_values(x0, y0, x1, y1, w, h, report)
+            if values is not None:
+                out.append(" ".join([str(klass.of(name)), *(fmt % v for v in values)]) + "\n")
+        if polygons:
+            report.lose("polygon->bbox", polygons)
+        if boxes:
+            report.lose("bndbox->polygon", boxes)
+        return out
 
     def finish(self, tx: Any) -> None:
         """The dataset's files: the class list (``data.yaml``, ``obj.names``/``obj.data`` and
@@ -517,20 +565,31 @@ def _values(obj: VocObject, w: int, h: int, task: str, circle_vertices: int, rep
     assert obj.shape is not None
     if task == "detect":
         box = as_box(obj.shape, report)
-        x0, y0 = min(max(box.xmin, 0), w), min(max(box.ymin, 0), h)
-        x1, y1 = min(max(box.xmax, 0), w), min(max(box.ymax, 0), h)
-        if (x0, y0, x1, y1) != box.bbox():
-            if x1 <= x0 or y1 <= y0:
-                report.lose("object outside the image->dropped")
-                return None
-            report.lose("box outside the image->clipped")
-        return [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
+        return _box_values(box.xmin, box.ymin, box.xmax, box.ymax, w, h, report)
     shape = as_box_or_polygon(obj.shape, report, circle_vertices)
     if isinstance(shape, BndBox):
         report.lose("bndbox->polygon")
         pts = [(shape.xmin, shape.ymin), (shape.xmax, shape.ymin), (shape.xmax, shape.ymax), (shape.xmin, shape.ymax)]
     else:
         pts = list(shape.points)
+    return _point_values(pts, w, h, report)
+
+
+def _box_values(xmin: Number, ymin: Number, xmax: Number, ymax: Number, w: int, h: int,
+                report: Report) -> list[float] | None:
+    """A detect line's values of a box, clipped to the image (counted); None for a box wholly outside."""
+    x0, y0 = min(max(xmin, 0), w), min(max(ymin, 0), h)
+    x1, y1 = min(max(xmax, 0), w), min(max(ymax, 0), h)
+    if (x0, y0, x1, y1) != (xmin, ymin, xmax, ymax):
+        if x1 <= x0 or y1 <= y0:
+            report.lose("object outside the image->dropped")
+            return None
+        report.lose("box outside the image->clipped")
+    return [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
+
+
+def _point_values(pts: list[tuple[Number, Number]], w: int, h: int, report: Report) -> list[float]:
+    """A segment line's values of a polygon's points, clipped to the image (counted)."""
     clipped = [(min(max(x, 0), w), min(max(y, 0), h)) for x, y in pts]
     if clipped != pts:
         report.lose("polygon outside the image->clipped")

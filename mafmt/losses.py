@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 
-from mafmt.model import Annotation, Sample, VocDocument, VocObject
+from mafmt.model import Annotation, PlainObject, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "count_document_losses",
     "count_object_losses",
     "count_objects_losses",
+    "count_plain_losses",
     "count_sample_losses",
     "writable_objects",
 ]
@@ -64,7 +65,7 @@ def _extra_kind(key: str, scope: str, metadata_keys: frozenset[str]) -> tuple[bo
     return False, f"{scope} unknown fields->dropped"
 
 
-def _count_keys(keys: Counter[str], report: Report, scope: str, metadata_keys: frozenset[str]) -> None:
+def _count_keys(keys: dict[str, int], report: Report, scope: str, metadata_keys: frozenset[str]) -> None:
     for key, n in keys.items():
         metadata, kind = _extra_kind(key, scope, metadata_keys)
         if metadata:
@@ -166,6 +167,18 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
         _count_keys(keys, report, "object", _OBJECT_METADATA_KEYS)
     if parts and "parts" not in holds:
         report.lose("part->dropped", parts)
+
+
+_KEYS_OF = operator.itemgetter(6)
+
+
+def count_plain_losses(objects: list[PlainObject], report: Report, holds: frozenset[str] = frozenset()) -> None:
+    """:func:`count_objects_losses` for the objects of a compact sample (of which only their
+    extra keys can be lost), each kind counted once."""
+    if not objects or "extra" in holds:
+        return
+    for names, n in Counter(map(_KEYS_OF, objects)).items():
+        _count_keys(dict.fromkeys(names, n), report, "object", _OBJECT_METADATA_KEYS)
 
 
 def count_document_losses(doc: VocDocument, report: Report) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "BndBox",
     "Circle",
     "Classification",
+    "CompactSample",
     "Dashed",
     "Detection",
     "Entity",
@@ -45,6 +46,7 @@ __all__ = [
     "MultiPolygon",
     "Number",
     "Origin",
+    "PlainObject",
     "Point",
     "Polygon",
     "Polyline",
@@ -621,6 +623,10 @@ class Sample:
     wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
     origin: Origin | None = field(default=None, compare=False, repr=False)
 
+    def plain(self) -> CompactSample | None:
+        """The sample in compact form, when it is one (:class:`CompactSample`), else None."""
+        return None
+
     def usage_upper(self) -> str | None:
         """``usage`` in the documented upper-case spelling."""
         return self.usage.upper() if self.usage is not None else None
@@ -631,3 +637,69 @@ class Sample:
         if self.source.startswith("content://"):
             return self.source[len("content://"):]
         return None
+
+
+#: one object of a :class:`CompactSample`: label, box ``(xmin, ymin, xmax, ymax)``, for a
+#: polygon its ring in COCO's flat form ``[x1, y1, x2, y2, ...]`` (the box is then the ring's
+#: extent as it is, untidied) else None, and the keys of the ``extra`` its full form has
+PlainObject = tuple[str, Number, Number, Number, Number, "list[Number] | None", tuple[str, ...]]
+
+_ANNOTATIONS = Sample.__dict__["annotations"]  # the slot that CompactSample's property fills
+
+
+class CompactSample(Sample):
+    """A plain image sample in compact form: an image size and its objects as
+    :data:`PlainObject` tuples (labels, boxes, polygons, the names of their extra keys).
+
+    A reader yields it when every object of an image is plain; a writer that knows the form
+    takes :meth:`plain` and writes from it directly. Anything else sees a :class:`Sample`:
+    ``annotations`` is built on first use (the same ones the reader's general path gives) and
+    from then on the sample is a full one (:meth:`plain` is None).
+    """
+
+    __slots__ = ("_build", "height", "objects", "width")
+    width: int | None
+    height: int | None
+    objects: list[PlainObject]
+    _build: Callable[[], list[Annotation]] | None
+
+    @classmethod
+    def of(cls, source: str, id: str | int | None, usage: str | None, extra: dict[str, Any], width: int | None,
+           height: int | None, objects: list[PlainObject], build: Callable[[], list[Annotation]]) -> CompactSample:
+        """A compact sample; ``build`` makes its annotations when something asks for them."""
+        new = cls(source=source, id=id, usage=usage, extra=extra)
+        new.width, new.height, new.objects, new._build = width, height, objects, build
+        return new
+
+    @builtins.property
+    def annotations(self) -> list[Annotation]:  # type: ignore[override]
+        """The sample's annotations, built from the compact form on first use."""
+        if self._build is not None:
+            _ANNOTATIONS.__set__(self, self._build())
+            self._build = None
+        return _ANNOTATIONS.__get__(self)  # type: ignore[no-any-return]
+
+    @annotations.setter
+    def annotations(self, value: list[Annotation]) -> None:
+        self._build = None
+        _ANNOTATIONS.__set__(self, value)
+
+    def plain(self) -> CompactSample | None:
+        """This sample while it is still in compact form (nobody took its annotations), else None."""
+        return self if self._build is not None else None
+
+    def full(self) -> Sample:
+        """The same sample as a :class:`Sample`."""
+        return Sample(**{name: getattr(self, name) for name in Sample.__dataclass_fields__})
+
+    def __eq__(self, other: object) -> bool:
+        return self.full() == other if isinstance(other, Sample) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Callable[[Sample], Sample], tuple[Sample]]:  # a copy or a pickle is a full Sample
+        return _itself, (self.full(),)
+
+
+def _itself(sample: Sample) -> Sample:
+    return sample

@@ -35,7 +35,7 @@ from mafmt.model import (
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Transaction
 from mafmt.voc.parse import RULES, parse_bytes, safe_parser
-from mafmt.voc.serialize import XML_DECLARATION, document_to_bytes, is_xml_name
+from mafmt.voc.serialize import XML_DECLARATION, document_to_bytes, is_xml_name, standard_boxes_to_bytes
 
 __all__ = [
     "MAX_DEPTH",
@@ -50,6 +50,7 @@ __all__ = [
     "read_document",
     "safe_parser",
     "sample_documents",
+    "standard_boxes_to_bytes",
     "validate_bytes",
     "write",
     "write_document",

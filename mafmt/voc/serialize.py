@@ -12,6 +12,7 @@ child elements, which the parser reads back as the same list or object.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from typing import Any
@@ -27,6 +28,7 @@ from mafmt.model import (
     Line,
     Mask,
     MultiPolygon,
+    Number,
     Point,
     Polygon,
     Polyline,
@@ -34,7 +36,7 @@ from mafmt.model import (
     VocObject,
 )
 
-__all__ = ["XML_DECLARATION", "document_to_bytes", "is_xml_name"]
+__all__ = ["XML_DECLARATION", "document_to_bytes", "is_xml_name", "standard_boxes_to_bytes"]
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
 _OBJECT_INTS = ("truncated", "occluded", "difficult")
@@ -255,14 +257,36 @@ def _escape(text: str) -> str:
 
 
 def _leaf_line(pad: str, tag: str, value: Any) -> str:
+    if type(value) is int:  # (what _text writes of it)
+        return f"{pad}<{tag}>{value}</{tag}>\n"
     text = _text(tag, value)
     return f"{pad}<{tag}>{_escape(text) if type(value) is str else text}</{tag}>\n"
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_line(name: str) -> str:
+    """An object's ``<name>`` line (the same few labels repeat)."""
+    return _leaf_line("        ", "name", name)
 
 
 def _plain_bytes(doc: VocDocument) -> bytes | None:
     """What the general serialiser writes for a plain document (the standard fields; objects
     with a name, the VOC flags and a box or a point list, nothing unknown), built as text in
     one pass; None for anything else, or a value the general path must refuse by name."""
+    out = _plain_head(doc)
+    try:
+        if out is None or not all(_plain_object(obj, out) for obj in doc.objects):
+            return None
+    except FormatError:
+        return None  # the general path names the field
+    if len(out) == 1:
+        return None
+    out.append("</annotation>\n")
+    return XML_DECLARATION + "".join(out).encode("utf-8")
+
+
+def _plain_head(doc: VocDocument) -> list[str] | None:
+    """The text of a plain document up to its objects (see :func:`_plain_bytes`), or None."""
     wire = doc.wire
     src = doc.source
     if doc.extra or doc.mask_source is not None or (wire and wire.keys() - {"size"}) or (src is not None and src.extra):
@@ -284,15 +308,45 @@ def _plain_bytes(doc: VocDocument) -> bytes | None:
             out.append("    <size/>\n")
         if doc.segmented is not None:
             out.append(_leaf_line("    ", "segmented", doc.segmented))
-        for obj in doc.objects:
-            if not _plain_object(obj, out):
-                return None
     except FormatError:
-        return None  # the general path names the field
-    if len(out) == 1:
         return None
+    return out
+
+
+def standard_boxes_to_bytes(doc: VocDocument, boxes: list[tuple[str, Number, Number, Number, Number]]) -> bytes:
+    """:func:`document_to_bytes` of ``doc`` (which has no objects) with ``boxes`` (label and
+    corners) as standard VOC objects: pose ``Unspecified``, truncated 0, difficult 0, the box;
+    written as text without building the objects.
+
+    Raises:
+        FormatError: as :func:`document_to_bytes`.
+    """
+    out = _plain_head(doc)
+    try:
+        if out is not None:
+            for name, x0, y0, x1, y1 in boxes:
+                corners: tuple[Any, ...] = (x0, y0, x1, y1)  # ints are written as _number writes them
+                if type(x0) is not int or type(y0) is not int or type(x1) is not int or type(y1) is not int:
+                    corners = (_number(x0), _number(y0), _number(x1), _number(y1))
+                    if None in corners:
+                        out = None
+                        break
+                xs0, ys0, xs1, ys1 = corners
+                out.append(f"    <object>\n{_name_line(name)}{_STANDARD_FLAGS}        <bndbox>\n"
+                           f"{_PAD3}<xmin>{xs0}</xmin>\n{_PAD3}<ymin>{ys0}</ymin>\n{_PAD3}<xmax>{xs1}</xmax>\n"
+                           f"{_PAD3}<ymax>{ys1}</ymax>\n        </bndbox>\n    </object>\n")
+    except FormatError:
+        out = None  # the general path names the field
+    if out is None:
+        objects = [VocObject.plain(name, BndBox(x0, y0, x1, y1), "Unspecified", 0, None, 0)
+                   for name, x0, y0, x1, y1 in boxes]
+        return document_to_bytes(dataclasses.replace(doc, objects=objects))
     out.append("</annotation>\n")
     return XML_DECLARATION + "".join(out).encode("utf-8")
+
+
+_STANDARD_FLAGS = ("        <pose>Unspecified</pose>\n        <truncated>0</truncated>\n"
+                   "        <difficult>0</difficult>\n")
 
 
 def _plain_object(obj: VocObject, out: list[str]) -> bool:

@@ -1,0 +1,190 @@
+"""The compact record (:class:`mafmt.model.CompactSample`) writes what the full model writes.
+
+Generated COCO documents mix plain annotations (boxes and single polygons with int, short and
+long float values, integer floats, out-of-image and empty boxes, stored areas and boxes that
+match or not) with everything that is not plain (crowd RLE masks, several rings, attributes,
+scores, unknown keys, image-level labels, unnamed categories) and images without annotations.
+Each is converted to YOLO and VOC three ways: the compact records consumed by the writers,
+the same records taken in their full form (their ``annotations`` built), and with the fast
+lanes off; the output folders must be byte-identical and the reports equal.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mafmt
+from mafmt import lanes
+from mafmt.converters import coco
+from mafmt.model import CompactSample, Sample
+
+SETTINGS = settings(max_examples=120, deadline=None)
+CATEGORIES = [{"id": 1, "name": "cat"}, {"id": 3, "name": "dog"}, {"id": 7, "name": "a & <b>"}]
+UNNAMED = {"id": 9, "name": ""}
+TARGETS = [
+    ("yolo", {}),
+    ("yolo", {"task": "segment"}),
+    ("yolo", {"layout": "darknet", "precision": 3}),
+    ("voc", {}),
+    ("voc", {"pixel_base": 1}),
+    ("voc", {"integer": False}),
+    ("voc", {"keep_extra": True}),
+]
+
+value = st.one_of(
+    st.integers(-20, 700),
+    st.integers(-2000, 70000).map(lambda v: v / 100),  # two decimals, as COCO has them
+    st.floats(-20, 700, allow_nan=False),  # many decimals
+    st.integers(-20, 700).map(float),  # integer-valued floats
+    st.integers(0, 7_000_000).map(lambda v: v / 10_000_000),  # seven decimals: tidy() rounds them
+)
+size = st.one_of(st.integers(0, 400), st.integers(0, 40000).map(lambda v: v / 100), st.floats(0, 400, allow_nan=False))
+
+
+@st.composite
+def plain_annotation(draw: Any) -> dict[str, Any]:
+    """A box, or one polygon, with its stored area and box as COCO files have them (or not)."""
+    x, y, w, h = draw(value), draw(value), draw(size), draw(size)
+    ann: dict[str, Any] = {"category_id": draw(st.sampled_from([1, 3, 7])), "bbox": [x, y, w, h], "iscrowd": 0,
+                           "segmentation": []}
+    if draw(st.booleans()):
+        ring = draw(st.lists(value, min_size=6, max_size=14).filter(lambda r: len(r) % 2 == 0))
+        ann["segmentation"] = [ring]
+        if draw(st.booleans()):  # the box a COCO writer gives the polygon
+            xs, ys = ring[0::2], ring[1::2]
+            ann["bbox"] = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    area = draw(st.sampled_from(["none", "product", "rounded", "odd"]))
+    if area != "none":
+        product = float(w * h)
+        ann["area"] = {"product": product, "rounded": round(product, 4), "odd": draw(value)}[area]
+    return ann
+
+
+@st.composite
+def other_annotation(draw: Any) -> dict[str, Any]:
+    """A plain annotation with something a plain one has not, or no object at all."""
+    ann = draw(plain_annotation())
+    kind = draw(st.sampled_from(["crowd", "rings", "attributes", "score", "key", "label", "unnamed", "short ring",
+                                 "int area"]))
+    if kind == "crowd":
+        h, w = draw(st.integers(1, 30)), draw(st.integers(1, 30))
+        first = draw(st.integers(0, h * w))
+        ann.update(iscrowd=1, segmentation={"size": [h, w], "counts": [first, h * w - first]})
+    elif kind == "rings":
+        ann["segmentation"] = [[1, 2, 30, 2, 30, 40], [50.5, 60, 70, 60, 70, 90.25]]
+    elif kind == "attributes":
+        ann["attributes"] = {"colour": "red"}
+    elif kind == "score":
+        ann["score"] = 0.75
+    elif kind == "key":
+        ann["track_id"] = 4
+    elif kind == "label":
+        del ann["bbox"]
+        ann["segmentation"] = []
+    elif kind == "unnamed":
+        ann["category_id"] = 9
+    elif kind == "short ring":
+        ann["segmentation"] = [[1, 2, 3, 4]]
+    else:
+        ann["area"] = 12
+    return ann
+
+
+@st.composite
+def coco_document(draw: Any) -> dict[str, Any]:
+    """Images (some without annotations) and their annotations; sometimes an unnamed category."""
+    unnamed = draw(st.booleans())
+    images, annotations = [], []
+    for i in range(1, draw(st.integers(1, 4)) + 1):
+        image: dict[str, Any] = {"id": i, "file_name": f"img{i}.jpg", "width": draw(st.integers(1, 640)),
+                                 "height": draw(st.integers(1, 480))}
+        if draw(st.booleans()):
+            image["license"] = 2
+        images.append(image)
+        for _ in range(draw(st.integers(0, 5))):
+            ann = draw(st.one_of(plain_annotation(), plain_annotation(), other_annotation()))
+            if ann["category_id"] == 9 and not unnamed:
+                ann["category_id"] = 1
+            annotations.append({"id": len(annotations) + 1, "image_id": i, **ann})
+    return {"images": images, "annotations": annotations, "categories": CATEGORIES + [UNNAMED] * unnamed}
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run(src: Path, dst: Path, fmt: str, options: dict[str, Any]) -> tuple[Any, ...]:
+    """The conversion's output folder and report (its paths made relative)."""
+    try:
+        report = mafmt.convert(src, dst, "coco", fmt, **options)
+    except mafmt.FormatError as exc:
+        return ("error", str(exc).replace(str(dst), "DST"))
+    done = report.to_dict()
+    done["outputs"] = [o.removeprefix(str(dst)) for o in done["outputs"]]
+    done["target"] = None
+    return tree(dst), done
+
+
+def three_ways(tmp: Path, doc: dict[str, Any], fmt: str, options: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """``doc`` converted with the compact records, with their full form, and with the lanes off."""
+    src = tmp / "in.json"
+    src.write_text(json.dumps(doc))
+    results = [run(src, tmp / "compact", fmt, options)]
+    with mock.patch.object(CompactSample, "plain", lambda self: None):
+        results.append(run(src, tmp / "full", fmt, options))
+    with mock.patch.object(lanes, "PLAIN", False):
+        results.append(run(src, tmp / "general", fmt, options))
+    return results
+
+
+@pytest.mark.parametrize(("fmt", "options"), TARGETS, ids=[f"{f}-{'-'.join(map(str, o.values()))}" for f, o in TARGETS])
+def test_compact_records_write_what_the_full_model_writes(tmp_path_factory: pytest.TempPathFactory, fmt: str,
+                                                         options: dict[str, Any]) -> None:
+    @SETTINGS
+    @given(coco_document())
+    def check(doc: dict[str, Any]) -> None:
+        compact, full, general = three_ways(tmp_path_factory.mktemp("c"), doc, fmt, options)
+        assert compact == full
+        assert compact == general
+
+    check()
+
+
+def read_all(doc: dict[str, Any], tmp: Path) -> list[Sample]:
+    src = tmp / "in.json"
+    src.write_text(json.dumps(doc))
+    return list(coco.read(src))
+
+
+@SETTINGS
+@given(coco_document())
+def test_a_compact_sample_is_the_sample_the_general_path_reads(tmp_path_factory: pytest.TempPathFactory,
+                                                               doc: dict[str, Any]) -> None:
+    tmp = tmp_path_factory.mktemp("r")
+    compact = read_all(doc, tmp)
+    with mock.patch.object(lanes, "PLAIN", False):
+        general = read_all(doc, tmp)
+    assert compact == general
+    assert [pickle.loads(pickle.dumps(s)) for s in compact] == general
+    assert all(type(s) is Sample for s in general)
+
+
+def test_plain_images_are_read_as_compact_records(tmp_path: Path) -> None:
+    doc = {"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10},
+                      {"id": 2, "file_name": "b.jpg", "width": 10, "height": 10}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3.5, 4], "segmentation": []},
+                           {"id": 2, "image_id": 2, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}],
+           "categories": CATEGORIES}
+    first, second = read_all(doc, tmp_path)
+    assert first.plain() is first and first.objects == [("cat", 1, 2, 4.5, 6, None, ("id",))]  # type: ignore[attr-defined]
+    assert second.plain() is None
+    assert first.annotations[0].document.objects[0].extra == {"id": 1}  # type: ignore[attr-defined]
+    assert first.plain() is None  # its annotations were taken: a full sample from here on
