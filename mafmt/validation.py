@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from mafmt import lanes, limits, storage, voc
+from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, StorageError
 from mafmt.limits import check_depth
 from mafmt.progress import Progress
@@ -611,7 +611,7 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
     inside or around an element the schema already flagged is dropped as a duplicate. An
     empty ``<annotation/>`` is a valid (empty) document, as for the reader.
     """
-    from mafmt import schemas
+    from mafmt import schemas, voc  # (imported here: a manifest of classification lines does without lxml)
 
     try:
         root = voc.parse.parse_tree(data, name)

@@ -11,6 +11,7 @@ progress calls and the command's output and exit code must be the same.
 
 from __future__ import annotations
 
+import argparse
 import io
 import itertools
 import json
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mafmt import cli, lanes, limits, validation
-from mafmt.errors import FormatError, LimitError
+from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.validation import iter_errors
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -250,3 +251,28 @@ def test_the_line_limit_counts_the_bytes_before_the_newline(
     assert found == findings(path, False)
     assert [f[2] for f in found if f[5] == "FormatError"] == list(range(1, checked + 1))
     assert [f[2] for f in found if f[5] == "LimitError"] == ([too_long] if too_long else [])
+
+
+@pytest.mark.parametrize(("name", "fmt", "folder"), [
+    ("a.manifest", None, False), ("b.JSONL", None, False), ("c.txt", "manifest", False), ("d.json", None, False),
+    ("e.manifest", None, True), ("f.manifest", "coco", False)])
+def test_validate_names_a_manifest_as_the_registry_does(tmp_path: Path, name: str, fmt: str | None,
+                                                        folder: bool) -> None:
+    """The command tells a local manifest by its extension without loading the registry: the same answer."""
+    from mafmt.commands._util import format_for, format_name_for
+
+    path = tmp_path / name
+    if folder:
+        path.mkdir()
+        (path / "x.manifest").write_text('{"source":"a"}\n', "utf-8")
+    else:
+        path.write_text('{"source":"a"}\n' if fmt != "coco" else '{"images":[]}', "utf-8")
+    args = argparse.Namespace(path=str(path), format=fmt)
+
+    def answer(find: Any) -> str:
+        try:
+            return str(find(args))
+        except UsageError as exc:
+            return f"usage error: {exc}"
+
+    assert answer(format_name_for) == answer(lambda a: format_for(a).name)
