@@ -143,7 +143,7 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
     of the lines before (what :mod:`mafmt.scale` gives a shard; the findings are the ones a
     whole-file run gives for those lines). ``progress`` follows the bytes read.
 
-    Runs of plain classification lines (:data:`_PLAIN_LINES`) are taken in one regular
+    Runs of plain classification lines (:data:`_PLAIN_LINES`) are taken by one regular
     expression match, without decoding: they have no finding by construction. Every other
     line goes through :class:`_LineCheck`."""
     check = _LineCheck(path, encoding, remote, {} if ids is None else ids)
@@ -216,8 +216,8 @@ def _progress_in(block: bytes, lineno: int, done: int, total: int | None, progre
     return done + len(block)
 
 
-#: bytes read at a time
-_BLOCK = 1 << 20
+#: bytes read at a time (256 KiB: a block is still in the cache when its lines are counted)
+_BLOCK = 1 << 18
 
 
 def _line_blocks(fh: Any) -> Iterator[tuple[bytes, bool]]:
@@ -236,7 +236,7 @@ def _line_blocks(fh: Any) -> Iterator[tuple[bytes, bool]]:
                 yield b"", True
                 return
             continue
-        block = b"".join([*head, chunk[:cut]]) if head else chunk[:cut]
+        block = b"".join([*head, memoryview(chunk)[:cut]])  # one copy
         head, held = ([chunk[cut:]], len(chunk) - cut) if cut < len(chunk) else ([], 0)
         at = _long_line(block, limit) if len(block) > limit else None
         if at is not None:
