@@ -163,7 +163,7 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
             total = storage.stat(path).size
         except StorageError:
             total = None
-    plain = _PLAIN_LINES.match if _plain_lane(check) else None
+    plain = _PLAIN_LINES.match if check.lane else None
     lineno, done = first, 0
     with fh:
         for block, too_long in _line_blocks(fh):
@@ -178,32 +178,39 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
         progress(done, total if total is not None else done)
 
 
-def _plain_lane(check: _LineCheck) -> bool:
-    """Whether the plain lane may be taken: lanes on, UTF-8 decoded by orjson, and a depth limit
-    that plain lines do not reach (blocks hold no line over the length limit)."""
-    return lanes.PLAIN and check.quick is not None and limits.MAX_JSON_DEPTH >= _PLAIN_DEPTH
-
-
 def _block_problems(block: bytes, lineno: int, plain: Any, check: _LineCheck) -> Generator[FormatError, None, int]:
     """The problems of the lines in ``block`` (the first numbered ``lineno``): each run of plain
-    lines skipped by one ``plain(block, pos)`` match, every other line checked alone. Returns
+    lines skipped by one ``plain(block, pos)`` match, every other line checked alone (after a
+    line the match does not take, the next :data:`_UNMATCHED` lines are not tried). Returns
     the number of the line after the block."""
-    pos, size = 0, len(block)
+    pos, size, untried = 0, len(block), 0
+    clean: bool | None = None  # whether the block is ASCII without \u escapes, found out when needed
     while pos < size:
-        if plain is not None:
+        if untried:
+            untried -= 1
+        elif plain is not None:
             end = plain(block, pos).end()
-            if end > pos:
+            if end == pos:
+                untried = _UNMATCHED
+            else:
                 lineno += block.count(b"\n", pos, end)
                 pos = end
                 if pos >= size:
                     break
         stop = block.find(b"\n", pos) + 1 or size
-        found = check.problems(block[pos:stop], lineno)
+        if clean is None:
+            clean = plain is not None and block.isascii() and b"\\u" not in block
+        found = check.problems(block[pos:stop], lineno, clean)
         if found:
             yield from found
         lineno += 1
         pos = stop
     return lineno
+
+
+#: lines not tried by the plain lines' match after one it does not take (a manifest in another
+#: key order or with ids is then decoded line by line without trying it again each time)
+_UNMATCHED = 32
 
 
 def _progress_in(block: bytes, lineno: int, done: int, total: int | None, progress: Progress) -> int:
@@ -260,14 +267,17 @@ def _long_line(block: bytes, limit: int) -> int | None:
 
 
 class _LineCheck:
-    """The general path: every check of one manifest line, the schema's validator built at the
-    first line that needs it."""
+    """Every check of one manifest line: the plain shape in any key order first (when ``lane``),
+    then the general path, whose schema validator is built at the first line that needs it."""
 
     def __init__(self, path: str, encoding: str, remote: bool, ids: dict[Any, int]) -> None:
         self.path, self.encoding, self.ids = path, encoding, ids
         self.base = storage.parent(path)
         self.voc_cache: dict[str, list[FormatError]] = {} if remote else _RemoteSkipped()
         self.quick = _QUICK_LOADS if codecs.lookup(encoding).name == "utf-8" else None
+        #: whether plain lines may skip the general path: lanes on, UTF-8 decoded by orjson,
+        #: and a depth limit that plain lines do not reach
+        self.lane = lanes.PLAIN and self.quick is not None and limits.MAX_JSON_DEPTH >= _PLAIN_DEPTH
         self._schema: Any = None
 
     def _prepare(self) -> None:
@@ -277,11 +287,9 @@ class _LineCheck:
         self.fast, self.explain = check.predicate, check.iter_errors
         self.sample_keys, self.ann_keys = _known_keys()
 
-    def problems(self, raw: bytes, lineno: int) -> list[FormatError]:
-        """The problems of the line ``raw`` (with its newline), numbered ``lineno``."""
-        if self._schema is None:
-            self._prepare()
-        path = self.path
+    def problems(self, raw: bytes, lineno: int, clean: bool = False) -> list[FormatError]:
+        """The problems of the line ``raw`` (with its newline), numbered ``lineno``; ``clean``:
+        it is known to be ASCII without ``\\u`` escapes."""
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[3:]
         obj: Any = _UNSET
@@ -290,6 +298,13 @@ class _LineCheck:
                 obj = self.quick(raw)
             except ValueError:
                 pass  # the standard decoder below says what is wrong (or accepts what orjson does not)
+            else:
+                if (self.lane and (clean or (raw.isascii() and b"\\u" not in raw)) and _plain_object(obj)
+                        and self._first(obj, lineno)):
+                    return []
+        if self._schema is None:
+            self._prepare()
+        path = self.path
         if obj is _UNSET:
             obj = _slow_decode(raw, self.encoding, path, lineno)
             if obj is None:
@@ -307,6 +322,63 @@ class _LineCheck:
                                            for jpath, msg in self.explain(obj)]
         return found + _line_rules(obj, raw, path, lineno, self.base, self.ids, self.voc_cache, self.sample_keys,
                                    self.ann_keys)
+
+    def _first(self, obj: dict[str, Any], lineno: int) -> bool:
+        """Whether the line's id (if any) is not on an earlier line; a new one is recorded."""
+        sid = obj.get("id")
+        return sid is None or self.ids.setdefault(sid, lineno) == lineno
+
+
+#: the keys of a plain line and of its annotations (each a subset of the schema's)
+_PLAIN_KEYS = frozenset({"source", "usage", "id", "annotation", "hard", "hard-coefficient"})
+_BASIC_KEYS = frozenset({"source", "usage", "annotation"})
+_PLAIN_ANNOTATION_KEYS = frozenset({"type", "name", "annotated-by", "creation-time", "property"})
+_CLASSIFICATION = frozenset(t for t, kind in TYPES.items() if kind.endswith("_classification"))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NO_ANNOTATIONS: list[Any] = []
+
+
+def _plain_object(obj: Any) -> bool:
+    """Whether a decoded line (ASCII, no ``\\u`` escapes) has no finding but for a duplicate
+    id: what :data:`_PLAIN_LINES` takes, in any key order and spacing, also with an id or a
+    lower-case usage."""
+    if type(obj) is not dict or not _PLAIN_KEYS.issuperset(obj):
+        return False
+    source, usage, anns = obj.get("source"), obj.get("usage", "TRAIN"), obj.get("annotation", _NO_ANNOTATIONS)
+    if type(source) is not str or not source or source.startswith("content://") or type(anns) is not list:
+        return False
+    if type(usage) is not str or usage not in _USAGE_SPELLINGS or not (_BASIC_KEYS.issuperset(obj) or _plain_extras(obj)):
+        return False
+    for ann in anns:
+        if type(ann) is not dict or not _PLAIN_ANNOTATION_KEYS.issuperset(ann):
+            return False
+        kind, name = ann.get("type"), ann.get("name")
+        if type(kind) is not str or kind not in _CLASSIFICATION or type(name) is not str or not name:
+            return False
+        if len(ann) > 2 and not _plain_details(ann):
+            return False
+    return True
+
+
+def _plain_extras(obj: dict[str, Any]) -> bool:
+    """Whether a line's ``hard``, ``hard-coefficient`` and ``id`` (where given) are plain."""
+    coefficient = obj.get("hard-coefficient", 0)
+    return (type(obj.get("hard", False)) is bool and type(obj.get("id", "")) in (str, int)
+            and type(coefficient) in (int, float) and 0 <= coefficient <= 1)
+
+
+def _plain_details(ann: dict[str, Any]) -> bool:
+    """Whether an annotation's ``annotated-by``, ``creation-time`` and ``property`` (where
+    given) are plain: strings, the property also an object of scalars."""
+    if type(ann.get("annotated-by", "")) is not str or type(ann.get("creation-time", "")) is not str:
+        return False
+    prop = ann.get("property", "")
+    if type(prop) is dict:
+        for value in prop.values():
+            if type(value) not in _SCALARS:
+                return False
+        return True
+    return type(prop) is str
 
 
 def _slow_decode(raw: bytes, encoding: str, path: str, lineno: int) -> Any:

@@ -36,28 +36,34 @@ lane_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e, exclud
 odd_value = st.sampled_from([None, 0, 1.5, -1, True, "", "x", [], {}, [1], {"a": 1}, 10**20, "é", "\\u00e9"])
 
 
+#: values of an annotation's property: plain ones, and some that are not (non-ASCII text, nested)
+plain_value = st.one_of(lane_text, st.integers(-10**6, 10**6), st.booleans(), st.none(),
+                        st.floats(-1e6, 1e6).map(lambda f: round(f, 3)))
+property_value = st.one_of(plain_value, plain_value, text, st.dictionaries(lane_text, st.integers(), max_size=1),
+                           st.lists(st.integers(), max_size=1))
+
+
 @st.composite
-def annotation(draw: Any) -> dict[str, Any]:
+def annotation(draw: Any, values: st.SearchStrategy[Any]) -> dict[str, Any]:
     ann: dict[str, Any] = {"type": draw(st.sampled_from(CLS_TYPES)), "name": draw(lane_text.filter(bool))}
     if draw(st.booleans()):
         ann["annotated-by"] = draw(st.sampled_from(["human", "auto", ""]))
     if draw(st.booleans()):
         ann["creation-time"] = "2024-03-01 10:00:00"
     if draw(st.integers(0, 3)) == 0:
-        ann["property"] = draw(st.one_of(
-            lane_text, st.dictionaries(lane_text, st.one_of(lane_text, st.integers(-10**6, 10**6), st.booleans(),
-                                                              st.none(), st.floats(-1e6, 1e6).map(lambda f: round(f, 3))),
-                                        max_size=3)))
+        ann["property"] = draw(st.one_of(lane_text, st.dictionaries(lane_text, values, max_size=3)))
     return ann
 
 
 @st.composite
-def plain_line(draw: Any) -> dict[str, Any]:
+def plain_line(draw: Any, values: st.SearchStrategy[Any] = property_value) -> dict[str, Any]:
     line: dict[str, Any] = {"source": draw(st.sampled_from(["./images/1.jpg", "obs://b/cls/2.jpg", "a"]))}
     if draw(st.booleans()):
-        line["usage"] = draw(st.sampled_from(["TRAIN", "EVAL", "TEST", "INFERENCE"]))
+        line["usage"] = draw(st.sampled_from(["TRAIN", "EVAL", "TEST", "INFERENCE", "train", "eval"]))
+    if draw(st.integers(0, 3)) == 0:
+        line["id"] = draw(st.sampled_from(["a", "b", 1, 2]))
     if draw(st.integers(0, 5)):
-        line["annotation"] = draw(st.lists(annotation(), max_size=3))
+        line["annotation"] = draw(st.lists(annotation(values), max_size=3))
     if draw(st.integers(0, 3)) == 0:
         line["hard"] = draw(st.booleans())
         line["hard-coefficient"] = draw(st.sampled_from([0, 1, 0.5, 0.895, 1.0]))
@@ -137,7 +143,11 @@ def findings(path: Path, plain: bool) -> list[tuple[Any, ...]]:
 def line_by_line(path: Path) -> list[tuple[Any, ...]]:
     """The findings as the reader before blocks gave them: ``readline(limit + 1)``, then the
     general path's check of each line."""
-    check = validation._LineCheck(str(path), "utf-8", False, {})
+    lanes.PLAIN = False
+    try:
+        check = validation._LineCheck(str(path), "utf-8", False, {})
+    finally:
+        lanes.PLAIN = True
     limit = limits.MAX_LINE_BYTES
     found: list[FormatError] = []
     with path.open("rb") as fh:
@@ -162,11 +172,13 @@ def cli_run(path: Path, plain: bool) -> tuple[int, str]:
 
 
 @SETTINGS
-@given(data=manifest(), block=st.sampled_from([16, 100, 1 << 20]), limit=st.sampled_from([60, 200, 64 << 20]))
+@given(data=manifest(), block=st.sampled_from([16, 100, 1 << 20]), limit=st.sampled_from([60, 200, 64 << 20]),
+       depth=st.sampled_from([3, 4, 64]))
 def test_the_lane_finds_what_the_general_path_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes,
-                                                   block: int, limit: int) -> None:
+                                                   block: int, limit: int, depth: int) -> None:
     monkeypatch.setattr(validation, "_BLOCK", block)
     monkeypatch.setattr(limits, "MAX_LINE_BYTES", limit)
+    monkeypatch.setattr(limits, "MAX_JSON_DEPTH", depth)
     path = tmp_path / "cls.manifest"
     path.write_bytes(data)
     assert findings(path, True) == findings(path, False) == line_by_line(path)
@@ -181,11 +193,15 @@ def test_the_command_prints_and_exits_the_same(tmp_path: Path, data: bytes) -> N
 
 
 @SETTINGS
-@given(line=plain_line())
+@given(line=plain_line(plain_value))
 def test_plain_lines_take_the_lane(line: dict[str, Any]) -> None:
-    """What the writer gives for a plain classification line is matched whole (so the
-    comparisons above do exercise the lane)."""
-    raw = json.dumps(line, separators=(",", ":")).encode() + b"\n"
+    """Plain classification lines are taken by the decoded check in any key order, and what
+    the writer gives for one without an id and with an upper-case usage is matched whole (so
+    the comparisons above do exercise both)."""
+    assert validation._plain_object(dict(reversed(line.items())))
+    line["usage"] = line.get("usage", "TRAIN").upper()
+    written = {k: line[k] for k in ("source", "usage", "annotation", "hard", "hard-coefficient") if k in line}
+    raw = json.dumps(written, separators=(",", ":")).encode() + b"\n"
     assert validation._PLAIN_LINES.fullmatch(raw * 3)
 
 
@@ -197,9 +213,26 @@ def test_a_plain_file_never_reaches_the_general_path(tmp_path: Path, monkeypatch
     path.write_text((json.dumps(line, separators=(",", ":")) + "\n") * 3000, "utf-8")
     monkeypatch.setattr(validation, "_BLOCK", 4096)
     checked: list[int] = []
-    monkeypatch.setattr(validation._LineCheck, "problems", lambda self, raw, n: checked.append(n) or [])
+    monkeypatch.setattr(validation._LineCheck, "problems", lambda self, raw, n, clean=False: checked.append(n) or [])
     assert findings(path, True) == [] and checked == []
     assert findings(path, False) == [] and checked == list(range(1, 3001))
+
+
+def test_plain_lines_in_another_order_skip_the_general_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ModelArts' own order, with ids: decoded, but no schema and no rules."""
+    path = tmp_path / "cls.manifest"
+    path.write_text("".join(json.dumps({"id": f"s{i}", "usage": "train", "source": f"s3://b/{i}.jpg", "annotation": [
+        {"name": "cat", "type": "modelarts/image_classification", "property": {"n": i}}]}) + "\n" for i in range(50)),
+        "utf-8")
+    prepared: list[bool] = []
+    prepare = validation._LineCheck._prepare
+    monkeypatch.setattr(validation._LineCheck, "_prepare", lambda self: prepared.append(True) or prepare(self))
+    assert findings(path, True) == [] and not prepared
+    with path.open("a") as fh:
+        fh.write('{"id": "s7", "source": "a"}\n')
+    found = findings(path, True)
+    assert prepared and found == findings(path, False) == [
+        (f"{path}:51: $.id: duplicate id 's7' (first on line 8)", str(path), 51, "$.id", "warning", "FormatError")]
 
 
 def test_duplicate_ids_and_long_lines_keep_their_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -276,3 +309,21 @@ def test_validate_names_a_manifest_as_the_registry_does(tmp_path: Path, name: st
             return f"usage error: {exc}"
 
     assert answer(format_name_for) == answer(lambda a: format_for(a).name)
+
+
+@pytest.mark.parametrize("order", ["written", "reordered"])
+@pytest.mark.parametrize("depth", [3, 4, 5])
+def test_nested_properties_meet_the_depth_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str,
+                                                depth: int) -> None:
+    """A plain line nests 4 deep; a property holding an object or an array one more."""
+    monkeypatch.setattr(limits, "MAX_JSON_DEPTH", depth)
+    ann = {"type": "image_classification", "name": "c", "property": {"k": 1}}
+    lines = [{"source": "a", "annotation": [ann]}, {"source": "a", "annotation": [{**ann, "property": {"k": {"x": 1}}}]},
+             {"source": "a", "annotation": [{**ann, "property": {"k": [1]}}]}]
+    if order == "reordered":
+        lines = [dict(reversed(line.items())) for line in lines]
+    path = tmp_path / "cls.manifest"
+    path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines), "utf-8")
+    found = findings(path, True)
+    assert found == findings(path, False)
+    assert [f[2] for f in found] == {3: [1, 2, 3], 4: [2, 3], 5: []}[depth]
