@@ -1,8 +1,11 @@
 """Validation of ModelArts files: what ``mafmt validate`` checks.
 
-Manifest: streamed line by line; each line is checked against the ``manifest-line`` JSON
-Schema (a compiled fast path decides valid lines; jsonschema explains failing ones with
-exact JSON paths), then against the rules a schema cannot express (manifest.md §12:
+Manifest: streamed in blocks. Plain classification lines, which have no finding by
+construction, skip the checks (:mod:`mafmt.lanes`): runs of them in the writer's key order
+are taken by one regular expression match, others by a check of their key set and types.
+Every other line is checked against the ``manifest-line`` JSON Schema (a compiled fast path
+decides valid lines; jsonschema explains failing ones with exact JSON paths), then against
+the rules a schema cannot express (manifest.md §12:
 entity offsets within the text, triplet ends present, start before end, duplicate ids,
 the VOC file behind ``annotation-loc``). VOC: the document's JSON form (:func:`voc_to_json`)
 against the ``voc`` schema, errors located by line and element path, plus the reader's
@@ -114,7 +117,8 @@ def _known_keys() -> tuple[frozenset[str], frozenset[str]]:
 # escapes (no non-ASCII text, nothing for json and orjson to disagree on), a non-empty source
 # that is not content:// text, a known usage, annotations of a classification type with a
 # non-empty name and string or flat-object properties, a boolean hard, a hard-coefficient in
-# [0, 1], numbers short enough for any decoder; no id (duplicates are checked on the general path).
+# [0, 1], numbers short enough for any decoder; no id (ids are recorded line by line, by
+# _LineCheck and the key-and-type check of _plain_object).
 _CHAR = rb"[\x20\x21\x23-\x5b\x5d-\x7e]"
 _STR = rb'"' + _CHAR + rb'*"'
 _NUMBER = rb"-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?"

@@ -327,3 +327,10 @@ def test_nested_properties_meet_the_depth_limit(tmp_path: Path, monkeypatch: pyt
     found = findings(path, True)
     assert found == findings(path, False)
     assert [f[2] for f in found] == {3: [1, 2, 3], 4: [2, 3], 5: []}[depth]
+
+
+def test_the_plain_keys_are_the_schemas() -> None:
+    """The decoded check takes only keys the schema knows (an unknown one is a warning)."""
+    sample_keys, annotation_keys = validation._known_keys()
+    assert validation._PLAIN_KEYS <= sample_keys and validation._PLAIN_ANNOTATION_KEYS <= annotation_keys
+    assert validation._CLASSIFICATION == {t for t, kind in validation.TYPES.items() if "classification" in kind}
