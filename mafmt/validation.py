@@ -1,8 +1,11 @@
 """Validation of ModelArts files: what ``mafmt validate`` checks.
 
-Manifest: streamed line by line; each line is checked against the ``manifest-line`` JSON
-Schema (a compiled fast path decides valid lines; jsonschema explains failing ones with
-exact JSON paths), then against the rules a schema cannot express (manifest.md §12:
+Manifest: streamed in blocks. Plain classification lines, which have no finding by
+construction, skip the checks (:mod:`mafmt.lanes`): runs of them in the writer's key order
+are taken by one regular expression match, others by a check of their key set and types.
+Every other line is checked against the ``manifest-line`` JSON Schema (a compiled fast path
+decides valid lines; jsonschema explains failing ones with exact JSON paths), then against
+the rules a schema cannot express (manifest.md §12:
 entity offsets within the text, triplet ends present, start before end, duplicate ids,
 the VOC file behind ``annotation-loc``). VOC: the document's JSON form (:func:`voc_to_json`)
 against the ``voc`` schema, errors located by line and element path, plus the reader's
@@ -22,10 +25,10 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
-from mafmt import limits, storage, voc
+from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, StorageError
 from mafmt.limits import check_depth
 from mafmt.progress import Progress
@@ -109,6 +112,30 @@ def _known_keys() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(s["properties"]) | {"annotation"}, frozenset(s["$defs"]["annotation"]["properties"])
 
 
+# A plain classification line, with its newline, in the key order of mafmt's writer and of
+# ModelArts: JSON that has no finding by construction -- strings of printable ASCII without
+# escapes (no non-ASCII text, nothing for json and orjson to disagree on), a non-empty source
+# that is not content:// text, a known usage, annotations of a classification type with a
+# non-empty name and string or flat-object properties, a boolean hard, a hard-coefficient in
+# [0, 1], numbers short enough for any decoder; no id (ids are recorded line by line, by
+# _LineCheck and the key-and-type check of _plain_object).
+_CHAR = rb"[\x20\x21\x23-\x5b\x5d-\x7e]"
+_STR = rb'"' + _CHAR + rb'*"'
+_NUMBER = rb"-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?"
+_SCALAR = rb"(?:" + _STR + rb"|" + _NUMBER + rb"|true|false|null)"
+_MEMBERS = _STR + rb":" + _SCALAR + rb"(?:," + _STR + rb":" + _SCALAR + rb")*+"
+_ANNOTATION = (rb'\{"type":"(?:modelarts/)?(?:image|text|audio|sound)_classification","name":"' + _CHAR + rb'+"'
+               + rb'(?:,"annotated-by":' + _STR + rb')?(?:,"creation-time":' + _STR + rb')?'
+               + rb'(?:,"property":(?:\{(?:' + _MEMBERS + rb')?\}|' + _STR + rb'))?\}')
+_LINE = (rb'\{"source":"(?!content://)' + _CHAR + rb'+"(?:,"usage":"(?:TRAIN|EVAL|TEST|INFERENCE)")?'
+         + rb'(?:,"annotation":\[(?:' + _ANNOTATION + rb'(?:,' + _ANNOTATION + rb')*+)?\])?'
+         + rb'(?:,"hard":(?:true|false))?(?:,"hard-coefficient":(?:0(?:\.[0-9]{1,16})?|1(?:\.0{1,16})?))?\}\n')
+#: a run of plain classification lines (possessive: no backtracking state kept between lines)
+_PLAIN_LINES = re.compile(rb"(?:" + _LINE + rb")*+")
+#: how deep a plain line nests (line, annotation list, annotation, property)
+_PLAIN_DEPTH = 4
+
+
 #: what ``progress(done, total)`` counts, per format (others: no progress)
 PROGRESS_UNITS = {"manifest": "B", **dict.fromkeys(VOC_FORMATS, "file")}
 
@@ -118,16 +145,12 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
     """The problems of a manifest; with ``span`` (a :class:`mafmt.shards.Span`) of its lines in
     that byte range only, numbered from ``span.first_line``, ``ids`` holding the sample ids
     of the lines before (what :mod:`mafmt.scale` gives a shard; the findings are the ones a
-    whole-file run gives for those lines). ``progress`` follows the bytes read."""
-    from mafmt import schemas
+    whole-file run gives for those lines). ``progress`` follows the bytes read.
 
-    check = schemas.validator("manifest-line")
-    fast, explain = check.predicate, check.iter_errors
-    sample_keys, ann_keys = _known_keys()
-    base = storage.parent(path)
-    ids = {} if ids is None else ids
-    voc_cache: dict[str, list[FormatError]] = {} if remote else _RemoteSkipped()
-    quick = _QUICK_LOADS if codecs.lookup(encoding).name == "utf-8" else None
+    Runs of plain classification lines (:data:`_PLAIN_LINES`) are taken by one regular
+    expression match, without decoding: they have no finding by construction. Every other
+    line goes through :class:`_LineCheck`."""
+    check = _LineCheck(path, encoding, remote, {} if ids is None else ids)
     try:
         if span is None:
             fh, first = storage.open_read(path), 1
@@ -144,64 +167,222 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
             total = storage.stat(path).size
         except StorageError:
             total = None
-    done = 0
+    plain = _PLAIN_LINES.match if check.lane else None
+    lineno, done = first, 0
     with fh:
-        for lineno, raw in _bounded_lines(fh, path, first):
-            if isinstance(raw, FormatError):
-                yield raw
-                return
+        for block, too_long in _line_blocks(fh):
+            start, lineno = lineno, (yield from _block_problems(block, lineno, plain, check))
             if progress is not None:
-                done += len(raw)
-                if not lineno % 1000:
-                    progress(done, total)
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[3:]
-            obj: Any = _UNSET
-            if quick is not None:  # (orjson reads ints beyond 64 bits as floats: the rules accept integral floats)
-                try:
-                    obj = quick(raw)
-                except ValueError:
-                    pass  # the standard decoder below says what is wrong (or accepts what orjson does not)
-            if obj is _UNSET:
-                obj = _slow_decode(raw, encoding, path, lineno)
-                if obj is None:
-                    continue
-                if isinstance(obj, FormatError):
-                    yield obj
-                    continue
-            if type(obj) is not dict:
-                yield FormatError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno, path="$")
-                continue
-            if raw.count(b"[") + raw.count(b"{") > limits.MAX_JSON_DEPTH:
-                try:
-                    check_depth(obj, file=path, line=lineno)
-                except LimitError as exc:
-                    yield exc
-                    continue
-            if not fast(obj):
-                for jpath, msg in explain(obj):
-                    yield FormatError(msg, file=path, line=lineno, path=jpath)
-            problems = _line_rules(obj, raw, path, lineno, base, ids, voc_cache, sample_keys, ann_keys)
-            if problems:
-                yield from problems
+                done = _progress_in(block, start, done, total, progress)
+            if too_long:
+                yield LimitError(f"line is longer than the limit of {limits.MAX_LINE_BYTES} bytes", file=path,
+                                 line=lineno)
+                return
     if progress is not None:
         progress(done, total if total is not None else done)
 
 
-def _bounded_lines(fh: Any, path: str, first: int = 1) -> Iterator[tuple[int, bytes | FormatError]]:
-    """The lines of ``fh`` numbered from ``first``, none longer than
-    :data:`mafmt.limits.MAX_LINE_BYTES` (a longer one ends the file with a :class:`LimitError`)."""
-    limit = limits.MAX_LINE_BYTES
-    lineno = first - 1
-    while True:
-        raw = fh.readline(limit + 1)
-        if not raw:
-            return
+def _block_problems(block: bytes, lineno: int, plain: Any, check: _LineCheck) -> Generator[FormatError, None, int]:
+    """The problems of the lines in ``block`` (the first numbered ``lineno``): each run of plain
+    lines skipped by one ``plain(block, pos)`` match, every other line checked alone (after a
+    line the match does not take, the next :data:`_UNMATCHED` lines are not tried). Returns
+    the number of the line after the block."""
+    pos, size, untried = 0, len(block), 0
+    clean: bool | None = None  # whether the block is ASCII without \u escapes, found out when needed
+    while pos < size:
+        if untried:
+            untried -= 1
+        elif plain is not None:
+            end = plain(block, pos).end()
+            if end == pos:
+                untried = _UNMATCHED
+            else:
+                lineno += block.count(b"\n", pos, end)
+                pos = end
+                if pos >= size:
+                    break
+        stop = block.find(b"\n", pos) + 1 or size
+        if clean is None:
+            clean = plain is not None and block.isascii() and b"\\u" not in block
+        found = check.problems(block[pos:stop], lineno, clean)
+        if found:
+            yield from found
         lineno += 1
-        if len(raw) > limit and not raw.endswith(b"\n"):
-            yield lineno, LimitError(f"line is longer than the limit of {limit} bytes", file=path, line=lineno)
+        pos = stop
+    return lineno
+
+
+#: lines not tried by the plain lines' match after one it does not take (a manifest in another
+#: key order or with ids is then decoded line by line without trying it again each time)
+_UNMATCHED = 32
+
+
+def _progress_in(block: bytes, lineno: int, done: int, total: int | None, progress: Progress) -> int:
+    """``progress(done, total)`` after every 1,000th line of ``block``; the bytes done after it."""
+    pos = 0
+    for n in range(lineno, lineno + block.count(b"\n")):
+        pos = block.index(b"\n", pos) + 1
+        if not n % 1000:
+            progress(done + pos, total)
+    return done + len(block)
+
+
+#: bytes read at a time (256 KiB: a block is still in the cache when its lines are counted)
+_BLOCK = 1 << 18
+
+
+def _line_blocks(fh: Any) -> Iterator[tuple[bytes, bool]]:
+    """The lines of ``fh`` in blocks of about :data:`_BLOCK` bytes, each line with its newline
+    (but for a last line without one), and whether the next line is longer than
+    :data:`mafmt.limits.MAX_LINE_BYTES` (which ends the file)."""
+    limit = limits.MAX_LINE_BYTES
+    head: list[bytes] = []  # the start of a line that no block has finished yet
+    held = 0
+    while chunk := fh.read(_BLOCK):
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            head.append(chunk)
+            held += len(chunk)
+            if held > limit:
+                yield b"", True
+                return
+            continue
+        block = b"".join([*head, memoryview(chunk)[:cut]])  # one copy
+        head, held = ([chunk[cut:]], len(chunk) - cut) if cut < len(chunk) else ([], 0)
+        at = _long_line(block, limit) if len(block) > limit else None
+        if at is not None:
+            yield block[:at], True
             return
-        yield lineno, raw
+        yield block, held > limit
+        if held > limit:
+            return
+    if head:
+        yield b"".join(head), False
+
+
+def _long_line(block: bytes, limit: int) -> int | None:
+    """Where the first line of ``block`` longer than ``limit`` bytes (its newline not counted) starts."""
+    pos = 0
+    for line in block.split(b"\n"):
+        if len(line) > limit:
+            return pos
+        pos += len(line) + 1
+    return None
+
+
+class _LineCheck:
+    """Every check of one manifest line: the plain shape in any key order first (when ``lane``),
+    then the general path, whose schema validator is built at the first line that needs it."""
+
+    def __init__(self, path: str, encoding: str, remote: bool, ids: dict[Any, int]) -> None:
+        self.path, self.encoding, self.ids = path, encoding, ids
+        self.base = storage.parent(path)
+        self.voc_cache: dict[str, list[FormatError]] = {} if remote else _RemoteSkipped()
+        self.quick = _QUICK_LOADS if codecs.lookup(encoding).name == "utf-8" else None
+        #: whether plain lines may skip the general path: lanes on, UTF-8 decoded by orjson,
+        #: and a depth limit that plain lines do not reach
+        self.lane = lanes.PLAIN and self.quick is not None and limits.MAX_JSON_DEPTH >= _PLAIN_DEPTH
+        self._schema: Any = None
+
+    def _prepare(self) -> None:
+        from mafmt import schemas
+
+        check = self._schema = schemas.validator("manifest-line")
+        self.fast, self.explain = check.predicate, check.iter_errors
+        self.sample_keys, self.ann_keys = _known_keys()
+
+    def problems(self, raw: bytes, lineno: int, clean: bool = False) -> list[FormatError]:
+        """The problems of the line ``raw`` (with its newline), numbered ``lineno``; ``clean``:
+        it is known to be ASCII without ``\\u`` escapes."""
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[3:]
+        obj: Any = _UNSET
+        if self.quick is not None:  # (orjson reads ints beyond 64 bits as floats: the rules accept integral floats)
+            try:
+                obj = self.quick(raw)
+            except ValueError:
+                pass  # the standard decoder below says what is wrong (or accepts what orjson does not)
+            else:
+                if (self.lane and (clean or (raw.isascii() and b"\\u" not in raw)) and _plain_object(obj)
+                        and self._first(obj, lineno)):
+                    return []
+        if self._schema is None:
+            self._prepare()
+        path = self.path
+        if obj is _UNSET:
+            obj = _slow_decode(raw, self.encoding, path, lineno)
+            if obj is None:
+                return []
+            if isinstance(obj, FormatError):
+                return [obj]
+        if type(obj) is not dict:
+            return [FormatError(f"expected a JSON object, got {type(obj).__name__}", file=path, line=lineno, path="$")]
+        if raw.count(b"[") + raw.count(b"{") > limits.MAX_JSON_DEPTH:
+            try:
+                check_depth(obj, file=path, line=lineno)
+            except LimitError as exc:
+                return [exc]
+        found = [] if self.fast(obj) else [FormatError(msg, file=path, line=lineno, path=jpath)
+                                           for jpath, msg in self.explain(obj)]
+        return found + _line_rules(obj, raw, path, lineno, self.base, self.ids, self.voc_cache, self.sample_keys,
+                                   self.ann_keys)
+
+    def _first(self, obj: dict[str, Any], lineno: int) -> bool:
+        """Whether the line's id (if any) is not on an earlier line; a new one is recorded."""
+        sid = obj.get("id")
+        return sid is None or self.ids.setdefault(sid, lineno) == lineno
+
+
+#: the keys of a plain line and of its annotations (each a subset of the schema's)
+_PLAIN_KEYS = frozenset({"source", "usage", "id", "annotation", "hard", "hard-coefficient"})
+_BASIC_KEYS = frozenset({"source", "usage", "annotation"})
+_PLAIN_ANNOTATION_KEYS = frozenset({"type", "name", "annotated-by", "creation-time", "property"})
+_CLASSIFICATION = frozenset(t for t, kind in TYPES.items() if kind.endswith("_classification"))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NO_ANNOTATIONS: list[Any] = []
+
+
+def _plain_object(obj: Any) -> bool:
+    """Whether a decoded line (ASCII, no ``\\u`` escapes) has no finding but for a duplicate
+    id: what :data:`_PLAIN_LINES` takes, in any key order and spacing, also with an id or a
+    lower-case usage."""
+    if type(obj) is not dict or not _PLAIN_KEYS.issuperset(obj):
+        return False
+    source, usage, anns = obj.get("source"), obj.get("usage", "TRAIN"), obj.get("annotation", _NO_ANNOTATIONS)
+    if type(source) is not str or not source or source.startswith("content://") or type(anns) is not list:
+        return False
+    if type(usage) is not str or usage not in _USAGE_SPELLINGS or not (_BASIC_KEYS.issuperset(obj) or _plain_extras(obj)):
+        return False
+    for ann in anns:
+        if type(ann) is not dict or not _PLAIN_ANNOTATION_KEYS.issuperset(ann):
+            return False
+        kind, name = ann.get("type"), ann.get("name")
+        if type(kind) is not str or kind not in _CLASSIFICATION or type(name) is not str or not name:
+            return False
+        if len(ann) > 2 and not _plain_details(ann):
+            return False
+    return True
+
+
+def _plain_extras(obj: dict[str, Any]) -> bool:
+    """Whether a line's ``hard``, ``hard-coefficient`` and ``id`` (where given) are plain."""
+    coefficient = obj.get("hard-coefficient", 0)
+    return (type(obj.get("hard", False)) is bool and type(obj.get("id", "")) in (str, int)
+            and type(coefficient) in (int, float) and 0 <= coefficient <= 1)
+
+
+def _plain_details(ann: dict[str, Any]) -> bool:
+    """Whether an annotation's ``annotated-by``, ``creation-time`` and ``property`` (where
+    given) are plain: strings, the property also an object of scalars."""
+    if type(ann.get("annotated-by", "")) is not str or type(ann.get("creation-time", "")) is not str:
+        return False
+    prop = ann.get("property", "")
+    if type(prop) is dict:
+        for value in prop.values():
+            if type(value) not in _SCALARS:
+                return False
+        return True
+    return type(prop) is str
 
 
 def _slow_decode(raw: bytes, encoding: str, path: str, lineno: int) -> Any:
@@ -506,7 +687,7 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
     inside or around an element the schema already flagged is dropped as a duplicate. An
     empty ``<annotation/>`` is a valid (empty) document, as for the reader.
     """
-    from mafmt import schemas
+    from mafmt import schemas, voc  # (imported here: a manifest of classification lines does without lxml)
 
     try:
         root = voc.parse.parse_tree(data, name)

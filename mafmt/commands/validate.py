@@ -11,7 +11,7 @@ from mafmt.commands._util import (
     add_path_arguments,
     add_scale_arguments,
     check_input,
-    format_for,
+    format_name_for,
     reader_options,
     scale_options,
 )
@@ -37,15 +37,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"--max-errors must be 0 (all) or more, not {args.max_errors}")
     check_input(args)
     scale = scale_options(args)
-    fmt = format_for(args)
+    fmt = format_name_for(args)
     errors = warnings = 0
     first = True
     if args.json:
         out.write("[")
-    unit = PROGRESS_UNITS.get(fmt.name)
+    unit = PROGRESS_UNITS.get(fmt)
     bar = bar_for("validating", err, quiet=args.quiet, unit=unit or "problem", unit_scale=unit == "B")
     try:
-        for problem in _problems(args, fmt.name, scale, bar if unit else None):
+        for problem in _problems(args, fmt, scale, bar if unit else None):
             if problem.severity == "error":
                 errors += 1
             else:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         verdict = "valid" if not errors else "invalid"
         more = " (stopped at --max-errors)" if args.max_errors and errors >= args.max_errors else ""
-        out.write(f"{args.path}: {verdict} ({fmt.name}; {errors} error(s), {warnings} warning(s)){more}\n")
+        out.write(f"{args.path}: {verdict} ({fmt}; {errors} error(s), {warnings} warning(s)){more}\n")
     return 1 if errors else 0
 
 
