@@ -124,6 +124,10 @@ def count_lines(span: Span) -> int:
     return n
 
 
+def _count_each(spans: list[Span]) -> list[int]:
+    return [count_lines(span) for span in spans]
+
+
 def numbered(spans: Sequence[Span], newlines: Sequence[int]) -> list[Span]:
     """The spans with their ``first_line`` set from the newline counts of the spans before."""
     out, line = [], 1
@@ -197,8 +201,10 @@ def spans(eng: Any, path: str) -> Arriving:
     def numbered_spans() -> Iterator[Span]:
         cut = manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
         yield replace(cut[0], first_line=1)
-        if len(cut) > 1:
-            yield from numbered(cut, eng.map(count_lines, cut[:-1], name="mafmt-count") + [0])[1:]
+        if len(cut) > 1:  # one counting task per other worker: each goes to an idle one
+            groups = split_list(cut[:-1], max(1, eng.workers - 1), min_items=1)
+            counts = [n for group in eng.map(_count_each, groups, name="mafmt-count") for n in group]
+            yield from numbered(cut, counts + [0])[1:]
 
     return Arriving(numbered_spans())
 
