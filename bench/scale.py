@@ -6,6 +6,8 @@ Cases (the inputs of ``bench/datagen.py``, generated once into a cache folder on
 * ``voc-yolo``: the same folder -> a YOLO folder (a folder writer: the workers write their
   label files into the target's staging, the client the dataset's files);
 * ``validate-1m``: ``validate`` of a classification manifest of ``--lines`` (1,000,000) lines;
+* ``validate-det``: ``validate`` of a detection manifest of ``--images`` lines, each naming
+  its ModelArts VOC file (the same images as the VOC folder);
 * ``convert-1m``: the same manifest -> manifest (every line decoded, re-based, encoded).
 
 Every run is a fresh ``python`` process running the library call (so imports and, for N
@@ -91,14 +93,18 @@ if client is not None:
 def _inputs(cache: Path, images: int, lines: int) -> dict[str, str]:
     import datagen
 
-    voc = cache / f"voc-{images}"
+    voc, det = cache / f"voc-{images}", cache / f"det-{images}"
+    coco = None
     if not (voc / "Annotations").is_dir():
         coco = datagen.make_coco(images)
         datagen.write_voc(coco, voc)
+    if not (det / "train.manifest").is_file():
+        datagen.write_manifest(coco or datagen.make_coco(images), det)
     manifest = cache / f"cls-{lines}.manifest"
     if not manifest.exists():
         datagen.write_cls_manifest(manifest, lines)
-    return {"voc-coco": str(voc), "voc-yolo": str(voc), "validate-1m": str(manifest), "convert-1m": str(manifest)}
+    return {"voc-coco": str(voc), "voc-yolo": str(voc), "validate-1m": str(manifest), "convert-1m": str(manifest),
+            "validate-det": str(det / "train.manifest")}
 
 
 def _run(case: str, src: str, out: Path, workers: int) -> dict[str, Any]:
@@ -125,7 +131,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=1, help="runs per case and worker count (the best is kept)")
-    ap.add_argument("--cases", default="voc-coco,voc-yolo,validate-1m,convert-1m")
+    ap.add_argument("--cases", default="voc-coco,voc-yolo,validate-1m,validate-det,convert-1m")
     ap.add_argument("--cache", default=os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
                                                      "mafmt-scale-cache"))
     a = ap.parse_args()
