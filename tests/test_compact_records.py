@@ -26,7 +26,7 @@ from mafmt import lanes
 from mafmt.converters import coco
 from mafmt.model import CompactSample, Sample
 
-SETTINGS = settings(max_examples=120, deadline=None)
+SETTINGS = settings(max_examples=50, deadline=None)  # (7 writer settings: 350 documents)
 CATEGORIES = [{"id": 1, "name": "cat"}, {"id": 3, "name": "dog"}, {"id": 7, "name": "a & <b>"}]
 UNNAMED = {"id": 9, "name": ""}
 TARGETS = [

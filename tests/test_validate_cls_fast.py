@@ -26,7 +26,7 @@ from mafmt import cli, lanes, limits, validation
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.validation import iter_errors
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CLS_TYPES = ["modelarts/image_classification", "image_classification", "modelarts/text_classification",
              "audio_classification", "modelarts/sound_classification"]
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
