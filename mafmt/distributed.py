@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -130,17 +131,30 @@ class Engine:
                                  "killed?); nothing was written") from None
 
     def _settle(self, futures: list[Any]) -> None:
-        """After a failure: the tasks not started are cancelled, those running are waited for
-        (at most :data:`SETTLE_SECONDS`), so none writes into a target being undone."""
-        processing = getattr(self.client, "processing", None)
-        if processing is None:
+        """After a failure: every task of the call not done is cancelled (so none is retried,
+        and a task that kills its worker does not kill the next), and the job waits (at most
+        :data:`SETTLE_SECONDS`) until no worker still runs one, so none writes into a target
+        being undone."""
+        run = getattr(self.client, "run", None)
+        if run is None:
             return
+        keys = {str(f.key) for f in futures}
         with contextlib.suppress(Exception):
-            running = {key for keys in processing().values() for key in keys}
-            left = [f for f in futures if not f.done()]
-            self.client.cancel([f for f in left if f.key not in running])
-            distributed = require()
-            distributed.wait([f for f in left if f.key in running], timeout=SETTLE_SECONDS)
+            self.client.cancel([f for f in futures if not f.done()])
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                running = run(_executing)
+            except Exception:  # noqa: BLE001 - a worker going away: nothing to wait for there
+                return
+            if keys.isdisjoint(k for ks in running.values() for k in ks):
+                return
+            time.sleep(0.05)
+
+
+def _executing(dask_worker: Any) -> list[str]:
+    """Worker: the keys of the tasks its threads run now (cancelled ones too, until they end)."""
+    return [str(ts.key) for ts in dask_worker.state.executing]
 
 
 #: how long a failed job waits for its shards still running before it undoes the target
