@@ -286,6 +286,7 @@ def test_a_failed_shard_waits_for_the_shards_still_running(cluster: Any, tmp_pat
     # the caller undoes the target once the stream is left: no other shard may still be writing into it
     from mafmt.distributed import Engine
 
+    cluster.wait_for_workers(2, timeout=60)  # (a test before it may have killed them: fail, not hang)
     eng = Engine(cluster, 2)
     items = [(i, str(tmp_path)) for i in range(8)]
     with pytest.raises(ValueError, match="shard 0 fails"), eng.stream(fail_or_sleep, items, name="t") as results:
@@ -300,6 +301,7 @@ def test_a_failed_shard_waits_for_the_shards_still_running(cluster: Any, tmp_pat
 def test_results_arrive_in_input_order_while_later_shards_run(cluster: Any, tmp_path: Path) -> None:
     from mafmt.distributed import Engine
 
+    cluster.wait_for_workers(2, timeout=60)
     eng = Engine(cluster, 2)
     items = [(i, str(tmp_path)) for i in range(1, 7)]
     got = []
