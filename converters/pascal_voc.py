@@ -493,18 +493,9 @@ class Writer:
 _KEPT = HOLDS_OBJECT | {"properties", "extra", "confidence", "hard_coefficient", "hard_reasons", "mask_color"}
 
 
-def _coord(v: Number, integer: bool, flag: list[bool]) -> Number:
-    if isinstance(v, float):
-        if v.is_integer():
-            return int(v)
-        if integer:
-            flag[0] = True
-            return round(v)
-    return v
-
-
 def _corners(box: tuple[Number, ...], integer: bool) -> tuple[list[Number], bool]:
-    """The corners as :func:`_coord` makes them, and whether one was rounded."""
+    """The corners as a standard VOC object holds them (integer floats as ints; with
+    ``integer``, every float rounded), and whether one was rounded."""
     if integer:
         return [v if type(v) is int else round(v) for v in box], any(
             type(v) is float and not v.is_integer() for v in box)  # type: ignore[union-attr]
@@ -526,10 +517,9 @@ def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool
     else:
         report.lose(f"{shape.kind}->bbox")
         box = BndBox(*shape.bbox())
-    flag = [False]
-    box = BndBox(_coord(box.xmin, integer, flag) + base, _coord(box.ymin, integer, flag) + base,
-                 _coord(box.xmax, integer, flag), _coord(box.ymax, integer, flag))
-    if flag[0]:
+    (x0, y0, x1, y1), rounded = _corners(box.bbox(), integer)
+    box = BndBox(x0 + base, y0 + base, x1, y1)
+    if rounded:
         report.lose("float coordinate->rounded")
     out = VocObject.plain(
         obj.name, box,

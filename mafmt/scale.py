@@ -74,7 +74,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
@@ -412,7 +412,7 @@ def _side_part(docs: Any, side: dict[str, Any], part: _Part) -> None:
         shutil.rmtree(tx.staging, ignore_errors=True)
 
 
-def _write_manifest(eng: Engine, shards_: list[Any], job: dict[str, Any], report: Report, read_report: Report,
+def _write_manifest(eng: Engine, shards_: Sequence[Any], job: dict[str, Any], report: Report, read_report: Report,
                     check: Any) -> None:
     """The manifest and its side folder of VOC files as one group of transactions, as
     :func:`mafmt.manifest.write` commits them: the workers write their documents into the side
@@ -543,7 +543,7 @@ def _csv_rows(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> No
     part.records = [task, columns, detects]
 
 
-def _write_csv(eng: Engine, shards_: list[Any], parts: list[_Part], job: dict[str, Any], report: Report,
+def _write_csv(eng: Engine, shards_: Sequence[Any], parts: list[_Part], job: dict[str, Any], report: Report,
                check: Any) -> None:
     """The header and the shards' rows in order, as the file; a shard whose task or columns are
     not the table's is written again with them (the columns are those of the whole table, in
@@ -566,7 +566,7 @@ def _write_csv(eng: Engine, shards_: list[Any], parts: list[_Part], job: dict[st
             fh.write(part.data)
 
 
-def _csv_again(eng: Engine, shards_: list[Any], parts: list[_Part], job: dict[str, Any], task: str,
+def _csv_again(eng: Engine, shards_: Sequence[Any], parts: list[_Part], job: dict[str, Any], task: str,
                columns: list[str] | None, wrong: Any) -> list[_Part]:
     """``parts`` with those ``wrong`` says are not the table's written again with ``task`` and ``columns``."""
     again = [i for i, p in enumerate(parts) if wrong(p)]
@@ -694,7 +694,7 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def _write_folder(eng: Engine, shards_: list[Any], job: dict[str, Any], report: Report, read_report: Report,
+def _write_folder(eng: Engine, shards_: Sequence[Any], job: dict[str, Any], report: Report, read_report: Report,
                   check: Any) -> None:
     """A folder writer over the shards: the client opens the target's transaction, the workers
     write their samples' files into its staging, the client merges what the writers carry
@@ -839,7 +839,7 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
     return report
 
 
-def _write(eng: Engine, shards_: list[Any], job: dict[str, Any], folder: bool, report: Report,
+def _write(eng: Engine, shards_: Sequence[Any], job: dict[str, Any], folder: bool, report: Report,
            read_report: Report, check: Any) -> str | None:
     """Write the target from the shards; returns why it must be written in one process instead, or None."""
     name = job["writer"]

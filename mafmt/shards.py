@@ -227,7 +227,7 @@ class _VocRun:
 @dataclass(slots=True)
 class Source:
     reader: Any
-    shards: list[Any]
+    shards: Sequence[Any]  # (a list, or an Arriving one while a listing still runs)
     meta: Any = None
 
 
@@ -242,7 +242,7 @@ def source_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any])
             from mafmt.storage.transaction import recover
 
             recover(src)  # as the reader does: a commit a kill interrupted is finished or undone first
-        return Source(reader, cast(Any, spans(eng, src)))
+        return Source(reader, spans(eng, src))
     cut = _CUTTERS.get(reader.name)
     if cut is not None:
         source = cut(eng, src, read_options)
@@ -284,7 +284,7 @@ def _voc_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -
     shards = Arriving(runs())
     if not shards.find(lambda s: bool(s.files)):
         return None  # no annotation at all: the reader's own error, in one process
-    return Source(reader, cast(Any, shards), meta)
+    return Source(reader, shards, meta)
 
 
 def file_runs(eng: Any, folder: str, keep: Any, recursive: bool = False) -> Iterator[list[str]]:
@@ -533,7 +533,7 @@ def _layout_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]
     shards = Arriving(_LayoutRun(src, name, tuple(run), options) for run in runs)
     if not shards.find(lambda s: bool(s.items)):
         return None  # nothing found: the reader's own error, in one process
-    return Source(reader, cast(Any, shards))
+    return Source(reader, shards)
 
 
 def _read_layout(shard: _LayoutRun, on_error: str) -> tuple[Iterable[Sample], Report]:
