@@ -47,10 +47,10 @@ case, src, dst, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]
 client = None
 start = 0.0
 if workers > 1:
-    import logging, distributed
+    import contextlib, distributed, mafmt.distributed
     t = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=logging.ERROR)
+    stack = contextlib.ExitStack()
+    cluster = stack.enter_context(mafmt.distributed.local_cluster(workers))  # as --workers starts it
     client = distributed.Client(cluster)
     start = time.perf_counter() - t
 kw = {"scheduler": client} if client is not None else {}
@@ -86,7 +86,7 @@ rss, cpu = usage()
 print(json.dumps({"total": total, "job": job, "start": start, "client_rss_kb": rss, "client_cpu": cpu,
                   "worker_rss_kb": peaks, "worker_cpu": cpus, "digest": digest, **extra}))
 if client is not None:
-    client.close(); cluster.close()
+    client.close(); stack.close()
 """
 
 

@@ -38,7 +38,7 @@ import gc
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, cast
 
 import orjson
@@ -885,15 +885,29 @@ class _AnnotationIds:
     def __init__(self) -> None:
         self.used: set[int] = set()
         self.next = 1
+        self.high = 0  # the highest id taken
 
     def take(self, wanted: Any) -> int:
         if type(wanted) is int and wanted not in self.used:
             self.used.add(wanted)
+            self.high = max(self.high, wanted)
             return wanted
         while self.next in self.used:
             self.next += 1
         self.used.add(self.next)
+        self.high = max(self.high, self.next)
         return self.next
+
+    def take_run(self, n: int) -> Sequence[int]:
+        """``[self.take(None) for _ in range(n)]``, in one step when no id taken is above the next free one."""
+        while self.next in self.used:
+            self.next += 1
+        if n and self.next > self.high:
+            run = range(self.next, self.next + n)
+            self.used.update(run)
+            self.next = self.high = run[-1]
+            return run
+        return [self.take(None) for _ in range(n)]
 
 
 def _reindent(path: str, indent: int) -> None:

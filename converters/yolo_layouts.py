@@ -186,10 +186,10 @@ def _files(folder: str, exts: tuple[str, ...], listing: list[str] | None = None)
     """The files of ``folder`` (recursive; or of its ``listing``) that end in ``exts``, hidden names skipped."""
     out = []
     for path in storage.iter_files(folder, recursive=True) if listing is None else listing:
-        rel = storage.relative_to(path, folder).removeprefix("./")
-        if rel.startswith(".") or "/." in rel:
+        if not path.lower().endswith(exts):
             continue
-        if path.lower().endswith(exts):
+        rel = storage.relative_to(path, folder).removeprefix("./")
+        if not (rel.startswith(".") or "/." in rel):
             out.append(path)
     return out
 

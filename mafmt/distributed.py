@@ -31,7 +31,8 @@ from typing import Any
 
 from mafmt.errors import MafmtError, UsageError
 
-__all__ = ["INSTALL_HINT", "Engine", "cpu_count", "engine", "parse_workers", "require", "wanted"]
+__all__ = ["INSTALL_HINT", "LOCAL_CLUSTER_CONFIG", "Engine", "cpu_count", "engine", "local_cluster", "parse_workers",
+           "require", "wanted"]
 
 INSTALL_HINT = "pip install 'mafmt[dask]'"
 
@@ -186,8 +187,6 @@ def engine(workers: str | int | None = 1, scheduler: Any = None) -> Iterator[Eng
         yield Engine(scheduler, _worker_count(scheduler, n))
         return
     distributed = require()
-    import logging
-
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout="10s")
@@ -198,21 +197,47 @@ def engine(workers: str | int | None = 1, scheduler: Any = None) -> Iterator[Eng
         finally:
             client.close()
         return
-    import warnings
-
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    with warnings.catch_warnings():  # "port 8787 is already in use": no dashboard is wanted anyway
-        warnings.simplefilter("ignore", UserWarning)
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
-    try:
+    with local_cluster(n) as cluster:
         client = distributed.Client(cluster)
         try:
             yield Engine(client, n)
         finally:
             client.close()
-    finally:
-        cluster.close()
+
+
+@contextmanager
+def local_cluster(n: int) -> Iterator[Any]:
+    """A :class:`distributed.LocalCluster` of ``n`` single-threaded worker processes, with
+    :data:`LOCAL_CLUSTER_CONFIG`, closed on leaving."""
+    import logging
+    import warnings
+
+    import dask
+
+    distributed = require()
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        with warnings.catch_warnings():  # "port 8787 is already in use": no dashboard is wanted anyway
+            warnings.simplefilter("ignore", UserWarning)
+            cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=logging.ERROR)
+        try:
+            yield cluster
+        finally:
+            cluster.close()
+
+
+#: Dask settings of the local cluster mafmt starts (a cluster given by ``--scheduler`` keeps its
+#: own): nobody looks at its dashboard, so its workers do not sample their stacks every 10 ms
+#: for it, and its housekeeping runs less often. Measured on the 2-core machine: the idle
+#: cluster's CPU fell from 0.43 s (client) + 0.35 s (each worker) per 7 s to 0.10 + 0.05 s,
+#: the client's CPU in a VOC -> COCO job from 1.3 to 1.05 s.
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+}
 
 
 def _worker_count(client: Any, default: int) -> int:

@@ -70,10 +70,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import secrets
 import shutil
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -197,6 +199,7 @@ class _Part:
     state: dict[str, Any] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)
     blobs: list[tuple[str, bytes]] = field(default_factory=list)
+    coco: _CocoAnns | None = None
 
 
 class _OneProcess(Exception):
@@ -249,9 +252,28 @@ class _Counted:
 # --------------------------------------------------------------------------- COCO
 
 
+@dataclass(slots=True)
+class _CocoAnns:
+    """A shard's COCO annotations as one bytes template: each annotation's record with
+    ``%d`` holes for its ``id``, ``image_id`` and ``category_id`` (filled by the client in one
+    ``%`` call), the shard's labels in their first-seen order, and for each annotation the
+    index of its image in the shard, of its label, and the id the source gave it (None: none
+    gave one)."""
+
+    template: bytes = b""
+    labels: list[str] = field(default_factory=list)
+    image_of: array = field(default_factory=lambda: array("q"))
+    label_of: array = field(default_factory=lambda: array("q"))
+    wanted: list[Any] | None = None
+
+
+_HOLES = b'{"id":%d,"image_id":%d,"category_id":%d'
+_HOLES_COMMA = _HOLES + b","
+
+
 def _coco_records(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
     """The COCO writer's loop (:func:`mafmt.converters.coco.write`) up to the ids: for each
-    image its record and the bytes of its annotations after ``{id, image_id, category_id,``."""
+    image its record, and its annotations into a :class:`_CocoAnns`."""
     from mafmt.converters import coco
     from mafmt.converters._sizes import SizeResolver
     from mafmt.model import Classification
@@ -261,23 +283,36 @@ def _coco_records(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -
     sizes = SizeResolver(opts.get("images"), opts.get("size_table"))
     circle_vertices = opts.get("circle_vertices", 32)
     dumps = coco._dumps
+    pieces: list[bytes] = []
+    label_index: dict[str, int] = {}
+    image_of, label_of, wanted = array("q"), array("q"), []
     for sample in samples:
         sized = coco.sized_objects(sample, sizes, report)  # the per-sample part of coco.write, shared
         if sized is None:
             continue
         width, height, kept = sized
-        anns: list[tuple[Any, str, bytes | None]] = []
+        index = len(part.records)
         for obj in kept:
             ann = coco._annotation(obj, 0, circle_vertices, report)
-            wanted = ann.pop("id")
+            wanted.append(ann.pop("id"))
             del ann["image_id"], ann["category_id"]
-            anns.append((wanted, cast(str, obj.name), dumps(ann)[1:]))  # (a copy: orjson's own bytes hold 4 KB)
+            rest = dumps(ann)
+            if b"%" in rest:
+                rest = rest.replace(b"%", b"%%")
+            pieces.append(_HOLES_COMMA + memoryview(rest)[1:])  # (a copy: orjson's own bytes hold 4 KB)
+            image_of.append(index)
+            label_of.append(label_index.setdefault(cast(str, obj.name), len(label_index)))
         for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
-            anns.append((None, label, None))
+            wanted.append(None)
+            pieces.append(_HOLES + b"}")
+            image_of.append(index)
+            label_of.append(label_index.setdefault(label, len(label_index)))
         origin = sample.origin.file if sample.origin is not None else None
         part.records.append((sample.source, origin, sample.id, width, height, sample.usage,
-                             dict(sample.extra) if sample.extra else None, anns))
+                             dict(sample.extra) if sample.extra else None))
         report.written += 1
+    part.coco = _CocoAnns(b",".join(pieces), list(label_index), image_of, label_of,
+                          wanted if any(w is not None for w in wanted) else None)
 
 
 class _Ref:
@@ -309,26 +344,19 @@ def _write_coco(dst: str, parts: Iterable[_Part], job: dict[str, Any], report: R
             first_ann = b""
             for part in parts:
                 _take(report, part)
-                chunks: list[bytes] = []
-                for source, origin, sid, width, height, usage, extra, records in part.records:
+                image_ids: list[int] = []
+                images: list[bytes] = []
+                for source, origin, sid, width, height, usage, extra in part.records:
                     image_id, img = names.image(cast(Sample, _Ref(source, origin, sid)), width, height, usage, extra)
+                    image_ids.append(image_id)
                     if img is not None:
-                        out.write(b"" if first_image else b",")
-                        out.write(dumps(img))
-                        first_image = False
-                    for wanted, label, rest in records:
-                        if rest is None:
-                            chunks.append(dumps({"id": ann_ids.take(None), "image_id": image_id,
-                                                 "category_id": cats.id_of(label)}))
-                            continue
-                        cid = cats.id_of(label)
-                        aid = ann_ids.take(wanted)
-                        if not (-_INT64 <= aid < _INT64 and -_INT64 <= image_id < _INT64):
-                            raise _OneProcess("an id beyond 64 bits")
-                        chunks.append(b'{"id":%d,"image_id":%d,"category_id":%d,' % (aid, image_id, cid) + rest)
-                if chunks:  # (each shard's annotations go to a file as it arrives: the client holds one shard)
-                    anns.write(first_ann + b",".join(chunks))
-                    first_ann = b","
+                        images.append(dumps(img))
+                if images:
+                    out.write((b"" if first_image else b",") + b",".join(images))
+                    first_image = False
+                if part.coco is not None and part.coco.template:
+                    anns.write(first_ann + _fill(part.coco, image_ids, cats, ann_ids))
+                    first_ann = b","  # (each shard's annotations go to a file as it arrives: the client holds one shard)
                 if part.error is not None:  # after the records before it, as one process meets it
                     raise part.error
             out.write(b'],"annotations":[')
@@ -337,6 +365,16 @@ def _write_coco(dst: str, parts: Iterable[_Part], job: dict[str, Any], report: R
             out.write(b'],"categories":' + dumps(cats.records()) + b"}")
         if opts.get("indent") is not None:
             coco._reindent(staged, opts["indent"])
+
+
+def _fill(c: _CocoAnns, image_ids: list[int], cats: Any, ann_ids: Any) -> bytes:
+    """A shard's annotations with their ids, as one process numbers them."""
+    cids = [cats.id_of(label) for label in c.labels]  # (first-seen order: new categories as one process adds them)
+    aids = ann_ids.take_run(len(c.image_of)) if c.wanted is None else [ann_ids.take(w) for w in c.wanted]
+    if not (-_INT64 <= min(aids) and max(aids) < _INT64 and -_INT64 <= min(image_ids) and max(image_ids) < _INT64):
+        raise _OneProcess("an id beyond 64 bits")
+    return c.template % tuple(itertools.chain.from_iterable(
+        zip(aids, map(image_ids.__getitem__, c.image_of), map(cids.__getitem__, c.label_of))))
 
 
 # --------------------------------------------------------------------------- manifest
