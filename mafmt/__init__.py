@@ -211,18 +211,19 @@ def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, 
     ``read_options`` (``images=``, ``size_table=``) go to the format's reader.
     ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
     findings, in the same order)."""
-    from mafmt import converters, distributed
+    from mafmt import distributed
+    from mafmt.format_names import name_of
 
     path = os.fspath(path_or_uri)
-    fmt = converters.get(format) if format else converters.detect(path)
+    name = name_of(path, format)  # (a local manifest without loading the registry)
     if distributed.wanted(workers, scheduler):
         from mafmt import scale
 
-        return scale.validate(path, fmt.name, remote=remote, read_options=read_options, workers=workers,
+        return scale.validate(path, name, remote=remote, read_options=read_options, workers=workers,
                               scheduler=scheduler)
     from mafmt.validation import iter_errors
 
-    return list(iter_errors(path, fmt.name, remote=remote, read_options=read_options))
+    return list(iter_errors(path, name, remote=remote, read_options=read_options))
 
 
 def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images: str | None = None,

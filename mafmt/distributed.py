@@ -88,6 +88,14 @@ class Engine:
         self.client = client
         self.workers = workers
 
+    def prepare(self, *modules: str) -> None:
+        """Have each worker import ``modules`` now, without waiting, while the client still lists
+        the source: the first shards then start without paying for the imports."""
+        run = getattr(self.client, "run", None)
+        if run is not None:
+            with contextlib.suppress(Exception):  # (only a head start: a worker that cannot is left alone)
+                run(_import, modules, wait=False)
+
     def map(self, func: Callable[..., Any], items: Sequence[Any], *args: Any, name: str = "mafmt") -> list[Any]:
         """``[func(item, *args) for item in items]``, run on the workers (see :meth:`stream`)."""
         with self.stream(func, items, *args, name=name) as results:
@@ -151,6 +159,14 @@ class Engine:
             if keys.isdisjoint(k for ks in running.values() for k in ks):
                 return
             time.sleep(0.05)
+
+
+async def _import(modules: Sequence[str]) -> None:
+    """Worker (in its event loop: Dask runs only coroutines without waiting for them)."""
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _executing(dask_worker: Any) -> list[str]:

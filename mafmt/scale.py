@@ -77,7 +77,7 @@ import shutil
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -145,32 +145,53 @@ def _validate_read(path: str, fmt: Any, read_options: dict[str, Any], workers: s
 
 
 def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> list[FormatError]:
-    spans = shards.spans(eng, path)
+    """The findings of a sharded manifest, as one process gives them. Its byte ranges are not
+    counted first: each worker numbers its lines from 1, and the client shifts the numbers by
+    the lines of the ranges before (a range whose findings name an earlier line, or whose ids
+    came before, is checked again here with its real numbers)."""
+    from mafmt.validation import FIRST_ON_LINE
+
+    eng.prepare("mafmt.scale", "mafmt.validation")
+    spans = shards.manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
     out: list[FormatError] = []
     seen: dict[Any, int] = {}
+    first = 1
     with eng.stream(_validate_span, spans, encoding, remote, name="mafmt-validate") as results:
-        for span, (found, ids) in zip(spans, results, strict=True):
+        for span, (found, ids, lines) in zip(spans, results, strict=True):
+            shift = first - 1
             earlier = {sid: seen[sid] for sid in ids if sid in seen}
-            if earlier:  # an id of an earlier shard again: this shard's duplicate warnings depend on it
-                found, _ = _validate_span(span, encoding, remote, earlier)
+            if earlier or any(FIRST_ON_LINE in f.reason for f in found):
+                found, ids, _ = _validate_span(replace(span, first_line=first), encoding, remote, earlier)
+                shift = 0
+            if shift:  # (a finding in a VOC file keeps its XML line)
+                found = [type(f)(f.reason, file=f.file, line=f.line + shift, path=f.path, severity=f.severity)
+                         if f.line is not None and f.file == path else f for f in found]
             for sid, line in ids.items():
-                seen.setdefault(sid, line)
+                seen.setdefault(sid, line + shift)
             out.extend(found)
             if found and isinstance(found[-1], LimitError) and "longer than the limit" in found[-1].reason:
                 break  # a line over the limit ends the file, as in one process
+            first += lines
     return out
 
 
 def _validate_span(span: Span, encoding: str, remote: bool,
-                   earlier: dict[Any, int] | None = None) -> tuple[list[FormatError], dict[Any, int]]:
-    """Worker: the findings of a span's lines and the first line of each sample id in it."""
+                   earlier: dict[Any, int] | None = None) -> tuple[list[FormatError], dict[Any, int], int]:
+    """Worker: the findings of a span's lines, the first line of each sample id in it, and its
+    number of lines (numbered from ``span.first_line``, or from 1 when that is 0)."""
     from mafmt.validation import _manifest_errors
 
     ids: dict[Any, int] = dict(earlier or {})
-    found = list(_manifest_errors(span.uri, encoding, remote=remote, span=span, ids=ids))
+    found: list[FormatError] = []
+    check = _manifest_errors(span.uri, encoding, remote=remote, span=span, ids=ids)
+    try:
+        while True:
+            found.append(next(check))
+    except StopIteration as stop:
+        after = stop.value
     if earlier:
         ids = {k: v for k, v in ids.items() if k not in earlier}
-    return found, ids
+    return found, ids, after - (span.first_line or 1)
 
 
 def _validate_files(files: list[str], format: str) -> list[FormatError]:
@@ -861,6 +882,7 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
                       on_error=on_error, strict=strict)
 
     with engine(workers, scheduler) as eng:
+        eng.prepare("mafmt.scale", "mafmt.converters")
         source = source_shards(eng, src, reader, read_options)
         job = {"writer": name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
                "read_options": read_options, "write_options": write_options,

@@ -139,28 +139,34 @@ _PLAIN_DEPTH = 4
 #: what ``progress(done, total)`` counts, per format (others: no progress)
 PROGRESS_UNITS = {"manifest": "B", **dict.fromkeys(VOC_FORMATS, "file")}
 
+#: the only finding whose text holds a line number of the manifest: "duplicate id 'x' (first on line 7)"
+FIRST_ON_LINE = "(first on line "
+
 
 def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False, span: Any = None,
-                     ids: dict[Any, int] | None = None, progress: Progress | None = None) -> Iterator[FormatError]:
+                     ids: dict[Any, int] | None = None,
+                     progress: Progress | None = None) -> Generator[FormatError, None, int]:
     """The problems of a manifest; with ``span`` (a :class:`mafmt.shards.Span`) of its lines in
-    that byte range only, numbered from ``span.first_line``, ``ids`` holding the sample ids
-    of the lines before (what :mod:`mafmt.scale` gives a shard; the findings are the ones a
-    whole-file run gives for those lines). ``progress`` follows the bytes read.
+    that byte range only, numbered from ``span.first_line`` (from 1 when it is 0: the caller
+    shifts the numbers), ``ids`` holding the sample ids of the lines before (what
+    :mod:`mafmt.scale` gives a shard; the findings are the ones a whole-file run gives for
+    those lines). ``progress`` follows the bytes read. Returns the number of the line after
+    the last one read.
 
     Runs of plain classification lines (:data:`_PLAIN_LINES`) are taken by one regular
     expression match, without decoding: they have no finding by construction. Every other
     line goes through :class:`_LineCheck`."""
-    check = _LineCheck(path, encoding, remote, {} if ids is None else ids)
+    check = _LineCheck(path, encoding, remote, {} if ids is None else ids, span is None or span.start == 0)
     try:
         if span is None:
             fh, first = storage.open_read(path), 1
         else:
             from mafmt.storage.ranges import open_range
 
-            fh, first = open_range(path, span.start, span.end), span.first_line
+            fh, first = open_range(path, span.start, span.end), span.first_line or 1
     except StorageError as exc:
         yield FormatError(exc.message, file=path)
-        return
+        return 1
     total: int | None = None
     if progress is not None:
         try:
@@ -177,9 +183,10 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
             if too_long:
                 yield LimitError(f"line is longer than the limit of {limits.MAX_LINE_BYTES} bytes", file=path,
                                  line=lineno)
-                return
+                return lineno
     if progress is not None:
         progress(done, total if total is not None else done)
+    return lineno
 
 
 def _block_problems(block: bytes, lineno: int, plain: Any, check: _LineCheck) -> Generator[FormatError, None, int]:
@@ -274,8 +281,9 @@ class _LineCheck:
     """Every check of one manifest line: the plain shape in any key order first (when ``lane``),
     then the general path, whose schema validator is built at the first line that needs it."""
 
-    def __init__(self, path: str, encoding: str, remote: bool, ids: dict[Any, int]) -> None:
+    def __init__(self, path: str, encoding: str, remote: bool, ids: dict[Any, int], at_start: bool = True) -> None:
         self.path, self.encoding, self.ids = path, encoding, ids
+        self.bom_line = 1 if at_start else 0  # (a byte order mark only opens the file's first line)
         self.base = storage.parent(path)
         self.voc_cache: dict[str, list[FormatError]] = {} if remote else _RemoteSkipped()
         self.quick = _QUICK_LOADS if codecs.lookup(encoding).name == "utf-8" else None
@@ -294,7 +302,7 @@ class _LineCheck:
     def problems(self, raw: bytes, lineno: int, clean: bool = False) -> list[FormatError]:
         """The problems of the line ``raw`` (with its newline), numbered ``lineno``; ``clean``:
         it is known to be ASCII without ``\\u`` escapes."""
-        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+        if lineno == self.bom_line and raw.startswith(codecs.BOM_UTF8):
             raw = raw[3:]
         obj: Any = _UNSET
         if self.quick is not None:  # (orjson reads ints beyond 64 bits as floats: the rules accept integral floats)
@@ -442,7 +450,7 @@ def _line_rules(
     if sid is not None and type(sid) in (str, int):
         first = ids.setdefault(sid, line)
         if first != line:
-            out.append(_warn(file, line, "$.id", f"duplicate id {sid!r} (first on line {first})"))
+            out.append(_warn(file, line, "$.id", f"duplicate id {sid!r} {FIRST_ON_LINE}{first})"))
     if not text.isascii() or b"\\u" in text:  # raw or \u-escaped
         out += [_warn(file, line, p, "non-ASCII text outside source and name") for p in _non_ascii(obj)]
     anns = obj.get("annotation")

@@ -126,22 +126,11 @@ def format_for(args: Any) -> Any:
 
 
 def format_name_for(args: Any) -> str:
-    """The name of :func:`format_for`'s format; for a local manifest file (``--format manifest``
-    or its extension) without loading the registry, a tenth of a second of the command's start."""
-    import os
+    """The name of :func:`format_for`'s format (:func:`mafmt.format_names.name_of`: a local
+    manifest without loading the registry)."""
+    from mafmt.format_names import name_of
 
-    from mafmt import storage
-
-    path = args.path
-    local_file = not storage.scheme_of(path) and os.path.isfile(path)
-    if local_file and (args.format == "manifest" or (
-            not args.format and os.path.splitext(path)[1].lower() in _MANIFEST_EXTENSIONS)):
-        return "manifest"
-    return str(format_for(args).name)
-
-
-#: the extensions :func:`mafmt.converters.detect` takes for a manifest (a test keeps them equal)
-_MANIFEST_EXTENSIONS = (".manifest", ".jsonl")
+    return name_of(args.path, args.format)
 
 
 def reader_options(args: Any) -> dict[str, Any]:
