@@ -212,7 +212,7 @@ def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, 
     ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
     findings, in the same order)."""
     from mafmt import distributed
-    from mafmt.format_names import name_of
+    from mafmt.format_lookup import name_of
 
     path = os.fspath(path_or_uri)
     name = name_of(path, format)  # (a local manifest without loading the registry)

@@ -126,9 +126,9 @@ def format_for(args: Any) -> Any:
 
 
 def format_name_for(args: Any) -> str:
-    """The name of :func:`format_for`'s format (:func:`mafmt.format_names.name_of`: a local
+    """The name of :func:`format_for`'s format (:func:`mafmt.format_lookup.name_of`: a local
     manifest without loading the registry)."""
-    from mafmt.format_names import name_of
+    from mafmt.format_lookup import name_of
 
     return name_of(args.path, args.format)
 
