@@ -8,7 +8,8 @@ A shard is a small, picklable description of a part of a source; a worker opens 
   range (a ranged GET on object storage). The first range starts at once; meanwhile the
   lines of the others are counted on the workers, so every shard knows the number of its
   first line and errors keep their ``file:line`` (:func:`spans`, :func:`count_lines`,
-  :func:`open_span`);
+  :func:`open_span`). ``validate`` counts nothing first: its workers number each range from 1
+  and the client shifts the numbers (:func:`mafmt.scale._validate_manifest`);
 * folder formats split by **file lists** listed once by the client: VOC folders (runs of
   each part's XML files), YOLO folders (runs of each split's keys; layout, class names and
   size table resolved by the client and carried by the shard) and the ModelArts import

@@ -36,6 +36,23 @@ def cluster(_moto_server: Any) -> Iterator[Any]:
 
 
 @pytest.fixture()
+def dying_cluster(_moto_server: Any) -> Iterator[Any]:
+    """A client of a 2-worker cluster of its own, for a test that kills workers: a nanny whose
+    restarted worker is killed again while it starts gives up on it (distributed logs "Failed
+    to restart worker"), and a cluster left without workers must not fail the tests after."""
+    import dask
+    import distributed
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                      env=worker_env(_moto_server.endpoint), silence_logs=50)
+    client = distributed.Client(lc)
+    yield client
+    client.close()
+    lc.close()
+
+
+@pytest.fixture()
 def small_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shards of a few hundred bytes, files or images, so small inputs make several."""
     monkeypatch.setattr(shards, "MIN_SPAN_BYTES", 512)

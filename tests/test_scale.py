@@ -32,6 +32,7 @@ WRITERS = {name: ("out.json" if name == "coco" else "out.manifest" if name == "m
 
 
 cluster = scale_cluster.cluster  # the module's 2-worker cluster
+dying_cluster = scale_cluster.dying_cluster  # a cluster of its own for a test that kills workers
 small_shards = scale_cluster.small_shards
 
 
@@ -187,21 +188,18 @@ def test_side_file_names_repeated_across_shards_run_in_one_process(tmp_path: Pat
     assert two_report == report
 
 
-def test_a_killed_worker_leaves_a_manifest_and_its_side_folder_as_they_were(cluster: Any, tmp_path: Path) -> None:
+def test_a_killed_worker_leaves_a_manifest_and_its_side_folder_as_they_were(dying_cluster: Any, tmp_path: Path) -> None:
     src = voc_dataset(tmp_path / "src", 23)
     out = tmp_path / "out"
     mafmt.convert(_coco_source(tmp_path / "old", 5), out / "train.manifest", dst_format="manifest")
     before = _tree(out)
     assert len(before) == 6  # the manifest and its 5 VOC files
-    cluster.register_plugin(KillOnTask("mafmt-convert"), name=KillOnTask.name)
-    try:
-        with pytest.raises(MafmtError, match="worker died while running mafmt-(convert|count) shard"):
-            mafmt.convert(src, out / "train.manifest", overwrite=True, on_error="skip", scheduler=cluster)
-        assert _tree(out) == before
-        assert sorted(os.listdir(out)) == ["Annotations", "train.manifest"]  # no staging left beside them
-        assert os.listdir(out / "Annotations") == ["train"]
-    finally:
-        _unregister_when_workers_are_back(cluster, KillOnTask.name)
+    dying_cluster.register_plugin(KillOnTask("mafmt-convert"), name=KillOnTask.name)
+    with pytest.raises(MafmtError, match="worker died while running mafmt-(convert|count) shard"):
+        mafmt.convert(src, out / "train.manifest", overwrite=True, on_error="skip", scheduler=dying_cluster)
+    assert _tree(out) == before
+    assert sorted(os.listdir(out)) == ["Annotations", "train.manifest"]  # no staging left beside them
+    assert os.listdir(out / "Annotations") == ["train"]
 
 
 def _obs_tree(prefix: str) -> dict[str, bytes]:
@@ -267,19 +265,16 @@ def test_file_names_repeated_across_shards_run_in_one_process(tmp_path: Path, cl
     assert len(fallbacks) == 3
 
 
-def test_a_killed_worker_leaves_a_folder_target_as_it_was(cluster: Any, tmp_path: Path) -> None:
+def test_a_killed_worker_leaves_a_folder_target_as_it_was(dying_cluster: Any, tmp_path: Path) -> None:
     src = manifest_dataset(tmp_path / "m", 120)
     target = tmp_path / "out" / "yolo"
     target.mkdir(parents=True)
     (target / "old.txt").write_bytes(b"the old target\n")
-    cluster.register_plugin(KillOnTask("mafmt-convert"), name=KillOnTask.name)
-    try:
-        with pytest.raises(MafmtError, match="worker died while running mafmt-(convert|count) shard"):
-            mafmt.convert(src, target, dst_format="yolo", overwrite=True, scheduler=cluster)
-        assert _tree(target) == {"old.txt": b"the old target\n"}
-        assert sorted(os.listdir(target.parent)) == ["yolo"]  # no staging left beside it
-    finally:
-        _unregister_when_workers_are_back(cluster, KillOnTask.name)
+    dying_cluster.register_plugin(KillOnTask("mafmt-convert"), name=KillOnTask.name)
+    with pytest.raises(MafmtError, match="worker died while running mafmt-(convert|count) shard"):
+        mafmt.convert(src, target, dst_format="yolo", overwrite=True, scheduler=dying_cluster)
+    assert _tree(target) == {"old.txt": b"the old target\n"}
+    assert sorted(os.listdir(target.parent)) == ["yolo"]  # no staging left beside it
 
 
 def test_a_failed_shard_waits_for_the_shards_still_running(cluster: Any, tmp_path: Path) -> None:
@@ -386,44 +381,24 @@ def test_a_bad_line_fails_as_in_one_process(tmp_path: Path, cluster: Any) -> Non
 
 
 @pytest.mark.parametrize("once", [False, True], ids=["dies-every-time", "dies-once"])
-def test_a_killed_worker(once: bool, cluster: Any, tmp_path: Path) -> None:
+def test_a_killed_worker(once: bool, dying_cluster: Any, tmp_path: Path) -> None:
     src = manifest_dataset(tmp_path / "m", 120)
     target = tmp_path / "out" / "train.manifest"
     target.parent.mkdir()
     target.write_bytes(b"the old target\n")
     marker = str(tmp_path / "killed") if once else None
-    cluster.register_plugin(KillOnTask("mafmt-convert", marker), name=KillOnTask.name)
-    try:
-        if once:
-            report = mafmt.convert(src, target, overwrite=True, scheduler=cluster)
-            assert os.path.exists(marker)  # type: ignore[arg-type]
-            expected = tmp_path / "exp" / "train.manifest"  # (as deep as the target: the same rebased sources)
-            mafmt.convert(src, expected)
-            assert target.read_bytes() == expected.read_bytes() and report.written == 120
-        else:
-            with pytest.raises(MafmtError, match="worker died while running mafmt-(convert|count) shard"):
-                mafmt.convert(src, target, overwrite=True, scheduler=cluster)
-            assert target.read_bytes() == b"the old target\n"
-        assert sorted(os.listdir(target.parent)) == ["train.manifest"]
-    finally:
-        _unregister_when_workers_are_back(cluster, KillOnTask.name)
-
-
-def _unregister_when_workers_are_back(cluster: Any, name: str) -> None:
-    """Remove the killing plugin once the nannies restarted the workers (a worker that is still
-    dying closes the connection the unregistering runs on: wait and try again)."""
-    from distributed.comm.core import CommClosedError
-
-    for attempt in range(5):
-        cluster.wait_for_workers(2, timeout=60)
-        try:
-            cluster.unregister_worker_plugin(name)
-            break
-        except CommClosedError:
-            if attempt == 4:
-                raise
-            time.sleep(1)
-    cluster.wait_for_workers(2, timeout=60)
+    dying_cluster.register_plugin(KillOnTask("mafmt-convert", marker), name=KillOnTask.name)
+    if once:
+        report = mafmt.convert(src, target, overwrite=True, scheduler=dying_cluster)
+        assert os.path.exists(marker)  # type: ignore[arg-type]
+        expected = tmp_path / "exp" / "train.manifest"  # (as deep as the target: the same rebased sources)
+        mafmt.convert(src, expected)
+        assert target.read_bytes() == expected.read_bytes() and report.written == 120
+    else:
+        with pytest.raises(MafmtError, match="worker died while running mafmt-(convert|count) shard"):
+            mafmt.convert(src, target, overwrite=True, scheduler=dying_cluster)
+        assert target.read_bytes() == b"the old target\n"
+    assert sorted(os.listdir(target.parent)) == ["train.manifest"]
 
 
 def test_cli_scheduler_address(cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
