@@ -5,6 +5,7 @@ cluster's would; shards small enough that small inputs make several; a folder as
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +21,25 @@ def worker_env(ep: Any) -> dict[str, str]:
             "MAFMT_OBS_RETRIES": "2"}
 
 
-@pytest.fixture(scope="module")
-def cluster(_moto_server: Any) -> Iterator[Any]:
-    """A client of a 2-worker cluster, for the module."""
+@contextmanager
+def _two_workers(ep: Any) -> Iterator[Any]:
     import dask
     import distributed
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                      env=worker_env(_moto_server.endpoint), silence_logs=50)
+                                      env=worker_env(ep), silence_logs=50)
     client = distributed.Client(lc)
     yield client
     client.close()
     lc.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(_moto_server: Any) -> Iterator[Any]:
+    """A client of a 2-worker cluster, for the module."""
+    with _two_workers(_moto_server.endpoint) as client:
+        yield client
 
 
 @pytest.fixture()
@@ -40,16 +47,8 @@ def dying_cluster(_moto_server: Any) -> Iterator[Any]:
     """A client of a 2-worker cluster of its own, for a test that kills workers: a nanny whose
     restarted worker is killed again while it starts gives up on it (distributed logs "Failed
     to restart worker"), and a cluster left without workers must not fail the tests after."""
-    import dask
-    import distributed
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                      env=worker_env(_moto_server.endpoint), silence_logs=50)
-    client = distributed.Client(lc)
-    yield client
-    client.close()
-    lc.close()
+    with _two_workers(_moto_server.endpoint) as client:
+        yield client
 
 
 @pytest.fixture()

@@ -466,13 +466,7 @@ def _plain_polygon(el: Any) -> Polygon:
         if into is None or not index.isdecimal() or not index.isascii() or index[0] == "0" or index in into:
             raise _NotPlain
         into[index] = _plain_coord(k)
-    n = len(xs)
-    if n < 3 or len(ys) != n:
-        raise _NotPlain
-    try:
-        return Polygon(tuple((xs[str(i)], ys[str(i)]) for i in range(1, n + 1)))
-    except KeyError:
-        raise _NotPlain from None
+    return _points_polygon(xs, ys)
 
 
 # --------------------------------------------------------------------------- plain documents as text
@@ -634,6 +628,17 @@ def _coord_bytes(raw: bytes) -> Number:
     return v
 
 
+def _points_polygon(xs: dict[str, Number], ys: dict[str, Number]) -> Polygon:
+    """The polygon of points ``1..n`` (at least 3, each with both coordinates)."""
+    n = len(xs)
+    if n < 3 or len(ys) != n:
+        raise _NotPlain
+    try:
+        return Polygon(tuple((xs[str(i)], ys[str(i)]) for i in range(1, n + 1)))
+    except KeyError:
+        raise _NotPlain from None
+
+
 def _text_polygon(body: bytes) -> Polygon:
     xs: dict[str, Number] = {}
     ys: dict[str, Number] = {}
@@ -645,13 +650,7 @@ def _text_polygon(body: bytes) -> Polygon:
         if key[0] == "0" or key in into:
             raise _NotPlain
         into[key] = _coord_bytes(raw)
-    n = len(xs)
-    if n < 3 or len(ys) != n:
-        raise _NotPlain
-    try:
-        return Polygon(tuple((xs[str(i)], ys[str(i)]) for i in range(1, n + 1)))
-    except KeyError:
-        raise _NotPlain from None
+    return _points_polygon(xs, ys)
 
 
 def _doctype_line(data: bytes) -> int:
