@@ -890,12 +890,14 @@ class _AnnotationIds:
     def take(self, wanted: Any) -> int:
         if type(wanted) is int and wanted not in self.used:
             self.used.add(wanted)
-            self.high = max(self.high, wanted)
+            if wanted > self.high:
+                self.high = wanted
             return wanted
         while self.next in self.used:
             self.next += 1
         self.used.add(self.next)
-        self.high = max(self.high, self.next)
+        if self.next > self.high:
+            self.high = self.next
         return self.next
 
     def take_run(self, n: int) -> Sequence[int]:

@@ -10,4 +10,3 @@ NAMES = (
     "modelarts-text-classification", "modelarts-text-classification-combine", "modelarts-imagenet",
     "modelarts-audio-classification",
 )
-

@@ -697,10 +697,9 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
     """
     from mafmt import schemas, voc  # (imported here: a manifest of classification lines does without lxml)
 
-    if lanes.PLAIN and len(data) <= limits.MAX_XML_BYTES:
-        text_read = voc.parse.plain_text_document(data, name, rules)
-        if text_read is not None:
-            return text_read[1]  # a plain document read from its text: its issues are all its problems
+    text_read = voc.parse.plain_text_document(data, name, rules)
+    if text_read is not None:
+        return text_read[1]  # a plain document read from its text: its issues are all its problems
     try:
         root = voc.parse.parse_tree(data, name)
         issues, plain = voc.parse.document_issues(root, name, rules=rules)

@@ -275,10 +275,9 @@ def parse_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts
         UnsafeXmlError: a DTD or entity declarations.
         LimitError: larger than :data:`mafmt.limits.MAX_XML_BYTES`.
     """
-    if lanes.PLAIN and len(data) <= limits.MAX_XML_BYTES:
-        found = plain_text_document(data, name, rules)
-        if found is not None:
-            return found
+    found = plain_text_document(data, name, rules)
+    if found is not None:
+        return found
     return parse_root(parse_tree(data, name), name, rules=rules)
 
 
@@ -515,7 +514,10 @@ def plain_text_document(data: bytes, name: str | None = None,
     attribute or DOCTYPE; an XML declaration in one of the usual forms), whose elements are the
     ones :func:`_plain_document` takes, each object's in the order name, pose, truncated,
     occluded, difficult, then its box or polygon; every value is checked as the tree's quick
-    pass checks it. The tests compare the two on generated documents."""
+    pass checks it. The tests compare the two on generated documents. None for every document
+    when the lanes are off (:data:`mafmt.lanes.PLAIN`)."""
+    if not lanes.PLAIN or len(data) > limits.MAX_XML_BYTES:
+        return None  # (lanes off; a document over the limit is refused by the tree)
     if data.translate(None, _TEXT_LANE_BYTES) or b"]]>" in data:  # ("]]>" is not allowed in text)
         return None
     pos = 0
