@@ -73,10 +73,12 @@ else:
     digest = h.hexdigest()
     extra = {"written": report.written, "warnings": dict(report.warnings)}
 job = time.perf_counter() - t
-def usage():
+def usage():  # (VmHWM, not ru_maxrss: a child keeps the peak its parent had before the exec)
     import resource
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_maxrss, r.ru_utime + r.ru_stime
+    with open("/proc/self/status") as fh:
+        hwm = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:"))
+    return hwm, r.ru_utime + r.ru_stime
 peaks, cpus = [], []
 if client is not None:
     got = sorted(client.run(usage).values())

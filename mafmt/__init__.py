@@ -169,11 +169,14 @@ def convert(
     a ``distributed.Client``). The output is the one of a single process (:mod:`mafmt.scale`);
     needs the extra ``mafmt[dask]``.
     """
-    from mafmt import converters, distributed
+    from mafmt import distributed
 
     if not distributed.wanted(workers, scheduler):
+        from mafmt import converters
+
         return converters.convert(src, dst, src_format, dst_format, **options)
-    from mafmt import scale
+    distributed.warm(scheduler, "mafmt.scale", "mafmt.converters")  # (before this process imports them)
+    from mafmt import converters, scale
 
     s, d = os.fspath(src), os.fspath(dst)
     reader = converters.get(src_format) if src_format else converters.detect(s)

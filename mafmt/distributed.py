@@ -32,7 +32,7 @@ from typing import Any
 from mafmt.errors import MafmtError, UsageError
 
 __all__ = ["INSTALL_HINT", "LOCAL_CLUSTER_CONFIG", "Engine", "cpu_count", "engine", "local_cluster", "parse_workers",
-           "require", "wanted"]
+           "require", "wanted", "warm"]
 
 INSTALL_HINT = "pip install 'mafmt[dask]'"
 
@@ -79,6 +79,15 @@ def require() -> Any:
     except ImportError:
         raise UsageError(f"--workers/--scheduler run on Dask, which is not installed: {INSTALL_HINT}") from None
     return distributed
+
+
+def warm(scheduler: Any, *modules: str) -> None:
+    """When ``scheduler`` is a client the caller owns (its cluster already runs), have its
+    workers import ``modules`` now, while this process still imports and detects what the
+    job needs: the first shards then start on workers that are ready. Anything else waits
+    for :meth:`Engine.prepare`."""
+    if scheduler is not None and not isinstance(scheduler, str):
+        Engine(scheduler, 1).prepare(*modules)
 
 
 class Engine:

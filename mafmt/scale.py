@@ -86,7 +86,7 @@ from mafmt.distributed import Engine, engine
 from mafmt.errors import FormatError, LimitError, MafmtError, StorageError
 from mafmt.model import Origin, Sample
 from mafmt.report import Report
-from mafmt.shards import SHARDS_PER_WORKER, Span, cuttable, read_shard, source_shards, split_list
+from mafmt.shards import Span, cuttable, read_shard, source_shards, split_list
 from mafmt.storage.transaction import Group, Transaction
 
 __all__ = ["ONE_PROCESS", "convert", "qa", "stats", "validate"]
@@ -112,7 +112,7 @@ def validate(path: str, format: str, *, remote: bool = False, read_options: dict
     if format in validation.VOC_FORMATS:
         files = list(validation._xml_files(path))
         with engine(workers, scheduler) as eng:
-            runs = split_list(files, eng.workers * SHARDS_PER_WORKER)
+            runs = split_list(files, workers=eng.workers)
             found = eng.map(_validate_files, runs, format, name="mafmt-validate")
         return [f for run in found for f in run]
     from mafmt import converters
@@ -152,7 +152,7 @@ def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> l
     from mafmt.validation import FIRST_ON_LINE
 
     eng.prepare("mafmt.scale", "mafmt.validation")
-    spans = shards.manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
+    spans = shards.manifest_spans(path, workers=eng.workers)
     out: list[FormatError] = []
     seen: dict[Any, int] = {}
     first = 1

@@ -17,13 +17,18 @@ A shard is a small, picklable description of a part of a source; a worker opens 
   client, its warnings carried in order);
 * on **OBS** a VOC folder or a folder-per-label layout is cut **per listing page** (or group
   of pages) as the pages arrive (:func:`mafmt.storage.iter_file_pages`, :class:`Arriving`),
-  so workers start before the listing ends; a one-page listing is cut evenly. Layouts that
+  so workers start before the listing ends; a one-page listing is cut as a local one. Layouts that
   pair or sort files across the listing (YOLO keys, sidecars, ``_result`` files) are listed
   whole first;
 * a **COCO** file is one JSON document: the client decodes it once, checks the categories
   and groups the annotations, and cuts **the images** into runs, each shipped as JSON bytes
   with its annotations and the category names; ids given twice across runs and lost
   annotations come out as in one pass (:func:`settle`).
+
+Each source is cut into :data:`SHARDS_PER_WORKER` shards per worker whose size falls by
+rounds (:func:`falling_cuts`): the workers take them in order as they become free, so the
+last ones, which decide when the job ends, are short, and a worker slowed by the client
+beside it on the same core takes fewer of them.
 
 The single-process readers run the same per-record code (``coco.images``,
 ``yolo.samples_of``, ``import_layouts.*_samples``), so samples, losses, warnings and
@@ -45,13 +50,13 @@ from mafmt.model import Sample
 from mafmt.report import Report
 from mafmt.storage.ranges import open_range as open_span
 
-__all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "manifest_spans", "open_span",
+__all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "falling_cuts", "manifest_spans", "open_span",
            "read_shard", "source_shards", "spans", "split_list"]
 
 T = TypeVar("T")
 
-#: shards per worker (a little more than one evens out uneven shards)
-SHARDS_PER_WORKER = 3
+#: shards per worker (several, of falling size, even out uneven shards and workers)
+SHARDS_PER_WORKER = 4
 #: how many bytes a cut reads at a time while it looks for the next line start
 _PROBE = 1 << 16
 #: a manifest shard is never smaller than this, a run of files never shorter than
@@ -81,17 +86,21 @@ def _size(uri: str) -> int:
     return int(storage.stat(uri).size)
 
 
-def manifest_spans(uri: str, parts: int, *, min_bytes: int | None = None) -> list[Span]:
-    """``uri`` cut into ``parts`` spans of about equal size (fewer when they would be under
-    ``min_bytes``, default :data:`MIN_SPAN_BYTES`; more when over :data:`MAX_SPAN_BYTES`),
-    each cut moved forward to the next line start (a line belongs to the span holding its
-    first byte)."""
+def manifest_spans(uri: str, parts: int | None = None, *, workers: int | None = None,
+                   min_bytes: int | None = None) -> list[Span]:
+    """``uri`` cut into ``parts`` spans whose size falls by rounds of ``workers``
+    (:func:`falling_cuts`; fewer when they would be under ``min_bytes`` on average, default
+    :data:`MIN_SPAN_BYTES`; more when one would be over :data:`MAX_SPAN_BYTES`), each cut
+    moved forward to the next line start (a line belongs to the span holding its first
+    byte). ``parts`` defaults to :data:`SHARDS_PER_WORKER` per worker."""
     size = _size(uri)
     least = MIN_SPAN_BYTES if min_bytes is None else min_bytes
-    parts = max(1, min(parts, size // max(1, least) or 1), -(-size // MAX_SPAN_BYTES))
+    parts = max(1, min(parts or (workers or 1) * SHARDS_PER_WORKER, size // max(1, least) or 1), -(-size // MAX_SPAN_BYTES))
+    while max(b - a for a, b in itertools.pairwise(falling_cuts(size, parts, workers))) > MAX_SPAN_BYTES:
+        parts += workers or 1
     cuts = [0]
-    for k in range(1, parts):
-        cut = _line_start_at_or_after(uri, size * k // parts, size)
+    for at in falling_cuts(size, parts, workers)[1:-1]:
+        cut = _line_start_at_or_after(uri, at, size)
         if cuts[-1] < cut < size:
             cuts.append(cut)
     cuts.append(size)
@@ -138,13 +147,35 @@ def numbered(spans: Sequence[Span], newlines: Sequence[int]) -> list[Span]:
     return out
 
 
-def split_list(items: Sequence[T], parts: int, *, min_items: int | None = None) -> list[list[T]]:
-    """``items`` in at most ``parts`` consecutive runs of about equal length (input order kept),
-    none shorter than ``min_items`` (default :data:`MIN_RUN_FILES`)."""
+def split_list(items: Sequence[T], parts: int | None = None, *, workers: int | None = None,
+               min_items: int | None = None) -> list[list[T]]:
+    """``items`` in at most ``parts`` consecutive runs (input order kept) whose length falls
+    by rounds of ``workers`` (:func:`falling_cuts`), fewer when they would be shorter than
+    ``min_items`` on average (default :data:`MIN_RUN_FILES`). ``parts`` defaults to
+    :data:`SHARDS_PER_WORKER` per worker."""
     n = len(items)
     least = MIN_RUN_FILES if min_items is None else min_items
-    parts = max(1, min(parts, n // max(1, least) or 1))
-    return [list(items[n * k // parts: n * (k + 1) // parts]) for k in range(parts)]
+    parts = max(1, min(parts or (workers or 1) * SHARDS_PER_WORKER, n // max(1, least) or 1))
+    return [list(items[a:b]) for a, b in itertools.pairwise(falling_cuts(n, parts, workers))]
+
+
+def falling_cuts(n: int, parts: int, workers: int | None = None) -> list[int]:
+    """The cut points (0 first, ``n`` last) of ``n`` items into at most ``parts`` pieces
+    whose sizes fall by rounds of ``workers`` pieces (default: one round, equal pieces): of
+    R rounds, round r's pieces weigh R - r. The workers take the pieces in order as they
+    become free, so the last ones, which decide when the job ends, are short (with 2 workers
+    and 8 pieces the last are 5 % of the whole each, against 12.5 % for equal ones). No
+    piece is empty: fewer pieces when some would be."""
+    per = max(1, min(parts, workers or parts))
+    rounds = -(-parts // per)
+    weights = [rounds - k // per for k in range(parts)]
+    total = sum(weights)
+    cuts, weight = [0], 0
+    for w in weights[:-1]:
+        weight += w
+        if 0 < n * weight // total > cuts[-1]:
+            cuts.append(n * weight // total)
+    return cuts + [n]
 
 
 def cuttable(encoding: str) -> bool:
@@ -200,7 +231,7 @@ def spans(eng: Any, path: str) -> Arriving:
     next range's first line is this one's plus its count), then the rest."""
 
     def numbered_spans() -> Iterator[Span]:
-        cut = manifest_spans(path, eng.workers * SHARDS_PER_WORKER)
+        cut = manifest_spans(path, workers=eng.workers)
         yield replace(cut[0], first_line=1)
         if len(cut) > 1:  # one counting task per other worker: each goes to an idle one
             groups = split_list(cut[:-1], max(1, eng.workers - 1), min_items=1)
@@ -292,16 +323,15 @@ def file_runs(eng: Any, folder: str, keep: Any, recursive: bool = False) -> Iter
     """The files of ``folder`` that ``keep`` keeps, in listing order, in runs for the workers of
     ``eng`` (at least one run, maybe empty): on OBS, when the listing takes several pages,
     one run per page or group of pages (at least :data:`MIN_RUN_FILES` files) cut as the
-    pages arrive; otherwise the whole listing in runs of about equal length."""
-    parts = eng.workers * SHARDS_PER_WORKER
+    pages arrive; otherwise the whole listing in runs of falling length (:func:`split_list`)."""
     if storage.scheme_of(folder) in (None, "file"):
-        yield from split_list([p for p in storage.iter_files(folder, recursive) if keep(p)], parts)
+        yield from split_list([p for p in storage.iter_files(folder, recursive) if keep(p)], workers=eng.workers)
         return
     pages = storage.iter_file_pages(folder, recursive)
     first = next(pages, [])
     second = next(pages, None)
-    if second is None:  # one page: cut evenly
-        yield from split_list([p for p in first if keep(p)], parts)
+    if second is None:  # one page: cut as a local listing
+        yield from split_list([p for p in first if keep(p)], workers=eng.workers)
         return
     run: list[str] = []
     cut = False
@@ -352,7 +382,7 @@ def _coco_shards(eng: Any, src: str, read_options: dict[str, Any]) -> Source | N
     repeated = {k for k, n in counts.items() if n > 1}
     valid_first = _coco_first_valid(images, ids, repeated, by_image, names, src)
     orphans = sum(len(v) for k, v in by_image.items() if k not in counts or (k in repeated and k not in valid_first))
-    runs = split_list(range(len(images)), eng.workers * SHARDS_PER_WORKER, min_items=MIN_RUN_IMAGES)
+    runs = split_list(range(len(images)), workers=eng.workers, min_items=MIN_RUN_IMAGES)
     out: list[Any] = []
     for j, run in enumerate(runs):
         run_ids = {ids[i] for i in run} - {_NO_ID}
@@ -472,7 +502,7 @@ def _yolo_shards(eng: Any, src: str, read_options: dict[str, Any]) -> Source | N
         meta.index_labels = True
     out: list[Any] = []
     for split in layout.splits:
-        for run in split_list(split.keys(), eng.workers * SHARDS_PER_WORKER):
+        for run in split_list(split.keys(), workers=eng.workers):
             part = Split(split.name, {k: split.images[k] for k in run if k in split.images},
                          {k: split.labels[k] for k in run if k in split.labels}, split.root)
             out.append(_YoloRun(src, part, tuple(run), sizes, layout.names, None if out else head))
@@ -519,15 +549,14 @@ def _layout_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]
     if set(read_options) - allowed or not storage.is_dir(src):
         return None
     check_complete(src)
-    parts = eng.workers * SHARDS_PER_WORKER
     runs: Iterable[list[Any]]
     if name in il.FOLDER_KINDS:
         exts = il.FOLDER_KINDS[name][1]
         runs = file_runs(eng, src, lambda p: p.lower().endswith(exts) and il.visible(p, src), recursive=True)
     elif name in _PAIR_LAYOUTS:
-        runs = split_list(il.pair_events(il._files(src), *_PAIR_LAYOUTS[name]), parts)
+        runs = split_list(il.pair_events(il._files(src), *_PAIR_LAYOUTS[name]), workers=eng.workers)
     elif name in _TEXT_LAYOUTS:
-        runs = split_list(il.text_files(il._files(src)), parts)
+        runs = split_list(il.text_files(il._files(src)), workers=eng.workers)
     else:
         return None
     options = tuple(sorted(read_options.items()))

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 distributed = pytest.importorskip("distributed")
 
@@ -453,6 +455,29 @@ def test_manifest_spans_tile_the_file_at_line_starts(tmp_path: Path) -> None:
         assert a.end == b.start and data[b.start - 1:b.start] == b"\n"
     counted = shards.numbered(spans, [shards.count_lines(s) for s in spans])
     assert [s.first_line for s in counted] == [data[:s.start].count(b"\n") + 1 for s in spans]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 100_000), st.integers(1, 40), st.integers(1, 8))
+def test_pieces_fall_in_size_by_rounds_and_tile_the_items(n: int, parts: int, workers: int) -> None:
+    """The shards' cut points: every item in exactly one piece, in order, no empty piece, at
+    most ``parts`` pieces (all of them when there are enough items); within a round of
+    ``workers`` pieces equal sizes, each round's no larger than the one before (give or take
+    the rounding), and each of the last round's pieces 1 / (sum of the weights) of the whole."""
+    cuts = shards.falling_cuts(n, parts, workers)
+    sizes = [b - a for a, b in itertools.pairwise(cuts)]
+    assert cuts[0] == 0 and cuts[-1] == n and len(sizes) <= parts
+    assert all(size > 0 for size in sizes) or n == 0
+    if n >= 2 * parts * parts:
+        per = min(parts, workers)
+        rounds = -(-parts // per)
+        assert len(sizes) == parts
+        assert all(b <= a + 1 for a, b in itertools.pairwise(sizes))
+        total = sum(rounds - k // per for k in range(parts))
+        assert max(sizes[(rounds - 1) * per:]) <= n // total + 2
+    assert shards.falling_cuts(n, parts) == [n * k // parts for k in range(parts + 1)] or n < parts
+    runs = shards.split_list(list(range(n)), parts, workers=workers, min_items=1)
+    assert [x for run in runs for x in run] == list(range(n)) and len(runs) <= parts
 
 
 def test_manifest_spans_are_bounded_however_few_the_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
