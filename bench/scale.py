@@ -16,6 +16,11 @@ cluster's start is also given alone). Peak memory: the client's own peak RSS, an
 worker's peak RSS asked from the workers at the end of the job. Outputs are compared: the
 N-worker output must equal the 1-worker output byte for byte (validate: the same findings).
 
+The machine's ceiling (with 2 workers): two one-process runs of the whole job at the same
+time, no Dask; ``2 x (one run alone) / (the later of the two)`` is the best speed-up two
+workers could give here, with nothing lost to cutting, merging or the scheduler. On a shared
+2-core machine it is below 2: the second core, the caches and the memory bus are not free.
+
     python bench/scale.py                      # the full sizes, best of --runs 1
     python bench/scale.py --images 2000 --lines 100000 --runs 2   # a quick look
 
@@ -127,6 +132,26 @@ def _run(case: str, src: str, out: Path, workers: int) -> dict[str, Any]:
     return result
 
 
+def _pair(case: str, src: str, out: Path) -> float:
+    """The machine's ceiling for two workers on ``case``: two one-process runs at once (no
+    Dask, nothing shared), each doing the whole job; returns the later one's job time. Two
+    workers that split the job perfectly could at best do it in half that time."""
+    dsts = [out / f"pair-{k}-{case}" for k in "ab"]
+    dsts = [d.with_suffix(".json") if case == "voc-coco" else d if case == "voc-yolo" else d.with_suffix(".manifest")
+            for d in dsts]
+    procs = [subprocess.Popen([sys.executable, "-c", _CHILD, case, src, str(d), "1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for d in dsts]
+    jobs = []
+    for proc in procs:
+        stdout, stderr = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"{case}, two one-process runs at once, failed:\n{stderr[-3000:]}")
+        jobs.append(json.loads(stdout.strip().splitlines()[-1])["job"])
+    for d in dsts:
+        shutil.rmtree(d) if d.is_dir() else d.unlink(missing_ok=True)
+    return max(jobs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=20000)
@@ -147,32 +172,38 @@ def main() -> None:
     load = os.getloadavg()[0]
     for case in a.cases.split(","):
         best: dict[int, dict[str, Any]] = {}
+        pair = float("inf")
         for _ in range(a.runs):
             for w in (1, a.workers):  # interleaved
                 r = _run(case, inputs[case], out, w)
                 print(f"{case} workers={w}: {r['wall']:.1f} s (job {r['job']:.1f} s)", file=sys.stderr, flush=True)
                 if w not in best or r["wall"] < best[w]["wall"]:
                     best[w] = r
+            if a.workers == 2:
+                pair = min(pair, _pair(case, inputs[case], out))
+                print(f"{case} two one-process runs at once: job {pair:.1f} s", file=sys.stderr, flush=True)
         one, many = best[1], best[a.workers]
         same = one["digest"] == many["digest"]
-        rows.append((case, one, many, same))
+        rows.append((case, one, many, same, pair))
     out.rmdir() if not any(out.iterdir()) else None
     mib = 1024.0
     print(f"\nMachine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
           f"{platform.release()}; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
           f"best of {a.runs}; {a.images:,} VOC files, {a.lines:,} manifest lines.\n")
     print(f"| case | 1 worker (one process): wall, CPU | {a.workers} workers: wall (cluster start) | {a.workers} "
-          f"workers: job only | speed-up wall / job | CPU: client, each worker | peak RSS: 1 worker | "
-          f"peak RSS: client, each worker | same output |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for case, one, many, same in rows:
+          f"workers: job only | speed-up wall / job | machine's ceiling | CPU: client, each worker | "
+          f"peak RSS: 1 worker | peak RSS: client, each worker | same output |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case, one, many, same, pair in rows:
+        ceiling = f"{2 * one['job'] / pair:.2f}x" if pair < float("inf") else "—"
         print(f"| {case} | {one['wall']:.1f} s, {one['client_cpu']:.1f} s | {many['wall']:.1f} s "
               f"({many['start']:.1f} s) | {many['job']:.1f} s | "
-              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | {many['client_cpu']:.1f} s, "
+              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | {ceiling} | "
+              f"{many['client_cpu']:.1f} s, "
               f"{', '.join(f'{c:.1f}' for c in many['worker_cpu'])} s | "
               f"{one['client_rss_kb'] / mib:.0f} MiB | {many['client_rss_kb'] / mib:.0f} MiB, "
               f"{', '.join(f'{k / mib:.0f}' for k in many['worker_rss_kb'])} MiB | {'yes' if same else 'NO'} |")
-    for case, _, many, _ in rows:
+    for case, _, many, _, _ in rows:
         if many.get("warnings"):
             print(f"\n{case}: report warnings with workers: {many['warnings']}")
 

@@ -175,7 +175,7 @@ def convert(
         from mafmt import converters
 
         return converters.convert(src, dst, src_format, dst_format, **options)
-    distributed.warm(scheduler, "mafmt.scale", "mafmt.converters")  # (before this process imports them)
+    distributed.warm(scheduler, "convert")  # (before this process imports them)
     from mafmt import converters, scale
 
     s, d = os.fspath(src), os.fspath(dst)
@@ -220,6 +220,7 @@ def validate(path_or_uri: str | os.PathLike[str], format: str | None = None, *, 
     path = os.fspath(path_or_uri)
     name = name_of(path, format)  # (a local manifest without loading the registry)
     if distributed.wanted(workers, scheduler):
+        distributed.warm(scheduler, "validate")
         from mafmt import scale
 
         return scale.validate(path, name, remote=remote, read_options=read_options, workers=workers,
@@ -236,11 +237,12 @@ def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images
     ``workers``/``scheduler``: check shards on Dask workers (:mod:`mafmt.scale`; the same
     issues, in the same order)."""
     from mafmt import distributed
-    from mafmt.quality import qa as run
 
     if distributed.wanted(workers, scheduler):
+        distributed.warm(scheduler, "qa")
         from mafmt import converters, scale
         from mafmt.converters._common import accepted
+        from mafmt.quality import qa as run
 
         path = os.fspath(path_or_uri)
         fmt = converters.get(format) if format else converters.detect(path)
@@ -252,6 +254,7 @@ def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images
                         scheduler=scheduler,
                         one_process=lambda: run(path, fmt.name, images=images, labels=labels, remote=remote,
                                                 progress=progress, **options))
+    from mafmt.quality import qa as run
 
     return run(path_or_uri, format, images=images, labels=labels, remote=remote, progress=progress, **options)
 
@@ -261,13 +264,16 @@ def stats(path_or_uri: str | os.PathLike[str], format: str | None = None, *, pro
     """Counts and distributions of a dataset (pandas tables via ``.tables()``).
     ``workers``/``scheduler``: count shards on Dask workers (:mod:`mafmt.scale`)."""
     from mafmt import distributed
-    from mafmt.dataset_stats import stats as run
 
     if distributed.wanted(workers, scheduler):
+        distributed.warm(scheduler, "stats")
         from mafmt import converters, scale
+        from mafmt.dataset_stats import stats as run
 
         path = os.fspath(path_or_uri)
         fmt = converters.get(format) if format else converters.detect(path)
         return scale.stats(path, fmt.name, read_options=options, workers=workers, scheduler=scheduler,  # type: ignore[no-any-return]
                            one_process=lambda: run(path, fmt.name, progress=progress, **options))
+    from mafmt.dataset_stats import stats as run
+
     return run(path_or_uri, format, progress=progress, **options)

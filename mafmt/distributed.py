@@ -31,8 +31,8 @@ from typing import Any
 
 from mafmt.errors import MafmtError, UsageError
 
-__all__ = ["INSTALL_HINT", "LOCAL_CLUSTER_CONFIG", "Engine", "cpu_count", "engine", "local_cluster", "parse_workers",
-           "require", "wanted", "warm"]
+__all__ = ["INSTALL_HINT", "JOB_MODULES", "LOCAL_CLUSTER_CONFIG", "Engine", "cpu_count", "engine", "local_cluster",
+           "parse_workers", "require", "wanted", "warm"]
 
 INSTALL_HINT = "pip install 'mafmt[dask]'"
 
@@ -81,13 +81,23 @@ def require() -> Any:
     return distributed
 
 
-def warm(scheduler: Any, *modules: str) -> None:
+#: what the workers of each kind of job import (ahead of its first shard: :func:`warm`,
+#: :meth:`Engine.prepare`)
+JOB_MODULES: dict[str, tuple[str, ...]] = {
+    "convert": ("mafmt.scale", "mafmt.converters"),
+    "validate": ("mafmt.scale", "mafmt.validation"),
+    "qa": ("mafmt.scale", "mafmt.converters", "mafmt.quality"),
+    "stats": ("mafmt.scale", "mafmt.converters", "mafmt.dataset_stats"),
+}
+
+
+def warm(scheduler: Any, job: str) -> None:
     """When ``scheduler`` is a client the caller owns (its cluster already runs), have its
-    workers import ``modules`` now, while this process still imports and detects what the
-    job needs: the first shards then start on workers that are ready. Anything else waits
-    for :meth:`Engine.prepare`."""
+    workers import the modules of ``job`` (:data:`JOB_MODULES`) now, while this process still
+    imports and detects what the job needs: the first shards then start on workers that are
+    ready. Anything else waits for :meth:`Engine.prepare`."""
     if scheduler is not None and not isinstance(scheduler, str):
-        Engine(scheduler, 1).prepare(*modules)
+        Engine(scheduler, 1).prepare(*JOB_MODULES[job])
 
 
 class Engine:
@@ -253,15 +263,26 @@ def local_cluster(n: int) -> Iterator[Any]:
 
 
 #: Dask settings of the local cluster mafmt starts (a cluster given by ``--scheduler`` keeps its
-#: own): nobody looks at its dashboard, so its workers do not sample their stacks every 10 ms
-#: for it, and its housekeeping runs less often. Measured on the 2-core machine: the idle
-#: cluster's CPU fell from 0.43 s (client) + 0.35 s (each worker) per 7 s to 0.10 + 0.05 s,
-#: the client's CPU in a VOC -> COCO job from 1.3 to 1.05 s.
+#: own):
+#:
+#: * nobody looks at its dashboard, so its workers do not sample their stacks every 10 ms for
+#:   it, and its housekeeping runs less often. Measured on the 2-core machine: the idle
+#:   cluster's CPU fell from 0.43 s (client) + 0.35 s (each worker) per 7 s to 0.10 + 0.05 s,
+#:   the client's CPU in a VOC -> COCO job from 1.3 to 1.05 s;
+#: * its workers keep glibc's own heap trimming: Dask's nannies set ``MALLOC_TRIM_THRESHOLD_``
+#:   to 64 KiB before they start a worker, which hands freed memory back to the system at
+#:   once and takes it again page by page: on a manifest ``validate`` that is 220 times the
+#:   page faults and 25-30 % more CPU for the same shard. A shard's memory is bounded
+#:   (:data:`mafmt.shards.MAX_SPAN_BYTES`), so there is little to hand back;
+#: * a task goes to a worker only when it has a free thread (``worker-saturation`` 1.0),
+#:   so the last shards go to whichever worker is free first.
 LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "500ms",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
 }
 
 

@@ -82,7 +82,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from mafmt import shards, storage
-from mafmt.distributed import Engine, engine
+from mafmt.distributed import JOB_MODULES, Engine, engine
 from mafmt.errors import FormatError, LimitError, MafmtError, StorageError
 from mafmt.model import Origin, Sample
 from mafmt.report import Report
@@ -151,7 +151,7 @@ def _validate_manifest(eng: Engine, path: str, encoding: str, remote: bool) -> l
     came before, is checked again here with its real numbers)."""
     from mafmt.validation import FIRST_ON_LINE
 
-    eng.prepare("mafmt.scale", "mafmt.validation")
+    eng.prepare(*JOB_MODULES["validate"])
     spans = shards.manifest_spans(path, workers=eng.workers)
     out: list[FormatError] = []
     seen: dict[Any, int] = {}
@@ -882,7 +882,7 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
                       on_error=on_error, strict=strict)
 
     with engine(workers, scheduler) as eng:
-        eng.prepare("mafmt.scale", "mafmt.converters")
+        eng.prepare(*JOB_MODULES["convert"])
         source = source_shards(eng, src, reader, read_options)
         job = {"writer": name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
                "read_options": read_options, "write_options": write_options,
@@ -976,6 +976,7 @@ def stats(path: str, format: str, *, read_options: dict[str, Any], workers: str 
 
     reader = converters.get(format)
     with engine(workers, scheduler) as eng:
+        eng.prepare(*JOB_MODULES["stats"])
         source = source_shards(eng, path, reader, read_options)
         if source is None:
             return one_process()
@@ -1034,6 +1035,7 @@ def qa(path: str, format: str, *, images: str | None, labels: Any, remote: bool,
     reader = converters.get(format)
     opts = {"images": images, "labels": list(labels) if labels is not None else None, "remote": remote}
     with engine(workers, scheduler) as eng:
+        eng.prepare(*JOB_MODULES["qa"])
         source = source_shards(eng, path, reader, read_options)
         if source is None:
             return one_process()

@@ -438,6 +438,18 @@ def test_one_worker_never_imports_dask(tmp_path: Path) -> None:
     assert run.stdout.strip().endswith("0 False"), run.stdout + run.stderr
 
 
+def test_mafmts_own_cluster_keeps_the_heap_trimming_of_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers mafmt starts do not get Dask's ``MALLOC_TRIM_THRESHOLD_`` (25-30 % more CPU
+    for the parsers), and its scheduler sends a task only to a worker with a free thread."""
+    from mafmt.distributed import local_cluster
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with local_cluster(1) as lc, distributed.Client(lc) as client:
+        assert list(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
+        assert list(client.run(os.environ.get, "OMP_NUM_THREADS").values()) == ["1"]
+        assert client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == 1.0
+
+
 @pytest.mark.parametrize("value", ["0", "two", "-3"])
 def test_bad_workers_value_is_a_usage_error(value: str, tmp_path: Path) -> None:
     from mafmt.cli import main

@@ -1,0 +1,82 @@
+"""A job sent to a client the caller owns has its workers import the job's modules first,
+before this process imports and detects anything (``mafmt.distributed.warm``), so the first
+shards start on workers that are ready. A recording stand-in for the Dask client stops the
+job at its first shard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mafmt
+from mafmt import converters, distributed, scale
+
+
+class _Stop(Exception):
+    pass
+
+
+class Recording:
+    """What :class:`mafmt.distributed.Engine` asks of a Dask client, recorded; the first
+    shard ends the job."""
+
+    def __init__(self, calls: list[tuple[Any, ...]]) -> None:
+        self.calls = calls
+
+    def run(self, func: Any, *args: Any, wait: bool = True) -> dict[str, Any]:
+        self.calls.append(("run", func.__name__, *args, wait))
+        return {}
+
+    def submit(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(("submit", func.__name__))
+        raise _Stop
+
+    def cancel(self, futures: Any) -> None:
+        pass
+
+    def scheduler_info(self) -> dict[str, Any]:
+        return {"workers": {"a": {"nthreads": 1}, "b": {"nthreads": 1}}}
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: list[tuple[Any, ...]]) -> None:
+    real = getattr(module, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls.append((name,))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, wrapper)
+
+
+def _voc(tmp_path: Path) -> Path:
+    ann = tmp_path / "voc" / "Annotations"
+    ann.mkdir(parents=True)
+    for i in range(3):
+        (ann / f"{i}.xml").write_text(f"<annotation><filename>{i}.jpg</filename><size><width>10</width>"
+                                      "<height>8</height><depth>3</depth></size><object><name>cat</name>"
+                                      "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox>"
+                                      "</object></annotation>")
+    return tmp_path / "voc"
+
+
+def test_convert_warms_the_workers_before_it_detects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    _recorded(monkeypatch, converters, "detect", calls)
+    with pytest.raises(_Stop):
+        mafmt.convert(_voc(tmp_path), tmp_path / "out.json", scheduler=Recording(calls))
+    assert calls[0] == ("run", "_import", distributed.JOB_MODULES["convert"], False)
+    assert calls.index(("detect",)) < calls.index(("submit", "_convert_shard"))
+
+
+@pytest.mark.parametrize("job", ["validate", "qa", "stats"])
+def test_the_other_jobs_warm_the_workers_before_they_start(job: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[Any, ...]] = []
+    _recorded(monkeypatch, scale, job, calls)
+    with pytest.raises(_Stop):
+        getattr(mafmt, job)(_voc(tmp_path), scheduler=Recording(calls))
+    assert calls[0] == ("run", "_import", distributed.JOB_MODULES[job], False)
+    assert calls.index((job,)) < [c[0] for c in calls].index("submit")
+
