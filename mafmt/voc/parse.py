@@ -26,6 +26,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+import orjson
 from lxml import etree
 
 from mafmt import lanes, limits, textcodec
@@ -502,6 +503,9 @@ _OBJECT = re.compile(
     rb"|<polygon>((?:\s*<[xy][0-9]+>" + _N.replace(b"(", b"(?:", 1) + rb"</[xy][0-9]+>)*)\s*</polygon>)"
     rb"\s*</object>")
 _POINT = re.compile(rb"<([xy])([0-9]+)>" + _N + rb"</([xy][0-9]+)>")
+#: a point as standard writers give it: ``<xK>`` then ``<yK>``
+_PAIR = re.compile(rb"<x([0-9]+)>" + _N + rb"</x\1>\s*<y\1>" + _N + rb"</y\1>")
+_ORDINALS: list[bytes] = []
 
 
 def plain_text_document(data: bytes, name: str | None = None,
@@ -641,7 +645,43 @@ def _points_polygon(xs: dict[str, Number], ys: dict[str, Number]) -> Polygon:
         raise _NotPlain from None
 
 
+def _ordinals(n: int) -> list[bytes]:
+    """``[b"1", ..., b"n"]``."""
+    while len(_ORDINALS) < n:
+        _ORDINALS.append(b"%d" % (len(_ORDINALS) + 1))
+    return _ORDINALS[:n]
+
+
 def _text_polygon(body: bytes) -> Polygon:
+    """The polygon of a plain ``<polygon>``'s points: in one pass when they come as standard
+    writers give them (``x1 y1 x2 y2 ...``, every element in a pair), else point by point."""
+    pairs = _PAIR.findall(body)
+    n = len(pairs)
+    if n >= 3 and body.count(b"<") == 4 * n:
+        index, xs, ys = zip(*pairs, strict=True)
+        if list(index) == _ordinals(n):
+            raws = xs + ys
+            if max(map(len, raws)) > limits.MAX_NUMBER_CHARS:
+                raise _NotPlain
+            values = _numbers(raws) if b"." in body else list(map(int, raws))
+            if max(map(abs, values)) > limits.MAX_COORDINATE:
+                raise _NotPlain
+            return Polygon(tuple(zip(values[:n], values[n:], strict=True)))
+    return _points_one_by_one(body)
+
+
+def _numbers(raws: tuple[bytes, ...]) -> list[Number]:
+    """The coordinates as :func:`_coord_bytes` reads them (a decimal point: a float, else an
+    int), in one JSON decode: JSON reads ``358`` as an int and ``58.89`` as a float, and its
+    floats are Python's; leading zeros, which JSON refuses, take a number at a time."""
+    try:
+        values: list[Number] = orjson.loads(b"[" + b",".join(raws) + b"]")
+    except orjson.JSONDecodeError:
+        return [float(r) if b"." in r else int(r) for r in raws]
+    return values
+
+
+def _points_one_by_one(body: bytes) -> Polygon:
     xs: dict[str, Number] = {}
     ys: dict[str, Number] = {}
     for axis, index, raw, close in _POINT.findall(body):
