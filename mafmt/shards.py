@@ -17,9 +17,9 @@ A shard is a small, picklable description of a part of a source; a worker opens 
   client, its warnings carried in order);
 * on **OBS** a VOC folder or a folder-per-label layout is cut **per listing page** (or group
   of pages) as the pages arrive (:func:`mafmt.storage.iter_file_pages`, :class:`Arriving`),
-  so workers start before the listing ends; a one-page listing is cut as a local one. Layouts that
-  pair or sort files across the listing (YOLO keys, sidecars, ``_result`` files) are listed
-  whole first;
+  so workers start before the listing ends; a one-page listing is cut as a local one.
+  Layouts that pair or sort files across the listing (YOLO keys, sidecars, ``_result``
+  files) are listed whole first;
 * a **COCO** file is one JSON document: the client decodes it once, checks the categories
   and groups the annotations, and cuts **the images** into runs, each shipped as JSON bytes
   with its annotations and the category names; ids given twice across runs and lost
@@ -50,8 +50,8 @@ from mafmt.model import Sample
 from mafmt.report import Report
 from mafmt.storage.ranges import open_range as open_span
 
-__all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "falling_cuts", "manifest_spans", "open_span",
-           "read_shard", "source_shards", "spans", "split_list"]
+__all__ = ["SHARDS_PER_WORKER", "Source", "Span", "count_lines", "cuttable", "falling_cuts", "manifest_spans",
+           "open_span", "read_shard", "source_shards", "spans", "split_list"]
 
 T = TypeVar("T")
 
@@ -95,7 +95,8 @@ def manifest_spans(uri: str, parts: int | None = None, *, workers: int | None = 
     byte). ``parts`` defaults to :data:`SHARDS_PER_WORKER` per worker."""
     size = _size(uri)
     least = MIN_SPAN_BYTES if min_bytes is None else min_bytes
-    parts = max(1, min(parts or (workers or 1) * SHARDS_PER_WORKER, size // max(1, least) or 1), -(-size // MAX_SPAN_BYTES))
+    parts = max(1, min(parts or (workers or 1) * SHARDS_PER_WORKER, size // max(1, least) or 1),
+                -(-size // MAX_SPAN_BYTES))
     while max(b - a for a, b in itertools.pairwise(falling_cuts(size, parts, workers))) > MAX_SPAN_BYTES:
         parts += workers or 1
     cuts = [0]

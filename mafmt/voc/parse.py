@@ -505,7 +505,7 @@ _OBJECT = re.compile(
 _POINT = re.compile(rb"<([xy])([0-9]+)>" + _N + rb"</([xy][0-9]+)>")
 #: a point as standard writers give it: ``<xK>`` then ``<yK>``
 _PAIR = re.compile(rb"<x([0-9]+)>" + _N + rb"</x\1>\s*<y\1>" + _N + rb"</y\1>")
-_ORDINALS: list[bytes] = []
+_ORDINALS = [b"%d" % i for i in range(1, 1025)]
 
 
 def plain_text_document(data: bytes, name: str | None = None,
@@ -647,9 +647,7 @@ def _points_polygon(xs: dict[str, Number], ys: dict[str, Number]) -> Polygon:
 
 def _ordinals(n: int) -> list[bytes]:
     """``[b"1", ..., b"n"]``."""
-    while len(_ORDINALS) < n:
-        _ORDINALS.append(b"%d" % (len(_ORDINALS) + 1))
-    return _ORDINALS[:n]
+    return _ORDINALS[:n] if n <= len(_ORDINALS) else [b"%d" % i for i in range(1, n + 1)]
 
 
 def _text_polygon(body: bytes) -> Polygon:
