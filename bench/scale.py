@@ -114,9 +114,13 @@ def _inputs(cache: Path, images: int, lines: int) -> dict[str, str]:
             "validate-det": str(det / "train.manifest")}
 
 
+def _dst(out: Path, case: str, tag: str) -> Path:
+    """Where a run of ``case`` writes: a COCO file, a YOLO folder or a manifest."""
+    return out / {"voc-coco": f"{case}-{tag}.json", "voc-yolo": f"{case}-{tag}"}.get(case, f"{case}-{tag}.manifest")
+
+
 def _run(case: str, src: str, out: Path, workers: int) -> dict[str, Any]:
-    dst = out / {"voc-coco": f"{case}-{workers}.json", "voc-yolo": f"{case}-{workers}"}.get(case,
-                                                                                          f"{case}-{workers}.manifest")
+    dst = _dst(out, case, str(workers))
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _CHILD, case, src, str(dst), str(workers)], capture_output=True,
                           text=True, check=False)
@@ -136,9 +140,7 @@ def _pair(case: str, src: str, out: Path) -> float:
     """The machine's ceiling for two workers on ``case``: two one-process runs at once (no
     Dask, nothing shared), each doing the whole job; returns the later one's job time. Two
     workers that split the job perfectly could at best do it in half that time."""
-    dsts = [out / f"pair-{k}-{case}" for k in "ab"]
-    dsts = [d.with_suffix(".json") if case == "voc-coco" else d if case == "voc-yolo" else d.with_suffix(".manifest")
-            for d in dsts]
+    dsts = [_dst(out, case, f"pair-{k}") for k in "ab"]
     procs = [subprocess.Popen([sys.executable, "-c", _CHILD, case, src, str(d), "1"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for d in dsts]
     jobs = []

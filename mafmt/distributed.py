@@ -95,7 +95,8 @@ def warm(scheduler: Any, job: str) -> None:
     """When ``scheduler`` is a client the caller owns (its cluster already runs), have its
     workers import the modules of ``job`` (:data:`JOB_MODULES`) now, while this process still
     imports and detects what the job needs: the first shards then start on workers that are
-    ready. Anything else waits for :meth:`Engine.prepare`."""
+    ready (the job's engine then prepares nothing again). Anything else waits for
+    :meth:`Engine.prepare`."""
     if scheduler is not None and not isinstance(scheduler, str):
         Engine(scheduler, 1).prepare(*JOB_MODULES[job])
 
@@ -103,15 +104,17 @@ def warm(scheduler: Any, job: str) -> None:
 class Engine:
     """Runs shard tasks on a Dask client and gives their results in input order."""
 
-    def __init__(self, client: Any, workers: int) -> None:
+    def __init__(self, client: Any, workers: int, *, warmed: bool = False) -> None:
         self.client = client
         self.workers = workers
+        self.warmed = warmed
 
     def prepare(self, *modules: str) -> None:
         """Have each worker import ``modules`` now, without waiting, while the client still lists
-        the source: the first shards then start without paying for the imports."""
+        the source: the first shards then start without paying for the imports. Nothing when
+        the workers were warmed already (a caller's client: :func:`warm`)."""
         run = getattr(self.client, "run", None)
-        if run is not None:
+        if run is not None and not self.warmed:
             with contextlib.suppress(Exception):  # (only a head start: a worker that cannot is left alone)
                 run(_import, modules, wait=False)
 
@@ -218,8 +221,8 @@ def _allowed_failures() -> int:
 def engine(workers: str | int | None = 1, scheduler: Any = None) -> Iterator[Engine]:
     """The engine for ``workers`` local processes, or for ``scheduler`` (an address or a client)."""
     n = parse_workers(workers)
-    if scheduler is not None and not isinstance(scheduler, str):
-        yield Engine(scheduler, _worker_count(scheduler, n))
+    if scheduler is not None and not isinstance(scheduler, str):  # (mafmt's entry points warmed it)
+        yield Engine(scheduler, _worker_count(scheduler, n), warmed=True)
         return
     distributed = require()
     if scheduler is not None:

@@ -97,10 +97,12 @@ def manifest_spans(uri: str, parts: int | None = None, *, workers: int | None = 
     least = MIN_SPAN_BYTES if min_bytes is None else min_bytes
     parts = max(1, min(parts or (workers or 1) * SHARDS_PER_WORKER, size // max(1, least) or 1),
                 -(-size // MAX_SPAN_BYTES))
-    while max(b - a for a, b in itertools.pairwise(falling_cuts(size, parts, workers))) > MAX_SPAN_BYTES:
+    points = falling_cuts(size, parts, workers)
+    while max(b - a for a, b in itertools.pairwise(points)) > MAX_SPAN_BYTES:
         parts += workers or 1
+        points = falling_cuts(size, parts, workers)
     cuts = [0]
-    for at in falling_cuts(size, parts, workers)[1:-1]:
+    for at in points[1:-1]:
         cut = _line_start_at_or_after(uri, at, size)
         if cuts[-1] < cut < size:
             cuts.append(cut)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scale_helpers import voc_dataset
 
 import mafmt
 from mafmt import converters, distributed, scale
@@ -50,23 +51,13 @@ def _recorded(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: li
     monkeypatch.setattr(module, name, wrapper)
 
 
-def _voc(tmp_path: Path) -> Path:
-    ann = tmp_path / "voc" / "Annotations"
-    ann.mkdir(parents=True)
-    for i in range(3):
-        (ann / f"{i}.xml").write_text(f"<annotation><filename>{i}.jpg</filename><size><width>10</width>"
-                                      "<height>8</height><depth>3</depth></size><object><name>cat</name>"
-                                      "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox>"
-                                      "</object></annotation>")
-    return tmp_path / "voc"
-
-
 def test_convert_warms_the_workers_before_it_detects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
     _recorded(monkeypatch, converters, "detect", calls)
     with pytest.raises(_Stop):
-        mafmt.convert(_voc(tmp_path), tmp_path / "out.json", scheduler=Recording(calls))
+        mafmt.convert(voc_dataset(tmp_path / "voc", 3), tmp_path / "out.json", scheduler=Recording(calls))
     assert calls[0] == ("run", "_import", distributed.JOB_MODULES["convert"], False)
+    assert [c for c in calls if c[:2] == ("run", "_import")] == [calls[0]]  # (the engine does not ask again)
     assert calls.index(("detect",)) < calls.index(("submit", "_convert_shard"))
 
 
@@ -76,7 +67,8 @@ def test_the_other_jobs_warm_the_workers_before_they_start(job: str, tmp_path: P
     calls: list[tuple[Any, ...]] = []
     _recorded(monkeypatch, scale, job, calls)
     with pytest.raises(_Stop):
-        getattr(mafmt, job)(_voc(tmp_path), scheduler=Recording(calls))
+        getattr(mafmt, job)(voc_dataset(tmp_path / "voc", 3), scheduler=Recording(calls))
     assert calls[0] == ("run", "_import", distributed.JOB_MODULES[job], False)
+    assert [c for c in calls if c[:2] == ("run", "_import")] == [calls[0]]
     assert calls.index((job,)) < [c[0] for c in calls].index("submit")
 
