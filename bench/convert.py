@@ -57,6 +57,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import datagen
+import pyc
 
 RESULTS = HERE / "RESULTS.md"
 TOOLS = ["bound", "floor", "globox", "datumaro", "mafmt"]
@@ -662,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
             tools.append(t)
         else:
             print(f"skip {t}: not installed", flush=True)
+    pyc.compile_mafmt()
     t0 = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="mafmt-bench-", dir=args.work))
     records: list[dict[str, Any]] = []

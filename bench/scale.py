@@ -44,6 +44,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import pyc
+
 _CHILD = r"""
 import json, os, resource, sys, time
 t0 = time.perf_counter()
@@ -168,6 +170,7 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     inputs = _inputs(cache, a.images, a.lines)
+    pyc.compile_mafmt()
     print(f"inputs ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     out = Path(tempfile.mkdtemp(dir=cache))
     rows = []

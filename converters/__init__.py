@@ -87,9 +87,10 @@ def detect(path: str) -> Format:
         for fmt in FORMATS.values():
             if ext and ext in fmt.extensions:
                 return fmt
-    for fmt in FORMATS.values():
-        if (fmt.directory or not is_dir) and fmt.sniff is not None and fmt.sniff(path):
-            return fmt
+    with storage.Snapshot():  # (each format's sniffer lists the same folder: once)
+        for fmt in FORMATS.values():
+            if (fmt.directory or not is_dir) and fmt.sniff is not None and fmt.sniff(path):
+                return fmt
     raise UsageError(f"{path}: cannot tell its format; pass --from/--format")
 
 

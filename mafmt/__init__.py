@@ -176,17 +176,19 @@ def convert(
 
         return converters.convert(src, dst, src_format, dst_format, **options)
     distributed.warm(scheduler, "convert")  # (before this process imports them)
-    from mafmt import converters, scale
+    from mafmt import converters, scale, storage
 
     s, d = os.fspath(src), os.fspath(dst)
-    reader = converters.get(src_format) if src_format else converters.detect(s)
+    listing = storage.Snapshot()  # (the source listed once, for its detection and its cutting)
+    with listing:
+        reader = converters.get(src_format) if src_format else converters.detect(s)
     writer = converters.get(dst_format) if dst_format else converters.target_format(d)
     flags = {k: options.pop(k) for k in ("strict", "on_error", "overwrite", "read_options", "progress")
              if k in options}
     return scale.convert(s, d, reader, writer, strict=flags.get("strict", False),
                          on_error=flags.get("on_error", "raise"), overwrite=flags.get("overwrite", False),
                          read_options=dict(flags.get("read_options") or {}), write_options=options,
-                         workers=workers, scheduler=scheduler,
+                         workers=workers, scheduler=scheduler, listing=listing,
                          one_process=lambda: converters.convert(s, d, reader.name, writer.name, **flags, **options))
 
 
@@ -240,20 +242,21 @@ def qa(path_or_uri: str | os.PathLike[str], format: str | None = None, *, images
 
     if distributed.wanted(workers, scheduler):
         distributed.warm(scheduler, "qa")
-        from mafmt import converters, scale
+        from mafmt import converters, scale, storage
         from mafmt.converters._common import accepted
         from mafmt.quality import qa as run
 
         path = os.fspath(path_or_uri)
-        fmt = converters.get(format) if format else converters.detect(path)
-        labels = list(labels) if labels is not None else None
-        if images is not None and not os.path.isdir(images) and not images.startswith(("obs://", "s3://")):
-            return run(path, fmt.name, images=images, labels=labels, remote=remote, **options)  # its usage error
-        return scale.qa(path, fmt.name, images=images, labels=labels, remote=remote,  # type: ignore[no-any-return]
-                        read_options=accepted(fmt.read, {"images": images, **options}), workers=workers,
-                        scheduler=scheduler,
-                        one_process=lambda: run(path, fmt.name, images=images, labels=labels, remote=remote,
-                                                progress=progress, **options))
+        with storage.Snapshot():  # (a job that only reads: its source listed once, for detecting and cutting)
+            fmt = converters.get(format) if format else converters.detect(path)
+            labels = list(labels) if labels is not None else None
+            if images is not None and not os.path.isdir(images) and not images.startswith(("obs://", "s3://")):
+                return run(path, fmt.name, images=images, labels=labels, remote=remote, **options)  # its usage error
+            return scale.qa(path, fmt.name, images=images, labels=labels,  # type: ignore[no-any-return]
+                            remote=remote, read_options=accepted(fmt.read, {"images": images, **options}),
+                            workers=workers, scheduler=scheduler,
+                            one_process=lambda: run(path, fmt.name, images=images, labels=labels, remote=remote,
+                                                    progress=progress, **options))
     from mafmt.quality import qa as run
 
     return run(path_or_uri, format, images=images, labels=labels, remote=remote, progress=progress, **options)
@@ -267,13 +270,15 @@ def stats(path_or_uri: str | os.PathLike[str], format: str | None = None, *, pro
 
     if distributed.wanted(workers, scheduler):
         distributed.warm(scheduler, "stats")
-        from mafmt import converters, scale
+        from mafmt import converters, scale, storage
         from mafmt.dataset_stats import stats as run
 
         path = os.fspath(path_or_uri)
-        fmt = converters.get(format) if format else converters.detect(path)
-        return scale.stats(path, fmt.name, read_options=options, workers=workers, scheduler=scheduler,  # type: ignore[no-any-return]
-                           one_process=lambda: run(path, fmt.name, progress=progress, **options))
+        with storage.Snapshot():  # (as in qa)
+            fmt = converters.get(format) if format else converters.detect(path)
+            return scale.stats(path, fmt.name, read_options=options,  # type: ignore[no-any-return]
+                               workers=workers, scheduler=scheduler,
+                               one_process=lambda: run(path, fmt.name, progress=progress, **options))
     from mafmt.dataset_stats import stats as run
 
     return run(path_or_uri, format, progress=progress, **options)

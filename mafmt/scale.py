@@ -859,10 +859,11 @@ _WRITERS = {
 
 def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_error: str, overwrite: bool,
             read_options: dict[str, Any], write_options: dict[str, Any], workers: str | int | None,
-            scheduler: Any, one_process: Any) -> Report:
+            scheduler: Any, one_process: Any, listing: storage.Snapshot | None = None) -> Report:
     """:func:`mafmt.converters.convert` with the source's shards read on Dask workers.
 
-    ``one_process()`` is the single-process conversion, used for what is not sharded.
+    ``one_process()`` is the single-process conversion, used for what is not sharded;
+    ``listing``: the snapshot in which the source's folders were listed for its detection.
     """
     from mafmt.converters import check_written, fold_read_report, note_source_meta
 
@@ -883,7 +884,8 @@ def convert(src: str, dst: str, reader: Any, writer: Any, *, strict: bool, on_er
 
     with engine(workers, scheduler) as eng:
         eng.prepare(*JOB_MODULES["convert"])
-        source = source_shards(eng, src, reader, read_options)
+        with listing or storage.Snapshot():
+            source = source_shards(eng, src, reader, read_options)
         job = {"writer": name, "dst": dst, "on_error": on_error, "overwrite": overwrite,
                "read_options": read_options, "write_options": write_options,
                "meta": source.meta if source is not None else None,

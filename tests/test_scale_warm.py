@@ -72,3 +72,26 @@ def test_the_other_jobs_warm_the_workers_before_they_start(job: str, tmp_path: P
     assert [c for c in calls if c[:2] == ("run", "_import")] == [calls[0]]
     assert calls.index((job,)) < [c[0] for c in calls].index("submit")
 
+
+
+@pytest.mark.parametrize("job", ["convert", "qa", "stats"])
+def test_a_sharded_job_lists_its_source_once_for_detecting_and_cutting(job: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from mafmt.storage import local
+
+    src = voc_dataset(tmp_path / "voc", 3)
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counting(path: Any) -> Any:
+        listed.append(os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(local.os, "scandir", counting)
+    args = (src, tmp_path / "out.json") if job == "convert" else (src,)
+    with pytest.raises(_Stop):
+        getattr(mafmt, job)(*args, scheduler=Recording([]))
+    assert os.path.join(src, "Annotations") in listed
+    assert len(listed) == len(set(listed)), listed

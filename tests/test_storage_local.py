@@ -165,3 +165,49 @@ def test_iter_files_lists_what_ls_lists_without_stat_and_refuses_the_same_links(
             errors.append(str(err.value))
         assert errors[0] == errors[1] and name in errors[0]
         (tmp_path / name).unlink()
+
+
+def _count_listings(monkeypatch) -> list[str]:
+    from mafmt.storage import local
+
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counting(path):
+        listed.append(os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(local.os, "scandir", counting)
+    return listed
+
+
+def test_a_snapshot_lists_each_folder_once_and_only_while_it_is_active(tmp_path, monkeypatch):
+    for rel in ("a.txt", "sub/b.txt"):
+        storage.write_bytes(str(tmp_path / rel), b"x")
+    listed = _count_listings(monkeypatch)
+    snap = storage.Snapshot()
+    with snap:
+        first = list(storage.iter_files(str(tmp_path), True))
+        (tmp_path / "sub" / "c.txt").write_bytes(b"new")  # (a source that changes meanwhile: not for a snapshot)
+        with storage.Snapshot():  # an inner one uses the active one
+            assert list(storage.iter_files(str(tmp_path), True)) == first
+        assert [i.name for i in storage.ls(str(tmp_path), recursive=True)] == ["a.txt", "b.txt"]
+    assert sorted(listed) == sorted([str(tmp_path), str(tmp_path / "sub")])
+    assert [os.path.basename(p) for p in storage.iter_files(str(tmp_path), True)] == ["a.txt", "b.txt", "c.txt"]
+    with snap:  # entered again: what it listed before
+        assert len(list(storage.iter_files(str(tmp_path), True))) == 2
+    assert len(listed) == 4
+
+
+def test_detection_lists_a_dataset_folder_once(tmp_path, monkeypatch):
+    from mafmt import converters
+
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "JPEGImages").mkdir()
+    for i in range(3):
+        (tmp_path / "Annotations" / f"{i}.xml").write_text(
+            f"<annotation><filename>{i}.jpg</filename><size><width>4</width><height>4</height><depth>3</depth>"
+            "</size></annotation>")
+    listed = _count_listings(monkeypatch)
+    assert converters.detect(str(tmp_path)).name == "voc"
+    assert len(listed) == len(set(listed)) and str(tmp_path) in listed

@@ -24,11 +24,11 @@ import posixpath
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from mafmt.errors import StorageError
 from mafmt.storage.base import Backend, ObjectInfo, error, glob_prefix, glob_regex, has_magic, over_limit
-from mafmt.storage.local import LocalBackend
+from mafmt.storage.local import LISTINGS, LocalBackend
 
 if TYPE_CHECKING:
     from mafmt.storage.transfer import TransferSummary
@@ -37,6 +37,7 @@ __all__ = [
     "Backend",
     "LocalBackend",
     "ObjectInfo",
+    "Snapshot",
     "atomic_write",
     "backend_for",
     "configure_obs",
@@ -208,6 +209,27 @@ def exists(uri: str) -> bool:
 def is_dir(uri: str) -> bool:
     """Whether ``uri`` names a folder (a prefix, on object storage)."""
     return backend_for(uri).is_dir(_local(uri))
+
+
+class Snapshot:
+    """A view of local folders listed once: within ``with snapshot:``, each folder is
+    listed the first time it is asked for and then given as it was (so that a job's
+    detection, which asks every format in turn, and the cutting of its source read one
+    listing). The same snapshot may be entered again later; a snapshot already active
+    stays the one in use. Only for reading a source that does not change meanwhile."""
+
+    __slots__ = ("_listings", "_tokens")
+
+    def __init__(self) -> None:
+        self._listings: dict[str, list[os.DirEntry[str]]] = {}
+        self._tokens: list[Any] = []
+
+    def __enter__(self) -> Self:
+        self._tokens.append(LISTINGS.set(LISTINGS.get() if LISTINGS.get() is not None else self._listings))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        LISTINGS.reset(self._tokens.pop())
 
 
 def iter_files(uri: str, recursive: bool = False) -> Iterator[str]:

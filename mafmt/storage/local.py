@@ -8,6 +8,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO
 
 from mafmt import limits
@@ -15,7 +16,10 @@ from mafmt.errors import StorageError
 from mafmt.storage.base import Bounded, ObjectInfo, error, over_limit
 from mafmt.storage.transaction import Transaction, is_leftover_name
 
-__all__ = ["LocalBackend", "is_temp_name"]
+__all__ = ["LISTINGS", "LocalBackend", "is_temp_name"]
+
+#: while set (:func:`mafmt.storage.snapshot`), each folder's sorted entries as first listed
+LISTINGS: ContextVar[dict[str, list[os.DirEntry[str]]] | None] = ContextVar("mafmt_listings", default=None)
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
@@ -41,11 +45,17 @@ def _entry_error(entry: os.DirEntry[str], exc: OSError) -> StorageError:
 
 
 def _entries(uri: str) -> list[os.DirEntry[str]]:
-    """The entries of the folder ``uri`` in name order."""
+    """The entries of the folder ``uri`` in name order (within a snapshot, as first listed)."""
+    seen = LISTINGS.get()
+    if seen is not None and (got := seen.get(uri)) is not None:
+        return got
     try:
-        return sorted(os.scandir(uri), key=lambda e: e.name)
+        entries = sorted(os.scandir(uri), key=lambda e: e.name)
     except OSError as exc:
         raise _oserror(exc, uri) from None
+    if seen is not None:
+        seen[uri] = entries
+    return entries
 
 
 def _bad_name(uri: str) -> StorageError:
