@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -119,21 +119,25 @@ class SchemaValidator:
         """``(json path, message)`` of every violation, in document order, precise."""
         yield from _explained(list(self._precise.iter_errors(instance)))
 
-    def iter_errors_by_item(self, instance: Any, key: str, *, limit: int | None = None) -> Iterator[tuple[str, str]]:
+    def iter_errors_by_item(self, instance: Any, key: str, *, limit: int | None = None,
+                            known: Container[int] = ()) -> Iterator[tuple[str, str]]:
         """What :meth:`iter_errors` gives, with the items of the top-level array ``instance[key]``
         checked one by one on the fast path, so that only the items that fail are explained:
         the cost follows the failures, not the size of the document. ``limit``: explain at
-        most that many failing items (the rest of the array is not looked at)."""
+        most that many failing items (the rest of the array is not looked at); ``known``: the
+        indices of items known to be valid, not looked at (they may be left as None)."""
         items = instance.get(key) if isinstance(instance, dict) else None
         item = self._item(key)
         if item is None or not isinstance(items, list):
-            yield from self.iter_errors(instance)
+            errors = [e for e in self._precise.iter_errors(instance)
+                      if not (len(e.absolute_path) > 1 and e.absolute_path[0] == key and e.absolute_path[1] in known)]
+            yield from _explained(errors)
             return
         fast, sub = item
         errors = self._failures(self.schema, {**instance, key: []}, self._precise, [])
         failing = 0
         for i, value in enumerate(items):
-            if not fast(value):
+            if i not in known and not fast(value):
                 errors += self._failures(sub, value, None, [key, i])
                 failing += 1
                 if limit is not None and failing >= limit:

@@ -112,7 +112,8 @@ def test_coco_plain_annotations_read_as_the_general_path_reads_them(anns: list[d
 # --------------------------------------------------------------------------- VOC documents
 
 numbers = st.one_of(st.integers(0, 900).map(str), st.floats(0, 900, allow_nan=False).map(lambda v: str(round(v, 3))))
-ODD_NUMBERS = ["", " 12 ", "1e3", "+4", "-0", "-3", "٣", "12.", ".5", "x", "1" * 70, "1e999", "2000000000", "1.5"]
+ODD_NUMBERS = ["", " 12 ", "1e3", "+4", "-0", "-3", "٣", "12.", ".5", "x", "1" * 70, "1e999", "2000000000", "1.5",
+               "012", "-01.5", "12,5", "1,2", "-2.50", "9" * 20, "1_0"]
 odd_numbers = st.sampled_from(ODD_NUMBERS)
 
 
@@ -223,17 +224,31 @@ _voc_json_values = st.recursive(
     max_leaves=25)
 
 
+_VALID_OBJECT = {"name": "cat", "difficult": "0", "bndbox": {"xmin": "1", "ymin": "2", "xmax": "3", "ymax": "4"}}
+
+
 @SETTINGS
 @given(st.dictionaries(st.sampled_from(["folder", "filename", "size", "segmented", "source", "width", "other"]),
                        _voc_json_values, max_size=5),
-       st.lists(st.dictionaries(st.sampled_from(_VOC_KEYS), _voc_json_values, max_size=7) | _LEAVES, max_size=4))
+       st.lists(st.dictionaries(st.sampled_from(_VOC_KEYS), _voc_json_values, max_size=7) | _LEAVES
+                | st.just(_VALID_OBJECT), max_size=4))
 def test_voc_schema_failures_without_jsonschema_are_jsonschemas(root: dict[str, Any], objects: list[Any]) -> None:
-    """Any JSON form, however odd: the quick failure walk gives jsonschema's findings."""
+    """Any JSON form, however odd: the quick failure walk gives jsonschema's findings, with
+    the valid objects left out too (as None) and when the objects cannot be checked one by one."""
     from mafmt import schemas
 
     doc = {**root, "object": objects}
     check = schemas.validator("voc")
     assert list(check.iter_errors_by_item(doc, "object")) == list(check.iter_errors(doc))
+    fast, _ = check._item("object")  # type: ignore[misc]
+    known = frozenset(i for i, o in enumerate(objects) if fast(o))  # the valid ones, left out as None
+    left_out = {**doc, "object": [None if i in known else o for i, o in enumerate(objects)]}
+    assert list(check.iter_errors_by_item(left_out, "object", known=known)) == list(check.iter_errors(doc))
+    check._items["object"] = None  # the items cannot be checked one by one: the whole document is
+    try:
+        assert list(check.iter_errors_by_item(left_out, "object", known=known)) == list(check.iter_errors(doc))
+    finally:
+        del check._items["object"]
 
 
 _STANDARD = ("<annotation><folder>VOC</folder><filename>a.jpg</filename><source><database>db</database></source>"
@@ -271,6 +286,26 @@ def test_the_voc_lane_takes_the_common_documents() -> None:
     for xml in (standard, modelarts):
         root = parse.parse_tree(xml)
         assert parse._plain_document(root, parse._Ctx("a.xml", "modelarts")) is not None
+
+
+def test_the_plain_objects_of_a_document_that_is_not_take_the_quick_pass() -> None:
+    """Not vacuous: in a document with one odd object, the others are read by the quick pass
+    and left out of the schema's check; the findings are the general path's."""
+    from mafmt.voc import parse
+
+    box = "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox>"
+    polygon = "<polygon><x1>1</x1><y1>1</y1><x2>5.5</x2><y2>1</y2><x3>3</x3><y3>4</y3></polygon>"
+    objects = [f"<object><name>cat</name><difficult>0</difficult>{box}</object>",
+               f"<object><name></name><difficult>0</difficult>{box}</object>",  # the odd one
+               f'<object><name a="1">dog</name><difficult>0</difficult>{polygon}</object>',
+               f"<object><name>cow</name>{box}</object>"]
+    xml = ("<annotation><folder>NA</folder><filename>a.jpg</filename><size><width>9</width><height>9</height></size>"
+           f"<segmented>0</segmented>{''.join(objects)}</annotation>").encode()
+    issues, valid = parse.document_issues(parse.parse_tree(xml), "a.xml")
+    assert valid == {0, 2, 3}
+    assert [i.path for i in issues] == ["/annotation/object[2]/name", "/annotation/object[4]/difficult"]
+    fast, general = both(_voc_validate, xml, "modelarts")
+    assert fast == general and len(fast[1]) == 2
 
 
 # --------------------------------------------------------------------------- writers

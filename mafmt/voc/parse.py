@@ -93,6 +93,7 @@ class _Ctx:
         self.issues: list[FormatError] = []
         self.unlisted: dict[str, int] = {}  # severity -> issues past the limit
         self.first_unlisted: int | None = None  # the line of the first of them
+        self.plain_objects: list[int] = []  # the top-level objects read by the quick pass (0-based)
 
     def issue(self, el: Any, path: Any, reason: str, severity: str = "error") -> None:
         self.issue_at(getattr(el, "sourceline", None), path, reason, severity)
@@ -290,6 +291,9 @@ _PLAIN_SOURCE = frozenset({"database", "annotation", "image"})
 _PLAIN_SIZE = frozenset({"width", "height", "depth"})
 _PLAIN_OBJECT = frozenset({"name", "pose", "truncated", "occluded", "difficult", "bndbox", "polygon"})
 _BOX = frozenset({"xmin", "ymin", "xmax", "ymax"})
+_BOX_ORDER = ["xmin", "ymin", "xmax", "ymax"]
+_XY_TAGS = [f"{a}{i}" for i in range(1, 1025) for a in "xy"]
+_COORDS = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:,-?[0-9]+(?:\.[0-9]+)?)*")  # (ASCII digits only)
 #: a bit for each element an object may hold once (a set of the ones seen, as an int)
 _OBJECT_BITS = {tag: 1 << i for i, tag in enumerate(sorted(_PLAIN_OBJECT))}
 _HAS_ATTRIBUTE = etree.XPath("boolean(//@*)")
@@ -330,6 +334,34 @@ def _int_of(text: str) -> int:
     raise _NotPlain
 
 
+def _plain_coords(kids: list[Any]) -> list[Number]:
+    """:func:`_plain_coord` of each of ``kids``: in one JSON decode when they are written as
+    writers write them (digits, a sign, a decimal point: JSON reads ``358`` as an int and
+    ``58.89`` as a float, as :func:`_coord_of` does), else one by one."""
+    texts = []
+    for k in kids:
+        if len(k):
+            raise _NotPlain
+        texts.append((k.text or "").strip())
+    joined = ",".join(texts)
+    if _COORDS.fullmatch(joined) and max(map(len, texts)) <= limits.MAX_NUMBER_CHARS:
+        try:
+            values: list[Number] = orjson.loads("[" + joined + "]")
+        except orjson.JSONDecodeError:  # leading zeros, past 64 bits: one by one
+            pass
+        else:
+            if len(values) == len(texts):  # (else a text held a comma: one by one)
+                if max(map(abs, values)) > limits.MAX_COORDINATE:
+                    raise _NotPlain
+                return values
+    return [_coord_of(t) for t in texts]
+
+
+def _xy_tags(n: int) -> list[str]:
+    """``["x1", "y1", ..., "xn", "yn"]``."""
+    return _XY_TAGS[:2 * n] if n <= len(_XY_TAGS) // 2 else [f"{a}{i}" for i in range(1, n + 1) for a in "xy"]
+
+
 def _plain_coord(el: Any) -> Number:
     if len(el):
         raise _NotPlain
@@ -349,15 +381,15 @@ def _coord_of(text: str) -> Number:
     return v
 
 
-def document_issues(root: Any, name: str | None = None, *, rules: str = "modelarts") -> tuple[list[FormatError], bool]:
-    """The reader's issues of ``root`` (from :func:`parse_tree`), and whether it is a plain
-    document. A plain document breaks no rule of the ``voc`` schema, so its issues (a missing
-    ``<difficult>`` at most) are all its problems: validation needs nothing else."""
+def document_issues(root: Any, name: str | None = None, *,
+                    rules: str = "modelarts") -> tuple[list[FormatError], frozenset[int]]:
+    """The reader's issues of ``root`` (from :func:`parse_tree`) and the indices (0-based) of
+    its plain objects (as :func:`_plain_document` takes them, each read in one quick pass). A
+    plain object breaks no rule of the ``voc`` schema's ``object`` items, so validation
+    checks only the rest of the document against the schema."""
     ctx = _Ctx(name, rules)
-    plain = lanes.PLAIN and _plain_document(root, ctx) is not None
-    if not plain:
-        _parse_document(root, ctx)
-    return ctx.finish(), plain
+    _parse_document(root, ctx)
+    return ctx.finish(), frozenset(ctx.plain_objects)
 
 
 def _plain_document(root: Any, ctx: _Ctx) -> VocDocument | None:
@@ -425,8 +457,12 @@ def _plain_object(el: Any, n: int, ctx: _Ctx) -> VocObject:
         if tag == "bndbox":
             if shape is not None:
                 raise _NotPlain
+            kids = c[:]
+            if [k.tag for k in kids] == _BOX_ORDER:  # (as writers give them: one decode)
+                shape = BndBox(*_plain_coords(kids))
+                continue
             box: dict[str, Number] = {}
-            for k in c:
+            for k in kids:
                 ktag = k.tag
                 if ktag not in _BOX or ktag in box:
                     raise _NotPlain
@@ -456,10 +492,27 @@ def _plain_object(el: Any, n: int, ctx: _Ctx) -> VocObject:
                            origin=Origin(ctx.name, el.sourceline, path))
 
 
+def _quick_object(el: Any, n: int, ctx: _Ctx) -> VocObject | None:
+    """What :func:`_parse_object` gives for the ``n``-th object of a document that is not
+    plain, when the object itself is (as :func:`_plain_document` takes one, but for
+    attributes, which neither path reads on the elements a plain object holds); None
+    otherwise. Its issue (a missing ``<difficult>``) comes later, from the document's checks,
+    as it does for any object."""
+    try:
+        return _plain_object(el, n, _Ctx(ctx.name, ctx.rules))
+    except _NotPlain:
+        return None
+
+
 def _plain_polygon(el: Any) -> Polygon:
+    kids = el[:]
+    n = len(kids) >> 1
+    if n >= 3 and len(kids) == 2 * n and [k.tag for k in kids] == _xy_tags(n):  # x1 y1 x2 y2 ...: one decode
+        values = _plain_coords(kids)
+        return Polygon(tuple(zip(values[0::2], values[1::2], strict=True)))
     xs: dict[str, Number] = {}
     ys: dict[str, Number] = {}
-    for k in el:
+    for k in kids:
         tag = k.tag
         axis, index = tag[:1], tag[1:]
         into = xs if axis == "x" else ys if axis == "y" else None
@@ -734,7 +787,12 @@ def _parse_document(root: Any, ctx: _Ctx) -> VocDocument:
             doc.source = _parse_source(el)
         elif tag == "object":
             objects += 1
-            doc.objects.append(_parse_object(el, f"/annotation/object[{objects}]", ctx, 0))
+            obj = _quick_object(el, objects, ctx) if lanes.PLAIN else None
+            if obj is None:
+                obj = _parse_object(el, f"/annotation/object[{objects}]", ctx, 0)
+            else:
+                ctx.plain_objects.append(objects - 1)
+            doc.objects.append(obj)
         else:
             _add(doc.extra, tag, node_to_value(el))
     _finish(doc.extra)
