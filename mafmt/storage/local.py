@@ -18,7 +18,7 @@ from mafmt.storage.transaction import Transaction, is_leftover_name
 
 __all__ = ["LISTINGS", "LocalBackend", "is_temp_name"]
 
-#: while set (:func:`mafmt.storage.snapshot`), each folder's sorted entries as first listed
+#: while set (a :class:`mafmt.storage.Snapshot`), each folder's sorted entries as first listed
 LISTINGS: ContextVar[dict[str, list[os.DirEntry[str]]] | None] = ContextVar("mafmt_listings", default=None)
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
