@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from mafmt.errors import UsageError
+from mafmt.errors import StorageError, UsageError
 from mafmt.storage import transaction as txm
 from mafmt.storage.transaction import Group, Transaction, clean_leftovers, recover
 
@@ -326,3 +326,24 @@ def test_paths_cannot_leave_the_staging(tmp_path):
                 tx.path(bad)
         tx.write_bytes("ok.txt", b"")
     assert _tree(tmp_path / "out") == {"ok.txt": b""}
+
+
+def test_write_bytes_writes_all_of_it_when_the_system_takes_a_part_at_a_time(tmp_path, monkeypatch):
+    real = os.write
+    calls = []
+
+    def short(fd, data):  # a system that takes at most 7 bytes a call (a pipe, a signal, a full disk)
+        calls.append(len(data))
+        return real(fd, bytes(data[:7]))
+
+    monkeypatch.setattr(txm.os, "write", short)
+    with Transaction(str(tmp_path / "out"), folder=True, overwrite=False) as tx:
+        tx.write_bytes("a/b.txt", b"0123456789" * 5)
+    assert (tmp_path / "out" / "a" / "b.txt").read_bytes() == b"0123456789" * 5
+    assert len(calls) == 8
+
+
+def test_write_bytes_names_the_file_the_system_refuses(tmp_path):
+    with pytest.raises(StorageError) as err, Transaction(str(tmp_path / "out"), folder=True, overwrite=False) as tx:
+        tx.write_bytes("x" * 300 + ".txt", b"data")
+    assert "x" * 40 in str(err.value) and not (tmp_path / "out").exists()
