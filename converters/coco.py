@@ -187,9 +187,7 @@ def _scalar_id(value: Any) -> bool:
 
 def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
     check_complete(src)
-    with _gc_paused():
-        doc = load_instances(src)
-    with _gc_frozen():  # the document's millions of objects: no collection walks them
+    with _held(src) as doc:  # the document's millions of objects: no collection walks them
         stream.total = len(doc["images"])
         names, by_image = head(doc, src, on_error, report, meta)
         seen: set[Any] = set()
@@ -201,25 +199,22 @@ def _iter(src: str, on_error: str, report: Report, meta: DatasetMeta, stream: Me
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic collection while a JSON document is built (it holds no cycles; a collection
-    would only walk the objects made so far, again and again)."""
-    if not gc.isenabled():
-        yield
-        return
+def _held(src: str) -> Iterator[dict[str, Any]]:
+    """The COCO document of ``src``, left out of cyclic collections until the end. It is
+    decoded with the collector off (it holds no cycles; a collection would only walk the
+    objects made so far, again and again) and frozen before the collector is on again (else
+    the first collection after would walk all of its millions of objects: 0.16 s at 20,000
+    images)."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        doc = load_instances(src)
+        gc.freeze()
     finally:
-        gc.enable()
-
-
-@contextlib.contextmanager
-def _gc_frozen() -> Iterator[None]:
-    """The objects that exist now (a loaded document) left out of cyclic collections until the end."""
-    gc.freeze()
+        if enabled:
+            gc.enable()
     try:
-        yield
+        yield doc
     finally:
         gc.unfreeze()
 

@@ -251,3 +251,24 @@ def test_an_integer_beyond_64_bits_changes_only_its_own_record(tmp_path: Path) -
     dog = plain[plain.index('{"id":2'):plain.index("}", plain.index('{"id":2'))]
     assert "1e-7" in dog and dog in mixed  # orjson's spelling, not json's 1e-07, for the other record
     assert "1e-07" in mixed[:mixed.index('{"id":2')]  # the record that needed the standard library
+
+
+def test_the_document_is_frozen_before_the_collector_is_on_again_and_let_go_at_the_end(tmp_path, monkeypatch):
+    """A COCO document is decoded with the collector off and frozen before it is on again: the
+    first collection after would otherwise walk every object of the document."""
+    import gc
+
+    doc = {"images": [{"id": i, "file_name": f"{i}.jpg", "width": 9, "height": 9} for i in range(50)],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [1.5, 1, 2, 2], "area": 4.0,
+                            "iscrowd": 0, "segmentation": []} for i in range(50)],
+           "categories": [{"id": 1, "name": "cat"}]}
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    frozen_when_enabled = []
+    enable = gc.enable
+    monkeypatch.setattr(coco.gc, "enable", lambda: (frozen_when_enabled.append(gc.get_freeze_count()), enable()))
+    stream = coco.read(str(tmp_path / "a.json"))
+    first = next(iter(stream))
+    assert first.source.endswith("0.jpg") and gc.get_freeze_count() > 0 and gc.isenabled()
+    assert frozen_when_enabled and frozen_when_enabled[0] > 0
+    assert len(list(stream)) == 49
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
