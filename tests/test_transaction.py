@@ -347,3 +347,22 @@ def test_write_bytes_names_the_file_the_system_refuses(tmp_path):
     with pytest.raises(StorageError) as err, Transaction(str(tmp_path / "out"), folder=True, overwrite=False) as tx:
         tx.write_bytes("x" * 300 + ".txt", b"data")
     assert "x" * 40 in str(err.value) and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("fails", ["write", "close"])
+def test_write_bytes_turns_a_failed_write_or_close_into_an_error_naming_the_file(tmp_path, monkeypatch, fails):
+    """A disk that is full, or a file system that reports the failure only at close (NFS), is
+    an error naming the file, and the target is not made."""
+    real = getattr(os, fails)
+
+    def failing(fd, *args):
+        if fails == "close":
+            real(fd)
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(StorageError, match="cannot write 'a/b.txt': no space left on device"), \
+            Transaction(str(tmp_path / "out"), folder=True, overwrite=False) as tx:
+        monkeypatch.setattr(txm.os, fails, failing)
+        tx.write_bytes("a/b.txt", b"data")
+    monkeypatch.undo()
+    assert not (tmp_path / "out").exists()

@@ -392,13 +392,17 @@ class Transaction:
         except (OSError, ValueError) as exc:
             raise self._unwritable(rel, exc) from None
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    if not written:  # (a system that takes nothing: never a silent loop)
+                        raise OSError(errno.EIO, "nothing written")
+                    view = view[written:]
+            finally:
+                os.close(fd)  # (a file system that reports a failed write at close: an error, not success)
         except OSError as exc:
             raise self._unwritable(rel, exc) from None
-        finally:
-            os.close(fd)
         return self.final(rel)
 
     def write_text(self, rel: str, text: str) -> str:
