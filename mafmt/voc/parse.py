@@ -345,16 +345,24 @@ def _plain_coords(kids: list[Any]) -> list[Number]:
         texts.append((k.text or "").strip())
     joined = ",".join(texts)
     if _COORDS.fullmatch(joined) and max(map(len, texts)) <= limits.MAX_NUMBER_CHARS:
-        try:
-            values: list[Number] = orjson.loads("[" + joined + "]")
-        except orjson.JSONDecodeError:  # leading zeros, past 64 bits: one by one
-            pass
-        else:
-            if len(values) == len(texts):  # (else a text held a comma: one by one)
-                if max(map(abs, values)) > limits.MAX_COORDINATE:
-                    raise _NotPlain
-                return values
+        values = _json_numbers(joined.encode(), len(texts))
+        if values is not None:
+            if max(map(abs, values)) > limits.MAX_COORDINATE:
+                raise _NotPlain
+            return values
     return [_coord_of(t) for t in texts]
+
+
+def _json_numbers(joined: bytes, count: int) -> list[Number] | None:
+    """The ``count`` numbers of ``joined`` (digits, a sign, a decimal point, separated by
+    commas) in one JSON decode, as :func:`_coord_of` reads each: JSON reads ``358`` as an int
+    and ``58.89`` as a float, and its floats are Python's. None where JSON refuses them
+    (leading zeros, past 64 bits) or finds another count (a text that held a comma)."""
+    try:
+        values: list[Number] = orjson.loads(b"[" + joined + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    return values if len(values) == count else None
 
 
 def _xy_tags(n: int) -> list[str]:
@@ -723,13 +731,9 @@ def _text_polygon(body: bytes) -> Polygon:
 
 def _numbers(raws: tuple[bytes, ...]) -> list[Number]:
     """The coordinates as :func:`_coord_bytes` reads them (a decimal point: a float, else an
-    int), in one JSON decode: JSON reads ``358`` as an int and ``58.89`` as a float, and its
-    floats are Python's; leading zeros, which JSON refuses, take a number at a time."""
-    try:
-        values: list[Number] = orjson.loads(b"[" + b",".join(raws) + b"]")
-    except orjson.JSONDecodeError:
-        return [float(r) if b"." in r else int(r) for r in raws]
-    return values
+    int): in one JSON decode (:func:`_json_numbers`), else a number at a time."""
+    values = _json_numbers(b",".join(raws), len(raws))
+    return values if values is not None else [float(r) if b"." in r else int(r) for r in raws]
 
 
 def _points_one_by_one(body: bytes) -> Polygon:
