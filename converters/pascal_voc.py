@@ -236,11 +236,13 @@ def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, st
 
 
 def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
-               files: Iterable[str] | None = None) -> Iterator[Sample]:
+               files: Iterable[str] | None = None, images: dict[str, str] | None = None) -> Iterator[Sample]:
     """The samples of one part; with ``files`` (a run of its XML files, what a worker of
     :mod:`mafmt.scale` reads) of those files only, without the listed images that have no
-    file (:func:`_unannotated` gives those)."""
-    images = _images_by_stem(part.images)
+    file (:func:`_unannotated` gives those). ``images``: the part's images by stem
+    (:func:`_images_by_stem`, at least those of ``files``), when the caller listed them."""
+    if images is None:
+        images = _images_by_stem(part.images)
     origin = root_origin(part.images)
     seen: set[str] = set()
     for path in storage.iter_files(part.annotations) if files is None else files:

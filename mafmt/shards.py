@@ -42,7 +42,7 @@ import codecs
 import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
 from mafmt import storage
@@ -250,13 +250,16 @@ def spans(eng: Any, path: str) -> Arriving:
 @dataclass(frozen=True, slots=True)
 class _VocRun:
     """A run of XML files of one part of a VOC dataset; ``tail`` also yields the part's listed
-    images without a file (``stems``: every XML stem of the part)."""
+    images without a file. ``part`` holds only the ``ImageSets`` entries this run reads (the
+    tail's: also those images), and ``images`` the paths of its images by stem (the client
+    listed the image folder once): a task grows with its run, not with the dataset, and no
+    worker lists the image folder again."""
 
     root: str
     part: Any
     files: tuple[str, ...]
     tail: bool = False
-    stems: frozenset[str] = frozenset()
+    images: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -307,19 +310,32 @@ def _voc_shards(eng: Any, src: str, reader: Any, read_options: dict[str, Any]) -
 
     def runs() -> Iterator[_VocRun]:
         for part in parts:
+            images = pascal_voc._images_by_stem(part.images)  # (once for the part: each run takes its own)
             stems: set[str] = set()
-            held: tuple[str, ...] | None = None
+            held: tuple[tuple[str, ...], list[str]] | None = None
             for run in file_runs(eng, part.annotations, lambda p: p.lower().endswith(".xml")):
-                stems.update(_common.stem(p) for p in run)
                 if held is not None:
-                    yield _VocRun(src, part, held)
-                held = tuple(run)
-            yield _VocRun(src, part, held or (), True, frozenset(stems))  # the part's last run: its tail
+                    yield _voc_run(src, part, *held, images)
+                held = tuple(run), [_common.stem(p) for p in run]
+                stems.update(held[1])
+            yield _voc_run(src, part, *(held or ((), [])), images, stems)  # the part's last run: its tail
 
     shards = Arriving(runs())
     if not shards.find(lambda s: bool(s.files)):
         return None  # no annotation at all: the reader's own error, in one process
     return Source(reader, shards, meta)
+
+
+def _voc_run(src: str, part: Any, files: tuple[str, ...], keys: list[str], images: dict[str, str],
+             every_stem: set[str] | None = None) -> _VocRun:
+    """The shard of ``files`` (their stems: ``keys``) of ``part``; given ``every_stem`` (of the
+    part's XML files), the part's last run, which also yields the listed images without a file
+    (in their listed order)."""
+    listed = {k: part.listed[k] for k in keys if k in part.listed}
+    if every_stem is not None:
+        listed.update((k, v) for k, v in part.listed.items() if k not in every_stem)
+    return _VocRun(src, replace(part, listed=listed), files, every_stem is not None,
+                   {k: images[k] for k in itertools.chain(keys, listed) if k in images})
 
 
 def file_runs(eng: Any, folder: str, keep: Any, recursive: bool = False) -> Iterator[list[str]]:
@@ -619,11 +635,11 @@ def read_shard(shard: Any, on_error: str, read_options: dict[str, Any]) -> tuple
     report = Report()
 
     def samples() -> Iterator[Sample]:
-        yield from pascal_voc._iter_part(shard.root, shard.part, cast(Any, on_error), report, shard.files)
-        if shard.tail:
-            seen = set(shard.stems)
-            yield from pascal_voc._unannotated(shard.part, pascal_voc._images_by_stem(shard.part.images),
-                                               _common.root_origin(shard.part.images), seen)
+        yield from pascal_voc._iter_part(shard.root, shard.part, cast(Any, on_error), report, shard.files,
+                                         shard.images)
+        if shard.tail:  # (its ``listed``: its own files' and the images without a file)
+            yield from pascal_voc._unannotated(shard.part, shard.images, _common.root_origin(shard.part.images),
+                                               {_common.stem(p) for p in shard.files})
 
     return pascal_voc._shifted(samples(), -int(read_options.get("pixel_base", 0))), report
 

@@ -25,17 +25,28 @@ def voc_xml(i: int, objects: int) -> str:
 
 def voc_dataset(root: Path, n: int) -> Path:
     """A standard VOC folder: n XML files (one without objects), ImageSets/Main lists (with two
-    listed images that have no XML file), labelmap.txt."""
+    listed images that have no XML file), labelmap.txt; every third image in JPEGImages as a
+    PNG, whose name the samples take (not the XML's ``img_*.jpg``), and one of the two listed
+    images without an XML file."""
     (root / "Annotations").mkdir(parents=True)
     (root / "ImageSets" / "Main").mkdir(parents=True)
     (root / "JPEGImages").mkdir()
     for i in range(n):
         (root / "Annotations" / f"img_{i:05d}.xml").write_text(voc_xml(i, i % 4))
+        if i % 3 == 1:
+            _png(root / "JPEGImages" / f"img_{i:05d}.png", 320 + i % 5, 240)
+    _png(root / "JPEGImages" / "extra_a.png", 64, 48)
     ids = [f"img_{i:05d}" for i in range(n)]
     (root / "ImageSets" / "Main" / "train.txt").write_text("\n".join(ids[: n // 2] + ["extra_a"]) + "\n")
     (root / "ImageSets" / "Main" / "val.txt").write_text("\n".join(ids[n // 2:] + ["extra_b"]) + "\n")
     (root / "labelmap.txt").write_text("background\n" + "\n".join(LABELS) + "\n")
     return root
+
+
+def _png(path: Path, width: int, height: int) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (width, height), (90, 120, 150)).save(path, format="PNG")
 
 
 def manifest_dataset(root: Path, n: int, *, errors: bool = False) -> Path:

@@ -256,6 +256,36 @@ def test_voc_on_obs_cut_as_the_listing_pages_arrive(small_pages: list[str], s3: 
         assert fn(src, scheduler=cluster).to_dict() == fn(src).to_dict()
 
 
+def test_a_voc_shard_carries_its_own_part_of_the_image_sets_and_images(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client lists the image folder once; a shard's task holds the usages and image paths of
+    its own files (the tail's: also the listed images without a file), and its worker lists no
+    image folder."""
+    from scale_helpers import voc_dataset
+
+    from mafmt.converters import _common, pascal_voc
+
+    root = voc_dataset(tmp_path / "voc", 23)
+    whole = pascal_voc._parts(str(root))[0]  # type: ignore[index]
+    runs = list(shards.source_shards(_Two(), str(root), converters.get("voc"), {}).shards)  # type: ignore[union-attr]
+    assert len(runs) > 2 and [r.tail for r in runs] == [False] * (len(runs) - 1) + [True]
+    without_file = {"extra_a", "extra_b"}
+    for run in runs:
+        own = {_common.stem(p) for p in run.files}
+        assert set(run.part.listed) == own | (without_file if run.tail else set())
+        assert run.images == {k: v for k, v in pascal_voc._images_by_stem(whole.images).items()
+                              if k in set(run.part.listed)}
+    assert {k: v for r in runs for k, v in r.part.listed.items()} == whole.listed
+    assert list(runs[-1].part.listed)[-2:] == ["extra_a", "extra_b"]  # (the images without a file in listed order)
+    listed: list[str] = []
+    real = mafmt.storage.iter_files
+    monkeypatch.setattr(mafmt.storage, "iter_files", lambda folder, *a, **k: listed.append(folder) or real(folder, *a, **k))
+    names = [s.source for r in runs for s in shards.read_shard(r, "skip", {})[0]]
+    assert listed == []
+    assert names == [s.source for s in converters.get("voc").read(str(root), on_error="skip")]
+    assert "extra_a.png" in names and "img_00001.png" in names
+
+
 # --------------------------------------------------------------------------- import layouts
 
 
