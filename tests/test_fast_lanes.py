@@ -259,7 +259,7 @@ _STANDARD = ("<annotation><folder>VOC</folder><filename>a.jpg</filename><source>
              "<x3>3</x3><y3>4</y3></polygon></object></annotation>")
 
 
-@pytest.mark.parametrize("tag", ["segmented", "width", "height", "depth", "xmin", "ymax", "truncated", "occluded",
+@pytest.mark.parametrize("tag", ["segmented", "width", "height", "depth", "xmin", "ymin", "xmax", "ymax", "truncated", "occluded",
                                  "difficult", "x2", "y3", "database", "name", "folder", "source"])
 def test_voc_validation_lanes_agree_on_every_odd_value(tag: str) -> None:
     """Each odd spelling in each field of a plain document: the lanes give the same findings."""

@@ -667,8 +667,7 @@ def _text_object(m: Any, n: int, line: int, ctx: _Ctx) -> VocObject:
     if not name:
         raise _NotPlain
     path = f"/annotation/object[{n}]"
-    shape = (BndBox(_coord_bytes(xmin), _coord_bytes(ymin), _coord_bytes(xmax), _coord_bytes(ymax))
-             if points is None else _text_polygon(points))
+    shape = _box_bytes(xmin, ymin, xmax, ymax) if points is None else _text_polygon(points)
     if difficult is None:
         ctx.required_at(line, f"{path}/difficult", "<difficult> is missing")
     return VocObject.plain(name.decode(), shape, pose.decode() if pose is not None else None,
@@ -683,6 +682,25 @@ def _int_bytes(raw: bytes | None) -> int | None:
     if len(raw) > limits.MAX_NUMBER_CHARS:
         raise _NotPlain
     return int(raw)
+
+
+def _box_bytes(xmin: bytes, ymin: bytes, xmax: bytes, ymax: bytes) -> BndBox:
+    """The box of four coordinates as :data:`_N` took them, each read as :func:`_coord_bytes`
+    reads it: in one JSON decode (JSON reads ``358`` as an int and ``58.89`` as a float, as
+    Python does), else one by one (leading zeros, numbers past 64 bits)."""
+    most = limits.MAX_NUMBER_CHARS
+    if len(xmin) <= most and len(ymin) <= most and len(xmax) <= most and len(ymax) <= most:
+        try:
+            x0, y0, x1, y1 = orjson.loads(b"[%b,%b,%b,%b]" % (xmin, ymin, xmax, ymax))
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            bound = limits.MAX_COORDINATE
+            if not (-bound <= x0 <= bound and -bound <= y0 <= bound and -bound <= x1 <= bound
+                    and -bound <= y1 <= bound):
+                raise _NotPlain
+            return BndBox(x0, y0, x1, y1)
+    return BndBox(_coord_bytes(xmin), _coord_bytes(ymin), _coord_bytes(xmax), _coord_bytes(ymax))
 
 
 def _coord_bytes(raw: bytes) -> Number:
