@@ -88,6 +88,9 @@ USAGE_SPLIT = {"TRAIN": "train", "EVAL": "val", "TEST": "test"}
 HOLDS_OBJECT = frozenset({"pose", "truncated", "occluded", "difficult", "parts"})
 #: a line of a per-class list: ``<id> <flag>`` with flag -1, 0 or 1 (ids may contain spaces)
 _FLAGGED = re.compile(r"^(.*?)\s+(-1|0|1)$")
+#: what may stand inside an ImageSets line besides its id (ASCII): where a text holds none,
+#: ``text.split()`` gives its lines' ids
+_INNER_SPACE = re.compile(r"[ \t\x0b\x0c\x1c-\x1f]")
 
 
 # --------------------------------------------------------------------------- layouts
@@ -114,12 +117,13 @@ class _Part:
     listed: dict[str, str] = field(default_factory=dict)  # devkit: id -> usage from ImageSets
 
 
-def _parts(root: str) -> list[_Part] | None:
-    """The subsets of a VOC dataset folder, or None for a flat folder of XML files."""
+def _parts(root: str, *, usage: bool = True) -> list[_Part] | None:
+    """The subsets of a VOC dataset folder, or None for a flat folder of XML files; without
+    ``usage``, the ``ImageSets`` lists are not read (the parts' ``listed`` left empty)."""
     ann = _child(root, "Annotations")
     if ann is not None:
         images = _child(root, "JPEGImages", "images", "Images") or storage.join(root, "JPEGImages")
-        return [_Part(ann, images, listed=_split_usage(root))]
+        return [_Part(ann, images, listed=_split_usage(root) if usage else {})]
     parts = []
     for info in storage.ls(root) if storage.is_dir(root) else []:
         if not info.is_dir or info.name.lower() not in SPLITS:
@@ -143,6 +147,13 @@ def _split_usage(root: str) -> dict[str, str]:
         if split not in order or not path.lower().endswith(".txt"):
             continue
         text, _ = read_text(path)
+        if text.isascii() and _INNER_SPACE.search(text) is None:  # one id a line, nothing else: no line to look at
+            value = "TRAIN" if split == "trainval" else SPLITS[split]
+            if split == "trainval":
+                usage.update((i, value) for i in text.split() if i not in usage)
+            else:
+                usage.update(dict.fromkeys(text.split(), value))
+            continue
         for line in text.splitlines():
             m = _FLAGGED.match(line.strip())
             ident = m.group(1) if m else line.strip()
@@ -551,7 +562,7 @@ def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool
 def _sniff_standard(path: str) -> bool:
     if not storage.is_dir(path):
         return False
-    parts = _parts(path)
+    parts = _parts(path, usage=False)
     return parts is not None and any(
         any(p.lower().endswith(".xml") for p in storage.iter_files(part.annotations)) for part in parts)
 

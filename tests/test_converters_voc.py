@@ -104,3 +104,31 @@ def test_repeated_unknown_elements_are_a_list_and_repeated_fields_a_warning(tmp_
     assert doc.extra == {"tag": ["x", "y"]} and doc.objects[0].extra == {"difficult": 1, "keypoints": [3, 4]}
     assert [k for k in report.warnings if "repeated" in k] == ["repeated <difficult> kept as an unknown element"]
     assert report.warnings["repeated <difficult> kept as an unknown element"] == 1
+
+
+_ID_TEXT = st.text(st.sampled_from(list("ab01-_.") + [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85",
+                                                      "\xa0", "\u2028", "é"]), max_size=40) | \
+    st.lists(st.sampled_from(["a", "b", "a0", "b_1", ""]), max_size=6).map("\n".join)  # (one id a line)
+
+
+@given(st.dictionaries(st.sampled_from(["trainval", "train", "val", "test", "cat_train"]), _ID_TEXT, max_size=4))
+@settings(max_examples=150)
+def test_image_set_lists_read_in_one_split_as_line_by_line(lists: dict[str, str]) -> None:
+    """ImageSets texts of one id a line are read by one split; every text (flags, inner spaces,
+    other line breaks, non-ASCII) gives the usages, in their order, that reading it line by line gives."""
+    import re
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        main = Path(tmp) / "ImageSets" / "Main"
+        main.mkdir(parents=True)
+        for name, text in lists.items():
+            (main / f"{name}.txt").write_bytes(text.encode())
+        fast = pascal_voc._split_usage(tmp)
+        split = pascal_voc._INNER_SPACE
+        pascal_voc._INNER_SPACE = re.compile("")  # (matches every text: line by line)
+        try:
+            slow = pascal_voc._split_usage(tmp)
+        finally:
+            pascal_voc._INNER_SPACE = split
+    assert list(fast.items()) == list(slow.items())

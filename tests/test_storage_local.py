@@ -199,6 +199,36 @@ def test_a_snapshot_lists_each_folder_once_and_only_while_it_is_active(tmp_path,
     assert len(listed) == 4
 
 
+@pytest.mark.parametrize("labels", [0, 3, 8, 9, 12])
+def test_detection_works_out_a_yolo_layout_only_where_labels_may_be(labels, tmp_path, monkeypatch):
+    """A VOC folder (its text files: ImageSets lists, a label map) is told from YOLO without the
+    YOLO layout worked out or the ImageSets read; a YOLO folder, however few its label files
+    (one of them empty), is still YOLO."""
+    from mafmt import converters
+    from mafmt.converters import pascal_voc, yolo
+
+    calls = []
+    for mod, name in ((yolo, "discover"), (pascal_voc, "_split_usage")):
+        real = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    voc = tmp_path / "voc"
+    (voc / "Annotations").mkdir(parents=True)
+    (voc / "ImageSets" / "Main").mkdir(parents=True)
+    (voc / "Annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>4</width><height>4</height></size></annotation>")
+    (voc / "ImageSets" / "Main" / "train.txt").write_text("a\n")
+    (voc / "labelmap.txt").write_text("background\ncat\n")
+    assert converters.detect(str(voc)).name == "voc" and calls == []
+    if labels:
+        flat = tmp_path / "flat"
+        flat.mkdir()
+        for i in range(labels):
+            (flat / f"{i}.jpg").write_bytes(b"")
+            (flat / f"{i}.txt").write_text("" if i == 0 else f"0 0.5 0.5 0.{i % 9 + 1} 0.2\n")
+        calls.clear()
+        assert converters.detect(str(flat)).name == "yolo" and "discover" in calls
+
+
 def test_detection_lists_a_dataset_folder_once(tmp_path, monkeypatch):
     from mafmt import converters
 
