@@ -21,6 +21,11 @@ time, no Dask; ``2 x (one run alone) / (the later of the two)`` is the best spee
 workers could give here, with nothing lost to cutting, merging or the scheduler. On a shared
 2-core machine it is below 2: the second core, the caches and the memory bus are not free.
 
+Each round runs the one-process job, the N-worker job and the pair back to back; besides the
+best of the rounds, the table gives the median of the rounds' own ratios (and their range):
+runs minutes apart on this machine differ by up to 30 %, runs seconds apart far less, so a
+ratio within a round is the steadier figure (as ``farm-bench`` pairs A and B).
+
     python bench/scale.py                      # the full sizes, best of --runs 1
     python bench/scale.py --images 2000 --lines 100000 --runs 2   # a quick look
 
@@ -34,6 +39,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -178,37 +184,46 @@ def main() -> None:
     for case in a.cases.split(","):
         best: dict[int, dict[str, Any]] = {}
         pair = float("inf")
+        rounds: list[tuple[float, float | None]] = []  # per round: job speed-up, ceiling
         for _ in range(a.runs):
+            jobs = {}
             for w in (1, a.workers):  # interleaved
                 r = _run(case, inputs[case], out, w)
                 print(f"{case} workers={w}: {r['wall']:.1f} s (job {r['job']:.1f} s)", file=sys.stderr, flush=True)
+                jobs[w] = r["job"]
                 if w not in best or r["wall"] < best[w]["wall"]:
                     best[w] = r
+            ceiling = None
             if a.workers == 2:
-                pair = min(pair, _pair(case, inputs[case], out))
-                print(f"{case} two one-process runs at once: job {pair:.1f} s", file=sys.stderr, flush=True)
+                this = _pair(case, inputs[case], out)
+                pair, ceiling = min(pair, this), 2 * jobs[1] / this
+                print(f"{case} two one-process runs at once: job {this:.1f} s", file=sys.stderr, flush=True)
+            rounds.append((jobs[1] / jobs[a.workers], ceiling))
         one, many = best[1], best[a.workers]
         same = one["digest"] == many["digest"]
-        rows.append((case, one, many, same, pair))
+        rows.append((case, one, many, same, pair, rounds))
     out.rmdir() if not any(out.iterdir()) else None
     mib = 1024.0
     print(f"\nMachine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
           f"{platform.release()}; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
           f"best of {a.runs}; {a.images:,} VOC files, {a.lines:,} manifest lines.\n")
     print(f"| case | 1 worker (one process): wall, CPU | {a.workers} workers: wall (cluster start) | {a.workers} "
-          f"workers: job only | speed-up wall / job | machine's ceiling | CPU: client, each worker | "
-          f"peak RSS: 1 worker | peak RSS: client, each worker | same output |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for case, one, many, same, pair in rows:
+          f"workers: job only | speed-up wall / job | machine's ceiling | job speed-up per round: median (range); "
+          f"ceiling | CPU: client, each worker | peak RSS: 1 worker | peak RSS: client, each worker | same output |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for case, one, many, same, pair, rounds in rows:
         ceiling = f"{2 * one['job'] / pair:.2f}x" if pair < float("inf") else "—"
+        ups, tops = [r for r, _ in rounds], [c for _, c in rounds if c is not None]
+        per_round = (f"{statistics.median(ups):.2f}x ({min(ups):.2f}-{max(ups):.2f}); "
+                     + (f"{statistics.median(tops):.2f}x" if tops else "—"))
         print(f"| {case} | {one['wall']:.1f} s, {one['client_cpu']:.1f} s | {many['wall']:.1f} s "
               f"({many['start']:.1f} s) | {many['job']:.1f} s | "
-              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | {ceiling} | "
+              f"{one['wall'] / many['wall']:.2f}x / {one['job'] / many['job']:.2f}x | {ceiling} | {per_round} | "
               f"{many['client_cpu']:.1f} s, "
               f"{', '.join(f'{c:.1f}' for c in many['worker_cpu'])} s | "
               f"{one['client_rss_kb'] / mib:.0f} MiB | {many['client_rss_kb'] / mib:.0f} MiB, "
               f"{', '.join(f'{k / mib:.0f}' for k in many['worker_rss_kb'])} MiB | {'yes' if same else 'NO'} |")
-    for case, _, many, _, _ in rows:
+    for case, _, many, _, _, _ in rows:
         if many.get("warnings"):
             print(f"\n{case}: report warnings with workers: {many['warnings']}")
 
