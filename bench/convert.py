@@ -465,9 +465,14 @@ def table(size: int, ds: datagen.Dataset, results: list[Result], runs: int) -> s
     return "\n".join(rows)
 
 
+#: where the library's code is: ``mafmt/``, and the folders its ``converters`` and ``schemas``
+#: links lead to (a change there changes the figures as much as one in ``mafmt/``)
+LIBRARY = ("mafmt", "converters", "schemas")
+
+
 def library_commit() -> str:
-    """The last commit that changed the library (``mafmt/``), not the benchmark."""
-    out = subprocess.run(["git", "-C", str(HERE.parent), "log", "-1", "--format=%h %s", "--", "mafmt"],
+    """The last commit that changed the library (:data:`LIBRARY`), not the benchmark."""
+    out = subprocess.run(["git", "-C", str(HERE.parent), "log", "-1", "--format=%h %s", "--", *LIBRARY],
                          capture_output=True, text=True, check=False).stdout.strip()
     return out[:90] or "unknown"
 
@@ -496,7 +501,7 @@ def machine() -> str:
     except (OSError, StopIteration, ValueError):
         pass
     commit = library_commit()
-    dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "mafmt"],
+    dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", *LIBRARY],
                            capture_output=True, text=True, check=False).stdout.strip()
     return (f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, Python "
             f"{platform.python_version()}; mafmt {ver('mafmt')} at `{commit}`{' + local changes' if dirty else ''}, "
