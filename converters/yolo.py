@@ -64,7 +64,7 @@ from ._common import (
 )
 from ._geometry import as_box, as_box_or_polygon, tidy
 from ._sizes import SizeResolver, copy_image, header_size, load_size_table, sample_size
-from .yolo_layouts import _NOT_LABELS, SPLIT_TO_USAGE, Split, discover, looks_like_rows, parse_names_yaml
+from .yolo_layouts import SPLIT_TO_USAGE, Split, discover, looks_like_rows, may_hold_rows, parse_names_yaml
 
 __all__ = ["FORMAT", "MODELARTS_FORMAT", "parse_names_yaml", "read", "write", "write_modelarts"]
 
@@ -643,33 +643,15 @@ def _sniff(path: str) -> bool:
     if any(storage.exists(storage.join(path, n)) for n in ("data.yaml", "dataset.yaml", "classes.txt", "obj.names")):
         return True
     if storage.scheme_of(path) in (None, "file") and not storage.exists(storage.join(path, "obj.data")) \
-            and not _some_rows(path):
-        return False  # (no text file below it starts with a YOLO row: no layout's label files can)
+            and not may_hold_rows(path):
+        return False  # (no label file of any layout can start with a row; local folders only: their listing is
+        # kept by the detection's snapshot, while on OBS the labels may come after every image in the listing)
     try:
         layout = discover(path)
     except FormatError:
         return False
     labels = [p for s in layout.splits for p in list(s.labels.values())[:5]]
     return any(looks_like_rows(p) for p in labels[:5])
-
-
-#: at most this many text files are looked at before the whole layout is worked out
-_FEW_TEXTS = 8
-
-
-def _some_rows(root: str) -> bool:
-    """Whether some text file below ``root`` (not a list or names file) may be a label file that
-    starts with a YOLO row: False only when there are at most :data:`_FEW_TEXTS` of them and
-    none does (the label files of every layout but darknet's list files are among them). For
-    local folders, whose listing the detection's snapshot keeps for the layout's own: on OBS
-    the labels may come after every image in the listing."""
-    texts = []
-    for p in storage.iter_files(root, recursive=True):
-        if p.lower().endswith(".txt") and p.replace("\\", "/").rsplit("/", 1)[-1].lower() not in _NOT_LABELS:
-            texts.append(p)
-            if len(texts) > _FEW_TEXTS:
-                return True
-    return any(looks_like_rows(p) for p in texts)
 
 
 def _sniff_modelarts(path: str) -> bool:

@@ -37,7 +37,8 @@ from mafmt.errors import FormatError, LimitError
 
 from ._common import IMAGE_EXTENSIONS, read_text
 
-__all__ = ["SPLIT_TO_USAGE", "Layout", "Split", "discover", "load_yaml", "looks_like_rows", "parse_names_yaml"]
+__all__ = ["SPLIT_TO_USAGE", "Layout", "Split", "discover", "load_yaml", "looks_like_rows", "may_hold_rows",
+           "parse_names_yaml"]
 
 SPLIT_TO_USAGE = {"train": "TRAIN", "val": "EVAL", "valid": "EVAL", "validation": "EVAL", "test": "TEST"}
 _KV = re.compile(r"^\s*([A-Za-z_]+)\s*=\s*(.*?)\s*$")
@@ -198,9 +199,31 @@ def _key(path: str, folder: str) -> str:
     return os.path.splitext(storage.relative_to(path, folder).removeprefix("./"))[0]
 
 
+def _label_name(path: str) -> bool:
+    """Whether a text file's name may be a label file's (not a list, names or notes file)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1].lower() not in _NOT_LABELS
+
+
 def _label_files(folder: str, listing: list[str] | None = None) -> dict[str, str]:
-    return {_key(p, folder): p for p in _files(folder, (".txt",), listing)
-            if p.replace("\\", "/").rsplit("/", 1)[-1].lower() not in _NOT_LABELS}
+    return {_key(p, folder): p for p in _files(folder, (".txt",), listing) if _label_name(p)}
+
+
+#: at most this many text files are looked at by :func:`may_hold_rows` before it says maybe
+_FEW_TEXTS = 8
+
+
+def may_hold_rows(root: str) -> bool:
+    """Whether some text file below ``root`` may be a label file that starts with a YOLO row:
+    False only when at most :data:`_FEW_TEXTS` text files may be label files
+    (:func:`_label_name`) and none starts with a row. The label files of every layout of
+    :func:`discover` but darknet's (named by list files) are among them."""
+    texts = []
+    for p in storage.iter_files(root, recursive=True):
+        if p.lower().endswith(".txt") and _label_name(p):
+            texts.append(p)
+            if len(texts) > _FEW_TEXTS:
+                return True
+    return any(looks_like_rows(p) for p in texts)
 
 
 def _image_files(folder: str, listing: list[str] | None = None) -> dict[str, str]:
