@@ -193,12 +193,12 @@ def main() -> None:
                 jobs[w] = r["job"]
                 if w not in best or r["wall"] < best[w]["wall"]:
                     best[w] = r
-            ceiling = None
+            top = None
             if a.workers == 2:
                 this = _pair(case, inputs[case], out)
-                pair, ceiling = min(pair, this), 2 * jobs[1] / this
+                pair, top = min(pair, this), 2 * jobs[1] / this
                 print(f"{case} two one-process runs at once: job {this:.1f} s", file=sys.stderr, flush=True)
-            rounds.append((jobs[1] / jobs[a.workers], ceiling))
+            rounds.append((jobs[1] / jobs[a.workers], top))
         one, many = best[1], best[a.workers]
         same = one["digest"] == many["digest"]
         rows.append((case, one, many, same, pair, rounds))
