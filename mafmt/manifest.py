@@ -19,7 +19,7 @@ import json
 import math
 import operator
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
 import orjson
@@ -28,6 +28,7 @@ from mafmt import lanes, limits, storage, voc
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth
+from mafmt.line_blocks import line_blocks
 from mafmt.model import (
     ANNOTATION_CLASSES,
     SHAPE_KINDS,
@@ -536,8 +537,13 @@ class _LineSample(Sample):
         object.__setattr__(self, "_line", None)
 
     def __getattr__(self, name: str) -> Any:  # only for fields not set yet
-        if name == "_line" or object.__getattribute__(self, "_line") is None:
+        line = object.__getattribute__(self, "_line") if name != "_line" else None
+        if line is None:
             raise AttributeError(name)
+        if name == "origin":  # made when asked for: the writer of a plain line never asks
+            origin = Origin(line[4], line[5])
+            object.__setattr__(self, "origin", origin)
+            return origin
         self._build()
         return object.__getattribute__(self, name)
 
@@ -563,7 +569,6 @@ class _LineSample(Sample):
 
 
 _new_sample = object.__new__
-_set = object.__setattr__
 _SAMPLE_ATTRS = tuple(f.name for f in dataclasses.fields(Sample))
 _COMPARED = tuple(f.name for f in dataclasses.fields(Sample) if f.compare)
 
@@ -576,20 +581,17 @@ def _restore(values: tuple[Any, ...]) -> Sample:
     return Sample(**dict(zip(_SAMPLE_ATTRS, values)))
 
 
-def _sample_of_line(line: str | bytes, origin: Origin, base: str | None, source_base: str | None) -> Sample:
-    obj = _decode_line(line, origin)
-    in_order = _plain(obj) if lanes.PLAIN else None
-    if in_order is None:
-        return sample_from_dict(obj, origin=origin, base=base)
-    sample = _new_sample(_LineSample)
-    _set(sample, "_line", (obj, base, source_base, in_order))
-    _set(sample, "origin", origin)
-    return sample
+_set_line = _LineSample._line.__set__  # type: ignore[attr-defined]  # (the slot's own setter: the quickest)
 
 
-def _plain_line(sample: Sample) -> tuple[dict[str, Any], str | None, str | None, bool] | None:
-    """(decoded object, base, source base, in order) of a sample read from a plain line and
-    not used since, else None."""
+#: what a sample read from a plain line holds until it is used: the decoded object, the base
+#: of its links, the base its source is rebased from, whether its keys are in the writer's
+#: order, and the file and line of its origin (made when asked for)
+PlainLine = tuple[dict[str, Any], str | None, str | None, bool, str | None, int]
+
+
+def _plain_line(sample: Sample) -> PlainLine | None:
+    """What a sample read from a plain line and not used since holds, else None."""
     return sample._line if type(sample) is _LineSample else None  # type: ignore[attr-defined]
 
 
@@ -688,36 +690,121 @@ def _iter_samples(src: str | IO[bytes], encoding: str, on_error: str, report: Re
     else:
         fh, first = (storage.open_read(src) if isinstance(src, str) else src), 1
     source_base = _folder_of(name) if name else None  # what the writer rebases sources against
-    found = lines = 0
     try:
-        for lineno, text in _iter_lines(fh, encoding, name, first):
-            if isinstance(text, FormatError):
-                lines += 1
-                if on_error == "raise" or isinstance(text, LimitError):
-                    raise text
-                report.skip(text)
-                continue
-            if not text.strip():
-                report.warnings["blank line"] += 1
-                continue
-            lines += 1
-            origin = Origin(name, lineno)
-            try:
-                sample = _sample_of_line(text, origin, base, source_base)
-            except FormatError as exc:
-                if on_error == "raise":
-                    raise
-                report.skip(exc)
-                continue
-            if type(sample) is not _LineSample:  # a plain line has nothing odd about it
-                _note_oddities(sample, report)
-            found += 1
-            yield sample
+        if codecs.lookup(encoding).name == "utf-8":
+            lines, found = yield from _utf8_samples(fh, name, first, base, source_base, on_error, report)
+        else:
+            lines, found = yield from _decoded_samples(_iter_lines(fh, encoding, name, first), name, base,
+                                                       source_base, on_error, report)
     finally:
         if isinstance(src, str):
             fh.close()
     if lines and not found and span is None:  # (for a span, the caller decides for the whole file)
         raise FormatError(f"none of the {lines} lines is a sample (all were skipped as bad)", file=name)
+
+
+def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source_base: str | None, on_error: str,
+                  report: Report) -> Generator[Sample, None, tuple[int, int]]:
+    """The samples of a UTF-8 manifest, read in blocks of lines; returns (lines, samples).
+
+    The usual line (no run of 19 digits in its block, nesting within the limit by its count of
+    brackets, JSON that orjson reads) is decoded here, a plain one kept as it is with no further
+    call; any other line takes :func:`_decoded_samples`, which gives the same sample for a usual
+    line (the tests compare the two)."""
+    quick_lane = lanes.PLAIN
+    depth = limits.MAX_JSON_DEPTH
+    loads, decode_error, plain, new, set_line = orjson.loads, orjson.JSONDecodeError, _plain, _new_sample, _set_line
+    lineno, lines, found = first - 1, 0, 0
+    for block, too_long in line_blocks(fh):
+        if not block:  # (only before a line too long)
+            raise _long_line(name, lineno + 1)
+        if lineno == 0 and block.startswith(codecs.BOM_UTF8):
+            block = block[len(codecs.BOM_UTF8):]
+        quick = quick_lane and _NINETEEN not in block.translate(_DIGITS_TO_ZERO)
+        rows = block.split(b"\n")
+        if block.endswith(b"\n"):
+            rows.pop()
+        crlf = b"\r" in block
+        for raw in rows:
+            lineno += 1
+            if crlf:
+                raw = raw.rstrip(b"\r")
+            if quick and raw.count(b"[") + raw.count(b"{") <= depth:
+                try:
+                    obj = loads(raw)
+                except decode_error:
+                    pass  # (explained by the standard parser, below)
+                else:
+                    lines += 1
+                    in_order = plain(obj)
+                    sample: Sample | None
+                    if in_order is not None:
+                        sample = new(_LineSample)
+                        set_line(sample, (obj, base, source_base, in_order, name, lineno))
+                    else:
+                        sample = _full_sample(obj, Origin(name, lineno), base, on_error, report)
+                        if sample is None:
+                            continue
+                    found += 1
+                    yield sample
+                    continue
+            n, k = yield from _decoded_samples(((lineno, raw),), name, base, source_base, on_error, report)
+            lines += n
+            found += k
+        if too_long:
+            raise _long_line(name, lineno + 1)
+    return lines, found
+
+
+def _decoded_samples(rows: Iterable[tuple[int, str | bytes | FormatError]], name: str, base: str | None,
+                     source_base: str | None, on_error: str,
+                     report: Report) -> Generator[Sample, None, tuple[int, int]]:
+    """The samples of numbered lines (or the errors met reading them), each line decoded and
+    checked in full; returns (lines, samples)."""
+    found = lines = 0
+    for lineno, text in rows:
+        if isinstance(text, FormatError):
+            lines += 1
+            if on_error == "raise" or isinstance(text, LimitError):
+                raise text
+            report.skip(text)
+            continue
+        if not text.strip():
+            report.warnings["blank line"] += 1
+            continue
+        lines += 1
+        origin = Origin(name, lineno)
+        try:
+            obj = _decode_line(text, origin)
+        except FormatError as exc:
+            if on_error == "raise":
+                raise
+            report.skip(exc)
+            continue
+        in_order = _plain(obj) if lanes.PLAIN else None
+        if in_order is not None:
+            sample: Sample | None = _new_sample(_LineSample)
+            _set_line(sample, (obj, base, source_base, in_order, name, lineno))
+        else:
+            sample = _full_sample(obj, origin, base, on_error, report)
+        if sample is not None:
+            found += 1
+            yield sample
+    return lines, found
+
+
+def _full_sample(obj: Any, origin: Origin, base: str | None, on_error: str, report: Report) -> Sample | None:
+    """The model of a decoded line that is not plain, its oddities noted; None when it is
+    skipped as bad."""
+    try:
+        sample = sample_from_dict(obj, origin=origin, base=base)
+    except FormatError as exc:
+        if on_error == "raise":
+            raise
+        report.skip(exc)
+        return None
+    _note_oddities(sample, report)
+    return sample
 
 
 def _iter_lines(fh: IO[bytes], encoding: str, name: str,
@@ -853,11 +940,14 @@ def write(
         rebase = _Rebaser(folder) if locs == "rebase" else None
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
-            obj = (_rebased(*line, rebase) if line is not None
-                   else _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes))
-            if obj is None:
-                continue
-            data = _encode(obj) + b"\n"
+            if line is not None:
+                data = _plain_bytes(line, rebase)
+            else:
+                obj = _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes)
+                if obj is None:
+                    continue
+                data = _encode(obj)
+            data += b"\n"
             fh.write(data if utf8 else data.decode("utf-8").encode(encoding))
             report.written += 1
     report.outputs.insert(0, target)
@@ -905,35 +995,65 @@ class _SideFolder:
 
 class _Rebaser:
     """Relative references as they must read from the target folder, computed once per
-    source folder (the folder pair never changes within a file)."""
+    source folder and folder of references (the folder pair never changes within a file)."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._same: dict[str, bool] = {}
-        self._dirs: dict[tuple[str, str], str] = {}
+        #: (base, folder of a reference) -> that folder as it reads from the target, with its
+        #: trailing "/" ("" when unchanged; None when each reference must be worked out)
+        self._dirs: dict[tuple[str, str], str | None] = {}
 
     def __call__(self, ref: str, base: str | None) -> str:
-        if base is None or storage.scheme_of(ref) or os.path.isabs(ref):
+        if base is None:
             return ref
+        if "://" not in ref and "\\" not in ref and ref[:1] != "/" and _POSIX:  # the usual relative path
+            head, _, name = ref.rpartition("/")
+            if name and name != "." and name != "..":
+                key = (base, head)
+                try:
+                    folder = self._dirs[key]
+                except KeyError:
+                    folder = self._folder(base, head)
+                    if len(self._dirs) < _MAX_FOLDERS:
+                        self._dirs[key] = folder
+                if folder is not None:
+                    return f"{folder}{name}" if folder else ref
+        return self._general(ref, base)
+
+    def _folder(self, base: str, head: str) -> str | None:
+        if self._is_same(base):
+            return ""
+        folder = self.direct(head or ".", base)
+        if folder.endswith("/"):  # a bucket's root
+            return None
+        return "./" if folder == "./." else folder + "/"
+
+    def _is_same(self, base: str) -> bool:
         same = self._same.get(base)
         if same is None:
             same = self._same[base] = _same_dir(base, self.folder)
-        if same:
+        return same
+
+    def _general(self, ref: str, base: str) -> str:
+        if storage.scheme_of(ref) or os.path.isabs(ref) or self._is_same(base):
             return ref
         head, _, name = ref.rpartition("/")
         if name in ("", ".", "..") or "\\" in ref:
             return self.direct(ref, base)
-        key = (base, head)
-        folder = self._dirs.get(key)
-        if folder is None:  # one relpath per folder of references, not per line
-            folder = self._dirs[key] = self.direct(head or ".", base)
-        if folder.endswith("/"):  # a bucket's root
+        folder = self._folder(base, head)
+        if folder is None:
             return self.direct(ref, base)
-        return f"{folder}/{name}" if folder != "./." else f"./{name}"
+        return f"{folder}{name}" if folder else ref
 
     def direct(self, ref: str, base: str) -> str:
         """``ref`` (relative to ``base``) as it reads from the target folder."""
         return storage.relative_to(storage.resolve(base, ref), self.folder)
+
+
+_POSIX = os.sep == "/" and not os.altsep
+#: folders of references whose rebased form a writer keeps
+_MAX_FOLDERS = 1 << 16
 
 
 @functools.lru_cache(maxsize=64)
@@ -947,34 +1067,34 @@ def _same_dir(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
 
 
-def _rebased(line: dict[str, Any], base: str | None, source_base: str | None, in_order: bool,
-             rebase: _Rebaser | None) -> dict[str, Any]:
-    """What :func:`_prepare` gives for a plain line not used since it was read (its decoded
-    object in the writer's key order, relative links rebased), without building the sample."""
+def _plain_bytes(plain: PlainLine, rebase: _Rebaser | None) -> bytes:
+    """The manifest line (without its newline) that :func:`_prepare` and :func:`_encode` give
+    for a sample read from a plain line and not used since: its decoded object in the writer's
+    key order, relative links rebased, without building the sample."""
+    line, base, source_base, in_order = plain[0], plain[1], plain[2], plain[3]
     if not in_order:
         line = _SAMPLE_SHAPES.ordered(line)
         if "annotation" in line:
             line["annotation"] = [_ANNOTATION_SHAPES.ordered(a) for a in line["annotation"]]
-    if rebase is None:
-        return line
-    source = line["source"]
-    if source_base is not None and not source.startswith("content://"):
-        new = rebase(source, source_base)
-        if new != source:
-            line = {**line, "source": new}
-    anns = line.get("annotation")
-    if anns:
-        moved: list[Any] | None = None
-        for i, ann in enumerate(anns):
-            loc = ann.get("annotation-loc")
-            if loc is not None and ann["type"] in _DETECTION_TYPES:
-                new = rebase(loc, base)
-                if new != loc:
-                    moved = moved or list(anns)
-                    moved[i] = {**ann, "annotation-loc": new}
-        if moved is not None:
-            line = {**line, "annotation": moved}
-    return line
+    if rebase is not None:
+        source = line["source"]
+        if source_base is not None and not source.startswith("content://"):
+            new = rebase(source, source_base)
+            if new != source:
+                line = {**line, "source": new}
+        anns = line.get("annotation")
+        if anns:
+            moved: list[Any] | None = None
+            for i, ann in enumerate(anns):
+                loc = ann.get("annotation-loc")
+                if loc is not None and ann["type"] in _DETECTION_TYPES:
+                    new = rebase(loc, base)
+                    if new != loc:
+                        moved = moved or list(anns)
+                        moved[i] = {**ann, "annotation-loc": new}
+            if moved is not None:
+                line = {**line, "annotation": moved}
+    return _encode(line)
 
 
 def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write_voc: bool,

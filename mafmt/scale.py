@@ -426,12 +426,14 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
         try:
             for sample in samples:
                 line = manifest._plain_line(sample)
-                obj = (manifest._rebased(*line, rebase) if line is not None
-                       else manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
-                                              lambda s: sample_size(s, resolver)))
-                if obj is None:  # (a document without an image size)
-                    continue
-                write(encode(obj))
+                if line is not None:
+                    write(manifest._plain_bytes(line, rebase))
+                else:
+                    obj = manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
+                                            lambda s: sample_size(s, resolver))
+                    if obj is None:  # (a document without an image size)
+                        continue
+                    write(encode(obj))
                 write(b"\n")
                 part.report.written += 1
         finally:

@@ -31,6 +31,7 @@ from typing import Any
 from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, StorageError
 from mafmt.limits import check_depth
+from mafmt.line_blocks import line_blocks
 from mafmt.progress import Progress
 from mafmt.storage.transaction import check_complete
 
@@ -176,7 +177,7 @@ def _manifest_errors(path: str, encoding: str = "utf-8", *, remote: bool = False
     plain = _PLAIN_LINES.match if check.lane else None
     lineno, done = first, 0
     with fh:
-        for block, too_long in _line_blocks(fh):
+        for block, too_long in line_blocks(fh):
             start, lineno = lineno, (yield from _block_problems(block, lineno, plain, check))
             if progress is not None:
                 done = _progress_in(block, start, done, total, progress)
@@ -232,49 +233,6 @@ def _progress_in(block: bytes, lineno: int, done: int, total: int | None, progre
         if not n % 1000:
             progress(done + pos, total)
     return done + len(block)
-
-
-#: bytes read at a time (256 KiB: a block is still in the cache when its lines are counted)
-_BLOCK = 1 << 18
-
-
-def _line_blocks(fh: Any) -> Iterator[tuple[bytes, bool]]:
-    """The lines of ``fh`` in blocks of about :data:`_BLOCK` bytes, each line with its newline
-    (but for a last line without one), and whether the next line is longer than
-    :data:`mafmt.limits.MAX_LINE_BYTES` (which ends the file)."""
-    limit = limits.MAX_LINE_BYTES
-    head: list[bytes] = []  # the start of a line that no block has finished yet
-    held = 0
-    while chunk := fh.read(_BLOCK):
-        cut = chunk.rfind(b"\n") + 1
-        if not cut:
-            head.append(chunk)
-            held += len(chunk)
-            if held > limit:
-                yield b"", True
-                return
-            continue
-        block = b"".join([*head, memoryview(chunk)[:cut]])  # one copy
-        head, held = ([chunk[cut:]], len(chunk) - cut) if cut < len(chunk) else ([], 0)
-        at = _long_line(block, limit) if len(block) > limit else None
-        if at is not None:
-            yield block[:at], True
-            return
-        yield block, held > limit
-        if held > limit:
-            return
-    if head:
-        yield b"".join(head), False
-
-
-def _long_line(block: bytes, limit: int) -> int | None:
-    """Where the first line of ``block`` longer than ``limit`` bytes (its newline not counted) starts."""
-    pos = 0
-    for line in block.split(b"\n"):
-        if len(line) > limit:
-            return pos
-        pos += len(line) + 1
-    return None
 
 
 class _LineCheck:

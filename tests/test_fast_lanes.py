@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mafmt import lanes, manifest, voc
+from mafmt import lanes, limits, manifest, voc
 from mafmt.converters import coco, pascal_voc, yolo
 from mafmt.errors import FormatError
 from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Polygon, Sample, VocDocument, VocObject
@@ -550,6 +550,58 @@ def test_the_manifest_lane_takes_the_common_lines(tmp_path: Path) -> None:
     assert [manifest._plain_line(s) is not None for s in samples] == [True, True]
     assert samples[1].annotations[0].annotation_loc == "./b.xml"  # built on first use
     assert manifest._plain_line(samples[1]) is None
+
+
+odd_rows = st.sampled_from([
+    b"", b"   ", b"\t", b"{", b"[1,2]", b"null", b'{"source": 1}', b"\xff\xfe", b'{"source":"a.jpg"} x',
+    b'{"source":"a.jpg","id":12345678901234567890}', b'{"source":"a.jpg","n":1e999}', b'{"source":"NaN","v":NaN}',
+    b'{"source":"a.jpg","p":' + b"[" * 40 + b"]" * 40 + b"}", b'{"source":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[.jpg"}',
+    b'{"source":"' + b"x" * 300 + b'.jpg"}',  # longer than the limit set below
+])
+
+
+@st.composite
+def manifest_bytes(draw: Any) -> bytes:
+    """A manifest as users' tools leave it: plain and odd lines, LF or CRLF, a BOM, no last newline."""
+    rows = draw(st.lists(st.one_of(manifest_line().map(lambda t: t.encode("utf-8")), odd_rows), min_size=1,
+                         max_size=8))
+    ends = draw(st.lists(st.sampled_from([b"\n", b"\r\n", b"\r\r\n"]), min_size=len(rows), max_size=len(rows)))
+    data = b"".join(r + e for r, e in zip(rows, ends))
+    if draw(st.booleans()):
+        data = data.rstrip(b"\r\n")
+    return (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + data
+
+
+def _samples_of(gen: Any, report: Report) -> Any:
+    got: list[Any] = []
+    try:
+        for sample in gen:
+            got.append((sample.origin, manifest.dumps(sample)))
+    except FormatError as exc:
+        got.append(("error", type(exc).__name__, str(exc)))
+    return got, dict(report.warnings), [str(p) for p in report.problems]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=manifest_bytes(), block=st.sampled_from([7, 64, 1 << 18]), on_error=st.sampled_from(["skip", "raise"]))
+def test_manifest_lines_read_in_blocks_as_line_by_line(monkeypatch: pytest.MonkeyPatch, data: bytes, block: int,
+                                                       on_error: str) -> None:
+    """The block reader of UTF-8 manifests (with its once-per-block guards) gives the samples,
+    origins, warnings, skips and errors that reading and checking line by line gives, for
+    lines cut anywhere by a block."""
+    import io
+
+    from mafmt import line_blocks
+
+    monkeypatch.setattr(line_blocks, "BLOCK", block)
+    monkeypatch.setattr(limits, "MAX_LINE_BYTES", 256)
+    out = []
+    for blocks in (True, False):
+        report, fh = Report(), io.BytesIO(data)
+        gen = (manifest._utf8_samples(fh, "m", 1, "/d", "/d", on_error, report) if blocks else
+               manifest._decoded_samples(manifest._iter_lines(fh, "utf-8", "m"), "m", "/d", "/d", on_error, report))
+        out.append(_samples_of(gen, report))
+    assert out[0] == out[1]
 
 
 segments = st.sampled_from(["a", "b.jpg", ".", "..", "", "img 1", "x.xml"])

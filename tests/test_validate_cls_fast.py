@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mafmt import cli, lanes, limits, validation
+from mafmt import cli, lanes, limits, line_blocks, validation
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.validation import iter_errors
 
@@ -176,7 +176,7 @@ def cli_run(path: Path, plain: bool) -> tuple[int, str]:
        depth=st.sampled_from([3, 4, 64]))
 def test_the_lane_finds_what_the_general_path_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes,
                                                    block: int, limit: int, depth: int) -> None:
-    monkeypatch.setattr(validation, "_BLOCK", block)
+    monkeypatch.setattr(line_blocks, "BLOCK", block)
     monkeypatch.setattr(limits, "MAX_LINE_BYTES", limit)
     monkeypatch.setattr(limits, "MAX_JSON_DEPTH", depth)
     path = tmp_path / "cls.manifest"
@@ -211,7 +211,7 @@ def test_a_plain_file_never_reaches_the_general_path(tmp_path: Path, monkeypatch
          "creation-time": "2024-03-01 10:00:00", "property": {"color": "red"}}], "hard": True, "hard-coefficient": 0.5}
     path = tmp_path / "cls.manifest"
     path.write_text((json.dumps(line, separators=(",", ":")) + "\n") * 3000, "utf-8")
-    monkeypatch.setattr(validation, "_BLOCK", 4096)
+    monkeypatch.setattr(line_blocks, "BLOCK", 4096)
     checked: list[int] = []
     monkeypatch.setattr(validation._LineCheck, "problems", lambda self, raw, n, clean=False: checked.append(n) or [])
     assert findings(path, True) == [] and checked == []
@@ -241,7 +241,7 @@ def test_duplicate_ids_and_long_lines_keep_their_numbers(tmp_path: Path, monkeyp
     path = tmp_path / "cls.manifest"
     path.write_text("\n".join(lines) + "\n", "utf-8")
     monkeypatch.setattr(limits, "MAX_LINE_BYTES", 200)
-    monkeypatch.setattr(validation, "_BLOCK", 32)
+    monkeypatch.setattr(line_blocks, "BLOCK", 32)
     found = findings(path, True)
     assert found == findings(path, False)
     assert [(f[0].removeprefix(f"{path}:"), f[4]) for f in found] == [
@@ -250,7 +250,7 @@ def test_duplicate_ids_and_long_lines_keep_their_numbers(tmp_path: Path, monkeyp
 
 @pytest.mark.parametrize("block", [64, 1 << 20])
 def test_progress_is_the_same_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int) -> None:
-    monkeypatch.setattr(validation, "_BLOCK", block)
+    monkeypatch.setattr(line_blocks, "BLOCK", block)
     plain = '{"source":"a","annotation":[{"type":"image_classification","name":"cat"}]}\n'
     path = tmp_path / "cls.manifest"
     path.write_text(plain * 1500 + '{"source":1}\n' + plain * 1000 + plain[:-1], "utf-8")
@@ -276,7 +276,7 @@ def test_the_line_limit_counts_the_bytes_before_the_newline(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int, lengths: list[int], end: bytes, checked: int,
         too_long: int | None) -> None:
     """Lines of exactly MAX_LINE_BYTES pass, one byte more ends the file there, wherever blocks cut."""
-    monkeypatch.setattr(validation, "_BLOCK", block)
+    monkeypatch.setattr(line_blocks, "BLOCK", block)
     monkeypatch.setattr(limits, "MAX_LINE_BYTES", 50)
     path = tmp_path / "cls.manifest"
     path.write_bytes(b"\n".join(b'{"source":1}' + b" " * (n - 12) for n in lengths) + end)
