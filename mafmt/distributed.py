@@ -192,8 +192,13 @@ async def _import(modules: Sequence[str]) -> None:
 
 
 def _executing(dask_worker: Any) -> list[str]:
-    """Worker: the keys of the tasks its threads run now (cancelled ones too, until they end)."""
-    return [str(ts.key) for ts in dask_worker.state.executing]
+    """Worker: the keys of the tasks its threads run now (cancelled ones too, until they end)
+    or may still start (one it was given before a cancel that has not reached it yet)."""
+    return [str(key) for key, ts in dask_worker.state.tasks.items() if ts.state in _ACTIVE]
+
+
+#: a worker's task states (distributed.worker_state_machine) in which it runs or may start a task
+_ACTIVE = frozenset({"waiting", "ready", "constrained", "executing", "long-running", "cancelled", "resumed"})
 
 
 #: how long a failed job waits for its shards still running before it undoes the target

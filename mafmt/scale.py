@@ -441,6 +441,9 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
                 _side_part(docs, job["side"], part)
             if path is not None:
                 part.records = [path]
+                if not _staging_seen(cast(dict, spill)):  # the job was undone meanwhile (it removes the probe first)
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
             else:
                 part.data = out.getvalue()
 
@@ -574,6 +577,10 @@ def _spill(dst: str) -> Iterator[dict[str, Any] | None]:
     try:
         yield {"folder": folder, "prefix": prefix, "probe": probe, "token": token}
     finally:
+        # the probe first: a shard still running that finds it gone removes its own file, and
+        # one that found it there wrote its file before the listing below
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
         for entry in os.listdir(folder):
             if entry.startswith(prefix):
                 with contextlib.suppress(OSError):

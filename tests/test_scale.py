@@ -382,6 +382,30 @@ def test_a_bad_line_fails_as_in_one_process(tmp_path: Path, cluster: Any) -> Non
     assert sorted(os.listdir(tmp_path)) == ["m"]  # nothing written, no staging left
 
 
+def test_a_shard_that_outlives_its_failed_job_leaves_no_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """A shard that checked the target's folder just before the failed job cleaned it up (the
+    cancel had not reached its worker) removes the file it then wrote."""
+    import contextlib
+
+    samples = list(mafmt.read(manifest_dataset(tmp_path / "m", 5), "manifest"))
+    dst = tmp_path / "b.manifest"
+    job = {"write_options": {}, "dst": str(dst), "side": None}
+    undo = contextlib.ExitStack()
+    job["spill"] = undo.enter_context(scale._spill(str(dst)))
+    seen = scale._staging_seen
+
+    def seen_then_undone(spill: dict[str, Any]) -> bool:
+        answer = seen(spill)
+        undo.close()  # the client gives up between the shard's check and its first write
+        return answer
+
+    monkeypatch.setattr(scale, "_staging_seen", seen_then_undone)
+    part = scale._Part()
+    scale._manifest_lines(iter(samples), job, part)
+    assert part.report.written == 5 and part.records
+    assert sorted(os.listdir(tmp_path)) == ["m"]
+
+
 @pytest.mark.parametrize("once", [False, True], ids=["dies-every-time", "dies-once"])
 def test_a_killed_worker(once: bool, dying_cluster: Any, tmp_path: Path) -> None:
     src = manifest_dataset(tmp_path / "m", 120)
