@@ -17,7 +17,6 @@ import dataclasses
 import functools
 import json
 import math
-import operator
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import IO, Any, NamedTuple
@@ -422,95 +421,6 @@ def _decode_line(line: str | bytes, origin: Origin) -> Any:
 
 # --------------------------------------------------------------------------- plain lines
 
-#: the keys of a plain line and of its annotations, in the order the writer puts them, and the
-#: JSON types each takes as it is (see SAMPLE_FIELDS and ANNOTATION_FIELDS)
-_PLAIN_SAMPLE = {k: i for i, k in enumerate(("source", "usage", "id", "inference-loc", "hard", "hard-coefficient",
-                                             "property", "source-type", "annotation"))}
-_PLAIN_ANNOTATION = {k: i for i, k in enumerate(("type", "name", "id", "property", "annotation-loc",
-                                                 "annotation-format", "annotated-by", "creation-time", "confidence",
-                                                 "hard", "hard-coefficient"))}
-_STR = frozenset({str})
-_PLAIN_TYPES = {"id": frozenset({str, int}), "confidence": frozenset({int, float}),
-                "hard-coefficient": frozenset({int, float}), "hard": frozenset({bool}), "property": frozenset({dict}),
-                "annotation": frozenset({list})}
-#: annotation types whose ``property`` the model splits (typed keys): not plain with a property
-_TYPED_PROPERTY = frozenset(t for t, c in ANNOTATION_CLASSES.items() if c.typed_keys)
-_DETECTION_TYPES = frozenset(t for t, c in ANNOTATION_CLASSES.items() if issubclass(c, Detection))
-
-
-class _Shapes:
-    """The plain key sets of a JSON object: for each tuple of keys met (a manifest has a
-    handful; at most ``_MAX_SHAPES`` are kept), the JSON types each key takes as it is and
-    whether the keys already stand in the writer's order."""
-
-    def __init__(self, rank: dict[str, int]) -> None:
-        self.rank = rank
-        self.known: dict[tuple[str, ...], tuple[tuple[frozenset[type], ...], bool] | None] = {}
-        self._orders: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-    def check(self, obj: dict[str, Any]) -> bool | None:
-        """None when ``obj`` is not plain, else whether its keys are in the writer's order."""
-        keys = tuple(obj)
-        try:
-            entry = self.known[keys]
-        except KeyError:
-            entry = self._learn(keys)
-        if entry is None or not all(map(operator.contains, entry[0], map(type, obj.values()))):
-            return None
-        return entry[1]
-
-    def _learn(self, keys: tuple[str, ...]) -> tuple[tuple[frozenset[type], ...], bool] | None:
-        rank = self.rank
-        entry = None
-        if all(k in rank for k in keys):
-            entry = (tuple(_PLAIN_TYPES.get(k, _STR) for k in keys), list(keys) == sorted(keys, key=rank.__getitem__))
-        if len(self.known) < _MAX_SHAPES:
-            self.known[keys] = entry
-        return entry
-
-    def ordered(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """A plain object with its keys in the writer's order (the order kept per key tuple)."""
-        keys = tuple(obj)
-        order = self._orders.get(keys)
-        if order is None:
-            order = tuple(sorted(keys, key=self.rank.__getitem__))
-            if len(self._orders) < _MAX_SHAPES:
-                self._orders[keys] = order
-        return {k: obj[k] for k in order}
-
-
-_MAX_SHAPES = 4096
-_SAMPLE_SHAPES = _Shapes(_PLAIN_SAMPLE)
-_ANNOTATION_SHAPES = _Shapes(_PLAIN_ANNOTATION)
-
-
-def _plain(obj: Any) -> bool | None:
-    """Whether a decoded line is a plain sample: None when not; else whether it already has
-    the writer's key order. A plain line's keys and its annotations' keys are model fields in
-    their canonical JSON types and its annotation types canonical, so that
-    :func:`sample_from_dict` can neither fail nor note anything, and the writer writes the
-    same object back (its keys in the writer's order)."""
-    if type(obj) is not dict or "source" not in obj:
-        return None
-    in_order = _SAMPLE_SHAPES.check(obj)
-    if in_order is None:
-        return None
-    anns = obj.get("annotation")
-    if anns is None:
-        return None if "annotation" in obj else in_order
-    if not anns:
-        return None
-    for ann in anns:
-        if type(ann) is not dict:
-            return None
-        ordered = _ANNOTATION_SHAPES.check(ann)
-        kind = ann.get("type")
-        if ordered is None or kind not in ANNOTATION_CLASSES or ("property" in ann and kind in _TYPED_PROPERTY):
-            return None
-        in_order = in_order and ordered
-    return in_order
-
-
 class _LineSample(Sample):
     """A sample read from a plain line, built on first use.
 
@@ -531,7 +441,9 @@ class _LineSample(Sample):
         line = self._line
         if line is None:
             return
-        built = sample_from_dict(line[0], origin=self.origin, base=line[1])
+        from mafmt import manifest_plain
+
+        built = sample_from_dict(manifest_plain.to_object(line[0]), origin=self.origin, base=line[1])
         for name in _SAMPLE_ATTRS:
             object.__setattr__(self, name, getattr(built, name))
         object.__setattr__(self, "_line", None)
@@ -541,7 +453,7 @@ class _LineSample(Sample):
         if line is None:
             raise AttributeError(name)
         if name == "origin":  # made when asked for: the writer of a plain line never asks
-            origin = Origin(line[4], line[5])
+            origin = Origin(line[3], line[4])
             object.__setattr__(self, "origin", origin)
             return origin
         self._build()
@@ -584,10 +496,17 @@ def _restore(values: tuple[Any, ...]) -> Sample:
 _set_line = _LineSample._line.__set__  # type: ignore[attr-defined]  # (the slot's own setter: the quickest)
 
 
-#: what a sample read from a plain line holds until it is used: the decoded object, the base
-#: of its links, the base its source is rebased from, whether its keys are in the writer's
-#: order, and the file and line of its origin (made when asked for)
-PlainLine = tuple[dict[str, Any], str | None, str | None, bool, str | None, int]
+#: what a sample read from a plain line holds until it is used: the line's plain form
+#: (mafmt.manifest_plain), the base of its links, the base its source is rebased from, and
+#: the file and line of its origin (made when asked for)
+PlainLine = tuple[Any, str | None, str | None, str | None, int]
+
+
+def _from_object(obj: Any) -> Any:
+    """The plain form of a decoded line (:func:`mafmt.manifest_plain.from_object`), or None."""
+    from mafmt import manifest_plain  # (msgspec: imported when a manifest is read or written)
+
+    return manifest_plain.from_object(obj)
 
 
 def _plain_line(sample: Sample) -> PlainLine | None:
@@ -708,12 +627,15 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
     """The samples of a UTF-8 manifest, read in blocks of lines; returns (lines, samples).
 
     The usual line (no run of 19 digits in its block, nesting within the limit by its count of
-    brackets, JSON that orjson reads) is decoded here, a plain one kept as it is with no further
-    call; any other line takes :func:`_decoded_samples`, which gives the same sample for a usual
-    line (the tests compare the two)."""
+    brackets) is decoded here: a plain one in one call, kept in its plain form; any other
+    that orjson reads is built in full. The rest takes :func:`_decoded_samples`, which gives
+    the same sample for a usual line (the tests compare the two)."""
+    from mafmt import manifest_plain
+
     quick_lane = lanes.PLAIN
     depth = limits.MAX_JSON_DEPTH
-    loads, decode_error, plain, new, set_line = orjson.loads, orjson.JSONDecodeError, _plain, _new_sample, _set_line
+    plain, loads, decode_error, new, set_line = manifest_plain.decode, orjson.loads, orjson.JSONDecodeError, \
+        _new_sample, _set_line
     lineno, lines, found = first - 1, 0, 0
     for block, too_long in line_blocks(fh):
         if not block:  # (only before a line too long)
@@ -730,23 +652,24 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
             if crlf:
                 raw = raw.rstrip(b"\r")
             if quick and raw.count(b"[") + raw.count(b"{") <= depth:
+                line = plain(raw)
+                if line is not None:
+                    lines += 1
+                    found += 1
+                    sample = new(_LineSample)
+                    set_line(sample, (line, base, source_base, name, lineno))
+                    yield sample
+                    continue
                 try:
                     obj = loads(raw)
                 except decode_error:
                     pass  # (explained by the standard parser, below)
                 else:
                     lines += 1
-                    in_order = plain(obj)
-                    sample: Sample | None
-                    if in_order is not None:
-                        sample = new(_LineSample)
-                        set_line(sample, (obj, base, source_base, in_order, name, lineno))
-                    else:
-                        sample = _full_sample(obj, Origin(name, lineno), base, on_error, report)
-                        if sample is None:
-                            continue
-                    found += 1
-                    yield sample
+                    full = _full_sample(obj, Origin(name, lineno), base, on_error, report)
+                    if full is not None:
+                        found += 1
+                        yield full
                     continue
             n, k = yield from _decoded_samples(((lineno, raw),), name, base, source_base, on_error, report)
             lines += n
@@ -781,10 +704,10 @@ def _decoded_samples(rows: Iterable[tuple[int, str | bytes | FormatError]], name
                 raise
             report.skip(exc)
             continue
-        in_order = _plain(obj) if lanes.PLAIN else None
-        if in_order is not None:
+        line = _from_object(obj) if lanes.PLAIN else None
+        if line is not None:
             sample: Sample | None = _new_sample(_LineSample)
-            _set_line(sample, (obj, base, source_base, in_order, name, lineno))
+            _set_line(sample, (line, base, source_base, name, lineno))
         else:
             sample = _full_sample(obj, origin, base, on_error, report)
         if sample is not None:
@@ -938,18 +861,21 @@ def write(
             if fh.read(1) != b"\n":
                 fh.write(b"\n")
         rebase = _Rebaser(folder) if locs == "rebase" else None
+        from mafmt import manifest_plain
+
+        out = manifest_plain.Lines(fh.write if utf8 else lambda block: fh.write(block.decode().encode(encoding)),
+                                   _encode)
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
             if line is not None:
-                data = _plain_bytes(line, rebase)
+                out.plain(_plain_form(line, rebase))
             else:
                 obj = _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes)
                 if obj is None:
                     continue
-                data = _encode(obj)
-            data += b"\n"
-            fh.write(data if utf8 else data.decode("utf-8").encode(encoding))
+                out.raw(_encode(obj))
             report.written += 1
+        out.flush()
     report.outputs.insert(0, target)
     report.outputs.extend(docs.written)
     return report
@@ -1007,7 +933,10 @@ class _Rebaser:
     def __call__(self, ref: str, base: str | None) -> str:
         if base is None:
             return ref
-        if "://" not in ref and "\\" not in ref and ref[:1] != "/" and _POSIX:  # the usual relative path
+        if "://" in ref:
+            if ref.startswith(_URLS):  # the usual link: kept as it is (see _general)
+                return ref
+        elif "\\" not in ref and ref[:1] != "/" and _POSIX:  # the usual relative path
             head, _, name = ref.rpartition("/")
             if name and name != "." and name != "..":
                 key = (base, head)
@@ -1052,6 +981,8 @@ class _Rebaser:
 
 
 _POSIX = os.sep == "/" and not os.altsep
+#: the schemes of most links (storage.scheme_of says for the others)
+_URLS = ("obs://", "s3://", "https://", "http://")
 #: folders of references whose rebased form a writer keeps
 _MAX_FOLDERS = 1 << 16
 
@@ -1067,34 +998,13 @@ def _same_dir(a: str, b: str) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
 
 
-def _plain_bytes(plain: PlainLine, rebase: _Rebaser | None) -> bytes:
-    """The manifest line (without its newline) that :func:`_prepare` and :func:`_encode` give
-    for a sample read from a plain line and not used since: its decoded object in the writer's
-    key order, relative links rebased, without building the sample."""
-    line, base, source_base, in_order = plain[0], plain[1], plain[2], plain[3]
-    if not in_order:
-        line = _SAMPLE_SHAPES.ordered(line)
-        if "annotation" in line:
-            line["annotation"] = [_ANNOTATION_SHAPES.ordered(a) for a in line["annotation"]]
-    if rebase is not None:
-        source = line["source"]
-        if source_base is not None and not source.startswith("content://"):
-            new = rebase(source, source_base)
-            if new != source:
-                line = {**line, "source": new}
-        anns = line.get("annotation")
-        if anns:
-            moved: list[Any] | None = None
-            for i, ann in enumerate(anns):
-                loc = ann.get("annotation-loc")
-                if loc is not None and ann["type"] in _DETECTION_TYPES:
-                    new = rebase(loc, base)
-                    if new != loc:
-                        moved = moved or list(anns)
-                        moved[i] = {**ann, "annotation-loc": new}
-            if moved is not None:
-                line = {**line, "annotation": moved}
-    return _encode(line)
+def _plain_form(plain: PlainLine, rebase: _Rebaser | None) -> Any:
+    """The plain form of the manifest line that :func:`_prepare` and :func:`_encode` give for
+    a sample read from a plain line and not used since (:class:`manifest_plain.Lines` writes
+    it): its relative links rebased, without building the sample."""
+    from mafmt import manifest_plain
+
+    return manifest_plain.rebased(plain[0], plain[1], plain[2], rebase) if rebase is not None else plain[0]
 
 
 def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write_voc: bool,

@@ -405,9 +405,8 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
     """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, written as they
     come into a file beside the target (a worker that sees its folder: nothing goes through
     Dask) or into bytes sent back; its inline VOC documents go into the side folder's staging
-    (``job["side"]``), else the job runs in one process. (Each line is copied out at once:
-    orjson's own buffers, kept in a list, cost about 4 KB a line.)"""
-    from mafmt import manifest
+    (``job["side"]``), else the job runs in one process."""
+    from mafmt import manifest, manifest_plain
     from mafmt.converters._sizes import SizeResolver, sample_size
 
     opts = job["write_options"]
@@ -422,20 +421,20 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
         path = os.path.join(spill["folder"], f"{spill['prefix']}{secrets.token_hex(6)}.tmp")
     out: Any
     with open(path, "wb", buffering=1 << 20) if path is not None else io.BytesIO() as out:
-        write = out.write
+        lines = manifest_plain.Lines(out.write, encode)
         try:
             for sample in samples:
                 line = manifest._plain_line(sample)
                 if line is not None:
-                    write(manifest._plain_bytes(line, rebase))
+                    lines.plain(manifest._plain_form(line, rebase))
                 else:
                     obj = manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
                                             lambda s: sample_size(s, resolver))
                     if obj is None:  # (a document without an image size)
                         continue
-                    write(encode(obj))
-                write(b"\n")
+                    lines.raw(encode(obj))
                 part.report.written += 1
+            lines.flush()
         finally:
             if job.get("side"):
                 _side_part(docs, job["side"], part)

@@ -487,11 +487,85 @@ def manifest_line(draw: Any) -> str:
             line["hard-coefficient"] = draw(st.sampled_from([0.5, 1, "0.5"]))
         elif what == "property":
             target = draw(st.sampled_from([ann, line]))
-            target["property"] = draw(st.sampled_from([{"color": "red"}, {"@modelarts:start_index": 1}, "{}", []]))
+            target["property"] = draw(st.sampled_from([{"color": "red"}, {"@modelarts:start_index": 1}, "{}", [],
+                                                       {"w": 1e20, "v": [1.5e-300, -0.0, 12e300]}]))
         else:
             ann["type"] = draw(st.sampled_from([["x"], 3, "modelarts/text_entity", "bogus"]))
     text = json.dumps(line, ensure_ascii=draw(st.booleans()), separators=(",", ":") if draw(st.booleans()) else None)
     return text
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8)
+
+
+manifest_objects = st.fixed_dictionaries({"source": st.text()}, optional={
+    "usage": st.text() | st.integers(-(2**63), 2**63 - 1), "id": st.integers(-(2**63), 2**63 - 1) | st.text() | st.floats(),
+    "hard": st.booleans() | st.integers(0, 1), "hard-coefficient": st.floats(allow_nan=False, allow_infinity=False) | st.integers(),
+    "property": st.dictionaries(st.text(max_size=5), json_values, max_size=4) | json_values,
+    "annotation": st.lists(st.fixed_dictionaries(
+        {"type": st.sampled_from(["modelarts/image_classification", "modelarts/object_detection", "modelarts/text_triplet",
+                                  "bogus"])},
+        optional={"name": st.text(), "confidence": st.floats(allow_nan=False, allow_infinity=False) | st.booleans(),
+                  "property": st.dictionaries(st.text(max_size=5), json_values, max_size=3)}), max_size=2),
+    "note": json_values})
+
+
+def _in_writer_order(obj: dict[str, Any]) -> dict[str, Any]:
+    from mafmt import manifest_plain
+
+    order = {k: i for i, k in enumerate(manifest_plain.SAMPLE_KEYS)}
+    ann_order = {k: i for i, k in enumerate(("type",) + manifest_plain.ANNOTATION_KEYS)}
+    written = {k: obj[k] for k in sorted(obj, key=order.__getitem__)}
+    if "annotation" in written:
+        written["annotation"] = [{k: a[k] for k in sorted(a, key=ann_order.__getitem__)} for a in written["annotation"]]
+    return written
+
+
+@SETTINGS
+@given(objs=st.lists(manifest_objects, min_size=1, max_size=5), block=st.sampled_from([1, 100, 1 << 20]))
+def test_manifest_plain_form_decodes_and_writes_as_the_general_path(monkeypatch: pytest.MonkeyPatch, objs: list[dict[str, Any]],
+                                                        block: int) -> None:
+    """The plain form (mafmt.manifest_plain) from the raw line and from the decoded object
+    agree on plainness and content, and its lines, with the others, are written as the
+    writer's general encoder (orjson) writes each in the writer's key order, in blocks of any
+    size: msgspec's float spellings, where they differ, are not written."""
+    from mafmt import manifest_plain
+
+    monkeypatch.setattr(manifest_plain, "BLOCK", block)
+    out: list[bytes] = []
+    lines = manifest_plain.Lines(out.append, manifest._encode)
+    expected = []
+    for obj in objs:
+        raw = json.dumps(obj, ensure_ascii=False).encode()  # (json.dumps: 1e+20 and 1e-07, as orjson spells them)
+        obj = json.loads(raw)
+        fast, slow = manifest_plain.decode(raw), manifest_plain.from_object(obj)
+        assert (fast is None) == (slow is None)
+        if fast is None:
+            lines.raw(manifest._encode(obj))
+            expected.append(manifest._encode(obj))
+        else:
+            assert manifest_plain.to_object(fast) == manifest_plain.to_object(slow)
+            lines.plain(fast)
+            expected.append(manifest._encode(_in_writer_order(obj)))
+    lines.flush()
+    assert b"".join(out) == b"".join(e + b"\n" for e in expected)
+    assert all(out) and (block > 1 or len(out) == len(objs))
+
+
+@pytest.mark.parametrize("text", ['{"source":"a\\ud800.jpg"}', '{"source":"a.jpg","property":{"k":"\\udfff"}}'])
+def test_a_plain_line_that_utf8_cannot_hold_is_named_not_written(tmp_path: Path, text: str) -> None:
+    """A lone surrogate (JSON allows its escape) reaches the plain form by the standard parser:
+    the writer names it as the general path does, and writes nothing."""
+    src = tmp_path / "in.manifest"
+    src.write_text(text + "\n", encoding="utf-8")
+    assert manifest._plain_line(next(iter(manifest.read(src)))) is not None
+    with pytest.raises(FormatError, match="lone surrogate"):
+        manifest.write(manifest.read(src), tmp_path / "out.manifest")
+    assert sorted(os.listdir(tmp_path)) == ["in.manifest"]
 
 
 def _manifest_read(path: Path) -> Any:
