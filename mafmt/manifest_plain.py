@@ -83,9 +83,11 @@ def decode(raw: bytes) -> Any:
 
 def from_object(obj: Any) -> Any:
     """The plain form of a decoded line, or None when it is not plain."""
+    if type(obj) is not dict:
+        return None
     try:
         return _convert(obj, Line)
-    except _DecodeError:  # (msgspec.ValidationError)
+    except (_DecodeError, UnicodeError):  # (msgspec.ValidationError; a lone surrogate in what it names)
         return None
 
 
