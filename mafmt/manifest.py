@@ -868,7 +868,7 @@ def write(
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
             if line is not None:
-                out.plain(_plain_form(line, rebase))
+                out.plain(line[0], line[1], line[2], rebase)  # (as _prepare and _encode would write it)
             else:
                 obj = _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes)
                 if obj is None:
@@ -996,15 +996,6 @@ def _same_dir(a: str, b: str) -> bool:
     if storage.scheme_of(a) or storage.scheme_of(b):
         return a.rstrip("/") == b.rstrip("/")
     return os.path.abspath(a) == os.path.abspath(b)
-
-
-def _plain_form(plain: PlainLine, rebase: _Rebaser | None) -> Any:
-    """The plain form of the manifest line that :func:`_prepare` and :func:`_encode` give for
-    a sample read from a plain line and not used since (:class:`manifest_plain.Lines` writes
-    it): its relative links rebased, without building the sample."""
-    from mafmt import manifest_plain
-
-    return manifest_plain.rebased(plain[0], plain[1], plain[2], rebase) if rebase is not None else plain[0]
 
 
 def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write_voc: bool,

@@ -136,8 +136,12 @@ class Lines:
         self._block = bytearray()
         self._plain: list[Any] = []  # (the plain form of each line of the block, None for others)
 
-    def plain(self, line: Any) -> None:
-        """Add a plain line (its plain form)."""
+    def plain(self, line: Any, base: str | None = None, source_base: str | None = None,
+              rebase: Callable[[str, str | None], str] | None = None) -> None:
+        """Add a plain line (its plain form), its relative links rebased (:func:`rebased`)
+        when ``rebase`` is given."""
+        if rebase is not None:
+            line = rebased(line, base, source_base, rebase)
         block = self._block
         start = len(block)
         try:

@@ -90,8 +90,13 @@ class Tracked(Generic[T]):
     def total(self) -> int | None:
         return getattr(self._src, "total", None)
 
-    def __iter__(self) -> Tracked[T]:
-        return self
+    def __iter__(self) -> Iterator[T]:
+        return self if self._progress is not None else self._counted()
+
+    def _counted(self) -> Iterator[T]:
+        for item in self._it:  # (a generator's resume costs less than a call of __next__)
+            self.count += 1
+            yield item
 
     def __next__(self) -> T:
         item = next(self._it)

@@ -194,8 +194,8 @@ class Stream(Generic[T]):
         self.report = report
         self.total = total
 
-    def __iter__(self) -> Stream[T]:
-        return self
+    def __iter__(self) -> Iterator[T]:
+        return self._it  # (a for loop then resumes the reader itself, with no call of __next__ between)
 
     def __next__(self) -> T:
         return next(self._it)
