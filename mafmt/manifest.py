@@ -352,6 +352,7 @@ def sample_to_dict(sample: Sample) -> dict[str, Any]:
 #: digits become "0" and a run of 19 is one substring test (several times faster than a regex)
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN = b"0" * 19
+_LOC = b'"annotation-loc"'
 
 
 def _finite(text: str) -> float:
@@ -497,9 +498,11 @@ _set_line = _LineSample._line.__set__  # type: ignore[attr-defined]  # (the slot
 
 
 #: what a sample read from a plain line holds until it is used: the line's plain form
-#: (mafmt.manifest_plain), the base of its links, the base its source is rebased from, and
-#: the file and line of its origin (made when asked for)
-PlainLine = tuple[Any, str | None, str | None, str | None, int]
+#: (mafmt.manifest_plain), the base of its links, the base its source is rebased from, the
+#: file and line of its origin (made when asked for), and the base of its links again when
+#: it may hold one (None when its block of text has no "annotation-loc": the writer looks no
+#: further)
+PlainLine = tuple[Any, str | None, str | None, str | None, int, str | None]
 
 
 def _from_object(obj: Any) -> Any:
@@ -626,9 +629,9 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
                   report: Report) -> Generator[Sample, None, tuple[int, int]]:
     """The samples of a UTF-8 manifest, read in blocks of lines; returns (lines, samples).
 
-    The usual line (no run of 19 digits in its block, nesting within the limit by its count of
-    brackets) is decoded here: a plain one in one call, kept in its plain form; any other
-    that orjson reads is built in full. The rest takes :func:`_decoded_samples`, which gives
+    The usual line (no run of 19 digits in its block) is decoded here: a plain one in one call
+    (never deeper than its form), kept in its plain form; any other within the nesting limit
+    by its count of brackets that orjson reads is built in full. The rest takes :func:`_decoded_samples`, which gives
     the same sample for a usual line (the tests compare the two)."""
     from mafmt import manifest_plain
 
@@ -643,6 +646,7 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
         if lineno == 0 and block.startswith(codecs.BOM_UTF8):
             block = block[len(codecs.BOM_UTF8):]
         quick = quick_lane and _NINETEEN not in block.translate(_DIGITS_TO_ZERO)
+        loc_base = base if _LOC in block or b"\\" in block else None  # (a key may be spelled with an escape)
         rows = block.split(b"\n")
         if block.endswith(b"\n"):
             rows.pop()
@@ -651,15 +655,16 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
             lineno += 1
             if crlf:
                 raw = raw.rstrip(b"\r")
-            if quick and raw.count(b"[") + raw.count(b"{") <= depth:
-                line = plain(raw)
+            if quick:
+                line = plain(raw)  # (never deeper than the plain form: see mafmt.manifest_plain)
                 if line is not None:
                     lines += 1
                     found += 1
                     sample = new(_LineSample)
-                    set_line(sample, (line, base, source_base, name, lineno))
+                    set_line(sample, (line, base, source_base, name, lineno, loc_base))
                     yield sample
                     continue
+            if quick and raw.count(b"[") + raw.count(b"{") <= depth:
                 try:
                     obj = loads(raw)
                 except decode_error:
@@ -707,7 +712,7 @@ def _decoded_samples(rows: Iterable[tuple[int, str | bytes | FormatError]], name
         line = _from_object(obj) if lanes.PLAIN else None
         if line is not None:
             sample: Sample | None = _new_sample(_LineSample)
-            _set_line(sample, (line, base, source_base, name, lineno))
+            _set_line(sample, (line, base, source_base, name, lineno, base))
         else:
             sample = _full_sample(obj, origin, base, on_error, report)
         if sample is not None:
@@ -868,7 +873,7 @@ def write(
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
             if line is not None:
-                out.plain(line[0], line[1], line[2], rebase)  # (as _prepare and _encode would write it)
+                out.plain(line[0], line[5], line[2], rebase)  # (as _prepare and _encode would write it)
             else:
                 obj = _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes)
                 if obj is None:

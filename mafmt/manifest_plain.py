@@ -2,13 +2,17 @@
 
 A line is *plain* when its keys and its annotations' keys are model fields in their canonical
 JSON types, every annotation's type is a known kind (with no ``property`` on the kinds whose
-property the model splits into typed keys), and its ``annotation`` list, when given, is not
-empty. :func:`mafmt.manifest.sample_from_dict` can then neither fail nor note anything, and
+property the model splits into typed keys), a ``property``'s values are scalars, and its
+``annotation`` list, when given, is not empty. :func:`mafmt.manifest.sample_from_dict` can then neither fail nor note anything, and
 the manifest writer writes the same object back with its keys in the writer's order.
 
 msgspec's typed decoder checks all of that in C while it decodes (about 3x an ``orjson.loads``
 followed by the same check in Python, bench/RESULTS.md), and its encoder writes a struct's
-fields in their declared order, which is the writer's.
+fields in their declared order, which is the writer's. As every value of a plain line is a
+scalar but the fixed containers, no plain form is deeper than four levels whatever the line
+holds (the decoder stops at the first value of another type, or skips a deep one looking for
+an annotation's ``"type"`` and fails): the reader checks the nesting limit only for the lines
+that are not plain.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ ANNOTATION_KEYS = ("name", "id", "property", "annotation-loc", "annotation-forma
                    "confidence", "hard", "hard-coefficient")
 #: the JSON types a key takes as it is (any other: a string)
 _TYPES: dict[str, Any] = {"id": str | int, "confidence": int | float, "hard-coefficient": int | float, "hard": bool,
-                          "property": dict}
+                          "property": dict[str, str | int | float | bool | None]}
 _UNSET = msgspec.UNSET
 
 
@@ -77,7 +81,7 @@ def decode(raw: bytes) -> Any:
     """The plain form of a line, or None when the line is not plain (or not JSON)."""
     try:
         return _decode(raw)
-    except _DecodeError:
+    except (_DecodeError, RecursionError):  # (deep values where the decoder looks for a "type": not plain)
         return None
 
 

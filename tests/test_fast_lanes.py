@@ -492,6 +492,8 @@ def manifest_line(draw: Any) -> str:
         else:
             ann["type"] = draw(st.sampled_from([["x"], 3, "modelarts/text_entity", "bogus"]))
     text = json.dumps(line, ensure_ascii=draw(st.booleans()), separators=(",", ":") if draw(st.booleans()) else None)
+    if draw(st.integers(0, 5)) == 0:  # a key spelled with an escape (as JSON allows)
+        text = text.replace('"annotation-loc"', '"annotation\\u002dloc"').replace('"source"', '"sourc\\u0065"')
     return text
 
 
@@ -614,6 +616,8 @@ def _manifest_copy(src: Path, target: Path, locs: str) -> Any:
 @SETTINGS
 @given(lines=st.lists(manifest_line(), min_size=1, max_size=6), elsewhere=st.booleans(),
        locs=st.sampled_from(["rebase", "keep"]))
+@example(lines=[('{"source":"./a.jpg","annotation":[{"type":"modelarts/object_detection","annotation\\u002dloc":'
+                  '"./Annotations/a.xml"}]}')], elsewhere=True, locs="rebase")  # (an escaped key alone in its block)
 def test_manifest_writer_writes_plain_lines_as_the_general_path_does(tmp_path_factory: Any, lines: list[str],
                                                                     elsewhere: bool, locs: str) -> None:
     folder = tmp_path_factory.mktemp("m")
@@ -649,10 +653,21 @@ def test_the_manifest_lane_takes_the_common_lines(tmp_path: Path) -> None:
     assert manifest._plain_line(samples[1]) is None
 
 
+def test_a_deep_line_is_refused_by_its_depth_as_the_general_path_refuses_it(tmp_path: Path) -> None:
+    """A line deeper than the decoder's recursion where it looks for an annotation's type is
+    not plain: the nesting limit refuses it, as on the general path."""
+    path = tmp_path / "in.manifest"
+    path.write_bytes(b'{"source":"a.jpg","annotation":[{"a":' + b'{"a":' * 3000 + b"1" + b"}" * 3000 + b"}]}\n")
+    fast, general = both(lambda: list(manifest.read(path)))
+    assert fast == general and fast[0] == "error" and "nested deeper than" in fast[2]
+
+
 odd_rows = st.sampled_from([
     b"", b"   ", b"\t", b"{", b"[1,2]", b"null", b'{"source": 1}', b"\xff\xfe", b'{"source":"a.jpg"} x',
     b'{"source":"a.jpg","id":12345678901234567890}', b'{"source":"a.jpg","n":1e999}', b'{"source":"NaN","v":NaN}',
-    b'{"source":"a.jpg","p":' + b"[" * 40 + b"]" * 40 + b"}", b'{"source":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[.jpg"}',
+    b'{"source":"a.jpg","p":' + b"[" * 40 + b"]" * 40 + b"}",
+    b'{"source":"a.jpg","property":{"k":' + b"[" * 40 + b"]" * 40 + b"}}",
+    b'{"source":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[.jpg"}',
     b'{"source":"' + b"x" * 300 + b'.jpg"}',  # longer than the limit set below
 ])
 
@@ -692,6 +707,7 @@ def test_manifest_lines_read_in_blocks_as_line_by_line(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(line_blocks, "BLOCK", block)
     monkeypatch.setattr(limits, "MAX_LINE_BYTES", 256)
+    monkeypatch.setattr(limits, "MAX_JSON_DEPTH", 20)  # (the deep rows go past it)
     out = []
     for blocks in (True, False):
         report, fh = Report(), io.BytesIO(data)
