@@ -352,6 +352,7 @@ def sample_to_dict(sample: Sample) -> dict[str, Any]:
 #: digits become "0" and a run of 19 is one substring test (several times faster than a regex)
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN = b"0" * 19
+_SEVENTEEN = b"0" * 17
 _LOC = b'"annotation-loc"'
 
 
@@ -501,8 +502,9 @@ _set_line = _LineSample._line.__set__  # type: ignore[attr-defined]  # (the slot
 #: (mafmt.manifest_plain), the base of its links, the base its source is rebased from, the
 #: file and line of its origin (made when asked for), and the base of its links again when
 #: it may hold one (None when its block of text has no "annotation-loc": the writer looks no
-#: further)
-PlainLine = tuple[Any, str | None, str | None, str | None, int, str | None]
+#: further), and whether its block of text has no exponent nor run of 17 digits (the
+#: writer's ``exact``, mafmt.manifest_plain.Lines)
+PlainLine = tuple[Any, str | None, str | None, str | None, int, str | None, bool]
 
 
 def _from_object(obj: Any) -> Any:
@@ -645,7 +647,9 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
             raise _long_line(name, lineno + 1)
         if lineno == 0 and block.startswith(codecs.BOM_UTF8):
             block = block[len(codecs.BOM_UTF8):]
-        quick = quick_lane and _NINETEEN not in block.translate(_DIGITS_TO_ZERO)
+        digits = block.translate(_DIGITS_TO_ZERO) if quick_lane else b""
+        quick = quick_lane and _NINETEEN not in digits
+        exact = b"0e" not in digits and b"0E" not in digits and _SEVENTEEN not in digits  # (see Lines.plain)
         loc_base = base if _LOC in block or b"\\" in block else None  # (a key may be spelled with an escape)
         rows = block.split(b"\n")
         if block.endswith(b"\n"):
@@ -661,7 +665,7 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
                     lines += 1
                     found += 1
                     sample = new(_LineSample)
-                    set_line(sample, (line, base, source_base, name, lineno, loc_base))
+                    set_line(sample, (line, base, source_base, name, lineno, loc_base, exact))
                     yield sample
                     continue
             if quick and raw.count(b"[") + raw.count(b"{") <= depth:
@@ -712,7 +716,7 @@ def _decoded_samples(rows: Iterable[tuple[int, str | bytes | FormatError]], name
         line = _from_object(obj) if lanes.PLAIN else None
         if line is not None:
             sample: Sample | None = _new_sample(_LineSample)
-            _set_line(sample, (line, base, source_base, name, lineno, base))
+            _set_line(sample, (line, base, source_base, name, lineno, base, False))
         else:
             sample = _full_sample(obj, origin, base, on_error, report)
         if sample is not None:
@@ -873,7 +877,7 @@ def write(
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
             if line is not None:
-                out.plain(line[0], line[5], line[2], rebase)  # (as _prepare and _encode would write it)
+                out.plain(line[0], line[5], line[2], rebase, line[6])  # (as _prepare and _encode would write it)
             else:
                 obj = _prepare(sample, folder, docs, group, write_voc, rebase, report, sizes)
                 if obj is None:

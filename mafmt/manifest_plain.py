@@ -103,14 +103,14 @@ def to_object(line: Any) -> dict[str, Any]:
 def rebased(line: Any, base: str | None, source_base: str | None, rebase: Callable[[str, str | None], str]) -> Any:
     """``line`` with its relative links as ``rebase(ref, base)`` gives them: its source against
     ``source_base`` (a ``content://`` source is text, not a link), its detections' document
-    links against ``base``."""
+    links against ``base`` (None: it has none)."""
     if source_base is not None:
         source = line.source
         if not source.startswith("content://"):
             new = rebase(source, source_base)
             if new != source:
                 line = _replace(line, source=new)
-    anns = line.annotation
+    anns = line.annotation if base is not None else None
     if anns:  # (UNSET is false)
         moved: list[Any] | None = None
         for i, ann in enumerate(anns):
@@ -131,19 +131,23 @@ class Lines:
     given. A plain line comes out as ``general(to_object(line))`` would write it (the
     writer's orjson): where msgspec spells a float otherwise (a positive exponent: ``1e20``
     for orjson's ``1e+20``), or cannot write a string (a lone surrogate), the line is
-    written by ``general``, which names what it cannot write."""
+    written by ``general``, which names what it cannot write. A block none of whose lines may
+    hold such a float (``exact``) is handed over without a look."""
 
-    __slots__ = ("_block", "_general", "_plain", "_write")
+    __slots__ = ("_block", "_general", "_mend", "_plain", "_write")
 
     def __init__(self, write: Callable[[bytearray], Any], general: Callable[[Any], bytes]) -> None:
         self._write, self._general = write, general
         self._block = bytearray()
-        self._plain: list[Any] = []  # (the plain form of each line of the block, None for others)
+        #: the plain form of each line of the block that may need mending, None for the others
+        self._plain: list[Any] = []
+        self._mend = False
 
     def plain(self, line: Any, base: str | None = None, source_base: str | None = None,
-              rebase: Callable[[str, str | None], str] | None = None) -> None:
+              rebase: Callable[[str, str | None], str] | None = None, exact: bool = False) -> None:
         """Add a plain line (its plain form), its relative links rebased (:func:`rebased`)
-        when ``rebase`` is given."""
+        when ``rebase`` is given; ``exact``: it holds no float of 1e16 or more (its text had
+        no exponent and no run of 17 digits), which msgspec writes as orjson does."""
         if rebase is not None:
             line = rebased(line, base, source_base, rebase)
         block = self._block
@@ -154,7 +158,11 @@ class Lines:
             del block[start:]
             block += self._general(_to_builtins(line))
         block += b"\n"
-        self._plain.append(line)
+        if exact:
+            self._plain.append(None)
+        else:
+            self._plain.append(line)
+            self._mend = True
         if len(block) >= BLOCK:
             self.flush()
 
@@ -172,7 +180,7 @@ class Lines:
         block = self._block
         if not block:
             return
-        if b"0e0" in block.translate(_DIGITS_TO_ZERO):  # (rare: mend the lines it is in)
+        if self._mend and b"0e0" in block.translate(_DIGITS_TO_ZERO):  # (rare: mend the lines it is in)
             rows: list[bytes | bytearray] = list(block.split(b"\n"))
             for i, line in enumerate(self._plain):
                 if line is not None and b"0e0" in rows[i].translate(_DIGITS_TO_ZERO):
@@ -181,6 +189,7 @@ class Lines:
         self._write(block)
         self._block = bytearray()
         self._plain.clear()
+        self._mend = False
 
 
 #: about how many bytes of lines :class:`Lines` hands over at a time

@@ -426,7 +426,7 @@ def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part)
             for sample in samples:
                 line = manifest._plain_line(sample)
                 if line is not None:
-                    lines.plain(line[0], line[5], line[2], rebase)
+                    lines.plain(line[0], line[5], line[2], rebase, line[6])
                 else:
                     obj = manifest._prepare(sample, folder, docs, cast(Any, None), False, rebase, part.report,
                                             lambda s: sample_size(s, resolver))

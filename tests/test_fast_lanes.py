@@ -488,10 +488,11 @@ def manifest_line(draw: Any) -> str:
         elif what == "property":
             target = draw(st.sampled_from([ann, line]))
             target["property"] = draw(st.sampled_from([{"color": "red"}, {"@modelarts:start_index": 1}, "{}", [],
-                                                       {"w": 1e20, "v": [1.5e-300, -0.0, 12e300]}]))
+                                                       {"w": 1e20, "v": 1.5e-300, "z": -0.0}, {"w": 1e16}, {"v": [12e300]}]))
         else:
             ann["type"] = draw(st.sampled_from([["x"], 3, "modelarts/text_entity", "bogus"]))
     text = json.dumps(line, ensure_ascii=draw(st.booleans()), separators=(",", ":") if draw(st.booleans()) else None)
+    text = text.replace("1e+16", "10000000000000000.0")  # (a float of 1e16 with no exponent)
     if draw(st.integers(0, 5)) == 0:  # a key spelled with an escape (as JSON allows)
         text = text.replace('"annotation-loc"', '"annotation\\u002dloc"').replace('"source"', '"sourc\\u0065"')
     return text
