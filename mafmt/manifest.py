@@ -500,10 +500,10 @@ _set_line = _LineSample._line.__set__  # type: ignore[attr-defined]  # (the slot
 
 #: what a sample read from a plain line holds until it is used: the line's plain form
 #: (mafmt.manifest_plain), the base of its links, the base its source is rebased from, the
-#: file and line of its origin (made when asked for), and the base of its links again when
-#: it may hold one (None when its block of text has no "annotation-loc": the writer looks no
+#: file and line of its origin (made when asked for), the base of its links again when it
+#: may hold one (None when its block of text has no "annotation-loc": the writer looks no
 #: further), and whether its block of text has no exponent nor run of 17 digits (the
-#: writer's ``exact``, mafmt.manifest_plain.Lines)
+#: writer's ``exact``, mafmt.manifest_plain.Lines.plain)
 PlainLine = tuple[Any, str | None, str | None, str | None, int, str | None, bool]
 
 
@@ -632,9 +632,10 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
     """The samples of a UTF-8 manifest, read in blocks of lines; returns (lines, samples).
 
     The usual line (no run of 19 digits in its block) is decoded here: a plain one in one call
-    (never deeper than its form), kept in its plain form; any other within the nesting limit
-    by its count of brackets that orjson reads is built in full. The rest takes :func:`_decoded_samples`, which gives
-    the same sample for a usual line (the tests compare the two)."""
+    (never deeper than its form), kept in its plain form; any other that orjson reads, within
+    the nesting limit by its count of brackets, is built in full. The rest takes
+    :func:`_decoded_samples`, which gives the same sample for a usual line (the tests compare
+    the two)."""
     from mafmt import manifest_plain
 
     quick_lane = lanes.PLAIN

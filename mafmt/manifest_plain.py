@@ -6,9 +6,10 @@ property the model splits into typed keys), a ``property``'s values are scalars,
 ``annotation`` list, when given, is not empty. :func:`mafmt.manifest.sample_from_dict` can then neither fail nor note anything, and
 the manifest writer writes the same object back with its keys in the writer's order.
 
-msgspec's typed decoder checks all of that in C while it decodes (about 3x an ``orjson.loads``
-followed by the same check in Python, bench/RESULTS.md), and its encoder writes a struct's
-fields in their declared order, which is the writer's. As every value of a plain line is a
+msgspec's typed decoder checks all of that in C while it decodes (0.52 s for the benchmark's
+400,000 classification lines, in-process, against 1.61 s for ``orjson.loads`` and the same
+check in Python), and its encoder writes a struct's fields in their declared order, which is
+the writer's. As every value of a plain line is a
 scalar but the fixed containers, no plain form is deeper than four levels whatever the line
 holds (the decoder stops at the first value of another type, or skips a deep one looking for
 an annotation's ``"type"`` and fails): the reader checks the nesting limit only for the lines

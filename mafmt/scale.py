@@ -402,8 +402,8 @@ def _fill(c: _CocoAnns, image_ids: list[int], cats: Any, ann_ids: Any) -> bytes:
 
 
 def _manifest_lines(samples: Iterable[Sample], job: dict[str, Any], part: _Part) -> None:
-    """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, written as they
-    come into a file beside the target (a worker that sees its folder: nothing goes through
+    """The manifest writer's lines (:func:`mafmt.manifest.write`) of a shard, written in blocks
+    as they come into a file beside the target (a worker that sees its folder: nothing goes through
     Dask) or into bytes sent back; its inline VOC documents go into the side folder's staging
     (``job["side"]``), else the job runs in one process."""
     from mafmt import manifest, manifest_plain
