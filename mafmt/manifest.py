@@ -27,7 +27,7 @@ from mafmt import lanes, limits, storage, voc
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth
-from mafmt.line_blocks import line_blocks
+from mafmt.line_blocks import DIGITS_TO_ZERO, line_blocks
 from mafmt.model import (
     ANNOTATION_CLASSES,
     SHAPE_KINDS,
@@ -348,9 +348,9 @@ def sample_to_dict(sample: Sample) -> dict[str, Any]:
     return out
 
 
-#: 19 digits in a row may be an integer beyond 64 bits, which orjson would turn into a float:
-#: digits become "0" and a run of 19 is one substring test (several times faster than a regex)
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+#: in a text's digit mask (DIGITS_TO_ZERO): 19 digits in a row may be an integer beyond 64
+#: bits, which orjson would turn into a float; 17 a float of 1e16 or more written without an
+#: exponent (see manifest_plain.Lines.plain)
 _NINETEEN = b"0" * 19
 _SEVENTEEN = b"0" * 17
 _LOC = b'"annotation-loc"'
@@ -372,7 +372,7 @@ _STRICT = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant)
 
 def _parse_json(line: str | bytes) -> Any:
     data = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
-    if _NINETEEN in data.translate(_DIGITS_TO_ZERO):
+    if _NINETEEN in data.translate(DIGITS_TO_ZERO):
         value = _STRICT.decode(_text(line))
     else:
         try:
@@ -505,13 +505,6 @@ _set_line = _LineSample._line.__set__  # type: ignore[attr-defined]  # (the slot
 #: further), and whether its block of text has no exponent nor run of 17 digits (the
 #: writer's ``exact``, mafmt.manifest_plain.Lines.plain)
 PlainLine = tuple[Any, str | None, str | None, str | None, int, str | None, bool]
-
-
-def _from_object(obj: Any) -> Any:
-    """The plain form of a decoded line (:func:`mafmt.manifest_plain.from_object`), or None."""
-    from mafmt import manifest_plain  # (msgspec: imported when a manifest is read or written)
-
-    return manifest_plain.from_object(obj)
 
 
 def _plain_line(sample: Sample) -> PlainLine | None:
@@ -648,7 +641,7 @@ def _utf8_samples(fh: IO[bytes], name: str, first: int, base: str | None, source
             raise _long_line(name, lineno + 1)
         if lineno == 0 and block.startswith(codecs.BOM_UTF8):
             block = block[len(codecs.BOM_UTF8):]
-        digits = block.translate(_DIGITS_TO_ZERO) if quick_lane else b""
+        digits = block.translate(DIGITS_TO_ZERO) if quick_lane else b""
         quick = quick_lane and _NINETEEN not in digits
         exact = b"0e" not in digits and b"0E" not in digits and _SEVENTEEN not in digits  # (see Lines.plain)
         loc_base = base if _LOC in block or b"\\" in block else None  # (a key may be spelled with an escape)
@@ -694,6 +687,8 @@ def _decoded_samples(rows: Iterable[tuple[int, str | bytes | FormatError]], name
                      report: Report) -> Generator[Sample, None, tuple[int, int]]:
     """The samples of numbered lines (or the errors met reading them), each line decoded and
     checked in full; returns (lines, samples)."""
+    from mafmt import manifest_plain  # (msgspec: imported when a manifest is read)
+
     found = lines = 0
     for lineno, text in rows:
         if isinstance(text, FormatError):
@@ -714,7 +709,7 @@ def _decoded_samples(rows: Iterable[tuple[int, str | bytes | FormatError]], name
                 raise
             report.skip(exc)
             continue
-        line = _from_object(obj) if lanes.PLAIN else None
+        line = manifest_plain.from_object(obj) if lanes.PLAIN else None
         if line is not None:
             sample: Sample | None = _new_sample(_LineSample)
             _set_line(sample, (line, base, source_base, name, lineno, base, False))

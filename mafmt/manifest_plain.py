@@ -3,17 +3,17 @@
 A line is *plain* when its keys and its annotations' keys are model fields in their canonical
 JSON types, every annotation's type is a known kind (with no ``property`` on the kinds whose
 property the model splits into typed keys), a ``property``'s values are scalars, and its
-``annotation`` list, when given, is not empty. :func:`mafmt.manifest.sample_from_dict` can then neither fail nor note anything, and
-the manifest writer writes the same object back with its keys in the writer's order.
+``annotation`` list, when given, is not empty. :func:`mafmt.manifest.sample_from_dict` can
+then neither fail nor note anything, and the manifest writer writes the same object back with
+its keys in the writer's order.
 
 msgspec's typed decoder checks all of that in C while it decodes (0.52 s for the benchmark's
 400,000 classification lines, in-process, against 1.61 s for ``orjson.loads`` and the same
 check in Python), and its encoder writes a struct's fields in their declared order, which is
-the writer's. As every value of a plain line is a
-scalar but the fixed containers, no plain form is deeper than four levels whatever the line
-holds (the decoder stops at the first value of another type, or skips a deep one looking for
-an annotation's ``"type"`` and fails): the reader checks the nesting limit only for the lines
-that are not plain.
+the writer's. As every value of a plain line but the fixed containers is a scalar, no plain
+form is deeper than four levels whatever the line holds (the decoder stops at the first value
+of another type, or skips a deep one looking for an annotation's ``"type"`` and fails): the
+reader checks the nesting limit only for the lines that are not plain.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from mafmt.line_blocks import DIGITS_TO_ZERO
 from mafmt.model import ANNOTATION_CLASSES, Detection
 
 __all__ = ["BLOCK", "DETECTION_STRUCTS", "Line", "Lines", "decode", "from_object", "rebased", "to_object"]
@@ -74,8 +75,6 @@ _convert = msgspec.convert
 _to_builtins = msgspec.to_builtins
 _replace = msgspec.structs.replace
 _DecodeError = msgspec.DecodeError
-#: (digits become "0", so that "0e0" finds a positive exponent as msgspec spells it; see Lines)
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def decode(raw: bytes) -> Any:
@@ -181,10 +180,11 @@ class Lines:
         block = self._block
         if not block:
             return
-        if self._mend and b"0e0" in block.translate(_DIGITS_TO_ZERO):  # (rare: mend the lines it is in)
+        # (rare: "0e0" in the digit mask is a positive exponent as msgspec spells it; mend those lines)
+        if self._mend and b"0e0" in block.translate(DIGITS_TO_ZERO):
             rows: list[bytes | bytearray] = list(block.split(b"\n"))
             for i, line in enumerate(self._plain):
-                if line is not None and b"0e0" in rows[i].translate(_DIGITS_TO_ZERO):
+                if line is not None and b"0e0" in rows[i].translate(DIGITS_TO_ZERO):
                     rows[i] = self._general(_to_builtins(line))
             block = bytearray(b"\n".join(rows))
         self._write(block)
