@@ -868,8 +868,7 @@ def write(
         rebase = _Rebaser(folder) if locs == "rebase" else None
         from mafmt import manifest_plain
 
-        out = manifest_plain.Lines(fh.write if utf8 else lambda block: fh.write(block.decode().encode(encoding)),
-                                   _encode)
+        out = manifest_plain.Lines(fh.write if utf8 else _encoded_writer(fh.write, encoding, target), _encode)
         for sample in samples:
             line = _plain_line(sample) if not write_voc else None
             if line is not None:
@@ -884,6 +883,30 @@ def write(
     report.outputs.insert(0, target)
     report.outputs.extend(docs.written)
     return report
+
+
+def _encoded_writer(write: Callable[[bytes], Any], encoding: str, target: str) -> Callable[[bytearray], None]:
+    """``write`` for blocks of UTF-8 lines, the text in ``encoding``.
+
+    Raises (when called):
+        FormatError: a character the encoding cannot hold, with the target's line it is on.
+    """
+    done = 0  # lines written before the block
+
+    def put(block: bytearray) -> None:
+        nonlocal done
+        text = block.decode("utf-8")
+        try:
+            data = text.encode(encoding)
+        except UnicodeEncodeError as exc:
+            at = exc.start
+            raise FormatError(f"{encoding} cannot hold {text[at]!r}: "
+                              f"{limits.clip(text[max(0, at - 30):at + 30], 80)}",
+                              file=target, line=done + text.count("\n", 0, at) + 1) from None
+        write(data)
+        done += text.count("\n")
+
+    return put
 
 
 def _stem(target: str) -> str:

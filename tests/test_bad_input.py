@@ -63,6 +63,20 @@ def test_bom_crlf_blank_lines_and_gbk(tmp_path):
         list(manifest.read(g))
 
 
+@pytest.mark.parametrize("block", [1, 1 << 20], ids=["a-block-a-line", "one-block"])
+def test_a_character_the_output_encoding_cannot_hold_is_named_and_nothing_written(tmp_path, monkeypatch, block):
+    from mafmt import manifest_plain
+
+    monkeypatch.setattr(manifest_plain, "BLOCK", block)
+    src = _write(tmp_path, '{"source":"a.jpg"}\n{"source":"b.jpg","annotation":[{"type":'
+                           '"modelarts/image_classification","name":"狗"}]}\n', "in.manifest")
+    (tmp_path / "out.manifest").write_bytes(b"the old target\n")
+    with pytest.raises(FormatError, match=r"out.manifest:2: latin-1 cannot hold '狗'"):
+        manifest.write(manifest.read(src), tmp_path / "out.manifest", encoding="latin-1", overwrite=True)
+    assert (tmp_path / "out.manifest").read_bytes() == b"the old target\n"
+    assert sorted(os.listdir(tmp_path)) == ["in.manifest", "out.manifest"]
+
+
 def test_unknown_encoding_is_a_usage_error(tmp_path):
     with pytest.raises(mafmt.UsageError):
         manifest.read(_write(tmp_path, "{}"), encoding="no-such-codec")
