@@ -55,7 +55,6 @@ from mafmt.model import (
     BndBox,
     Classification,
     CompactSample,
-    Detection,
     Mask,
     MultiPolygon,
     Number,
@@ -63,8 +62,8 @@ from mafmt.model import (
     PlainObject,
     Polygon,
     Sample,
-    VocDocument,
     VocObject,
+    image_detection,
     ring_area,
 )
 from mafmt.report import ErrorPolicy, Report, check_policy
@@ -306,7 +305,8 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
     check_depth(extra, file=src, path=where)
     if records is not None:
         build = functools.partial(_compact_annotations, records, anns, file_name, width, height, src)
-        return CompactSample.of(file_name, img["id"], usage, extra, width, height, records, build)
+        return CompactSample.of(file_name, img["id"], usage, extra, basename(file_name), width, height, records,
+                                [ann for _, ann in anns], build)
     return Sample(source=file_name, id=img["id"], usage=usage, annotations=_annotations(objects, labels, file_name, width,
                                                                                         height), extra=extra)
 
@@ -341,9 +341,7 @@ def _origin(src: str, j: int, ann: dict[str, Any]) -> Origin:
 
 def _annotations(objects: list[VocObject], labels: list[str], file_name: str, width: int | None,
                  height: int | None) -> list[Annotation]:
-    document = VocDocument(filename=basename(file_name), width=width, height=height, objects=objects)
-    annotations: list[Annotation] = [Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC",
-                                               document=document)]
+    annotations: list[Annotation] = [image_detection(basename(file_name), width, height, objects)]
     annotations += [Classification(type=IMAGE_CLASSIFICATION, name=n) for n in labels]
     return annotations
 

@@ -335,12 +335,15 @@ def sample_from_dict(obj: Any, *, origin: Origin | None = None, base: str | None
     return sample
 
 
-def sample_to_dict(sample: Sample) -> dict[str, Any]:
-    """The wire object of one sample (``source`` first)."""
+def sample_to_dict(sample: Sample, annotations: list[Annotation] | None = None) -> dict[str, Any]:
+    """The wire object of one sample (``source`` first), with ``annotations`` in place of its
+    own when given."""
     out: dict[str, Any] = {}
     _encode_fields(SAMPLE_FIELDS, sample, out)
-    if sample.annotations:
-        out["annotation"] = [annotation_to_dict(a) for a in sample.annotations]
+    if annotations is None:
+        annotations = sample.annotations
+    if annotations:
+        out["annotation"] = [annotation_to_dict(a) for a in annotations]
     elif sample.wire.get("empty_annotation"):
         out["annotation"] = []
     for key, value in sample.extra.items():
@@ -930,7 +933,13 @@ class _SideFolder:
         """Write ``doc`` for ``sample``; returns its final path or URI."""
         image = voc._image_name(sample)
         rel = self.namer.name_for(image, report)
-        data = voc.document_to_bytes(voc.modelarts_document(doc, image))
+        return self._write(image, rel, voc.document_to_bytes(voc.modelarts_document(doc, image)), group)
+
+    def put_bytes(self, image: str, data: bytes, group: Group, report: Report) -> str:
+        """Write the document ``data`` of the image named ``image``; returns its final path or URI."""
+        return self._write(image, self.namer.name_for(image, report), data, group)
+
+    def _write(self, image: str, rel: str, data: bytes, group: Group) -> str:
         if self.append:  # new names only: never replace a file of the earlier writes
             path = storage.join(self.folder, rel)
             while storage.exists(path):
@@ -1031,23 +1040,33 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
     """The wire object of ``sample`` as it must appear in a manifest in ``folder``:
     inline (or, with ``write_voc``, all) VOC documents written out, relative links rebased;
     None when a document to write has no image size and ``sizes`` finds none."""
-    base = _folder_of(sample.origin.file) if sample.origin and sample.origin.file else None
+    compact = sample.plain()
+    if compact is not None:  # its one inline document written from the records (else as any sample)
+        shell = compact.shell()
+        doc = _sized(shell.document, sample, sizes)  # type: ignore[arg-type]  # (a shell has its document)
+        if doc is None:
+            report.drop_unsized(sample.source)
+            return None
+        image = voc._image_name(sample)
+        data = voc.modelarts_compact_bytes(compact, doc, image)
+        if data is not None:
+            obj = sample_to_dict(sample, [shell])
+            _rebase_source(obj, sample, rebase)
+            obj["annotation"][0]["annotation-loc"] = storage.relative_to(docs.put_bytes(image, data, group, report),
+                                                                         folder)
+            return obj
     obj = sample_to_dict(sample)
-    if rebase is not None and base is not None and not sample.source.startswith("content://"):
-        obj[sample.wire.get("keys", {}).get("source", "source")] = rebase(sample.source, base)
+    _rebase_source(obj, sample, rebase)
     anns = obj.get("annotation") or []
     to_write: dict[int, VocDocument] = {}  # every document sized before any is written: no orphan files
     for i, ann in enumerate(sample.annotations):
         if isinstance(ann, Detection) and ((ann.document is not None and not ann.annotation_loc)
                                            or (write_voc and ann.annotation_loc)):
-            doc = ann.load()
-            if sizes is not None and (doc.width is None or doc.height is None):
-                found = sizes(sample)
-                if found is None:
-                    report.drop_unsized(sample.source)
-                    return None
-                doc = dataclasses.replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
-            to_write[i] = doc
+            found = _sized(ann.load(), sample, sizes)
+            if found is None:
+                report.drop_unsized(sample.source)
+                return None
+            to_write[i] = found
     for i, ann in enumerate(sample.annotations):
         if not isinstance(ann, Detection):
             continue
@@ -1060,6 +1079,23 @@ def _prepare(sample: Sample, folder: str, docs: _SideFolder, group: Group, write
         elif rebase is not None and ann.annotation_loc:
             anns[i][loc_key] = rebase(ann.annotation_loc, ann.base)
     return obj
+
+
+def _sized(doc: VocDocument, sample: Sample, sizes: Any) -> VocDocument | None:
+    """``doc`` with the image size ``sizes`` finds for ``sample`` when it has none (as it is
+    without ``sizes``); None when it has none and ``sizes`` finds none."""
+    if sizes is None or (doc.width is not None and doc.height is not None):
+        return doc
+    found = sizes(sample)
+    if found is None:
+        return None
+    return dataclasses.replace(doc, width=found[0], height=found[1], depth=doc.depth or found[2])
+
+
+def _rebase_source(obj: dict[str, Any], sample: Sample, rebase: _Rebaser | None) -> None:
+    """Rebase the wire object's relative ``source`` to the target folder (see :class:`_Rebaser`)."""
+    if rebase is not None and sample.origin and sample.origin.file and not sample.source.startswith("content://"):
+        obj[sample.wire.get("keys", {}).get("source", "source")] = rebase(sample.source, _folder_of(sample.origin.file))
 
 
 def _sniff(path: str) -> bool:

@@ -58,6 +58,7 @@ __all__ = [
     "VocDocument",
     "VocObject",
     "VocSource",
+    "image_detection",
     "set_document_reader",
     "shape_from_feature",
 ]
@@ -647,6 +648,13 @@ PlainObject = tuple[str, Number, Number, Number, Number, "list[Number] | None", 
 _ANNOTATIONS = Sample.__dict__["annotations"]  # the slot that CompactSample's property fills
 
 
+def image_detection(filename: str | None, width: int | None, height: int | None,
+                    objects: list[VocObject]) -> Detection:
+    """An image's objects as one inline PASCAL VOC detection (what the COCO reader gives an image)."""
+    return Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC",
+                     document=VocDocument(filename=filename, width=width, height=height, objects=objects))
+
+
 class CompactSample(Sample):
     """A plain image sample in compact form: an image size and its objects as
     :data:`PlainObject` tuples (labels, boxes, polygons, the names of their extra keys).
@@ -654,22 +662,34 @@ class CompactSample(Sample):
     A reader yields it when every object of an image is plain; a writer that knows the form
     takes :meth:`plain` and writes from it directly. Anything else sees a :class:`Sample`:
     ``annotations`` is built on first use (the same ones the reader's general path gives) and
-    from then on the sample is a full one (:meth:`plain` is None).
+    from then on the sample is a full one (:meth:`plain` is None). Its annotations are one
+    :func:`image_detection` of the objects; ``filename`` is its document's.
     """
 
-    __slots__ = ("_build", "height", "objects", "width")
+    __slots__ = ("_build", "filename", "height", "objects", "values", "width")
+    filename: str | None
     width: int | None
     height: int | None
     objects: list[PlainObject]
+    #: where the values of each object's extra keys are (``objects[i]``'s extra is
+    #: ``{k: values[i][k] for k in objects[i][6]}``; for COCO the annotation itself)
+    values: list[dict[str, Any]]
     _build: Callable[[], list[Annotation]] | None
 
     @classmethod
-    def of(cls, source: str, id: str | int | None, usage: str | None, extra: dict[str, Any], width: int | None,
-           height: int | None, objects: list[PlainObject], build: Callable[[], list[Annotation]]) -> CompactSample:
+    def of(cls, source: str, id: str | int | None, usage: str | None, extra: dict[str, Any], filename: str | None,
+           width: int | None, height: int | None, objects: list[PlainObject], values: list[dict[str, Any]],
+           build: Callable[[], list[Annotation]]) -> CompactSample:
         """A compact sample; ``build`` makes its annotations when something asks for them."""
         new = cls(source=source, id=id, usage=usage, extra=extra)
-        new.width, new.height, new.objects, new._build = width, height, objects, build
+        new.filename, new.width, new.height, new.objects, new.values, new._build = (filename, width, height, objects,
+                                                                                   values, build)
         return new
+
+    def shell(self) -> Detection:
+        """Its annotation without the objects: what a writer that takes the objects from the
+        compact form writes around them."""
+        return image_detection(self.filename, self.width, self.height, [])
 
     @builtins.property
     def annotations(self) -> list[Annotation]:  # type: ignore[override]

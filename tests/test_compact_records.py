@@ -4,7 +4,7 @@ Generated COCO documents mix plain annotations (boxes and single polygons with i
 long float values, integer floats, out-of-image and empty boxes, stored areas and boxes that
 match or not) with everything that is not plain (crowd RLE masks, several rings, attributes,
 scores, unknown keys, image-level labels, unnamed categories) and images without annotations.
-Each is converted to YOLO and VOC three ways: the compact records consumed by the writers,
+Some images have no size. Each is converted to YOLO, VOC and a manifest (with its VOC files) three ways: the compact records consumed by the writers,
 the same records taken in their full form (their ``annotations`` built), and with the fast
 lanes off; the output folders must be byte-identical and the reports equal.
 """
@@ -37,6 +37,8 @@ TARGETS = [
     ("voc", {"pixel_base": 1}),
     ("voc", {"integer": False}),
     ("voc", {"keep_extra": True}),
+    ("manifest", {}),
+    ("manifest", {"size_table": {"img2.jpg": (50, 40, 3)}}),  # (the other unsized images are dropped)
 ]
 
 value = st.one_of(
@@ -106,6 +108,8 @@ def coco_document(draw: Any) -> dict[str, Any]:
     for i in range(1, draw(st.integers(1, 4)) + 1):
         image: dict[str, Any] = {"id": i, "file_name": f"img{i}.jpg", "width": draw(st.integers(1, 640)),
                                  "height": draw(st.integers(1, 480))}
+        if draw(st.integers(0, 5)) == 0:
+            del image["width"], image["height"]
         if draw(st.booleans()):
             image["license"] = 2
         images.append(image)
@@ -123,8 +127,9 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def run(src: Path, dst: Path, fmt: str, options: dict[str, Any]) -> tuple[Any, ...]:
     """The conversion's output folder and report (its paths made relative)."""
+    target = dst / "out.manifest" if fmt == "manifest" else dst
     try:
-        report = mafmt.convert(src, dst, "coco", fmt, **options)
+        report = mafmt.convert(src, target, "coco", fmt, **options)
     except mafmt.FormatError as exc:
         return ("error", str(exc).replace(str(dst), "DST"))
     done = report.to_dict()
@@ -145,7 +150,7 @@ def three_ways(tmp: Path, doc: dict[str, Any], fmt: str, options: dict[str, Any]
     return results
 
 
-@pytest.mark.parametrize(("fmt", "options"), TARGETS, ids=[f"{f}-{'-'.join(map(str, o.values()))}" for f, o in TARGETS])
+@pytest.mark.parametrize(("fmt", "options"), TARGETS, ids=[f"{f}-{'-'.join(map(str, o))}" for f, o in TARGETS])
 def test_compact_records_write_what_the_full_model_writes(tmp_path_factory: pytest.TempPathFactory, fmt: str,
                                                          options: dict[str, Any]) -> None:
     @SETTINGS

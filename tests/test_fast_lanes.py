@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mafmt import lanes, limits, manifest, voc
 from mafmt.converters import coco, pascal_voc, yolo
 from mafmt.errors import FormatError
-from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Polygon, Sample, VocDocument, VocObject
+from mafmt.model import OBJECT_DETECTION, BndBox, Detection, Polygon, Polyline, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -407,6 +407,23 @@ def test_voc_serialiser_lane_writes_scalar_extras_as_the_general_path(extra: dic
     assert fast == general
     if "note" in extra or "bbox" in extra:  # the common COCO cases take the lane
         assert serialize._plain_bytes(doc) == general[1]
+
+
+coordinate = st.one_of(st.integers(-10**20, 10**20), st.floats(allow_nan=False, allow_infinity=False),
+                       st.integers(-10**6, 10**6).map(float), st.sampled_from([-0.0, 0.0, 1e16, 2.5e-7, 1e22, -1.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=8), st.sampled_from([Polygon, Polyline]))
+def test_voc_serialiser_lane_writes_any_point_list_as_the_general_path(points: list[tuple[Any, Any]],
+                                                                       kind: Any) -> None:
+    from mafmt.voc import serialize
+
+    doc = VocDocument(folder="VOC", filename="a.jpg", width=5, height=5, segmented=0,
+                      objects=[VocObject.plain("cat", kind(tuple(points)), difficult=0)])
+    fast, general = both(voc.document_to_bytes, doc)
+    assert fast == general
+    assert serialize._plain_bytes(doc) == general[1]  # (the lane wrote it)
 
 
 # --------------------------------------------------------------------------- YOLO label lines

@@ -22,6 +22,7 @@ from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
     SHAPE_KINDS,
+    CompactSample,
     Detection,
     Mask,
     MultiPolygon,
@@ -35,7 +36,13 @@ from mafmt.model import (
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Transaction
 from mafmt.voc.parse import RULES, parse_bytes, safe_parser
-from mafmt.voc.serialize import XML_DECLARATION, document_to_bytes, is_xml_name, standard_boxes_to_bytes
+from mafmt.voc.serialize import (
+    XML_DECLARATION,
+    document_to_bytes,
+    is_xml_name,
+    plain_records_to_bytes,
+    standard_boxes_to_bytes,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -44,6 +51,7 @@ __all__ = [
     "VocNamer",
     "document_to_bytes",
     "is_xml_name",
+    "modelarts_compact_bytes",
     "modelarts_document",
     "parse_bytes",
     "read",
@@ -138,6 +146,18 @@ def _modelarts_object(obj: VocObject) -> VocObject:
     copy = obj.copy()
     copy.difficult = 0
     return copy
+
+
+def modelarts_compact_bytes(sample: CompactSample, doc: VocDocument, image_name: str) -> bytes | None:
+    """:func:`document_to_bytes` of :func:`modelarts_document` of a compact sample's full
+    document, written from ``doc`` (its :meth:`~CompactSample.shell`'s document, sized) and
+    the sample's records without building its objects; None where the full path must write."""
+    return plain_records_to_bytes(modelarts_document(doc, image_name), sample.objects, sample.values,
+                                  _MODELARTS_FLAGS)
+
+
+#: the flags :func:`_modelarts_object` gives an object of a compact sample (it has none)
+_MODELARTS_FLAGS = "        <difficult>0</difficult>\n"
 
 
 # --------------------------------------------------------------------------- samples

@@ -15,8 +15,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from lxml import etree
 
 from mafmt import lanes, limits, textcodec
@@ -29,6 +31,7 @@ from mafmt.model import (
     Mask,
     MultiPolygon,
     Number,
+    PlainObject,
     Point,
     Polygon,
     Polyline,
@@ -36,10 +39,11 @@ from mafmt.model import (
     VocObject,
 )
 
-__all__ = ["XML_DECLARATION", "document_to_bytes", "is_xml_name", "standard_boxes_to_bytes"]
+__all__ = ["XML_DECLARATION", "document_to_bytes", "is_xml_name", "plain_records_to_bytes", "standard_boxes_to_bytes"]
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
 _OBJECT_INTS = ("truncated", "occluded", "difficult")
+_PAD3 = " " * 12
 _XML_NAME = re.compile(r"^[^\W\d.-][\w.-]*$", re.UNICODE)
 
 
@@ -345,6 +349,45 @@ def standard_boxes_to_bytes(doc: VocDocument, boxes: list[tuple[str, Number, Num
     return XML_DECLARATION + "".join(out).encode("utf-8")
 
 
+def plain_records_to_bytes(doc: VocDocument, records: list[PlainObject], values: list[dict[str, Any]],
+                           flags: str) -> bytes | None:
+    """:func:`document_to_bytes` of ``doc`` (which has no objects) with the objects of a
+    compact sample (:class:`~mafmt.model.CompactSample`: ``records`` and the ``values`` of
+    their extra keys), each with the flag lines ``flags``, written as text without building
+    the objects; None where the general path must write (or refuse by name) a value."""
+    out = _plain_head(doc)
+    if out is None:
+        return None
+    flat: list[Any] = []  # every coordinate of the document, written in one call
+    for _, x0, y0, x1, y1, ring, _ in records:
+        if ring is None:
+            flat += (x0, y0, x1, y1)
+        else:
+            flat += ring
+    texts = _number_texts(flat)
+    if None in texts:
+        return None
+    at = 0
+    try:
+        for (name, _, _, _, _, ring, keys), value in zip(records, values, strict=True):
+            if ring is None:
+                shape = _BOX.format(*texts[at:at + 4])
+                at += 4
+            else:
+                shape = _points_template("polygon", len(ring) // 2).format(*texts[at:at + len(ring)])
+                at += len(ring)
+            extra = _extra_text([(k, value[k]) for k in keys]) if keys else ""
+            if extra is None:
+                return None
+            out.append(f"    <object>\n{_name_line(name)}{flags}{shape}{extra}    </object>\n")
+    except FormatError:
+        return None  # the general path names the field
+    if len(out) == 1:
+        return None
+    out.append("</annotation>\n")
+    return XML_DECLARATION + "".join(out).encode("utf-8")
+
+
 _STANDARD_FLAGS = ("        <pose>Unspecified</pose>\n        <truncated>0</truncated>\n"
                    "        <difficult>0</difficult>\n")
 
@@ -363,36 +406,13 @@ def _plain_object(obj: VocObject, out: list[str]) -> bool:
     for tag in _OBJECT_INTS:
         if (value := getattr(obj, tag)) is not None:
             out.append(_leaf_line("        ", tag, value))
-    num = _number
-    if kind is BndBox:
-        x0, y0, x1, y1 = num(shape.xmin), num(shape.ymin), num(shape.xmax), num(shape.ymax)
-        if x0 is None or y0 is None or x1 is None or y1 is None:
-            return False
-        out.append(f"        <bndbox>\n{_PAD3}<xmin>{x0}</xmin>\n{_PAD3}<ymin>{y0}</ymin>\n{_PAD3}<xmax>{x1}</xmax>\n"
-                   f"{_PAD3}<ymax>{y1}</ymax>\n        </bndbox>\n")
-    else:
-        points = shape.points  # type: ignore[union-attr]
-        if not points:
-            return False
-        out.append(f"        <{shape.kind}>\n")  # type: ignore[union-attr]
-        for i, (x, y) in enumerate(points, 1):
-            xs, ys = num(x), num(y)
-            if xs is None or ys is None:
-                return False
-            out.append(f"{_PAD3}<x{i}>{xs}</x{i}>\n{_PAD3}<y{i}>{ys}</y{i}>\n")
-        out.append(f"        </{shape.kind}>\n")  # type: ignore[union-attr]
-    if obj.extra:  # scalars (a COCO id, area, iscrowd) and lists of them (a COCO bbox) as the general path
-        for key, value in obj.extra.items():  # writes them; anything else takes the general path
-            if not _plain_key(key):
-                return False
-            if type(value) is list:  # two or more scalars: repeated elements
-                if len(value) < 2 or not all(type(v) in _SCALARS for v in value):
-                    return False
-                out.extend(f"        <{key}>{_escape(textcodec.encode(v))}</{key}>\n" for v in value)
-            elif type(value) in _SCALARS:
-                out.append(f"        <{key}>{_escape(textcodec.encode(value))}</{key}>\n")  # (encode quotes the unsafe)
-            else:
-                return False
+    text = (_box_text(shape.xmin, shape.ymin, shape.xmax, shape.ymax) if kind is BndBox
+            else _points_text(shape.kind, shape.points))  # type: ignore[union-attr]
+    extra = _extra_text(obj.extra.items()) if obj.extra else ""
+    if text is None or extra is None:
+        return False
+    out.append(text)
+    out.append(extra)
     out.append("    </object>\n")
     return True
 
@@ -400,10 +420,82 @@ def _plain_object(obj: VocObject, out: list[str]) -> bool:
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
+def _box_text(xmin: Any, ymin: Any, xmax: Any, ymax: Any) -> str | None:
+    """A ``<bndbox>`` as :func:`document_to_bytes` writes it; None unless every corner is a number."""
+    num = _number
+    x0, y0, x1, y1 = num(xmin), num(ymin), num(xmax), num(ymax)
+    if x0 is None or y0 is None or x1 is None or y1 is None:
+        return None
+    return (f"        <bndbox>\n{_PAD3}<xmin>{x0}</xmin>\n{_PAD3}<ymin>{y0}</ymin>\n{_PAD3}<xmax>{x1}</xmax>\n"
+            f"{_PAD3}<ymax>{y1}</ymax>\n        </bndbox>\n")
+
+
+def _points_text(kind: str, points: Iterable[tuple[Any, Any]]) -> str | None:
+    """A point list (``<polygon>``, ``<line>``...) as :func:`document_to_bytes` writes it;
+    None when it is empty or a coordinate is not a number."""
+    flat = [v for point in points for v in point]
+    if not flat or not set(map(type, flat)) <= _NUMBERS:
+        return None
+    return _flat_points_text(kind, flat)
+
+
+def _flat_points_text(kind: str, flat: list[Any]) -> str:
+    """:func:`_points_text` of points given flat (``[x1, y1, x2, y2, ...]``, ints and floats)."""
+    return _points_template(kind, len(flat) // 2).format(*_number_texts(flat))
+
+
+def _number_texts(flat: list[Any]) -> list[Any]:
+    """:func:`_number` of each of ``flat`` (ints and floats), in one orjson call: orjson writes
+    a float's shortest repr as ``str`` does, except for an exponent (``str`` has one below
+    1e-4 and from 1e16) and an integral float's ``.0``, which ``_number`` drops."""
+    try:
+        text = orjson.dumps(flat).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        return [_number(v) for v in flat]
+    if "e" in text or "n" in text or "0.0000" in text:  # (an exponent, null for nan or inf, a tiny float)
+        return [_number(v) for v in flat]
+    texts = _INTEGRAL_FLOAT.sub("", text[1:-1]).split(",")
+    if "-0" in texts:
+        texts = ["0" if t == "-0" else t for t in texts]
+    return texts
+
+
+#: the ".0" of an integral float in a list of numbers written by orjson (_number drops it)
+_INTEGRAL_FLOAT = re.compile(r"\.0(?=,|$)")
+_NUMBERS = frozenset({int, float})
+#: a box, its corners ``{}`` fields
+_BOX = (f"        <bndbox>\n{_PAD3}<xmin>{{}}</xmin>\n{_PAD3}<ymin>{{}}</ymin>\n{_PAD3}<xmax>{{}}</xmax>\n"
+        f"{_PAD3}<ymax>{{}}</ymax>\n        </bndbox>\n")
+
+
+@functools.lru_cache(maxsize=256)
+def _points_template(kind: str, n: int) -> str:
+    """The lines of ``n`` points of a point list, their coordinates ``{}`` fields."""
+    lines = "".join(f"{_PAD3}<x{i}>{{}}</x{i}>\n{_PAD3}<y{i}>{{}}</y{i}>\n" for i in range(1, n + 1))
+    return f"        <{kind}>\n{lines}        </{kind}>\n"
+
+
+def _extra_text(items: Iterable[tuple[str, Any]]) -> str | None:
+    """An object's extra values as the general path writes them: scalars (a COCO id, area,
+    iscrowd) as elements of their key's name and lists of two or more scalars (a COCO bbox)
+    as repeated elements; None for anything else (the general path writes it)."""
+    out: list[str] = []
+    for key, value in items:
+        if not _plain_key(key):
+            return None
+        if type(value) is list:
+            if len(value) < 2 or not all(type(v) in _SCALARS for v in value):
+                return None
+            out.extend(f"        <{key}>{_escape(textcodec.encode(v))}</{key}>\n" for v in value)
+        elif type(value) in _SCALARS:
+            out.append(f"        <{key}>{_escape(textcodec.encode(value))}</{key}>\n")  # (encode quotes the unsafe)
+        else:
+            return None
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=1024)
 def _plain_key(key: str) -> bool:
     """Whether an extra's key is written as an element of its own name (the same few keys repeat)."""
     return key.isascii() and is_xml_name(key)
 
-
-_PAD3 = " " * 12
