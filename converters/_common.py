@@ -23,7 +23,7 @@ from typing import Any
 
 from mafmt import limits, storage
 from mafmt.errors import FormatError, UsageError
-from mafmt.model import Detection, Origin, Sample, VocDocument, VocObject
+from mafmt.model import CompactSample, Detection, Origin, Sample, VocDocument, VocObject
 from mafmt.report import Report, Stream
 from mafmt.storage.transaction import Transaction
 
@@ -229,10 +229,11 @@ def detection_objects(sample: Sample, report: Report) -> tuple[VocDocument | Non
     return doc, objects
 
 
-def not_an_image(sample: Sample, doc: VocDocument | None, report: Report) -> bool:
+def not_an_image(sample: Sample, doc: VocDocument | CompactSample | None, report: Report) -> bool:
     """Whether an image-box writer must leave ``sample`` out: it has labels but none is a
     detection (an image-classification sample is no "background image"), or it is a text.
-    Counted in ``report.dropped``; unlabelled images are kept."""
+    ``doc`` is the sample's image document (a compact sample stands for its own). Counted in
+    ``report.dropped``; unlabelled images are kept."""
     if sample.source.startswith("content://"):
         report.drop("a text, not an image")
         return True

@@ -47,7 +47,7 @@ from mafmt import lanes, limits, storage
 from mafmt.errors import FormatError, LimitError, UsageError
 from mafmt.formats import Format
 from mafmt.limits import check_depth, clip
-from mafmt.losses import count_sample_losses, writable_objects
+from mafmt.losses import count_plain_losses, count_sample_losses, writable_objects
 from mafmt.model import (
     IMAGE_CLASSIFICATION,
     OBJECT_DETECTION,
@@ -801,7 +801,8 @@ def write(
             for sample in samples:
                 if cats is None:
                     cats = _start(out, samples, categories, report)
-                sized = sized_objects(sample, sizes, report)
+                plain = sample.plain()
+                sized = sized_objects(sample, sizes, report) if plain is None else _sized_plain(plain, sizes, report)
                 if sized is None:
                     continue
                 width, height, kept = sized
@@ -810,14 +811,19 @@ def write(
                     out.write(b"" if first_image else b",")
                     out.write(_dumps(img))
                     first_image = False
-                records = []
-                for obj in kept:
-                    ann = _annotation(obj, image_id, circle_vertices, report)
-                    ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]
-                    ann["id"] = ann_ids.take(ann["id"])
-                    records.append(ann)
-                for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
-                    records.append({"id": ann_ids.take(None), "image_id": image_id, "category_id": cats.id_of(label)})
+                if plain is not None:
+                    records = [_plain_annotation(record, values, image_id, cats.id_of(record[0]), ann_ids)
+                               for record, values in zip(plain.objects, plain.values, strict=True)]
+                else:
+                    records = []
+                    for obj in kept:
+                        ann = _annotation(obj, image_id, circle_vertices, report)
+                        ann["category_id"] = cats.id_of(obj.name)  # type: ignore[arg-type]
+                        ann["id"] = ann_ids.take(ann["id"])
+                        records.append(ann)
+                    for label in (a.name for a in sample.annotations if isinstance(a, Classification) and a.name):
+                        records.append({"id": ann_ids.take(None), "image_id": image_id,
+                                        "category_id": cats.id_of(label)})
                 if records:
                     anns.write(b"," if n_ann else b"")
                     anns.write(_dumps_each(records))
@@ -859,6 +865,50 @@ def sized_objects(sample: Sample, sizes: SizeResolver, report: Report) -> tuple[
         report.drop_unsized(sample.source)
         return None
     return width, height, writable_objects(objects, report, HOLDS_OBJECT)
+
+
+def _sized_plain(sample: CompactSample, sizes: SizeResolver, report: Report) -> tuple[int, int, list[VocObject]] | None:
+    """:func:`sized_objects` of a compact sample, its objects left in compact form (the list is empty)."""
+    if not_an_image(sample, sample, report):
+        return None
+    count_sample_losses(sample, report, HOLDS_SAMPLE)
+    width, height = sample.width, sample.height
+    if width is None or height is None:
+        found = sample_size(sample, sizes)
+        if found:
+            width, height = found[0], found[1]
+    if width is None or height is None:
+        report.drop_unsized(sample.source)
+        return None
+    count_plain_losses(sample.objects, report, HOLDS_OBJECT)
+    return width, height, []
+
+
+def _plain_annotation(record: PlainObject, values: dict[str, Any], image_id: int, category_id: int,
+                      ids: _AnnotationIds) -> dict[str, Any]:
+    """The annotation record :func:`_annotation` gives the full form of a compact sample's
+    object, its category and id set."""
+    _, x0, y0, x1, y1, ring, keys = record
+    extra = {k: values[k] for k in keys} if keys else None
+    w: Number
+    h: Number
+    if ring is None and type(x0) is int and type(y0) is int and type(x1) is int and type(y1) is int:
+        w, h = x1 - x0, y1 - y0
+        area: Number = max(0, w) * max(0, h)
+    else:
+        w, h = tidy(x1 - x0), tidy(y1 - y0)
+        area = tidy(float(max(0, x1 - x0) * max(0, y1 - y0)) if ring is None else ring_area(ring[0::2], ring[1::2]))
+    if not extra:
+        return {"id": ids.take(None), "image_id": image_id, "category_id": category_id, "bbox": [x0, y0, w, h],
+                "area": area, "iscrowd": 0, "segmentation": [] if ring is None else [ring]}
+    ann = {"id": ids.take(extra.get("id")), "image_id": image_id, "category_id": category_id,
+           "bbox": extra.get("bbox", [x0, y0, w, h]), "area": extra.get("area", area),
+           "iscrowd": extra.get("iscrowd", 0),
+           "segmentation": extra.get("segmentation", []) if ring is None else [ring]}
+    for k, v in extra.items():
+        if k not in ("id", "image_id", "category_id"):
+            ann.setdefault(k, v)
+    return ann
 
 
 def _start(out: IO[bytes], samples: Iterable[Sample], spec: list[str] | str | None, report: Report) -> _Categories:

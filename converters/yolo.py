@@ -22,6 +22,7 @@ polygons (segment) or boxes (detect); points, lines and masks become boxes.
 from __future__ import annotations
 
 import math
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -33,15 +34,16 @@ from mafmt.formats import Format
 from mafmt.losses import count_plain_losses, count_sample_losses, writable_objects
 from mafmt.model import (
     OBJECT_DETECTION,
+    Annotation,
     BndBox,
-    Detection,
+    CompactSample,
     Number,
     Origin,
     PlainObject,
     Polygon,
     Sample,
-    VocDocument,
     VocObject,
+    image_detection,
 )
 from mafmt.report import ErrorPolicy, Report, check_policy
 from mafmt.storage.transaction import check_complete
@@ -180,14 +182,46 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, names: list[
         raise FormatError(f"image size of {image_name!r} unknown: image not found (give --images DIR or "
                           "--size-table FILE)", file=label_path)
     width, height, depth = found if found else (None, None, None)
-    objects = _objects(rows, linenos, width, height, label_path) if rows else []  # type: ignore[arg-type]
-    doc = VocDocument(filename=image_name, width=width, height=height, depth=depth, objects=objects)
-    return Sample(
-        source=rel,
-        usage=SPLIT_TO_USAGE.get(split.name) if split.name else None,
-        annotations=[Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC", document=doc)],
-        origin=root_origin(root),
-    )
+    usage = SPLIT_TO_USAGE.get(split.name) if split.name else None
+    records = _records(rows, width, height) if lanes.PLAIN else None  # type: ignore[arg-type]
+    if records is not None:
+        build = functools.partial(_annotations, rows, linenos, image_name, width, height, depth, label_path)
+        return CompactSample.of(rel, None, usage, {}, image_name, width, height, records, [_NO_VALUES] * len(records),
+                                build, depth, root_origin(root))
+    return Sample(source=rel, usage=usage, annotations=_annotations(rows, linenos, image_name, width, height, depth,
+                                                                    label_path), origin=root_origin(root))
+
+
+def _annotations(rows: list[_Row], linenos: list[int], image_name: str, width: int | None, height: int | None,
+                 depth: int | None, file: str | None) -> list[Annotation]:
+    """The annotations of an image with a label file's ``rows`` (:func:`_objects`)."""
+    objects = _objects(rows, linenos, width, height, file) if rows else []  # type: ignore[arg-type]
+    return [image_detection(image_name, width, height, objects, depth)]
+
+
+def _records(rows: list[_Row], w: int, h: int) -> list[PlainObject] | None:
+    """The objects of a label file's rows as :func:`_objects` makes them, in compact form
+    (:data:`PlainObject`: a polygon's box its extent); None when a box has a confidence."""
+    if not rows:
+        return []
+    sx, sy = _snapper(w), _snapper(h)
+    out: list[PlainObject] = []
+    for name, vals in rows:
+        n = len(vals)
+        if n == 4:
+            cx, cy, bw, bh = vals
+            out.append((name, sx(cx - bw / 2), sy(cy - bh / 2), sx(cx + bw / 2), sy(cy + bh / 2), None, ()))
+        elif n == 5:
+            return None
+        else:
+            ring = [sx(vals[k]) if k % 2 == 0 else sy(vals[k]) for k in range(n)]
+            xs, ys = ring[0::2], ring[1::2]
+            out.append((name, min(xs), min(ys), max(xs), max(ys), ring, ()))
+    return out
+
+
+#: the extra values of every object of a YOLO compact sample (it has none)
+_NO_VALUES: dict[str, Any] = {}
 
 
 _EPS = 1e-6

@@ -648,11 +648,11 @@ PlainObject = tuple[str, Number, Number, Number, Number, "list[Number] | None", 
 _ANNOTATIONS = Sample.__dict__["annotations"]  # the slot that CompactSample's property fills
 
 
-def image_detection(filename: str | None, width: int | None, height: int | None,
-                    objects: list[VocObject]) -> Detection:
-    """An image's objects as one inline PASCAL VOC detection (what the COCO reader gives an image)."""
+def image_detection(filename: str | None, width: int | None, height: int | None, objects: list[VocObject],
+                    depth: int | None = None) -> Detection:
+    """An image's objects as one inline PASCAL VOC detection (what the COCO and YOLO readers give an image)."""
     return Detection(type=OBJECT_DETECTION, annotation_format="PASCAL VOC",
-                     document=VocDocument(filename=filename, width=width, height=height, objects=objects))
+                     document=VocDocument(filename=filename, width=width, height=height, depth=depth, objects=objects))
 
 
 class CompactSample(Sample):
@@ -663,13 +663,14 @@ class CompactSample(Sample):
     takes :meth:`plain` and writes from it directly. Anything else sees a :class:`Sample`:
     ``annotations`` is built on first use (the same ones the reader's general path gives) and
     from then on the sample is a full one (:meth:`plain` is None). Its annotations are one
-    :func:`image_detection` of the objects; ``filename`` is its document's.
+    :func:`image_detection` of the objects; ``filename`` and ``depth`` are its document's.
     """
 
-    __slots__ = ("_build", "filename", "height", "objects", "values", "width")
+    __slots__ = ("_build", "depth", "filename", "height", "objects", "values", "width")
     filename: str | None
     width: int | None
     height: int | None
+    depth: int | None
     objects: list[PlainObject]
     #: where the values of each object's extra keys are (``objects[i]``'s extra is
     #: ``{k: values[i][k] for k in objects[i][6]}``; for COCO the annotation itself)
@@ -679,17 +680,18 @@ class CompactSample(Sample):
     @classmethod
     def of(cls, source: str, id: str | int | None, usage: str | None, extra: dict[str, Any], filename: str | None,
            width: int | None, height: int | None, objects: list[PlainObject], values: list[dict[str, Any]],
-           build: Callable[[], list[Annotation]]) -> CompactSample:
+           build: Callable[[], list[Annotation]], depth: int | None = None,
+           origin: Origin | None = None) -> CompactSample:
         """A compact sample; ``build`` makes its annotations when something asks for them."""
-        new = cls(source=source, id=id, usage=usage, extra=extra)
-        new.filename, new.width, new.height, new.objects, new.values, new._build = (filename, width, height, objects,
-                                                                                   values, build)
+        new = cls(source=source, id=id, usage=usage, extra=extra, origin=origin)
+        new.filename, new.width, new.height, new.depth, new.objects, new.values, new._build = (
+            filename, width, height, depth, objects, values, build)
         return new
 
     def shell(self) -> Detection:
         """Its annotation without the objects: what a writer that takes the objects from the
         compact form writes around them."""
-        return image_detection(self.filename, self.width, self.height, [])
+        return image_detection(self.filename, self.width, self.height, [], self.depth)
 
     @builtins.property
     def annotations(self) -> list[Annotation]:  # type: ignore[override]

@@ -4,7 +4,7 @@ Generated COCO documents mix plain annotations (boxes and single polygons with i
 long float values, integer floats, out-of-image and empty boxes, stored areas and boxes that
 match or not) with everything that is not plain (crowd RLE masks, several rings, attributes,
 scores, unknown keys, image-level labels, unnamed categories) and images without annotations.
-Some images have no size. Each is converted to YOLO, VOC and a manifest (with its VOC files) three ways: the compact records consumed by the writers,
+Some images have no size. Each is converted to YOLO, VOC, COCO and a manifest (with its VOC files) three ways: the compact records consumed by the writers,
 the same records taken in their full form (their ``annotations`` built), and with the fast
 lanes off; the output folders must be byte-identical and the reports equal.
 """
@@ -39,7 +39,10 @@ TARGETS = [
     ("voc", {"keep_extra": True}),
     ("manifest", {}),
     ("manifest", {"size_table": {"img2.jpg": (50, 40, 3)}}),  # (the other unsized images are dropped)
+    ("coco", {}),
+    ("coco", {"size_table": {"img2.jpg": (50, 40, 3)}}),
 ]
+FILE_TARGETS = {"manifest": "out.manifest", "coco": "out.json"}
 
 value = st.one_of(
     st.integers(-20, 700),
@@ -125,11 +128,11 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def run(src: Path, dst: Path, fmt: str, options: dict[str, Any]) -> tuple[Any, ...]:
+def run(src: Path, dst: Path, src_fmt: str, fmt: str, options: dict[str, Any]) -> tuple[Any, ...]:
     """The conversion's output folder and report (its paths made relative)."""
-    target = dst / "out.manifest" if fmt == "manifest" else dst
+    target = dst / FILE_TARGETS[fmt] if fmt in FILE_TARGETS else dst
     try:
-        report = mafmt.convert(src, target, "coco", fmt, **options)
+        report = mafmt.convert(src, target, src_fmt, fmt, **options)
     except mafmt.FormatError as exc:
         return ("error", str(exc).replace(str(dst), "DST"))
     done = report.to_dict()
@@ -138,15 +141,13 @@ def run(src: Path, dst: Path, fmt: str, options: dict[str, Any]) -> tuple[Any, .
     return tree(dst), done
 
 
-def three_ways(tmp: Path, doc: dict[str, Any], fmt: str, options: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """``doc`` converted with the compact records, with their full form, and with the lanes off."""
-    src = tmp / "in.json"
-    src.write_text(json.dumps(doc))
-    results = [run(src, tmp / "compact", fmt, options)]
+def three_ways(tmp: Path, src: Path, src_fmt: str, fmt: str, options: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """``src`` converted with the compact records, with their full form, and with the lanes off."""
+    results = [run(src, tmp / "compact", src_fmt, fmt, options)]
     with mock.patch.object(CompactSample, "plain", lambda self: None):
-        results.append(run(src, tmp / "full", fmt, options))
+        results.append(run(src, tmp / "full", src_fmt, fmt, options))
     with mock.patch.object(lanes, "PLAIN", False):
-        results.append(run(src, tmp / "general", fmt, options))
+        results.append(run(src, tmp / "general", src_fmt, fmt, options))
     return results
 
 
@@ -156,7 +157,51 @@ def test_compact_records_write_what_the_full_model_writes(tmp_path_factory: pyte
     @SETTINGS
     @given(coco_document())
     def check(doc: dict[str, Any]) -> None:
-        compact, full, general = three_ways(tmp_path_factory.mktemp("c"), doc, fmt, options)
+        tmp = tmp_path_factory.mktemp("c")
+        (tmp / "in.json").write_text(json.dumps(doc))
+        compact, full, general = three_ways(tmp, tmp / "in.json", "coco", fmt, options)
+        assert compact == full
+        assert compact == general
+
+    check()
+
+
+yolo_value = st.one_of(st.floats(0, 1, allow_nan=False).map(lambda v: f"{v:.6f}"), st.floats(0, 1).map(repr),
+                      st.sampled_from(["0", "1", "0.5", "1.0000001", "-0.0000001", "0.25", "1e-3"]))
+
+
+@st.composite
+def yolo_dataset(draw: Any) -> dict[str, bytes]:
+    """An ultralytics layout (data.yaml, labels/train, its own sizes.csv): boxes, polygons,
+    boxes with a confidence, comments and blank lines, values just outside 0..1."""
+    files = {"data.yaml": b"path: .\ntrain: images/train\nnames:\n  0: cat\n  1: dog\n  2: a & <b>\n"}
+    sizes = []
+    for i in range(1, draw(st.integers(1, 4)) + 1):
+        lines = []
+        for _ in range(draw(st.integers(0, 5))):
+            kind = draw(st.sampled_from(["box", "box", "polygon", "confidence", "comment", "blank"]))
+            n = {"box": 4, "confidence": 5, "polygon": 2 * draw(st.integers(3, 6))}.get(kind, 0)
+            values = " ".join(draw(yolo_value) for _ in range(n))
+            lines.append({"comment": "# a comment", "blank": ""}.get(kind, f"{draw(st.integers(0, 2))} {values}"))
+        files[f"labels/train/img{i}.txt"] = "\n".join(lines).encode()
+        sizes.append(f"img{i}.jpg,{draw(st.sampled_from([1, 7, 333, 640]))},{draw(st.integers(1, 480))}"
+                     f"{draw(st.sampled_from(['', ',1', ',3']))}")
+    files["sizes.csv"] = "\n".join(sizes).encode()
+    return files
+
+
+@pytest.mark.parametrize(("fmt", "options"), TARGETS, ids=[f"{f}-{'-'.join(map(str, o))}" for f, o in TARGETS])
+def test_compact_yolo_samples_write_what_the_full_model_writes(tmp_path_factory: pytest.TempPathFactory, fmt: str,
+                                                               options: dict[str, Any]) -> None:
+    @settings(max_examples=20, deadline=None)
+    @given(yolo_dataset())
+    def check(files: dict[str, bytes]) -> None:
+        tmp = tmp_path_factory.mktemp("y")
+        for name, data in files.items():
+            (tmp / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "in" / name).write_bytes(data)
+        compact, full, general = three_ways(tmp, tmp / "in", "yolo", fmt, options)
+        assert compact[0] != "error", compact  # (every generated dataset can be written)
         assert compact == full
         assert compact == general
 
