@@ -426,8 +426,7 @@ def _box_text(xmin: Any, ymin: Any, xmax: Any, ymax: Any) -> str | None:
     x0, y0, x1, y1 = num(xmin), num(ymin), num(xmax), num(ymax)
     if x0 is None or y0 is None or x1 is None or y1 is None:
         return None
-    return (f"        <bndbox>\n{_PAD3}<xmin>{x0}</xmin>\n{_PAD3}<ymin>{y0}</ymin>\n{_PAD3}<xmax>{x1}</xmax>\n"
-            f"{_PAD3}<ymax>{y1}</ymax>\n        </bndbox>\n")
+    return _BOX.format(x0, y0, x1, y1)
 
 
 def _points_text(kind: str, points: Iterable[tuple[Any, Any]]) -> str | None:
