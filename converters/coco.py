@@ -856,7 +856,17 @@ def sized_objects(sample: Sample, sizes: SizeResolver, report: Report) -> tuple[
     if not_an_image(sample, doc, report):
         return None
     count_sample_losses(sample, report, HOLDS_SAMPLE)
-    width, height = (doc.width, doc.height) if doc is not None else (None, None)
+    size = _size(sample, doc.width if doc is not None else None, doc.height if doc is not None else None, sizes,
+                 report)
+    if size is None:
+        return None
+    return size[0], size[1], writable_objects(objects, report, HOLDS_OBJECT)
+
+
+def _size(sample: Sample, width: int | None, height: int | None, sizes: SizeResolver,
+          report: Report) -> tuple[int, int] | None:
+    """The image size of ``sample``: its document's (``width`` and ``height``), else the one
+    ``sizes`` finds; None when there is none (counted as unsized)."""
     if width is None or height is None:
         found = sample_size(sample, sizes)
         if found:
@@ -864,7 +874,7 @@ def sized_objects(sample: Sample, sizes: SizeResolver, report: Report) -> tuple[
     if width is None or height is None:
         report.drop_unsized(sample.source)
         return None
-    return width, height, writable_objects(objects, report, HOLDS_OBJECT)
+    return width, height
 
 
 def _sized_plain(sample: CompactSample, sizes: SizeResolver, report: Report) -> tuple[int, int, list[VocObject]] | None:
@@ -872,16 +882,11 @@ def _sized_plain(sample: CompactSample, sizes: SizeResolver, report: Report) -> 
     if not_an_image(sample, sample, report):
         return None
     count_sample_losses(sample, report, HOLDS_SAMPLE)
-    width, height = sample.width, sample.height
-    if width is None or height is None:
-        found = sample_size(sample, sizes)
-        if found:
-            width, height = found[0], found[1]
-    if width is None or height is None:
-        report.drop_unsized(sample.source)
+    size = _size(sample, sample.width, sample.height, sizes, report)
+    if size is None:
         return None
     count_plain_losses(sample.objects, report, HOLDS_OBJECT)
-    return width, height, []
+    return size[0], size[1], []
 
 
 def _plain_annotation(record: PlainObject, values: dict[str, Any], image_id: int, category_id: int,

@@ -283,6 +283,12 @@ def _plain_bytes(doc: VocDocument) -> bytes | None:
             return None
     except FormatError:
         return None  # the general path names the field
+    return _closed(out)
+
+
+def _closed(out: list[str]) -> bytes | None:
+    """The document whose text up to its end is ``out``; None for one with nothing in it
+    (the general path writes that one)."""
     if len(out) == 1:
         return None
     out.append("</annotation>\n")
@@ -382,10 +388,7 @@ def plain_records_to_bytes(doc: VocDocument, records: list[PlainObject], values:
             out.append(f"    <object>\n{_name_line(name)}{flags}{shape}{extra}    </object>\n")
     except FormatError:
         return None  # the general path names the field
-    if len(out) == 1:
-        return None
-    out.append("</annotation>\n")
-    return XML_DECLARATION + "".join(out).encode("utf-8")
+    return _closed(out)
 
 
 _STANDARD_FLAGS = ("        <pose>Unspecified</pose>\n        <truncated>0</truncated>\n"
