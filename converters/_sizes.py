@@ -116,8 +116,23 @@ def load_size_table(src: str | dict[str, Any]) -> dict[str, Size]:
     """
     if isinstance(src, dict):
         return _entries(src.items(), "<size table>")
+    global _last_table
     name = os.fspath(src)
     data = storage.read_bytes(name, limit=limits.MAX_TEXT_BYTES)
+    last = _last_table
+    if last is not None and last[0] == name and last[1] == data:
+        return dict(last[2])
+    table = _parse_table(data, name)
+    _last_table = (name, data, table)
+    return dict(table)
+
+
+#: the last table read from a file, with its bytes: a conversion's reader and writer are
+#: given the same one (a copy is returned, so that a caller's changes stay its own)
+_last_table: tuple[str, bytes, dict[str, Size]] | None = None
+
+
+def _parse_table(data: bytes, name: str) -> dict[str, Size]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

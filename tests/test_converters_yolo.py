@@ -115,6 +115,28 @@ def test_sizes_from_image_headers_and_missing_size_error(tmp_path: Path) -> None
     assert len(list(yolo.read(root, size_table=str(sizes)))) == 2
 
 
+def test_a_size_table_read_again_is_parsed_once_and_each_caller_gets_its_own_copy(tmp_path: Path,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from mafmt.converters import _sizes
+
+    table = tmp_path / "sizes.csv"
+    table.write_text("a.jpg,10,20\nb.jpg,30,40,1\n")
+    parsed: list[str] = []
+    parse = _sizes._parse_table
+    monkeypatch.setattr(_sizes, "_parse_table", lambda data, name: parsed.append(name) or parse(data, name))
+    first = _sizes.load_size_table(str(table))
+    first["a.jpg"] = (1, 1, None)  # (a caller's change stays its own)
+    assert _sizes.load_size_table(str(table)) == {"a.jpg": (10, 20, None), "b.jpg": (30, 40, 1)}
+    assert len(parsed) == 1
+    table.write_text("a.jpg,11,20\n")  # the same name, new bytes: read afresh
+    assert _sizes.load_size_table(str(table)) == {"a.jpg": (11, 20, None)}
+    table.write_text("a.jpg,11\n")  # and a bad table is refused every time it is read
+    for _ in range(2):
+        with pytest.raises(FormatError, match="sizes.csv:1"):
+            _sizes.load_size_table(str(table))
+    assert len(parsed) == 4
+
+
 def test_bad_lines_name_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "classes.txt").write_text("a\n")
     (tmp_path / "x.txt").write_text("0 0.5 0.5 0.1 0.1\n3 0.5 0.5 0.1 0.1\n")
