@@ -22,9 +22,21 @@ def _tidy(v: float) -> Number:
 def tidy(v: Number) -> Number:
     """A float that is an integer becomes an int; other floats keep 6 decimals."""
     if type(v) is float:
+        if -_BOUND < v < _BOUND:  # round(v, 6) without its decimal string, where that is exact:
+            s = v * 1e6  # (below 2**40, off v's exact millionths by at most 2**-13)
+            n = round(s)
+            if -_NEAR_HALF < s - n < _NEAR_HALF:  # far from a tie: n is v's millionths rounded
+                return n // 1000000 if n % 1000000 == 0 else n / 1e6  # (the double nearest n / 10**6)
         r = round(v, 6)
         return int(r) if r.is_integer() else r
     return v
+
+
+#: where :func:`tidy` rounds in binary: ``abs(v) * 1e6`` below 2**40; a product that far
+#: from a half millionth rounds as its exact value does (a half is a float there and the
+#: product's rounding cannot cross it; an exact tie, 1/128 say, takes round())
+_BOUND = float(1 << 20)
+_NEAR_HALF = 0.4995
 
 
 def circle_to_polygon(c: Circle, vertices: int = 32) -> Polygon:
