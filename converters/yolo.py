@@ -21,8 +21,8 @@ polygons (segment) or boxes (detect); points, lines and masks become boxes.
 
 from __future__ import annotations
 
-import math
 import functools
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
