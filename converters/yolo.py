@@ -201,13 +201,16 @@ def _annotations(rows: list[_Row], linenos: list[int], image_name: str, width: i
 
 def _records(rows: list[_Row], w: int, h: int) -> list[PlainObject] | None:
     """The objects of a label file's rows as :func:`_objects` makes them, in compact form
-    (:data:`PlainObject`: a polygon's box its extent); None when a box has a confidence."""
+    (:data:`PlainObject`: a polygon's box its extent); None when a box has a confidence or a
+    class has an empty name (the writers drop and count such an object)."""
     if not rows:
         return []
     sx, sy = _snapper(w), _snapper(h)
     out: list[PlainObject] = []
     for name, vals in rows:
         n = len(vals)
+        if not name:
+            return None
         if n == 4:
             cx, cy, bw, bh = vals
             out.append((name, sx(cx - bw / 2), sy(cy - bh / 2), sx(cx + bw / 2), sy(cy + bh / 2), None, ()))

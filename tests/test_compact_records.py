@@ -173,8 +173,10 @@ yolo_value = st.one_of(st.floats(0, 1, allow_nan=False).map(lambda v: f"{v:.6f}"
 @st.composite
 def yolo_dataset(draw: Any) -> dict[str, bytes]:
     """An ultralytics layout (data.yaml, labels/train, its own sizes.csv): boxes, polygons,
-    boxes with a confidence, comments and blank lines, values just outside 0..1."""
-    files = {"data.yaml": b"path: .\ntrain: images/train\nnames:\n  0: cat\n  1: dog\n  2: a & <b>\n"}
+    boxes with a confidence, comments and blank lines, values just outside 0..1; sometimes a
+    class with an empty name."""
+    last = draw(st.sampled_from(["a & <b>", "a & <b>", "''"]))  # (an empty name: its objects are dropped)
+    files = {"data.yaml": f"path: .\ntrain: images/train\nnames:\n  0: cat\n  1: dog\n  2: {last}\n".encode()}
     sizes = []
     for i in range(1, draw(st.integers(1, 4)) + 1):
         lines = []
@@ -201,7 +203,8 @@ def test_compact_yolo_samples_write_what_the_full_model_writes(tmp_path_factory:
             (tmp / "in" / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / "in" / name).write_bytes(data)
         compact, full, general = three_ways(tmp, tmp / "in", "yolo", fmt, options)
-        assert compact[0] != "error", compact  # (every generated dataset can be written)
+        # every generated dataset can be written, but for an empty class name in a darknet list
+        assert compact[0] != "error" or b"''" in files["data.yaml"], compact
         assert compact == full
         assert compact == general
 
