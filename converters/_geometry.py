@@ -14,11 +14,6 @@ from mafmt.report import Report
 __all__ = ["as_box", "as_box_or_polygon", "box_of", "circle_to_polygon", "tidy"]
 
 
-def _tidy(v: float) -> Number:
-    r = round(v, 6)
-    return int(r) if r.is_integer() else r
-
-
 def tidy(v: Number) -> Number:
     """A float that is an integer becomes an int; other floats keep 6 decimals."""
     if type(v) is float:
@@ -42,7 +37,7 @@ _NEAR_HALF = 0.4995
 def circle_to_polygon(c: Circle, vertices: int = 32) -> Polygon:
     """A regular polygon with ``vertices`` corners on the circle (first at angle 0)."""
     step = 2 * math.pi / vertices
-    return Polygon(tuple((_tidy(c.cx + c.r * math.cos(step * i)), _tidy(c.cy + c.r * math.sin(step * i)))
+    return Polygon(tuple((tidy(c.cx + c.r * math.cos(step * i)), tidy(c.cy + c.r * math.sin(step * i)))
                          for i in range(vertices)))
 
 

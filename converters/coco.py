@@ -463,7 +463,7 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
         x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
         if min(x0, y0) < -bound or max(x1, y1) > bound:
             return None
-        bw, bh = _tidy_difference(x1, x0), _tidy_difference(y1, y0)
+        bw, bh = tidy(x1 - x0), tidy(y1 - y0)
         kept_bbox = not (type(x0) is tx and x0 == x and type(y0) is ty and y0 == y and type(bw) is tw and bw == w
                          and type(bh) is th and bh == h)
         area = ring_area(xs, ys)
@@ -501,12 +501,6 @@ def _micro(v: Number) -> int | None:
 def _from_micro(n: int) -> Number:
     """``tidy()`` of ``n`` millionths (an int division is correctly rounded, as ``round(v, 6)`` is)."""
     return n // 1000000 if n % 1000000 == 0 else n / 1000000
-
-
-def _tidy_difference(a: Number, b: Number) -> Number:
-    """``tidy(a - b)``, without rounding when both are whole millionths."""
-    na, nb = _micro(a), _micro(b)
-    return tidy(a - b) if na is None or nb is None else _from_micro(na - nb)
 
 
 def _kept_keys(given: Any, area: Number, kept_bbox: bool) -> tuple[str, ...]:
