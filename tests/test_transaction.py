@@ -311,6 +311,75 @@ def test_a_kill_after_the_file_was_replaced_is_rolled_forward(tmp_path, monkeypa
     assert not recover(str(tmp_path / "m.manifest"))  # nothing left to do
 
 
+@pytest.mark.parametrize("sig,raised", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, SystemExit)])
+@pytest.mark.parametrize("where", ["journal", "folders", "file"])
+def test_a_signal_during_a_group_commit_waits_until_the_commit_is_complete(tmp_path, monkeypatch, sig, raised, where):
+    """Ctrl-C or SIGTERM while the journal is written or the renames run is held: the pair is
+    the complete new one, with nothing left beside it, and the signal comes after."""
+    _old_pair(tmp_path)
+    group = _group(tmp_path, b"new-manifest", b"new-xml")
+    real_swap, real_replace, real_dump = txm._swap_folder, txm._replace_file, txm.json.dump
+
+    def signalled(real, here):
+        def call(*args, **kwargs):
+            if where == here:
+                signal.raise_signal(sig)
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(txm, "_swap_folder", signalled(real_swap, "folders"))
+    monkeypatch.setattr(txm, "_replace_file", signalled(real_replace, "file"))
+    monkeypatch.setattr(txm.json, "dump", signalled(real_dump, "journal"))
+    with pytest.raises(raised):
+        group.commit()
+    assert _pair(tmp_path) == (b"new-manifest", b"new-xml")
+    assert sorted(os.listdir(tmp_path)) == ["Annotations", "m.manifest"]
+    assert os.listdir(tmp_path / "Annotations") == ["a.xml"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_while_a_folder_is_swapped_in_waits_for_the_old_one_to_be_removed(tmp_path, monkeypatch):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_bytes(b"old")
+    real_swap = txm._swap_folder
+
+    def swap(staged, target):
+        signal.raise_signal(signal.SIGINT)
+        return real_swap(staged, target)
+
+    monkeypatch.setattr(txm, "_swap_folder", swap)
+    with pytest.raises(KeyboardInterrupt), Transaction(str(tmp_path / "out"), folder=True, overwrite=True) as tx:
+        tx.write_bytes("new.txt", b"new")
+    assert _tree(tmp_path) == {os.path.join("out", "new.txt"): b"new"}
+
+
+def test_a_kill_while_the_journal_is_written_leaves_a_leftover_the_next_write_removes(tmp_path, monkeypatch):
+    _old_pair(tmp_path)
+    group = _group(tmp_path, b"new-manifest", b"new-xml")
+
+    class Killed(BaseException):
+        pass
+
+    def dump(obj, fh):
+        fh.write("{")
+        raise Killed
+
+    monkeypatch.setattr(txm.json, "dump", dump)
+    monkeypatch.setattr(Group, "abort", lambda self: None)  # a kill runs no clean-up at all
+    monkeypatch.setattr(txm, "_pid_alive", lambda pid: False)  # (as after the kill)
+    with pytest.raises(Killed):
+        group.commit()
+    for tx in group.members:
+        tx._release()
+    left = [n for n in os.listdir(tmp_path) if n not in ("Annotations", "m.manifest")]
+    assert len(left) == 3 and all(txm.is_leftover_name(n) for n in left)  # the two stagings and the journal's
+    assert not recover(str(tmp_path / "m.manifest"))  # no journal yet
+    clean_leftovers(str(tmp_path / "Annotations"))
+    clean_leftovers(str(tmp_path / "m.manifest"))
+    assert sorted(os.listdir(tmp_path)) == ["Annotations", "m.manifest"]
+    assert _pair(tmp_path) == (b"old-manifest", b"old-xml")
+
+
 def test_sigterm_handler_is_restored(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     with Transaction(str(tmp_path / "x"), folder=False) as tx:

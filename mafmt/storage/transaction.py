@@ -192,6 +192,30 @@ def _swap_folder(staged: str, target: str) -> str | None:
 
 
 @contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block ends (the renames of a commit, which must not
+    stop half-way): a signal that comes meanwhile is delivered again after it. Only in the
+    main thread, where Python runs signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        old = signal.getsignal(sig)
+        if old is not None:  # (None: a handler not set from Python, which could not be put back)
+            previous[sig] = old
+            signal.signal(sig, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for num, handler in previous.items():
+            signal.signal(num, handler)
+        for num in dict.fromkeys(held):
+            signal.raise_signal(num)
+
+
+@contextlib.contextmanager
 def _sigterm_as_exit() -> Iterator[None]:
     """While a transaction runs, SIGTERM raises ``SystemExit(143)`` (so the staging is removed)
     instead of killing the process outright -- only where Python lets us (the main thread) and
@@ -459,10 +483,11 @@ class Transaction:
         target = os.path.abspath(_local(self.target))
         try:
             if self.folder:
-                old = _swap_folder(self.staging, target)
-                self.staging = ""
-                if old is not None:
-                    _remove(old)
+                with _signals_held():  # until the old folder is gone too: a signal leaves no leftover
+                    old = _swap_folder(self.staging, target)
+                    self.staging = ""
+                    if old is not None:
+                        _remove(old)
             else:
                 _keep_mode(target, self.staging)
                 os.replace(self.staging, target)
@@ -605,29 +630,35 @@ class Group:
             with open(os.path.join(tx.staging, _MARK_NEW), "wb"):
                 pass
             entries.append({"target": ftarget, "staged": tx.staging, "existed": os.path.lexists(ftarget)})
-        tmp = journal + f".{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"file": {"target": target, "staged": file_tx.staging}, "folders": entries}, fh)
-        os.replace(tmp, journal)
-        try:
-            olds = []
-            for tx, entry in zip(folders, entries):
-                old = _swap_folder(tx.staging, entry["target"])
-                entry["old"] = old
-                tx.staging = ""
-                if old is not None:
-                    olds.append(old)
-            _keep_mode(target, file_tx.staging)
-            _replace_file(file_tx.staging, target)
-            file_tx.staging = ""
-        except OSError as exc:
-            recover(target)
-            raise StorageError(f"cannot commit: {exc.strerror or exc}", uri=file_tx.target) from None
-        for entry in entries:
-            _remove(os.path.join(entry["target"], _MARK_NEW))
-        _remove(journal)
-        for old in olds:
-            _remove(old)
+        folder, name = os.path.split(target)
+        tmp = os.path.join(folder, f".{name}.mafmt-{os.getpid()}-{secrets.token_hex(4)}.tmp")  # a kill leaves a leftover
+        olds: list[str] = []
+        with _signals_held():
+            try:
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    json.dump({"file": {"target": target, "staged": file_tx.staging}, "folders": entries}, fh)
+                os.replace(tmp, journal)
+            except OSError as exc:
+                _remove(tmp)
+                raise StorageError(f"cannot commit: {exc.strerror or exc}", uri=file_tx.target) from None
+            try:
+                for tx, entry in zip(folders, entries):
+                    old = _swap_folder(tx.staging, entry["target"])
+                    entry["old"] = old
+                    tx.staging = ""
+                    if old is not None:
+                        olds.append(old)
+                _keep_mode(target, file_tx.staging)
+                _replace_file(file_tx.staging, target)
+                file_tx.staging = ""
+            except OSError as exc:
+                recover(target)
+                raise StorageError(f"cannot commit: {exc.strerror or exc}", uri=file_tx.target) from None
+            for entry in entries:
+                _remove(os.path.join(entry["target"], _MARK_NEW))
+            _remove(journal)
+            for old in olds:
+                _remove(old)
 
 
 def _replace_file(staged: str, target: str) -> None:
