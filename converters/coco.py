@@ -438,12 +438,30 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
     if name is None:
         return None
     x, y, w, h = cast("list[Any]", bbox)
+    seg = ann.get("segmentation")
     bound = limits.MAX_COORDINATE
+    if (seg == [] or seg is None) and type(x) is float and type(y) is float and type(w) is float and type(h) is float \
+            and -_MICRO_BOUND < x < _MICRO_BOUND and -_MICRO_BOUND < y < _MICRO_BOUND and -_MICRO_BOUND < w < _MICRO_BOUND \
+            and -_MICRO_BOUND < h < _MICRO_BOUND and bound >= _MICRO_BOUND:
+        # the usual COCO box, four floats of at most 6 decimals: _tidy_box and _kept_keys inline
+        nx, ny, nw, nh = round(x * 1e6), round(y * 1e6), round(w * 1e6), round(h * 1e6)
+        if nx / 1000000 == x and ny / 1000000 == y and nw / 1000000 == w and nh / 1000000 == h:
+            n1, n2 = nx + nw, ny + nh
+            kept = nx % 1000000 == 0 or ny % 1000000 == 0 or nw % 1000000 == 0 or nh % 1000000 == 0
+            x0 = x if nx % 1000000 else nx // 1000000
+            y0 = y if ny % 1000000 else ny // 1000000
+            x1 = n1 // 1000000 if n1 % 1000000 == 0 else n1 / 1000000
+            y1 = n2 // 1000000 if n2 % 1000000 == 0 else n2 / 1000000
+            given = ann.get("area")
+            area = (w if w > 0 else 0) * (h if h > 0 else 0)
+            if given is None or (type(given) is float and -1e-9 < area - given < 1e-9 and not given.is_integer()
+                                 and _micro(given) is not None):
+                return name, x0, y0, x1, y1, None, _KEYS[kept]
+            return name, x0, y0, x1, y1, None, _kept_keys(given, float(area), kept)
     tx, ty, tw, th = type(x), type(y), type(w), type(h)
     if ((tx is not int and tx is not float) or (ty is not int and ty is not float) or (tw is not int and tw is not float)
             or (th is not int and th is not float) or min(bbox) < -bound or max(bbox) > bound):
         return None
-    seg = ann.get("segmentation")
     ring = None
     kept_bbox: bool
     if not seg:

@@ -500,6 +500,7 @@ class Writer:
         count_plain_losses(objects, report)
         out = []
         detect, box_line, fmt = self.task == "detect", self.box_line, self.fmt
+        index = {} if klass.indices else klass.index  # (a name not in it, or index labels: klass.of)
         polygons = boxes = 0
         for name, x0, y0, x1, y1, ring, _ in objects:
             if not detect:
@@ -511,8 +512,9 @@ class Writer:
                     polygons += 1
                     x0, y0, x1, y1 = tidy(x0), tidy(y0), tidy(x1), tidy(y1)
                 if 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h:
-                    out.append(box_line % (klass.of(name), (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w,
-                                           (y1 - y0) / h))
+                    k = index.get(name)
+                    out.append(box_line % (klass.of(name) if k is None else k, (x0 + x1) / 2 / w, (y0 + y1) / 2 / h,
+                                           (x1 - x0) / w, (y1 - y0) / h))
                     continue
                 values = _box_values(x0, y0, x1, y1, w, h, report)
             if values is not None:

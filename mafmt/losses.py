@@ -177,8 +177,21 @@ def count_plain_losses(objects: list[PlainObject], report: Report, holds: frozen
     extra keys can be lost), each kind counted once."""
     if not objects or "extra" in holds:
         return
-    for names, n in Counter(map(_KEYS_OF, objects)).items():
-        _count_keys(dict.fromkeys(names, n), report, "object", _OBJECT_METADATA_KEYS)
+    keys = list(map(_KEYS_OF, objects))
+    for names in set(keys):  # (a few tuples of key names, the same ones again and again)
+        n = keys.count(names)
+        kinds = _PLAIN_KINDS.get(names)
+        if kinds is None:
+            kinds = _PLAIN_KINDS[names] = [_extra_kind(key, "object", _OBJECT_METADATA_KEYS) for key in names]
+        for metadata, kind in kinds:
+            if metadata:
+                report.note_metadata(kind, n)
+            else:
+                report.lose(kind, n)
+
+
+#: the kinds a compact object's extra keys count as, by the tuple of their names
+_PLAIN_KINDS: dict[tuple[str, ...], list[tuple[bool, str]]] = {}
 
 
 def count_document_losses(doc: VocDocument, report: Report) -> None:

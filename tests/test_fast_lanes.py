@@ -426,6 +426,27 @@ def test_voc_serialiser_lane_writes_any_point_list_as_the_general_path(points: l
     assert serialize._plain_bytes(doc) == general[1]  # (the lane wrote it)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["cat", "a & <b>", " x", "\x01"]), coordinate, coordinate, coordinate,
+                          coordinate), max_size=5))
+def test_voc_standard_boxes_are_written_as_the_general_path_writes_their_objects(boxes: list[tuple[Any, ...]]) -> None:
+    """The VOC writer's text for a compact sample's boxes (any numbers: ints, integral and tiny
+    floats, -0.0, beyond 64 bits; names XML must escape or cannot hold) is the general path's."""
+    doc = VocDocument(folder="VOC", filename="a.jpg", width=5, height=5, depth=3, segmented=0)
+    full = VocDocument(folder="VOC", filename="a.jpg", width=5, height=5, depth=3, segmented=0,
+                       objects=[VocObject.plain(n, BndBox(x0, y0, x1, y1), "Unspecified", 0, None, 0)
+                                for n, x0, y0, x1, y1 in boxes])
+    try:
+        general: Any = voc.document_to_bytes(full)
+    except FormatError as exc:
+        general = exc.reason
+    try:
+        fast: Any = voc.standard_boxes_to_bytes(doc, boxes)
+    except FormatError as exc:
+        fast = exc.reason
+    assert fast == general
+
+
 # --------------------------------------------------------------------------- YOLO label lines
 
 values = st.one_of(st.floats(0, 1, allow_nan=False).map(lambda v: f"{v:.6f}"), st.floats(0, 1).map(repr),

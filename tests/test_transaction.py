@@ -9,6 +9,8 @@ import sys
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mafmt.errors import StorageError, UsageError
 from mafmt.storage import transaction as txm
@@ -395,6 +397,21 @@ def test_paths_cannot_leave_the_staging(tmp_path):
                 tx.path(bad)
         tx.write_bytes("ok.txt", b"")
     assert _tree(tmp_path / "out") == {"ok.txt": b""}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rel=st.text(alphabet="a./\\", max_size=8))
+def test_a_path_inside_the_staging_is_its_parts_without_empty_and_dot_ones(tmp_path, rel):
+    """Every inner path, the usual ones (taken by a shortcut) and the others: the staging
+    joined with the parts that are neither empty nor ".", and ".." or no part refused."""
+    parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
+    tx = Transaction(str(tmp_path / "out"), folder=True, overwrite=True)
+    with tx:
+        if not parts or ".." in parts:
+            with pytest.raises(UsageError):
+                tx.path(rel)
+        else:
+            assert tx.path(rel) == os.path.join(tx.staging, *parts)
 
 
 def test_write_bytes_writes_all_of_it_when_the_system_takes_a_part_at_a_time(tmp_path, monkeypatch):

@@ -380,11 +380,14 @@ class Transaction:
             if rel:
                 raise UsageError("a file target has no inner paths")
             return self.staging
-        rel = rel.replace("\\", "/").lstrip("/")
-        parts = [p for p in rel.split("/") if p not in ("", ".")]
-        if not parts or ".." in parts:
-            raise UsageError(f"bad path inside a folder target: {rel!r}")
-        path = os.path.join(self.staging, *parts)
+        if rel and "\\" not in rel and "//" not in rel and "/." not in rel and rel[0] not in "/." and rel[-1] != "/":
+            path = self.staging + os.sep + rel if os.sep == "/" else os.path.join(self.staging, *rel.split("/"))
+        else:  # (the usual relative path above; here "\\", "//", "." and ".." parts, leading or trailing "/")
+            rel = rel.replace("\\", "/").lstrip("/")
+            parts = [p for p in rel.split("/") if p not in ("", ".")]
+            if not parts or ".." in parts:
+                raise UsageError(f"bad path inside a folder target: {rel!r}")
+            path = os.path.join(self.staging, *parts)
         folder = os.path.dirname(path)
         if folder not in self._made:
             try:
