@@ -39,7 +39,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import orjson
 
@@ -437,7 +437,7 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
     name = names.get(cat)
     if name is None:
         return None
-    x, y, w, h = cast("list[Any]", bbox)
+    x, y, w, h = bbox
     seg = ann.get("segmentation")
     bound = limits.MAX_COORDINATE
     if (seg == [] or seg is None) and type(x) is float and type(y) is float and type(w) is float and type(h) is float \

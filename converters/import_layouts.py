@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from mafmt import limits, storage, voc
+from mafmt import storage, voc
 from mafmt.errors import FormatError, UsageError
 from mafmt.formats import Format
 from mafmt.losses import count_sample_losses

@@ -432,10 +432,11 @@ class Writer:
         usage = (sample.usage or "").upper()
         if usage not in USAGE_SPLIT:
             report.warn(f"usage {sample.usage or 'none'}: listed in train")
-        self.splits[USAGE_SPLIT.get(usage, "train")].append(stem(name))
+        name_stem = stem(name)
+        self.splits[USAGE_SPLIT.get(usage, "train")].append(name_stem)
         copy_image(sample, self.sizes, tx, f"JPEGImages/{name}", report)
         data = voc.document_to_bytes(out) if boxes is None else voc.standard_boxes_to_bytes(out, boxes)
-        report.outputs.append(tx.write_bytes(f"Annotations/{stem(name)}.xml", data))
+        report.outputs.append(tx.write_bytes(f"Annotations/{name_stem}.xml", data))
         report.written += 1
 
     def _objects(self, out: VocDocument, doc: VocDocument | None, objects: list[VocObject], width: int,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mafmt import limits, storage
-from mafmt.errors import FormatError, LimitError
+from mafmt.errors import FormatError
 
 from ._common import IMAGE_EXTENSIONS, read_text
 

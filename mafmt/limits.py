@@ -113,6 +113,10 @@ def _children(value: Any) -> Iterator[Any]:
     return iter(())
 
 
+#: types that hold nothing nested
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def check_depth(value: Any, *, file: str | None = None, line: int | None = None, path: str | None = None,
                 limit: int | None = None) -> None:
     """Raise :class:`LimitError` when ``value`` nests lists/dicts deeper than ``limit``
@@ -120,6 +124,8 @@ def check_depth(value: Any, *, file: str | None = None, line: int | None = None,
     n = MAX_JSON_DEPTH if limit is None else limit
     if not isinstance(value, (list, dict)):
         return
+    if n >= 1 and type(value) is dict and _SCALARS.issuperset(map(type, value.values())):
+        return  # (the usual record of scalars, at a glance)
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -409,6 +409,33 @@ def test_voc_serialiser_lane_writes_scalar_extras_as_the_general_path(extra: dic
         assert serialize._plain_bytes(doc) == general[1]
 
 
+head_text = st.one_of(st.none(), st.sampled_from(["VOC", "Unknown", "a & <b>", " x", "a\x07", "", "车"]), st.integers(0, 9))
+size_value = st.one_of(st.none(), st.integers(0, 10**20), st.sampled_from([True, 2.5, "640"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(folder=head_text, filename=head_text, database=head_text, annotation=head_text, image=head_text,
+       sizes=st.tuples(size_value, size_value, size_value), segmented=st.sampled_from([None, 0, 1]))
+def test_voc_serialiser_lane_writes_any_document_head_as_the_general_path(folder: Any, filename: Any, database: Any,
+                                                                          annotation: Any, image: Any,
+                                                                          sizes: tuple[Any, Any, Any],
+                                                                          segmented: Any) -> None:
+    """Folders, file names and sources (texts XML must escape or cannot hold, numbers, none),
+    sizes of any type: the lane's document head is the general path's, or it leaves it to it."""
+    from mafmt.model import VocSource
+    from mafmt.voc import serialize
+
+    width, height, depth = sizes
+    doc = VocDocument(folder=folder, filename=filename, source=VocSource(database=database, annotation=annotation,
+                                                                        image=image),
+                      width=width, height=height, depth=depth, segmented=segmented,
+                      objects=[VocObject.plain("cat", BndBox(1, 1, 2.5, 3), difficult=0)])
+    fast, general = both(voc.document_to_bytes, doc)
+    assert fast == general
+    if general[0] == "ok" and serialize._plain_head(doc) is not None:
+        assert serialize._plain_bytes(doc) == general[1]
+
+
 coordinate = st.one_of(st.integers(-10**20, 10**20), st.floats(allow_nan=False, allow_infinity=False),
                        st.integers(-10**6, 10**6).map(float), st.sampled_from([-0.0, 0.0, 1e16, 2.5e-7, 1e22, -1.0]))
 

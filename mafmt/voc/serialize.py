@@ -303,24 +303,49 @@ def _plain_head(doc: VocDocument) -> list[str] | None:
         return None
     try:
         out = ["<annotation>\n"]
-        if doc.folder is not None:
-            out.append(_leaf_line("    ", "folder", doc.folder))
+        folder = doc.folder
+        if folder is not None:
+            out.append(_repeated_line("    ", "folder", folder) if type(folder) is str else _leaf_line("    ", "folder",
+                                                                                                      folder))
         if doc.filename is not None:
             out.append(_leaf_line("    ", "filename", doc.filename))
         if src is not None:
-            fields = [_leaf_line("        ", t, v) for t in ("database", "annotation", "image")
-                      if (v := getattr(src, t)) is not None]
-            out.append("    <source>\n" + "".join(fields) + "    </source>\n" if fields else "    <source/>\n")
-        sizes = [_leaf_line("        ", t, v) for t in ("width", "height", "depth") if (v := getattr(doc, t)) is not None]
-        if sizes:
-            out.append("    <size>\n" + "".join(sizes) + "    </size>\n")
-        elif wire.get("size"):
-            out.append("    <size/>\n")
+            database, annotation, image = src.database, src.annotation, src.image
+            if (type(database) is str or database is None) and (type(annotation) is str or annotation is None) \
+                    and (type(image) is str or image is None):
+                out.append(_source_lines(database, annotation, image))  # (the same few sources repeat)
+            else:
+                out.append(_source_lines.__wrapped__(database, annotation, image))
+        width, height, depth = doc.width, doc.height, doc.depth
+        if type(width) is int and type(height) is int and type(depth) is int:
+            out.append(f"    <size>\n        <width>{width}</width>\n        <height>{height}</height>\n"
+                       f"        <depth>{depth}</depth>\n    </size>\n")  # (what _leaf_line writes of ints)
+        else:
+            sizes = [_leaf_line("        ", t, v) for t, v in (("width", width), ("height", height), ("depth", depth))
+                     if v is not None]
+            if sizes:
+                out.append("    <size>\n" + "".join(sizes) + "    </size>\n")
+            elif wire.get("size"):
+                out.append("    <size/>\n")
         if doc.segmented is not None:
             out.append(_leaf_line("    ", "segmented", doc.segmented))
     except FormatError:
         return None
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _repeated_line(pad: str, tag: str, text: str) -> str:
+    """:func:`_leaf_line` of a text that repeats from document to document (a folder)."""
+    return _leaf_line(pad, tag, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _source_lines(database: Any, annotation: Any, image: Any) -> str:
+    """A document's ``<source>`` (the same few repeat)."""
+    fields = [_leaf_line("        ", t, v) for t, v in (("database", database), ("annotation", annotation), ("image", image))
+              if v is not None]
+    return "    <source>\n" + "".join(fields) + "    </source>\n" if fields else "    <source/>\n"
 
 
 def standard_boxes_to_bytes(doc: VocDocument, boxes: list[tuple[str, Number, Number, Number, Number]]) -> bytes:
