@@ -804,13 +804,15 @@ def test_rebasing_once_per_folder_gives_what_rebasing_each_reference_gives(parts
 # --------------------------------------------------------------------------- model copies
 
 
-def test_object_copy_is_dataclasses_replace_field_for_field() -> None:
-    """``VocObject.copy`` (the writers' cheap copy) keeps every field, as ``replace`` does."""
+@pytest.mark.parametrize("cls", [VocObject, VocDocument])
+def test_object_and_document_copy_is_dataclasses_replace_field_for_field(cls: Any) -> None:
+    """``VocObject.copy`` and ``VocDocument.copy`` (the writers' cheap copies) keep every
+    field, as ``replace`` does."""
     import dataclasses
 
-    values = {f.name: object() for f in dataclasses.fields(VocObject)}
-    obj = VocObject(**values)  # type: ignore[arg-type]
+    values = {f.name: object() for f in dataclasses.fields(cls)}
+    obj = cls(**values)
     copy, replaced = obj.copy(), dataclasses.replace(obj)
-    assert copy is not obj and type(copy) is VocObject
+    assert copy is not obj and type(copy) is cls
     for name, value in values.items():
         assert getattr(copy, name) is value is getattr(replaced, name), name

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from typing import Any
 
 from mafmt import limits, storage
@@ -129,15 +128,14 @@ def modelarts_document(doc: VocDocument, image_name: str) -> VocDocument:
     if not needs:
         return doc
     masks = any(type(o.shape) in (Mask, MultiPolygon) for o in doc.iter_objects())
-    return replace(
-        doc,
-        folder=doc.folder or "NA",
-        filename=doc.filename or image_name if doc.origin is not None else image_name,
-        source=doc.source if doc.source is not None or doc.origin is not None else VocSource(database="Unknown"),
-        segmented=doc.segmented if doc.segmented is not None or "segmented" in raw else (
-            1 if masks or doc.mask_source else 0),
-        objects=[_modelarts_object(o) for o in doc.objects],
-    )
+    new = doc.copy()
+    new.folder = doc.folder or "NA"
+    new.filename = doc.filename or image_name if doc.origin is not None else image_name
+    new.source = doc.source if doc.source is not None or doc.origin is not None else VocSource(database="Unknown")
+    new.segmented = doc.segmented if doc.segmented is not None or "segmented" in raw else (
+        1 if masks or doc.mask_source else 0)
+    new.objects = [_modelarts_object(o) for o in doc.objects]
+    return new
 
 
 def _modelarts_object(obj: VocObject) -> VocObject:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -408,7 +409,7 @@ def plain_records_to_bytes(doc: VocDocument, records: list[PlainObject], values:
             else:
                 shape = _points_template("polygon", len(ring) // 2).format(*texts[at:at + len(ring)])
                 at += len(ring)
-            extra = _extra_text([(k, value[k]) for k in keys]) if keys else ""
+            extra = _number_extras(keys, value) if keys else ""
             if extra is None:
                 return None
             out.append(f"    <object>\n{_name_line(name)}{flags}{shape}{extra}    </object>\n")
@@ -482,14 +483,12 @@ def _number_texts(flat: list[Any]) -> list[Any]:
         return [_number(v) for v in flat]
     if "e" in text or "n" in text or "0.0000" in text:  # (an exponent, null for nan or inf, a tiny float)
         return [_number(v) for v in flat]
-    texts = _INTEGRAL_FLOAT.sub("", text[1:-1]).split(",")
+    texts = (text[1:-1] + ",").replace(".0,", ",")[:-1].split(",")  # (shortest reprs: only X.0 ends in ".0")
     if "-0" in texts:
         texts = ["0" if t == "-0" else t for t in texts]
     return texts
 
 
-#: the ".0" of an integral float in a list of numbers written by orjson (_number drops it)
-_INTEGRAL_FLOAT = re.compile(r"\.0(?=,|$)")
 _NUMBERS = frozenset({int, float})
 
 
@@ -523,6 +522,27 @@ def _extra_text(items: Iterable[tuple[str, Any]]) -> str | None:
         else:
             return None
     return "".join(out)
+
+
+def _number_extras(keys: tuple[str, ...], value: dict[str, Any]) -> str | None:
+    """:func:`_extra_text` of the ``keys`` of ``value``, written inline where they are numbers
+    (a COCO id and area: their text needs no escaping)."""
+    if not _plain_keys(keys):
+        return None
+    out = ""
+    for k in keys:
+        v = value[k]
+        kind = type(v)
+        if not (kind is int or (kind is float and math.isfinite(v))):
+            return _extra_text([(k, value[k]) for k in keys])
+        out += f"        <{k}>{v!r}</{k}>\n"  # (encode: an int's or a finite float's repr)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_keys(keys: tuple[str, ...]) -> bool:
+    """Whether every key is written as an element of its own name (the same few tuples repeat)."""
+    return all(_plain_key(k) for k in keys)
 
 
 @functools.lru_cache(maxsize=1024)
