@@ -265,8 +265,11 @@ def as_line(label: str, file: str, *, comments: bool = False) -> str:
 
 
 def stem(name: str) -> str:
-    """File name without folder and extension."""
-    return os.path.splitext(name.replace("\\", "/").rsplit("/", 1)[-1])[0]
+    """File name without folder and extension (as ``os.path.splitext`` cuts it: the last dot
+    that has something besides dots before it)."""
+    base = name.replace("\\", "/").rpartition("/")[2]
+    dot = base.rfind(".")
+    return base[:dot] if dot > 0 and base[:dot].lstrip(".") else base
 
 
 def basename(name: str) -> str:
@@ -282,9 +285,9 @@ class UniqueNames:
         self.used: set[str] = set()
 
     def take(self, name: str, report: Report | None = None) -> str:
-        root, ext = os.path.splitext(name)
         candidate, n = name, 1
         while candidate.lower() in self.used:
+            root, ext = os.path.splitext(name)
             n += 1
             candidate = f"{root}_{n}{ext}"
         if n > 1 and report is not None:

@@ -205,6 +205,9 @@ def image_candidates(sample: Sample, sizes: SizeResolver, *, remote: bool = Fals
     near = [storage.parent(sample.origin.file)] if sample.origin is not None and sample.origin.file else []
     if not remote:
         near = [f for f in near if not storage.scheme_of(f)]
+    if not near and not sizes.images and "://" not in sample.source and not os.path.isabs(
+            sample.source.replace("\\", "/")):
+        return iter(())  # (a relative name and no folder to look in: what candidates() finds)
     return sizes.candidates(sample.source, near, remote=remote)
 
 

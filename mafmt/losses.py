@@ -56,6 +56,9 @@ OBJECT_FIELDS: tuple[tuple[str, object], ...] = (
 _OBJECT_METADATA = frozenset({"hard_coefficient", "hard_reasons"})
 
 
+_SAMPLE_VALUES = operator.attrgetter(*SAMPLE_FIELDS)
+
+
 def _extra_kind(key: str, scope: str, metadata_keys: frozenset[str]) -> tuple[bool, str]:
     """(is metadata, kind) of an unknown field a target drops."""
     if key in metadata_keys:
@@ -102,12 +105,13 @@ def count_annotation_losses(ann: Annotation, report: Report) -> None:
 
 def count_sample_losses(sample: Sample, report: Report, holds: frozenset[str] = frozenset()) -> None:
     """Count sample-level fields the target cannot hold (``holds`` names the ones it can)."""
-    for attr in SAMPLE_FIELDS:
-        if attr not in holds and getattr(sample, attr) is not None:
-            if attr in _SAMPLE_METADATA:
-                report.note_metadata(f"sample {attr}")
-            else:
-                report.lose(f"sample {attr}->dropped")
+    if _SAMPLE_VALUES(sample).count(None) != len(SAMPLE_FIELDS):  # (most samples have none of them)
+        for attr in SAMPLE_FIELDS:
+            if attr not in holds and getattr(sample, attr) is not None:
+                if attr in _SAMPLE_METADATA:
+                    report.note_metadata(f"sample {attr}")
+                else:
+                    report.lose(f"sample {attr}->dropped")
     if "usage" not in holds and sample.usage is not None:
         report.lose("usage->dropped")
     if "id" not in holds and sample.id is not None:

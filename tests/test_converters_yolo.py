@@ -207,3 +207,18 @@ def test_a_split_naming_another_splits_folder_is_read_once(tmp_path: Path) -> No
     assert {s.usage for s in samples} == {"TRAIN"}
     assert [k for k in stream.report.warnings if "same as train" in k] == [
         "val is the same as train (images/train2017): its images read once, as train"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="a.b/\\ 车", max_size=10))
+def test_a_file_names_stem_is_what_splitext_leaves_of_its_last_part(name: str) -> None:
+    """``stem`` (a label file's name, a VOC id) cuts the extension as ``os.path.splitext`` does
+    (leading dots are no extension), after the last ``/`` or ``\\``."""
+    import os
+
+    from mafmt.converters._common import UniqueNames, stem
+
+    assert stem(name) == os.path.splitext(name.replace("\\", "/").rsplit("/", 1)[-1])[0]
+    names = UniqueNames()
+    root, ext = os.path.splitext(name)
+    assert [names.take(name) for _ in range(3)] == [name, f"{root}_2{ext}", f"{root}_3{ext}"]

@@ -400,13 +400,18 @@ def test_paths_cannot_leave_the_staging(tmp_path):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rel=st.text(alphabet="a./\\", max_size=8))
-def test_a_path_inside_the_staging_is_its_parts_without_empty_and_dot_ones(tmp_path, rel):
+@given(rel=st.text(alphabet="a./\\", max_size=8), spelling=st.sampled_from(["{}/out", "{}/./out/", "{}//x/../out"]))
+def test_a_path_inside_the_staging_is_its_parts_without_empty_and_dot_ones(tmp_path, rel, spelling):
     """Every inner path, the usual ones (taken by a shortcut) and the others: the staging
-    joined with the parts that are neither empty nor ".", and ".." or no part refused."""
+    joined with the parts that are neither empty nor ".", and ".." or no part refused; its
+    final path is the target's, however the target is spelt."""
+    from mafmt import storage
+
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
-    tx = Transaction(str(tmp_path / "out"), folder=True, overwrite=True)
+    (tmp_path / "x").mkdir(exist_ok=True)
+    tx = Transaction(spelling.format(tmp_path), folder=True, overwrite=True)
     with tx:
+        assert tx.final(rel) == (storage.join(tx.target, rel) if rel else tx.target)
         if not parts or ".." in parts:
             with pytest.raises(UsageError):
                 tx.path(rel)

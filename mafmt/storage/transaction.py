@@ -281,6 +281,7 @@ class Transaction:
         self._parents: list[str] = []  # folders made for the target, deepest first (removed on abort)
         self._state = "new"
         self._signals: contextlib.ExitStack | None = None
+        self._final_base: str | None = None  # the normalised local target (final paths), "" for another
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -380,7 +381,7 @@ class Transaction:
             if rel:
                 raise UsageError("a file target has no inner paths")
             return self.staging
-        if rel and "\\" not in rel and "//" not in rel and "/." not in rel and rel[0] not in "/." and rel[-1] != "/":
+        if _plain_rel(rel):
             path = self.staging + os.sep + rel if os.sep == "/" else os.path.join(self.staging, *rel.split("/"))
         else:  # (the usual relative path above; here "\\", "//", "." and ".." parts, leading or trailing "/")
             rel = rel.replace("\\", "/").lstrip("/")
@@ -456,6 +457,13 @@ class Transaction:
         """Where ``rel`` will be once committed (path or URI)."""
         if not rel:
             return self.target
+        base = self._final_base
+        if base is None:
+            target = self.target
+            plain = "://" not in target and os.sep == "/" and os.path.normpath(target) not in ("/", ".", "//")
+            base = self._final_base = os.path.normpath(target) if plain else ""
+        if base and _plain_rel(rel):
+            return base + "/" + rel  # (what storage.join gives a plain path in a plain folder)
         from mafmt import storage
 
         return storage.join(self.target, rel)
@@ -543,6 +551,13 @@ class Transaction:
         if self._signals is not None:
             self._signals.close()
             self._signals = None
+
+
+def _plain_rel(rel: str) -> bool:
+    """Whether an inner path is plain: relative, its parts neither empty nor starting with a
+    dot (no "." or ".." among them), no backslash, no leading or trailing "/"."""
+    return bool(rel) and "\\" not in rel and "//" not in rel and "/." not in rel and rel[0] not in "/." \
+        and rel[-1] != "/"
 
 
 def _closed(target: str) -> None:
