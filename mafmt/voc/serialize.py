@@ -407,7 +407,7 @@ def plain_records_to_bytes(doc: VocDocument, records: list[PlainObject], values:
                 shape = _box_lines(texts[at], texts[at + 1], texts[at + 2], texts[at + 3])
                 at += 4
             else:
-                shape = _points_template("polygon", len(ring) // 2).format(*texts[at:at + len(ring)])
+                shape = _points_template("polygon", len(ring) // 2) % tuple(texts[at:at + len(ring)])
                 at += len(ring)
             extra = _number_extras(keys, value) if keys else ""
             if extra is None:
@@ -470,7 +470,7 @@ def _points_text(kind: str, points: Iterable[tuple[Any, Any]]) -> str | None:
 
 def _flat_points_text(kind: str, flat: list[Any]) -> str:
     """:func:`_points_text` of points given flat (``[x1, y1, x2, y2, ...]``, ints and floats)."""
-    return _points_template(kind, len(flat) // 2).format(*_number_texts(flat))
+    return _points_template(kind, len(flat) // 2) % tuple(_number_texts(flat))
 
 
 def _number_texts(flat: list[Any]) -> list[Any]:
@@ -500,8 +500,9 @@ def _box_lines(xmin: Any, ymin: Any, xmax: Any, ymax: Any) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _points_template(kind: str, n: int) -> str:
-    """The lines of ``n`` points of a point list, their coordinates ``{}`` fields."""
-    lines = "".join(f"{_PAD3}<x{i}>{{}}</x{i}>\n{_PAD3}<y{i}>{{}}</y{i}>\n" for i in range(1, n + 1))
+    """The lines of ``n`` points of a point list, their coordinates ``%s`` fields (``%`` takes
+    them in half the time of ``str.format``)."""
+    lines = "".join(f"{_PAD3}<x{i}>%s</x{i}>\n{_PAD3}<y{i}>%s</y{i}>\n" for i in range(1, n + 1))
     return f"        <{kind}>\n{lines}        </{kind}>\n"
 
 
