@@ -283,31 +283,35 @@ def _fail(exc: FormatError, on_error: str, report: Report) -> None:
 
 
 def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], src: str, report: Report) -> Sample:
-    where = f"$.images[{i}]"
     if not isinstance(img, dict):
-        raise FormatError("expected an object", file=src, path=where)
-    if not _scalar_id(img.get("id")):
-        raise FormatError(f"image needs an integer 'id', got {clip(img.get('id'))}", file=src, path=f"{where}.id")
+        raise FormatError("expected an object", file=src, path=f"$.images[{i}]")
+    image_id = img.get("id")
+    if not _scalar_id(image_id):
+        raise FormatError(f"image needs an integer 'id', got {clip(image_id)}", file=src, path=f"$.images[{i}].id")
     file_name = img.get("file_name")
     if not isinstance(file_name, str) or not file_name.strip():
-        raise FormatError("required string 'file_name' is missing", file=src, path=f"{where}.file_name")
+        raise FormatError("required string 'file_name' is missing", file=src, path=f"$.images[{i}].file_name")
     width, height = img.get("width"), img.get("height")
-    for key, value in (("width", width), ("height", height)):
-        if value is not None and (type(value) is not int or not 0 <= value <= limits.MAX_COORDINATE):
-            raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"{where}.{key}")
-    anns = by_image.get(img["id"], ())
+    bound = limits.MAX_COORDINATE
+    if not ((width is None or (type(width) is int and 0 <= width <= bound))
+            and (height is None or (type(height) is int and 0 <= height <= bound))):
+        for key, value in (("width", width), ("height", height)):
+            if value is not None and (type(value) is not int or not 0 <= value <= bound):
+                raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"$.images[{i}].{key}")
+    anns = by_image.get(image_id, ())
     records = _plain_records(anns, names) if lanes.PLAIN else None
     if records is None:
         objects, labels = _objects(anns, names, src)
     usage = img.get("usage")
     usage = usage if isinstance(usage, str) else None
     extra = {k: v for k, v in img.items() if k not in _IMAGE_KEYS or (k == "usage" and not isinstance(v, str))}
-    check_depth(extra, file=src, path=where)
+    if extra:
+        check_depth(extra, file=src, path=f"$.images[{i}]")
     if records is not None:
         build = functools.partial(_compact_annotations, records, anns, file_name, width, height, src)
-        return CompactSample.of(file_name, img["id"], usage, extra, basename(file_name), width, height, records,
+        return CompactSample.of(file_name, image_id, usage, extra, basename(file_name), width, height, records,
                                 [ann for _, ann in anns], build)
-    return Sample(source=file_name, id=img["id"], usage=usage, annotations=_annotations(objects, labels, file_name, width,
+    return Sample(source=file_name, id=image_id, usage=usage, annotations=_annotations(objects, labels, file_name, width,
                                                                                         height), extra=extra)
 
 
@@ -479,7 +483,7 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
             return None
         xs, ys = ring[0::2], ring[1::2]
         x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
-        if min(x0, y0) < -bound or max(x1, y1) > bound:
+        if x0 < -bound or y0 < -bound or x1 > bound or y1 > bound:
             return None
         bw, bh = tidy(x1 - x0), tidy(y1 - y0)
         kept_bbox = not (type(x0) is tx and x0 == x and type(y0) is ty and y0 == y and type(bw) is tw and bw == w

@@ -9,7 +9,6 @@ name the field (``"sample id"``, ``"annotation creation_time"``).
 from __future__ import annotations
 
 import operator
-from collections import Counter
 
 from mafmt.model import Annotation, PlainObject, Sample, VocDocument, VocObject
 from mafmt.report import Report
@@ -129,6 +128,7 @@ def count_object_losses(obj: VocObject, report: Report, holds: frozenset[str] = 
 
 
 _FLAGS = operator.attrgetter(*(attr for attr, _ in OBJECT_FIELDS))
+_FLAG_DEFAULTS = tuple(default for _, default in OBJECT_FIELDS)
 
 
 def writable_objects(objects: list[VocObject], report: Report, holds: frozenset[str] = frozenset()) -> list[VocObject]:
@@ -145,14 +145,18 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
     """:func:`count_object_losses` for a list of objects (a sample's), each kind counted once."""
     if not objects:
         return
-    for values, n in Counter(map(_FLAGS, objects)).items():
+    flags = list(map(_FLAGS, objects))
+    for values in set(flags):  # (a few tuples, the same ones again and again; the defaults lose nothing)
+        if values == _FLAG_DEFAULTS:
+            continue
+        n = flags.count(values)
         for (attr, default), value in zip(OBJECT_FIELDS, values):
             if value is not None and value != default and attr not in holds:
                 if attr in _OBJECT_METADATA:
                     report.note_metadata(f"object {attr}", n)
                 else:
                     report.lose(f"{attr}->dropped", n)
-    keys: Counter[str] = Counter()
+    keys: dict[str, int] = {}
     properties = parts = 0
     for obj in objects:
         if obj.properties:
@@ -161,10 +165,10 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
             parts += sum(1 for _ in obj.iter_tree()) - 1
         extra = obj.extra
         if extra:
-            if extra.get("segmentation", 0) == []:  # a COCO "segmentation": [] is no field at all
-                keys.update(k for k in extra if k != "segmentation")
-            else:
-                keys.update(extra.keys())
+            empty_segmentation = extra.get("segmentation", 0) == []  # a COCO "segmentation": [] is no field at all
+            for k in extra:
+                if not (empty_segmentation and k == "segmentation"):
+                    keys[k] = keys.get(k, 0) + 1
     if properties and "properties" not in holds:
         report.lose("properties->dropped", properties)
     if keys and "extra" not in holds:
