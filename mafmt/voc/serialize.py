@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -409,9 +408,19 @@ def plain_records_to_bytes(doc: VocDocument, records: list[PlainObject], values:
             else:
                 shape = _points_template("polygon", len(ring) // 2) % tuple(texts[at:at + len(ring)])
                 at += len(ring)
-            extra = _number_extras(keys, value) if keys else ""
-            if extra is None:
+            extra = ""
+            if keys and not _plain_keys(keys):
                 return None
+            for k in keys:  # (_extra_text, inline for numbers: a COCO id and area need no escaping)
+                v = value[k]
+                kind = type(v)
+                if kind is not int and (kind is not float or v - v != 0.0):  # (inf and nan fail the test)
+                    text = _extra_text([(k, value[k]) for k in keys])
+                    if text is None:
+                        return None
+                    extra = text
+                    break
+                extra += f"        <{k}>{v!r}</{k}>\n"  # (encode: an int's or a finite float's repr)
             out.append(f"    <object>\n{_name_line(name)}{flags}{shape}{extra}    </object>\n")
     except FormatError:
         return None  # the general path names the field
@@ -523,21 +532,6 @@ def _extra_text(items: Iterable[tuple[str, Any]]) -> str | None:
         else:
             return None
     return "".join(out)
-
-
-def _number_extras(keys: tuple[str, ...], value: dict[str, Any]) -> str | None:
-    """:func:`_extra_text` of the ``keys`` of ``value``, written inline where they are numbers
-    (a COCO id and area: their text needs no escaping)."""
-    if not _plain_keys(keys):
-        return None
-    out = ""
-    for k in keys:
-        v = value[k]
-        kind = type(v)
-        if not (kind is int or (kind is float and math.isfinite(v))):
-            return _extra_text([(k, value[k]) for k in keys])
-        out += f"        <{k}>{v!r}</{k}>\n"  # (encode: an int's or a finite float's repr)
-    return out
 
 
 @functools.lru_cache(maxsize=256)
