@@ -474,6 +474,29 @@ def test_voc_standard_boxes_are_written_as_the_general_path_writes_their_objects
     assert fast == general
 
 
+def test_the_serialisers_caches_keep_no_long_text() -> None:
+    """Names, folders, sources, extra keys and point lists that repeat are cached; long ones
+    are written as well, but never kept (no input makes the caches hold much)."""
+    from mafmt.model import VocSource
+    from mafmt.voc import serialize
+
+    caches = (serialize._cached_name_line, serialize._repeated_line, serialize._source_lines,
+              serialize._cached_plain_key, serialize._cached_points_template)
+    for cache in caches:
+        cache.cache_clear()
+    for i in range(20):
+        long = f"{i}" + "x" * 5000
+        doc = VocDocument(folder=long, filename="a.jpg", source=VocSource(database=long), width=5, height=5, depth=3,
+                          segmented=0, objects=[VocObject.plain(long, Polygon(tuple((j, j) for j in range(600))),
+                                                                difficult=0, extra={"k" + long: 1})])
+        fast, general = both(voc.document_to_bytes, doc)
+        assert fast == general and long.encode() in general[1]
+        assert voc.standard_boxes_to_bytes(VocDocument(folder=long, filename="a.jpg", source=VocSource(database=long),
+                                                       width=5, height=5, depth=3, segmented=0),
+                                           [(long, 1, 2, 3, 4)]).count(long.encode()) == 3
+    assert all(cache.cache_info().currsize == 0 for cache in caches)
+
+
 # --------------------------------------------------------------------------- YOLO label lines
 
 values = st.one_of(st.floats(0, 1, allow_nan=False).map(lambda v: f"{v:.6f}"), st.floats(0, 1).map(repr),

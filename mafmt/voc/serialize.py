@@ -267,9 +267,18 @@ def _leaf_line(pad: str, tag: str, value: Any) -> str:
     return f"{pad}<{tag}>{_escape(text) if type(value) is str else text}</{tag}>\n"
 
 
-@functools.lru_cache(maxsize=4096)
+#: the longest text (and the most points) the serialiser's caches keep: a longer one is worked
+#: out each time, so that no input makes them hold much
+_CACHED_CHARS = 256
+
+
 def _name_line(name: str) -> str:
-    """An object's ``<name>`` line (the same few labels repeat)."""
+    """An object's ``<name>`` line (the same few labels repeat: cached)."""
+    return _cached_name_line(name) if len(name) <= _CACHED_CHARS else _leaf_line("        ", "name", name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_name_line(name: str) -> str:
     return _leaf_line("        ", "name", name)
 
 
@@ -305,14 +314,15 @@ def _plain_head(doc: VocDocument) -> list[str] | None:
         out = ["<annotation>\n"]
         folder = doc.folder
         if folder is not None:
-            out.append(_repeated_line("    ", "folder", folder) if type(folder) is str else _leaf_line("    ", "folder",
-                                                                                                      folder))
+            out.append(_repeated_line("    ", "folder", folder) if type(folder) is str and len(folder) <= _CACHED_CHARS
+                       else _leaf_line("    ", "folder", folder))
         if doc.filename is not None:
             out.append(_leaf_line("    ", "filename", doc.filename))
         if src is not None:
             database, annotation, image = src.database, src.annotation, src.image
             if (type(database) is str or database is None) and (type(annotation) is str or annotation is None) \
-                    and (type(image) is str or image is None):
+                    and (type(image) is str or image is None) and len(database or "") + len(annotation or "") \
+                    + len(image or "") <= _CACHED_CHARS:
                 out.append(_source_lines(database, annotation, image))  # (the same few sources repeat)
             else:
                 out.append(_source_lines.__wrapped__(database, annotation, image))
@@ -507,10 +517,18 @@ def _box_lines(xmin: Any, ymin: Any, xmax: Any, ymax: Any) -> str:
             f"{_PAD3}<ymax>{ymax}</ymax>\n        </bndbox>\n")
 
 
-@functools.lru_cache(maxsize=256)
 def _points_template(kind: str, n: int) -> str:
     """The lines of ``n`` points of a point list, their coordinates ``%s`` fields (``%`` takes
     them in half the time of ``str.format``)."""
+    return _cached_points_template(kind, n) if n <= _CACHED_CHARS else _points_template_of(kind, n)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_points_template(kind: str, n: int) -> str:
+    return _points_template_of(kind, n)
+
+
+def _points_template_of(kind: str, n: int) -> str:
     lines = "".join(f"{_PAD3}<x{i}>%s</x{i}>\n{_PAD3}<y{i}>%s</y{i}>\n" for i in range(1, n + 1))
     return f"        <{kind}>\n{lines}        </{kind}>\n"
 
@@ -540,8 +558,12 @@ def _plain_keys(keys: tuple[str, ...]) -> bool:
     return all(_plain_key(k) for k in keys)
 
 
-@functools.lru_cache(maxsize=1024)
 def _plain_key(key: str) -> bool:
-    """Whether an extra's key is written as an element of its own name (the same few keys repeat)."""
+    """Whether an extra's key is written as an element of its own name (the same few keys repeat: cached)."""
+    return _cached_plain_key(key) if len(key) <= _CACHED_CHARS else key.isascii() and is_xml_name(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_plain_key(key: str) -> bool:
     return key.isascii() and is_xml_name(key)
 
