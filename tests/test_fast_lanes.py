@@ -480,10 +480,11 @@ def test_the_serialisers_caches_keep_no_long_text() -> None:
     from mafmt.model import VocSource
     from mafmt.voc import serialize
 
-    caches = (serialize._cached_name_line, serialize._repeated_line, serialize._source_lines,
-              serialize._cached_plain_key, serialize._cached_points_template)
+    caches = (serialize._repeated_line, serialize._source_lines, serialize._cached_plain_key,
+              serialize._cached_points_template)
     for cache in caches:
         cache.cache_clear()
+    serialize._NAME_LINES.clear()
     for i in range(20):
         long = f"{i}" + "x" * 5000
         doc = VocDocument(folder=long, filename="a.jpg", source=VocSource(database=long), width=5, height=5, depth=3,
@@ -494,7 +495,7 @@ def test_the_serialisers_caches_keep_no_long_text() -> None:
         assert voc.standard_boxes_to_bytes(VocDocument(folder=long, filename="a.jpg", source=VocSource(database=long),
                                                        width=5, height=5, depth=3, segmented=0),
                                            [(long, 1, 2, 3, 4)]).count(long.encode()) == 3
-    assert all(cache.cache_info().currsize == 0 for cache in caches)
+    assert all(cache.cache_info().currsize == 0 for cache in caches) and not serialize._NAME_LINES
 
 
 # --------------------------------------------------------------------------- YOLO label lines

@@ -273,13 +273,19 @@ _CACHED_CHARS = 256
 
 
 def _name_line(name: str) -> str:
-    """An object's ``<name>`` line (the same few labels repeat: cached)."""
-    return _cached_name_line(name) if len(name) <= _CACHED_CHARS else _leaf_line("        ", "name", name)
+    """An object's ``<name>`` line; a short one is kept in :data:`_NAME_LINES` (the same few
+    labels repeat, and the hot loops look there first)."""
+    line = _NAME_LINES.get(name)
+    if line is None:
+        line = _leaf_line("        ", "name", name)
+        if len(name) <= _CACHED_CHARS:
+            if len(_NAME_LINES) >= 4096:
+                _NAME_LINES.clear()
+            _NAME_LINES[name] = line
+    return line
 
 
-@functools.lru_cache(maxsize=4096)
-def _cached_name_line(name: str) -> str:
-    return _leaf_line("        ", "name", name)
+_NAME_LINES: dict[str, str] = {}
 
 
 def _plain_bytes(doc: VocDocument) -> bytes | None:
@@ -376,7 +382,7 @@ def standard_boxes_to_bytes(doc: VocDocument, boxes: list[tuple[str, Number, Num
         try:
             at = 0
             for box in boxes:
-                out.append(f"    <object>\n{_name_line(box[0])}{_STANDARD_FLAGS}"
+                out.append(f"    <object>\n{_NAME_LINES.get(box[0]) or _name_line(box[0])}{_STANDARD_FLAGS}"
                            f"{_box_lines(texts[at], texts[at + 1], texts[at + 2], texts[at + 3])}    </object>\n")
                 at += 4
         except FormatError:
@@ -431,7 +437,7 @@ def plain_records_to_bytes(doc: VocDocument, records: list[PlainObject], values:
                     extra = text
                     break
                 extra += f"        <{k}>{v!r}</{k}>\n"  # (encode: an int's or a finite float's repr)
-            out.append(f"    <object>\n{_name_line(name)}{flags}{shape}{extra}    </object>\n")
+            out.append(f"    <object>\n{_NAME_LINES.get(name) or _name_line(name)}{flags}{shape}{extra}    </object>\n")
     except FormatError:
         return None  # the general path names the field
     return _closed(out)
