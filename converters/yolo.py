@@ -154,9 +154,21 @@ def _snapper(scale: int) -> Callable[[float], int | float]:
     def snap(value: float) -> int | float:
         px = value * scale
         r = round(px)
-        return r if abs(px - r) <= tolerance else round(px, 4)
+        if abs(px - r) <= tolerance:
+            return r
+        s = px * 1e4  # round(px, 4) in binary where that is exact (as tidy() does for 6 decimals):
+        if -_BOUND < s < _BOUND:  # below 2**40, off px's exact ten-thousandths by at most 2**-13
+            n = round(s)
+            if n and -_NEAR_HALF < s - n < _NEAR_HALF:  # far from a tie (and not a zero, whose sign round() keeps)
+                return n / 1e4  # (the double nearest n / 10**4)
+        return round(px, 4)
 
     return snap
+
+
+#: where a snapped coordinate rounds in binary: ``px * 1e4`` below 2**40 and this far from a half
+_BOUND = float(1 << 40)
+_NEAR_HALF = 0.4995
 
 
 def _sample(root: str, split: Split, key: str, sizes: SizeResolver, names: list[str] | None, report: Report) -> Sample:
