@@ -146,7 +146,7 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
     if not objects:
         return
     flags = list(map(_FLAGS, objects))
-    for values in set(flags):  # (a few tuples, the same ones again and again; the defaults lose nothing)
+    for values in dict.fromkeys(flags):  # (a few tuples, again and again, in order; the defaults lose nothing)
         if values == _FLAG_DEFAULTS:
             continue
         n = flags.count(values)
@@ -186,7 +186,7 @@ def count_plain_losses(objects: list[PlainObject], report: Report, holds: frozen
     if not objects or "extra" in holds:
         return
     keys = list(map(_KEYS_OF, objects))
-    for names in set(keys):  # (a few tuples of key names, the same ones again and again)
+    for names in dict.fromkeys(keys):  # (a few tuples of key names, the same ones again and again, in order)
         n = keys.count(names)
         kinds = _PLAIN_KINDS.get(names)
         if kinds is None:
