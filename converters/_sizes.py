@@ -68,10 +68,15 @@ class SizeResolver:
 
         Object-storage URIs are probed only with ``remote=True`` (a probe is a request)."""
         rel = name.replace("\\", "/")
-        base = rel.rsplit("/", 1)[-1]
         folders = [*near, *([self.images] if self.images else [])]
         scheme = storage.scheme_of(rel)
-        direct = (scheme and (remote or scheme == "file")) or os.path.isabs(rel)
+        direct = bool((scheme and (remote or scheme == "file")) or os.path.isabs(rel))
+        if not direct and not folders:
+            return iter(())  # (a relative name and no folder to look in: nothing to probe, no generator)
+        return self._found(rel, folders, direct)
+
+    def _found(self, rel: str, folders: list[str], direct: bool) -> Iterator[str]:
+        base = rel.rsplit("/", 1)[-1]
         if direct and _exists(rel):
             yield rel
         for folder in folders:
@@ -205,9 +210,6 @@ def image_candidates(sample: Sample, sizes: SizeResolver, *, remote: bool = Fals
     near = [storage.parent(sample.origin.file)] if sample.origin is not None and sample.origin.file else []
     if not remote:
         near = [f for f in near if not storage.scheme_of(f)]
-    if not near and not sizes.images and "://" not in sample.source and not os.path.isabs(
-            sample.source.replace("\\", "/")):
-        return iter(())  # (a relative name and no folder to look in: what candidates() finds)
     return sizes.candidates(sample.source, near, remote=remote)
 
 

@@ -292,12 +292,9 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
     if not isinstance(file_name, str) or not file_name.strip():
         raise FormatError("required string 'file_name' is missing", file=src, path=f"$.images[{i}].file_name")
     width, height = img.get("width"), img.get("height")
-    bound = limits.MAX_COORDINATE
-    if not ((width is None or (type(width) is int and 0 <= width <= bound))
-            and (height is None or (type(height) is int and 0 <= height <= bound))):
-        for key, value in (("width", width), ("height", height)):
-            if value is not None and (type(value) is not int or not 0 <= value <= bound):
-                raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"$.images[{i}].{key}")
+    for key, value in (("width", width), ("height", height)):
+        if value is not None and (type(value) is not int or not 0 <= value <= limits.MAX_COORDINATE):
+            raise FormatError(f"expected a pixel count, got {clip(value)}", file=src, path=f"$.images[{i}].{key}")
     anns = by_image.get(image_id, ())
     records = _plain_records(anns, names) if lanes.PLAIN else None
     if records is None:
@@ -311,8 +308,8 @@ def _sample(img: Any, i: int, by_image: dict[Any, Any], names: dict[Any, str], s
         build = functools.partial(_compact_annotations, records, anns, file_name, width, height, src)
         return CompactSample.of(file_name, image_id, usage, extra, basename(file_name), width, height, records,
                                 [ann for _, ann in anns], build)
-    return Sample(source=file_name, id=image_id, usage=usage, annotations=_annotations(objects, labels, file_name, width,
-                                                                                        height), extra=extra)
+    return Sample(source=file_name, id=image_id, usage=usage,
+                  annotations=_annotations(objects, labels, file_name, width, height), extra=extra)
 
 
 def _objects(anns: Iterable[tuple[int, dict[str, Any]]], names: dict[Any, str],
@@ -444,10 +441,12 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
     x, y, w, h = bbox
     seg = ann.get("segmentation")
     bound = limits.MAX_COORDINATE
+    micro = _MICRO_BOUND
     if (seg == [] or seg is None) and type(x) is float and type(y) is float and type(w) is float and type(h) is float \
-            and -_MICRO_BOUND < x < _MICRO_BOUND and -_MICRO_BOUND < y < _MICRO_BOUND and -_MICRO_BOUND < w < _MICRO_BOUND \
-            and -_MICRO_BOUND < h < _MICRO_BOUND and bound >= _MICRO_BOUND:
-        # the usual COCO box, four floats of at most 6 decimals: _tidy_box and _kept_keys inline
+            and -micro < x < micro and -micro < y < micro and -micro < w < micro and -micro < h < micro \
+            and bound >= micro:
+        # the usual COCO box, four floats of at most 6 decimals, tidied without rounding (each is
+        # exactly its millionths; the corners' sums are whole millionths)
         nx, ny, nw, nh = round(x * 1e6), round(y * 1e6), round(w * 1e6), round(h * 1e6)
         if nx / 1000000 == x and ny / 1000000 == y and nw / 1000000 == w and nh / 1000000 == h:
             n1, n2 = nx + nw, ny + nh
@@ -456,12 +455,8 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
             y0 = y if ny % 1000000 else ny // 1000000
             x1 = n1 // 1000000 if n1 % 1000000 == 0 else n1 / 1000000
             y1 = n2 // 1000000 if n2 % 1000000 == 0 else n2 / 1000000
-            given = ann.get("area")
-            area = (w if w > 0 else 0) * (h if h > 0 else 0)
-            if given is None or (type(given) is float and -1e-9 < area - given < 1e-9 and not given.is_integer()
-                                 and _micro(given) is not None):
-                return name, x0, y0, x1, y1, None, _KEYS[kept]
-            return name, x0, y0, x1, y1, None, _kept_keys(given, float(area), kept)
+            return name, x0, y0, x1, y1, None, _kept_keys(ann.get("area"), float(max(0, x1 - x0) * max(0, y1 - y0)),
+                                                          kept)  # (the area of the tidied corners, as BndBox.area)
     tx, ty, tw, th = type(x), type(y), type(w), type(h)
     if ((tx is not int and tx is not float) or (ty is not int and ty is not float) or (tw is not int and tw is not float)
             or (th is not int and th is not float) or min(bbox) < -bound or max(bbox) > bound):
@@ -494,12 +489,7 @@ def _plain_record(ann: dict[str, Any], names: dict[Any, str]) -> PlainObject | N
 
 def _tidy_box(x: Number, y: Number, w: Number, h: Number) -> tuple[Number, Number, Number, Number, bool]:
     """The corners of a COCO box as ``tidy()`` makes them, and whether the box they give back
-    differs from the stored one; without rounding for values that are whole millionths."""
-    mx, my, mw, mh = _micro(x), _micro(y), _micro(w), _micro(h)
-    if mx is not None and my is not None and mw is not None and mh is not None:
-        x0, y0, x1, y1 = _from_micro(mx), _from_micro(my), _from_micro(mx + mw), _from_micro(my + mh)
-        return x0, y0, x1, y1, (type(x0) is not type(x) or type(y0) is not type(y) or type(_from_micro(mw))
-                                is not type(w) or type(_from_micro(mh)) is not type(h))
+    differs from the stored one."""
     x0, y0, x1, y1 = tidy(x), tidy(y), tidy(x + w), tidy(y + h)
     bw, bh = tidy(x1 - x0), tidy(y1 - y0)
     return x0, y0, x1, y1, not (type(x0) is type(x) and x0 == x and type(y0) is type(y) and y0 == y
@@ -518,11 +508,6 @@ def _micro(v: Number) -> int | None:
         return v * 1000000 if -_MICRO_BOUND < v < _MICRO_BOUND else None
     n = round(v * 1e6)
     return n if -_MICRO_BOUND < v < _MICRO_BOUND and n / 1000000 == v else None
-
-
-def _from_micro(n: int) -> Number:
-    """``tidy()`` of ``n`` millionths (an int division is correctly rounded, as ``round(v, 6)`` is)."""
-    return n // 1000000 if n % 1000000 == 0 else n / 1000000
 
 
 def _kept_keys(given: Any, area: Number, kept_bbox: bool) -> tuple[str, ...]:

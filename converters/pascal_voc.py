@@ -469,16 +469,8 @@ class Writer:
         for name, x0, y0, x1, y1, ring, _ in objects:
             polygons += ring is not None
             if type(x0) is not int or type(y0) is not int or type(x1) is not int or type(y1) is not int:
-                if integer:  # (_corners inline: every float rounded)
-                    r0, r1, r2, r3 = (round(x0) if type(x0) is float else x0, round(y0) if type(y0) is float else y0,
-                                      round(x1) if type(x1) is float else x1, round(y1) if type(y1) is float else y1)
-                    rounded += r0 != x0 or r1 != y0 or r2 != x1 or r3 != y1
-                    x0, y0, x1, y1 = r0, r1, r2, r3
-                else:  # (integer floats as ints)
-                    x0 = int(x0) if type(x0) is float and x0.is_integer() else x0
-                    y0 = int(y0) if type(y0) is float and y0.is_integer() else y0
-                    x1 = int(x1) if type(x1) is float and x1.is_integer() else x1
-                    y1 = int(y1) if type(y1) is float and y1.is_integer() else y1
+                (x0, y0, x1, y1), was_rounded = _corners((x0, y0, x1, y1), integer)
+                rounded += was_rounded
             boxes.append((name, x0 + base, y0 + base, x1, y1))
             labels[name] = None
         if polygons:
@@ -515,13 +507,17 @@ class Writer:
 _KEPT = HOLDS_OBJECT | {"properties", "extra", "confidence", "hard_coefficient", "hard_reasons", "mask_color"}
 
 
-def _corners(box: tuple[Number, ...], integer: bool) -> tuple[list[Number], bool]:
+def _corners(box: tuple[Number, ...], integer: bool) -> tuple[tuple[Number, ...], bool]:
     """The corners as a standard VOC object holds them (integer floats as ints; with
     ``integer``, every float rounded), and whether one was rounded."""
+    x0, y0, x1, y1 = box
     if integer:
-        return [v if type(v) is int else round(v) for v in box], any(
-            type(v) is float and not v.is_integer() for v in box)  # type: ignore[union-attr]
-    return [int(v) if type(v) is float and v.is_integer() else v for v in box], False
+        r0, r1, r2, r3 = (round(x0) if type(x0) is float else x0, round(y0) if type(y0) is float else y0,
+                          round(x1) if type(x1) is float else x1, round(y1) if type(y1) is float else y1)
+        return (r0, r1, r2, r3), r0 != x0 or r1 != y0 or r2 != x1 or r3 != y1
+    return (int(x0) if type(x0) is float and x0.is_integer() else x0, int(y0) if type(y0) is float and y0.is_integer()
+            else y0, int(x1) if type(x1) is float and x1.is_integer() else x1,
+            int(y1) if type(y1) is float and y1.is_integer() else y1), False
 
 
 def _object(obj: VocObject, w: int, h: int, base: int, integer: bool, keep: bool, report: Report,

@@ -459,9 +459,9 @@ class Transaction:
             return self.target
         base = self._final_base
         if base is None:
-            target = self.target
-            plain = "://" not in target and os.sep == "/" and os.path.normpath(target) not in ("/", ".", "//")
-            base = self._final_base = os.path.normpath(target) if plain else ""
+            norm = os.path.normpath(self.target)
+            plain = "://" not in self.target and os.sep == "/" and norm not in ("/", ".", "//")
+            base = self._final_base = norm if plain else ""
         if base and _plain_rel(rel):
             return base + "/" + rel  # (what storage.join gives a plain path in a plain folder)
         from mafmt import storage
