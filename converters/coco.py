@@ -55,6 +55,7 @@ from mafmt.model import (
     BndBox,
     Classification,
     CompactSample,
+    Flags,
     Mask,
     MultiPolygon,
     Number,
@@ -802,7 +803,7 @@ def write(
             for sample in samples:
                 if cats is None:
                     cats = _start(out, samples, categories, report)
-                plain = sample.plain()
+                plain = sample.plain(linked=True)
                 sized = sized_objects(sample, sizes, report) if plain is None else _sized_plain(plain, sizes, report)
                 if sized is None:
                     continue
@@ -815,6 +816,8 @@ def write(
                 if plain is not None:
                     records = [_plain_annotation(record, values, image_id, cats.id_of(record[0]), ann_ids)
                                for record, values in zip(plain.objects, plain.values, strict=True)]
+                    if plain.flags is not None:
+                        _add_flags(records, plain.flags)
                 else:
                     records = []
                     for obj in kept:
@@ -886,7 +889,7 @@ def _sized_plain(sample: CompactSample, sizes: SizeResolver, report: Report) -> 
     size = _size(sample, sample.width, sample.height, sizes, report)
     if size is None:
         return None
-    count_plain_losses(sample.objects, report, HOLDS_OBJECT)
+    count_plain_losses(sample, report, HOLDS_OBJECT)
     return size[0], size[1], []
 
 
@@ -915,6 +918,20 @@ def _plain_annotation(record: PlainObject, values: dict[str, Any], image_id: int
         if k not in ("id", "image_id", "category_id"):
             ann.setdefault(k, v)
     return ann
+
+
+def _add_flags(records: list[dict[str, Any]], flags: list[Flags]) -> None:
+    """Put each compact object's VOC flags into its annotation record, as :func:`_annotation`
+    puts those of its full form (after ``segmentation``; an object with flags has no extra keys)."""
+    for ann, (pose, truncated, occluded, difficult) in zip(records, flags, strict=True):
+        if pose is not None:
+            ann["pose"] = pose
+        if truncated is not None:
+            ann["truncated"] = truncated
+        if occluded is not None:
+            ann["occluded"] = occluded
+        if difficult is not None:
+            ann["difficult"] = difficult
 
 
 def _start(out: IO[bytes], samples: Iterable[Sample], spec: list[str] | str | None, report: Report) -> _Categories:

@@ -49,12 +49,12 @@ from mafmt.model import (
     OBJECT_DETECTION,
     BndBox,
     Circle,
+    CompactSample,
     Detection,
     Mask,
     MultiPolygon,
     Number,
     Origin,
-    PlainObject,
     Sample,
     VocDocument,
     VocObject,
@@ -428,7 +428,7 @@ class Writer:
         if plain is None:
             self._objects(out, full, objects, width, height)
         else:
-            boxes = self._boxes(plain.objects)
+            boxes = self._boxes(plain)
         usage = (sample.usage or "").upper()
         if usage not in USAGE_SPLIT:
             report.warn(f"usage {sample.usage or 'none'}: listed in train")
@@ -459,11 +459,12 @@ class Writer:
                 else:
                     labels[converted.name] = None  # type: ignore[index]  # (named: see _object)
 
-    def _boxes(self, objects: list[PlainObject]) -> list[tuple[str, Number, Number, Number, Number]]:
+    def _boxes(self, plain: CompactSample) -> list[tuple[str, Number, Number, Number, Number]]:
         """The standard objects of a compact sample's objects, as label and corners (as
         :meth:`_objects` converts their full form: losses counted, labels noted)."""
         report, labels, base, integer = self.report, self.labels, self.pixel_base, self.integer
-        count_plain_losses(objects, report, HOLDS_OBJECT)
+        count_plain_losses(plain, report, HOLDS_OBJECT)
+        objects = plain.objects
         boxes = []
         polygons = rounded = 0
         for name, x0, y0, x1, y1, ring, _ in objects:

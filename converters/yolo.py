@@ -456,7 +456,7 @@ class Writer:
     def add(self, sample: Sample, tx: Any) -> None:
         """Write one sample's label file (and image) into ``tx``."""
         report = self.report
-        plain = sample.plain()
+        plain = sample.plain(linked=True)
         doc: Any
         doc, objects = detection_objects(sample, report) if plain is None else (plain, [])
         has_objects = bool(objects) if plain is None else bool(plain.objects)
@@ -475,7 +475,7 @@ class Writer:
             w, h = found[:2] if found else (None, None)
         image_name = self.unique.take(basename(sample.source) or "image.jpg", report)
         img_rel, label_rel = _paths(self.layout, split, image_name)
-        out = self._lines(objects, w, h) if plain is None else self._plain_lines(plain.objects, w, h)
+        out = self._lines(objects, w, h) if plain is None else self._plain_lines(plain, w, h)
         report.outputs.append(tx.write_bytes(label_rel, "".join(out).encode("utf-8")))
         if out:
             self.labels.append(label_rel)
@@ -505,11 +505,12 @@ class Writer:
                 out.append(" ".join([str(klass.of(name)), *(fmt % v for v in values)]) + "\n")
         return out
 
-    def _plain_lines(self, objects: list[PlainObject], w: Any, h: Any) -> list[str]:
+    def _plain_lines(self, plain: CompactSample, w: Any, h: Any) -> list[str]:
         """The label lines of a compact sample's objects (as :meth:`_lines` writes their full form)."""
         report, klass = self.report, self.klass
         assert klass is not None
-        count_plain_losses(objects, report)
+        count_plain_losses(plain, report)
+        objects = plain.objects
         out = []
         detect, box_line, fmt = self.task == "detect", self.box_line, self.fmt
         index = {} if klass.indices else klass.index  # (a name not in it, or index labels: klass.of)

@@ -9,8 +9,9 @@ name the field (``"sample id"``, ``"annotation creation_time"``).
 from __future__ import annotations
 
 import operator
+from typing import Any
 
-from mafmt.model import Annotation, PlainObject, Sample, VocDocument, VocObject
+from mafmt.model import Annotation, CompactSample, Sample, VocDocument, VocObject
 from mafmt.report import Report
 
 __all__ = [
@@ -145,17 +146,7 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
     """:func:`count_object_losses` for a list of objects (a sample's), each kind counted once."""
     if not objects:
         return
-    flags = list(map(_FLAGS, objects))
-    for values in dict.fromkeys(flags):  # (a few tuples, again and again, in order; the defaults lose nothing)
-        if values == _FLAG_DEFAULTS:
-            continue
-        n = flags.count(values)
-        for (attr, default), value in zip(OBJECT_FIELDS, values):
-            if value is not None and value != default and attr not in holds:
-                if attr in _OBJECT_METADATA:
-                    report.note_metadata(f"object {attr}", n)
-                else:
-                    report.lose(f"{attr}->dropped", n)
+    _count_flags(list(map(_FLAGS, objects)), report, holds)
     keys: dict[str, int] = {}
     properties = parts = 0
     for obj in objects:
@@ -177,13 +168,36 @@ def count_objects_losses(objects: list[VocObject], report: Report, holds: frozen
         report.lose("part->dropped", parts)
 
 
+def _count_flags(flags: list[tuple[Any, ...]], report: Report, holds: frozenset[str]) -> None:
+    """Count the objects' values of :data:`OBJECT_FIELDS` (the first ones: a compact sample's
+    :data:`~mafmt.model.Flags`) that are set, not their default, and not held."""
+    for values in dict.fromkeys(flags):  # (a few tuples, again and again, in order; the defaults lose nothing)
+        if values == _FLAG_DEFAULTS[:len(values)]:
+            continue
+        n = flags.count(values)
+        for (attr, default), value in zip(OBJECT_FIELDS, values):
+            if value is not None and value != default and attr not in holds:
+                if attr in _OBJECT_METADATA:
+                    report.note_metadata(f"object {attr}", n)
+                else:
+                    report.lose(f"{attr}->dropped", n)
+
+
 _KEYS_OF = operator.itemgetter(6)
 
 
-def count_plain_losses(objects: list[PlainObject], report: Report, holds: frozenset[str] = frozenset()) -> None:
-    """:func:`count_objects_losses` for the objects of a compact sample (of which only their
-    extra keys can be lost), each kind counted once."""
-    if not objects or "extra" in holds:
+def count_plain_losses(sample: CompactSample, report: Report, holds: frozenset[str] = frozenset()) -> None:
+    """:func:`count_objects_losses` for the objects of a compact sample (their extra keys and
+    their VOC flags can be lost), and :func:`count_annotation_losses` for the detection they
+    came from (:attr:`~mafmt.model.CompactSample.annotation`), each kind counted once."""
+    if sample.annotation is not None:
+        count_annotation_losses(sample.annotation, report)
+    objects = sample.objects
+    if not objects:
+        return
+    if sample.flags is not None:
+        _count_flags(sample.flags, report, holds)
+    if "extra" in holds:
         return
     keys = list(map(_KEYS_OF, objects))
     for names in dict.fromkeys(keys):  # (a few tuples of key names, the same ones again and again, in order)

@@ -26,7 +26,7 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from mafmt.errors import FormatError, StorageError
 
@@ -41,6 +41,7 @@ __all__ = [
     "Dashed",
     "Detection",
     "Entity",
+    "Flags",
     "Line",
     "Mask",
     "MultiPolygon",
@@ -59,6 +60,7 @@ __all__ = [
     "VocObject",
     "VocSource",
     "image_detection",
+    "linked_view",
     "set_document_reader",
     "shape_from_feature",
 ]
@@ -456,17 +458,25 @@ class VocDocument:
         return new
 
 
+_T = TypeVar("_T")
+
 # --------------------------------------------------------------------------- manifest
 
 #: reads one VOC file (path or URI) for :meth:`Detection.load`; :mod:`mafmt.voc` sets it on import,
 #: so the model never imports the VOC module (which imports the model)
 _document_reader: Callable[[str], VocDocument] | None = None
+#: reads one VOC file in compact form for :meth:`Sample.plain` (``linked``): the document
+#: without its objects, their :data:`PlainObject` records and their flags (see
+#: :attr:`CompactSample.flags`), or the whole document when it is not plain
+_records_reader: Callable[[str], tuple[VocDocument, list[PlainObject], list[Flags]] | VocDocument] | None = None
 
 
-def set_document_reader(reader: Callable[[str], VocDocument]) -> None:
-    """Install the function :meth:`Detection.load` reads VOC files with."""
-    global _document_reader
-    _document_reader = reader
+def set_document_reader(reader: Callable[[str], VocDocument],
+                        records: Callable[[str], tuple[VocDocument, list[PlainObject], list[Flags]] | VocDocument]
+                        | None = None) -> None:
+    """Install the functions :meth:`Detection.load` (and :meth:`Sample.plain`) read VOC files with."""
+    global _document_reader, _records_reader
+    _document_reader, _records_reader = reader, records
 
 
 @dataclass(slots=True, kw_only=True)
@@ -531,17 +541,22 @@ class Detection(Annotation):
                 manifest line that referenced it.
         """
         if self.document is None:
-            where = self.origin or Origin(None)
-            loc = self.location()
-            if loc is None:
-                raise FormatError("detection annotation has no annotation-loc", file=where.file, line=where.line)
             if _document_reader is None:
+                where = self.origin or Origin(None)
                 raise FormatError("no VOC reader is loaded (import mafmt.voc)", file=where.file, line=where.line)
-            try:
-                self.document = _document_reader(loc)
-            except (FormatError, StorageError) as exc:
-                raise FormatError(f"annotation-loc {self.annotation_loc!r}: {exc}", file=where.file, line=where.line) from exc
+            self.document = self.read(_document_reader)
         return self.document
+
+    def read(self, reader: Callable[[str], _T]) -> _T:
+        """``reader(location)``, its errors named as :meth:`load` names them (with the manifest line)."""
+        where = self.origin or Origin(None)
+        loc = self.location()
+        if loc is None:
+            raise FormatError("detection annotation has no annotation-loc", file=where.file, line=where.line)
+        try:
+            return reader(loc)
+        except (FormatError, StorageError) as exc:
+            raise FormatError(f"annotation-loc {self.annotation_loc!r}: {exc}", file=where.file, line=where.line) from exc
 
     @property
     def objects(self) -> list[VocObject]:
@@ -634,9 +649,15 @@ class Sample:
     wire: dict[str, Any] = field(default_factory=_wire, compare=False, repr=False)
     origin: Origin | None = field(default=None, compare=False, repr=False)
 
-    def plain(self) -> CompactSample | None:
-        """The sample in compact form, when it is one (:class:`CompactSample`), else None."""
-        return None
+    def plain(self, *, linked: bool = False) -> CompactSample | None:
+        """The sample in compact form, when it is one (:class:`CompactSample`), else None.
+
+        ``linked``: the caller writes an image's size and its objects' labels, shapes and VOC
+        flags only (COCO, YOLO), and also takes a sample whose one annotation is a detection
+        linked to a VOC file not read yet: the file is read now, a plain document gives a
+        compact view of the sample (:func:`linked_view`), any other becomes the detection's
+        document (so that the general path does not read it again)."""
+        return linked_view(self) if linked else None
 
     def usage_upper(self) -> str | None:
         """``usage`` in the documented upper-case spelling."""
@@ -649,6 +670,9 @@ class Sample:
             return self.source[len("content://"):]
         return None
 
+
+#: VOC's standard flags of an object in a compact sample: pose, truncated, occluded, difficult
+Flags = tuple["str | None", "int | None", "int | None", "int | None"]
 
 #: one object of a :class:`CompactSample`: label, box ``(xmin, ymin, xmax, ymax)``, for a
 #: polygon its ring in COCO's flat form ``[x1, y1, x2, y2, ...]`` (the box is then the ring's
@@ -676,7 +700,7 @@ class CompactSample(Sample):
     :func:`image_detection` of the objects; ``filename`` and ``depth`` are its document's.
     """
 
-    __slots__ = ("_build", "depth", "filename", "height", "objects", "values", "width")
+    __slots__ = ("_build", "annotation", "depth", "filename", "flags", "height", "objects", "values", "width")
     filename: str | None
     width: int | None
     height: int | None
@@ -685,6 +709,12 @@ class CompactSample(Sample):
     #: where the values of each object's extra keys are (``objects[i]``'s extra is
     #: ``{k: values[i][k] for k in objects[i][6]}``; for COCO the annotation itself)
     values: list[dict[str, Any]]
+    #: each object's VOC flags (``objects[i]``'s are ``flags[i]``; its full form has them and no
+    #: extra keys), or None when its full form has none of them (COCO, YOLO)
+    flags: list[Flags] | None
+    #: the detection the objects are the document of, whose own fields a writer counts (a
+    #: manifest line's: :func:`linked_view`), or None
+    annotation: Detection | None
     _build: Callable[[], list[Annotation]] | None
 
     @classmethod
@@ -696,6 +726,7 @@ class CompactSample(Sample):
         new = cls(source=source, id=id, usage=usage, extra=extra, origin=origin)
         new.filename, new.width, new.height, new.depth, new.objects, new.values, new._build = (
             filename, width, height, depth, objects, values, build)
+        new.flags = new.annotation = None
         return new
 
     def shell(self) -> Detection:
@@ -716,9 +747,11 @@ class CompactSample(Sample):
         self._build = None
         _ANNOTATIONS.__set__(self, value)
 
-    def plain(self) -> CompactSample | None:
-        """This sample while it is still in compact form (nobody took its annotations), else None."""
-        return self if self._build is not None else None
+    def plain(self, *, linked: bool = False) -> CompactSample | None:
+        """This sample while it is still in compact form (nobody took its annotations), else
+        None; a view with VOC flags only for a caller that writes them (``linked``, see
+        :meth:`Sample.plain`)."""
+        return self if self._build is not None and (linked or self.flags is None) else None
 
     def full(self) -> Sample:
         """The same sample as a :class:`Sample`."""
@@ -735,3 +768,37 @@ class CompactSample(Sample):
 
 def _itself(sample: Sample) -> Sample:
     return sample
+
+
+#: the fields of a sample besides its annotations and those :meth:`CompactSample.of` takes
+_OTHER_FIELDS = tuple(name for name in Sample.__dataclass_fields__
+                      if name not in ("source", "annotations", "usage", "id", "extra", "origin"))
+_NO_VALUES: dict[str, Any] = {}
+
+
+def linked_view(sample: Sample) -> CompactSample | None:
+    """A compact view of ``sample`` when its one annotation is a detection linked to a VOC file
+    not read yet and that file is plain (read now); its objects have their :attr:`~CompactSample.flags`,
+    its :attr:`~CompactSample.annotation` is the detection, its annotations are the sample's
+    (the file read again when they are asked for). Any other file read becomes the detection's
+    document; None then, and for any other sample."""
+    if _records_reader is None:
+        return None
+    anns = sample.annotations
+    if len(anns) != 1:
+        return None
+    ann = anns[0]
+    if type(ann) is not Detection or ann.document is not None or not ann.annotation_loc:
+        return None
+    found = ann.read(_records_reader)
+    if type(found) is VocDocument:
+        ann.document = found
+        return None
+    head, objects, flags = found  # type: ignore[misc]
+    view = CompactSample.of(sample.source, sample.id, sample.usage, sample.extra, head.filename, head.width,
+                            head.height, objects, [_NO_VALUES] * len(objects), lambda: sample.annotations,
+                            head.depth, sample.origin)
+    for name in _OTHER_FIELDS:
+        setattr(view, name, getattr(sample, name))
+    view.flags, view.annotation = flags, ann
+    return view

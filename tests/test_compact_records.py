@@ -18,8 +18,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from test_voc_text_lane import document as voc_document
 
 import mafmt
 from mafmt import lanes
@@ -144,7 +145,8 @@ def run(src: Path, dst: Path, src_fmt: str, fmt: str, options: dict[str, Any]) -
 def three_ways(tmp: Path, src: Path, src_fmt: str, fmt: str, options: dict[str, Any]) -> list[tuple[Any, ...]]:
     """``src`` converted with the compact records, with their full form, and with the lanes off."""
     results = [run(src, tmp / "compact", src_fmt, fmt, options)]
-    with mock.patch.object(CompactSample, "plain", lambda self: None):
+    with mock.patch.object(CompactSample, "plain", lambda self, **_: None), \
+            mock.patch.object(Sample, "plain", lambda self, **_: None):
         results.append(run(src, tmp / "full", src_fmt, fmt, options))
     with mock.patch.object(lanes, "PLAIN", False):
         results.append(run(src, tmp / "general", src_fmt, fmt, options))
@@ -209,6 +211,102 @@ def test_compact_yolo_samples_write_what_the_full_model_writes(tmp_path_factory:
         assert compact == general
 
     check()
+
+
+@st.composite
+def plain_voc(draw: Any) -> bytes:
+    """A ModelArts VOC file of plain objects: boxes and polygons, every VOC flag there or not."""
+    coordinate = st.sampled_from(["0", "3", "12", "4.5", "7.25", "-1", "600", "2.0"])
+    objects = []
+    for _ in range(draw(st.integers(0, 4))):
+        parts = [f"<name>{draw(st.sampled_from(['cat', 'dog', ' a b ']))}</name>"]
+        for tag, values in (("pose", ["Unspecified", "Left", " "]), ("truncated", ["0", "1"]), ("occluded", ["0", "1"]),
+                            ("difficult", ["0", "1", "0"])):
+            if draw(st.sampled_from([True, True, False])):
+                parts.append(f"<{tag}>{draw(st.sampled_from(values))}</{tag}>")
+        if draw(st.booleans()):
+            parts.append("<bndbox>" + "".join(f"<{k}>{draw(coordinate)}</{k}>" for k in ("xmin", "ymin", "xmax", "ymax"))
+                         + "</bndbox>")
+        else:
+            parts.append("<polygon>" + "".join(f"<x{i}>{draw(coordinate)}</x{i}><y{i}>{draw(coordinate)}</y{i}>"
+                                               for i in range(1, draw(st.integers(3, 5)) + 1)) + "</polygon>")
+        objects.append("<object>\n" + "\n".join(parts) + "\n</object>")
+    width, height = draw(st.sampled_from([(640, 480), (13, 7), (0, 5)]))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<annotation><folder>NA</folder><filename>x.jpg</filename>'
+            f"<source><database>Unknown</database></source><size><width>{width}</width><height>{height}</height>"
+            "<depth>3</depth></size><segmented>0</segmented>\n" + "\n".join(objects) + "\n</annotation>").encode()
+
+
+@st.composite
+def linked_manifest(draw: Any) -> dict[str, bytes]:
+    """A manifest whose lines link VOC files (mostly :func:`plain_voc`, else
+    :func:`test_voc_text_lane.document`: plain ones with every number spelling, others the
+    lane leaves to the tree, malformed ones),
+    with the annotation's and the sample's own fields (kept, metadata, lost), sometimes a
+    second annotation, a missing file or an inline label."""
+    files: dict[str, bytes] = {}
+    lines = []
+    for i in range(1, draw(st.integers(1, 4)) + 1):
+        files[f"Annotations/{i}.xml"] = draw(st.one_of(plain_voc(), plain_voc(), plain_voc(), voc_document()))
+        ann: dict[str, Any] = {"type": "modelarts/object_detection", "annotation-loc": f"./Annotations/{i}.xml",
+                               "annotation-format": "PASCAL VOC"}
+        ann.update(draw(st.sampled_from([{}, {}, {"annotated-by": "human", "creation-time": "2024-03-01 10:00:00"},
+                                         {"confidence": 0.5}, {"hard": True}])))
+        line: dict[str, Any] = {"source": f"./images/{i}.jpg", "annotation": [ann]}
+        line.update(draw(st.sampled_from([{}, {"usage": "TRAIN"}, {"usage": "eval", "id": f"s{i}"}, {"hard": "true"},
+                                          {"inference-loc": "./x.txt"}])))
+        extra = draw(st.sampled_from([""] * 6 + ["label", "two", "missing"]))
+        if extra == "label":
+            line["annotation"].append({"type": "modelarts/image_classification", "name": "cat"})
+        elif extra == "two":
+            line["annotation"].append(dict(ann))
+        elif extra == "missing":
+            ann["annotation-loc"] = "./Annotations/none.xml"
+        lines.append(json.dumps(line))
+    files["train.manifest"] = "\n".join(lines).encode()
+    return files
+
+
+LINKED_TARGETS = [t for t in TARGETS if t[0] in ("coco", "yolo")] + [("voc", {}), ("manifest", {})]
+
+
+@pytest.mark.parametrize(("fmt", "options"), LINKED_TARGETS, ids=[f"{f}-{'-'.join(map(str, o))}" for f, o in LINKED_TARGETS])
+def test_compact_views_of_linked_voc_files_write_what_the_full_model_writes(
+        tmp_path_factory: pytest.TempPathFactory, fmt: str, options: dict[str, Any]) -> None:
+    @settings(max_examples=40, deadline=None)
+    @given(linked_manifest())
+    def check(files: dict[str, bytes]) -> None:
+        tmp = tmp_path_factory.mktemp("m")
+        for name, data in files.items():
+            (tmp / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "in" / name).write_bytes(data)
+        compact, full, general = three_ways(tmp, tmp / "in" / "train.manifest", "manifest", fmt, options)
+        event("an error" if compact[0] == "error" else "written")
+        assert compact == full
+        assert compact == general
+
+    check()
+
+
+def test_a_linked_plain_voc_file_gives_a_compact_view(tmp_path: Path) -> None:
+    (tmp_path / "a.xml").write_text(
+        "<annotation><folder>F</folder><filename>a.jpg</filename><size><width>9</width><height>8</height></size>"
+        "<segmented>0</segmented><object><name>cat</name><pose>Left</pose><truncated>1</truncated>"
+        "<bndbox><xmin>1</xmin><ymin>2.5</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>")
+    (tmp_path / "b.xml").write_text("<annotation><object><name>cat</name></object></annotation>")
+    (tmp_path / "m.manifest").write_text(
+        '{"source": "a.jpg", "annotation": [{"type": "modelarts/object_detection", "annotation-loc": "a.xml"}]}\n'
+        '{"source": "b.jpg", "annotation": [{"type": "modelarts/object_detection", "annotation-loc": "b.xml"}]}\n')
+    first, second = mafmt.read(tmp_path / "m.manifest")
+    assert first.plain() is None  # (only a caller that writes VOC flags takes them)
+    view = first.plain(linked=True)
+    assert view is not None and view.plain(linked=True) is view and view.plain() is None
+    assert (view.width, view.height, view.objects, view.flags) == (9, 8, [("cat", 1, 2.5, 3, 4, None, ())],
+                                                                   [("Left", 1, None, None)])
+    assert view.annotation is first.annotations[0] and first.annotations[0].document is None  # (not kept)
+    assert view.annotations[0].load().objects[0].truncated == 1  # its full form: the file read again
+    assert second.plain(linked=True) is None
+    assert second.annotations[0].document is not None  # (read once: the general path takes it as it is)
 
 
 def read_all(doc: dict[str, Any], tmp: Path) -> list[Sample]:

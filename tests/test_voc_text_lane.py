@@ -253,3 +253,41 @@ def test_one_oddity_at_a_time(old: str, new: str, rules: str) -> None:
     if found is not None:
         assert view(*found) == tree_result(data, rules)
         assert parse._plain_document(parse.parse_tree(data, "f.xml"), parse._Ctx("f.xml", rules)) is not None
+
+
+def compact_of(obj: Any) -> tuple[Any, ...]:
+    """The record :func:`parse.plain_text_records` gives for an object of the lane's document."""
+    shape = obj.shape
+    if type(shape) is parse.BndBox:
+        return (obj.name, shape.xmin, shape.ymin, shape.xmax, shape.ymax, None, ())
+    return (obj.name, *shape.bbox(), [c for p in shape.points for c in p], ())
+
+
+@SETTINGS
+@given(document(), st.sampled_from(parse.RULES))
+def test_the_compact_records_are_the_lanes_document(data: bytes, rules: str) -> None:
+    full = parse.plain_text_document(data, "f.xml", rules)
+    found = parse.plain_text_records(data, "f.xml", rules)
+    assert (found is None) == (full is None)
+    if full is not None and found is not None:
+        doc, issues = full
+        head, records, flags, found_issues = found
+        assert [(str(i), i.severity, i.line, i.path) for i in found_issues] == \
+            [(str(i), i.severity, i.line, i.path) for i in issues]
+        shell = doc.copy()
+        shell.objects, shell.origin = [], None
+        assert (head, repr(head), head.wire, head.origin) == (shell, repr(shell), shell.wire, None)
+        assert repr(records) == repr([compact_of(o) for o in doc.objects])  # (repr: 1 is not 1.0)
+        assert flags == [(o.pose, o.truncated, o.occluded, o.difficult) for o in doc.objects]
+
+
+@pytest.mark.parametrize("odd", ["abc", "1e3", "", ".5"])
+def test_a_polygon_point_that_is_no_coordinate_takes_the_tree(odd: str) -> None:
+    points = f"<x1>1</x1><y1>1</y1><x2>5</x2><y2>1</y2><x3>5</x3><y3>5</y3><x4>{odd}</x4><y4>{odd}</y4>"
+    data = ("<annotation><folder>F</folder><filename>a.jpg</filename><size><width>9</width><height>9</height>"
+            "</size><segmented>0</segmented><object><name>cat</name><difficult>0</difficult><polygon>"
+            f"{points}</polygon></object></annotation>").encode()
+    assert parse.plain_text_document(data, "f.xml") is None  # (never a triangle without its fourth point)
+    assert parse.plain_text_records(data, "f.xml") is None
+    if odd == ".5":  # (a number the lane leaves to the tree, which reads it)
+        assert parse.parse_bytes(data, "f.xml")[0].objects[0].shape.points[3] == (0.5, 0.5)

@@ -23,9 +23,11 @@ from mafmt.model import (
     SHAPE_KINDS,
     CompactSample,
     Detection,
+    Flags,
     Mask,
     MultiPolygon,
     Origin,
+    PlainObject,
     Sample,
     VocDocument,
     VocObject,
@@ -34,7 +36,7 @@ from mafmt.model import (
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Transaction
-from mafmt.voc.parse import RULES, parse_bytes, safe_parser
+from mafmt.voc.parse import RULES, parse_bytes, parse_root, parse_tree, plain_text_records, safe_parser
 from mafmt.voc.serialize import (
     XML_DECLARATION,
     document_to_bytes,
@@ -55,6 +57,7 @@ __all__ = [
     "parse_bytes",
     "read",
     "read_document",
+    "read_records",
     "safe_parser",
     "sample_documents",
     "standard_boxes_to_bytes",
@@ -84,6 +87,17 @@ def read_document(uri: str, *, report: Report | None = None, strict: bool = Fals
         for issue in issues:
             report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0], issue)
     return doc
+
+
+def read_records(uri: str) -> tuple[VocDocument, list[PlainObject], list[Flags]] | VocDocument:
+    """One VOC file read once: :func:`~mafmt.voc.parse.plain_text_records` of a plain one (the
+    document without its objects, their records and flags), else the document
+    :func:`read_document` gives (its issues, as there without a report, not kept)."""
+    data = storage.read_bytes(uri, limit=limits.MAX_XML_BYTES)
+    found = plain_text_records(data, uri)
+    if found is None:
+        return parse_root(parse_tree(data, uri), uri)[0]  # (parse_bytes, less its text lane, which said no)
+    return found[0], found[1], found[2]
 
 
 def validate_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts") -> list[FormatError]:
@@ -327,7 +341,7 @@ def _sniff(path: str) -> bool:
     return head.startswith(b"<") and b"<annotation" in head
 
 
-set_document_reader(read_document)
+set_document_reader(read_document, read_records)
 
 FORMAT = Format(
     name="voc",

@@ -35,10 +35,12 @@ from mafmt.model import (
     SHAPE_KINDS,
     BndBox,
     Circle,
+    Flags,
     Mask,
     MultiPolygon,
     Number,
     Origin,
+    PlainObject,
     Point,
     Polygon,
     Shape,
@@ -47,7 +49,8 @@ from mafmt.model import (
     VocSource,
 )
 
-__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "plain_text_document", "safe_parser"]
+__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "plain_text_document", "plain_text_records",
+           "safe_parser"]
 
 #: the rule sets of :func:`parse_bytes`
 RULES = ("modelarts", "devkit")
@@ -549,7 +552,7 @@ _SIZE_ITEM = re.compile(rb"<(width|height|depth)>([^<]*)</(width|height|depth)>"
 _SOURCE = re.compile(rb"<source>((?:\s*<(?:database|annotation|image)>[^<]*</(?:database|annotation|image)>)*)"
                      rb"\s*</source>")
 _SOURCE_ITEM = re.compile(rb"<(database|annotation|image)>([^<]*)</(database|annotation|image)>")
-_S = rb"\s*([^<]*?)\s*"  # a text, stripped
+_S = rb"([^<]*)"  # a text (stripped by the reader: a lazy pattern that strips it costs the lane 10 %)
 _I = rb"\s*([+-]?[0-9]+)\s*"  # an integer
 _N = rb"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*"  # a coordinate in the forms writers give (others: the tree)
 #: a plain object in the order standard writers give its elements (any other order: the tree)
@@ -561,7 +564,7 @@ _OBJECT = re.compile(
     rb"(?:\s*<difficult>" + _I + rb"</difficult>)?"
     rb"\s*(?:<bndbox>\s*<xmin>" + _N + rb"</xmin>\s*<ymin>" + _N + rb"</ymin>\s*<xmax>" + _N + rb"</xmax>"
     rb"\s*<ymax>" + _N + rb"</ymax>\s*</bndbox>"
-    rb"|<polygon>((?:\s*<[xy][0-9]+>" + _N.replace(b"(", b"(?:", 1) + rb"</[xy][0-9]+>)*)\s*</polygon>)"
+    rb"|<polygon>((?:\s*<[xy][0-9]+>[^<]*</[xy][0-9]+>)*)\s*</polygon>)"  # (its points: _text_values)
     rb"\s*</object>")
 _POINT = re.compile(rb"<([xy])([0-9]+)>" + _N + rb"</([xy][0-9]+)>")
 #: a point as standard writers give it: ``<xK>`` then ``<yK>``
@@ -581,6 +584,75 @@ def plain_text_document(data: bytes, name: str | None = None,
     occluded, difficult, then its box or polygon; every value is checked as the tree's quick
     pass checks it. The tests compare the two on generated documents. None for every document
     when the lanes are off (:data:`mafmt.lanes.PLAIN`)."""
+    found = _text_matches(data)
+    if found is None:
+        return None
+    doc, matches = found
+    ctx = _Ctx(name, rules)
+    line, counted = 1, 0
+    objects = doc.objects
+    try:
+        for n, m in enumerate(matches, 1):
+            pos = m.start()
+            line += data.count(b"\n", counted, pos)
+            counted = pos
+            objects.append(_text_object(m, n, line, ctx))
+    except _NotPlain:
+        return None
+    doc.origin = Origin(name, None)
+    return doc, ctx.finish()
+
+
+def plain_text_records(data: bytes, name: str | None = None, rules: str = "modelarts") -> tuple[
+        VocDocument, list[PlainObject], list[Flags], list[FormatError]] | None:
+    """:func:`plain_text_document`'s answer in compact form, for the same documents: the
+    document without its objects (``origin`` unset), each object as a
+    :data:`~mafmt.model.PlainObject` (no extra keys; a polygon's box is its ring's extent) and
+    its :data:`~mafmt.model.Flags`, and the issues."""
+    found = _text_matches(data)
+    if found is None:
+        return None
+    doc, matches = found
+    ctx = _Ctx(name, rules)
+    records: list[PlainObject] = []
+    flags: list[Flags] = []
+    known = _FLAGS_READ
+    try:
+        for n, m in enumerate(matches, 1):
+            label, pose, truncated, occluded, difficult, xmin, ymin, xmax, ymax, points = m.groups()
+            label = label.strip()
+            if not label:
+                raise _NotPlain
+            if points is None:
+                x0, y0, x1, y1 = _corners_bytes(xmin, ymin, xmax, ymax)
+                records.append((label.decode(), x0, y0, x1, y1, None, ()))
+            else:
+                ring = _text_ring(points)
+                xs, ys = ring[0::2], ring[1::2]
+                records.append((label.decode(), min(xs), min(ys), max(xs), max(ys), ring, ()))
+            raw = (pose, truncated, occluded, difficult)
+            flag = known.get(raw)
+            if flag is None:
+                flag = (pose.strip().decode() if pose is not None else None, _int_bytes(truncated), _int_bytes(occluded),
+                        _int_bytes(difficult))
+                if len(known) < 256:
+                    known[raw] = flag
+            flags.append(flag)
+            if difficult is None:
+                ctx.required_at(data.count(b"\n", 0, m.start()) + 1, f"/annotation/object[{n}]/difficult",
+                                "<difficult> is missing")
+    except _NotPlain:
+        return None
+    return doc, records, flags, ctx.finish()
+
+
+#: the flags of the few spellings datasets have, by their bytes (a short, bounded cache)
+_FLAGS_READ: dict[tuple[bytes | None, ...], Flags] = {}
+
+
+def _text_matches(data: bytes) -> tuple[VocDocument, list[Any]] | None:
+    """The document of a plain text without its objects, and the match of each object; None
+    for a document that is not plain (see :func:`plain_text_document`)."""
     if not lanes.PLAIN or len(data) > limits.MAX_XML_BYTES:
         return None  # (lanes off; a document over the limit is refused by the tree)
     if data.translate(None, _TEXT_LANE_BYTES) or b"]]>" in data:  # ("]]>" is not allowed in text)
@@ -594,43 +666,40 @@ def plain_text_document(data: bytes, name: str | None = None,
     m = _ROOT_OPEN.match(data, pos)
     if m is None:
         return None
-    pos, line, counted = m.end(), 1, 0
+    pos = m.end()
     stop = data.rfind(b"</annotation>")
     if stop < pos or data[stop + len(b"</annotation>"):].strip():
         return None
     doc = VocDocument()
     seen: set[bytes] = set()
-    ctx = _Ctx(name, rules)
-    try:
-        while True:
-            pos = _SPACE.match(data, pos, stop).end()  # type: ignore[union-attr]  # (\s* always matches)
-            if pos >= stop:
-                break
-            if data.startswith(b"<object>", pos):
-                m = _OBJECT.match(data, pos, stop)
-                if m is None:
-                    return None
-                line += data.count(b"\n", counted, pos)
-                counted = pos
-                doc.objects.append(_text_object(m, len(doc.objects) + 1, line, ctx))
-            else:
-                m = _ROOT_FIELD.match(data, pos, stop) or _SIZE.match(data, pos, stop) or \
-                    _SOURCE.match(data, pos, stop)
-                if m is None:
-                    return None
-                tag = data[pos + 1:data.index(b">", pos)]
-                if tag in seen:
-                    return None
-                seen.add(tag)
+    matches = []
+    space, match_object = _SPACE.match, _OBJECT.match
+    while True:
+        pos = space(data, pos, stop).end()  # type: ignore[union-attr]  # (\s* always matches)
+        if pos >= stop:
+            break
+        if data.startswith(b"<object>", pos):
+            m = match_object(data, pos, stop)
+            if m is None:
+                return None
+            matches.append(m)
+        else:
+            m = _ROOT_FIELD.match(data, pos, stop) or _SIZE.match(data, pos, stop) or _SOURCE.match(data, pos, stop)
+            if m is None:
+                return None
+            tag = data[pos + 1:data.index(b">", pos)]
+            if tag in seen:
+                return None
+            seen.add(tag)
+            try:
                 if not _text_field(doc, tag, m):
                     return None
-            pos = m.end()
-    except _NotPlain:
-        return None
+            except _NotPlain:
+                return None
+        pos = m.end()
     if not doc.folder or not doc.filename or doc.width is None or doc.height is None or doc.segmented is None:
         return None
-    doc.origin = Origin(name, None)
-    return doc, ctx.finish()
+    return doc, matches
 
 
 def _text_field(doc: VocDocument, tag: bytes, m: Any) -> bool:
@@ -664,13 +733,14 @@ def _text_field(doc: VocDocument, tag: bytes, m: Any) -> bool:
 
 def _text_object(m: Any, n: int, line: int, ctx: _Ctx) -> VocObject:
     name, pose, truncated, occluded, difficult, xmin, ymin, xmax, ymax, points = m.groups()
+    name = name.strip()
     if not name:
         raise _NotPlain
     path = f"/annotation/object[{n}]"
-    shape = _box_bytes(xmin, ymin, xmax, ymax) if points is None else _text_polygon(points)
+    shape = BndBox(*_corners_bytes(xmin, ymin, xmax, ymax)) if points is None else _polygon_of(_text_values(points))
     if difficult is None:
         ctx.required_at(line, f"{path}/difficult", "<difficult> is missing")
-    return VocObject.plain(name.decode(), shape, pose.decode() if pose is not None else None,
+    return VocObject.plain(name.decode(), shape, pose.strip().decode() if pose is not None else None,
                            _int_bytes(truncated), _int_bytes(occluded), _int_bytes(difficult),
                            origin=Origin(ctx.name, line, path))
 
@@ -684,8 +754,8 @@ def _int_bytes(raw: bytes | None) -> int | None:
     return int(raw)
 
 
-def _box_bytes(xmin: bytes, ymin: bytes, xmax: bytes, ymax: bytes) -> BndBox:
-    """The box of four coordinates as :data:`_N` took them, each read as :func:`_coord_bytes`
+def _corners_bytes(xmin: bytes, ymin: bytes, xmax: bytes, ymax: bytes) -> tuple[Number, Number, Number, Number]:
+    """The corners of four coordinates as :data:`_N` took them, each read as :func:`_coord_bytes`
     reads it: in one JSON decode (JSON reads ``358`` as an int and ``58.89`` as a float, as
     Python does), else one by one (leading zeros, numbers past 64 bits). (The checks of a
     polygon's run of numbers, written for four: the shared form cost the lane 7-8 % CPU.)"""
@@ -700,8 +770,8 @@ def _box_bytes(xmin: bytes, ymin: bytes, xmax: bytes, ymax: bytes) -> BndBox:
             if not (-bound <= x0 <= bound and -bound <= y0 <= bound and -bound <= x1 <= bound
                     and -bound <= y1 <= bound):
                 raise _NotPlain
-            return BndBox(x0, y0, x1, y1)
-    return BndBox(_coord_bytes(xmin), _coord_bytes(ymin), _coord_bytes(xmax), _coord_bytes(ymax))
+            return x0, y0, x1, y1
+    return _coord_bytes(xmin), _coord_bytes(ymin), _coord_bytes(xmax), _coord_bytes(ymax)
 
 
 def _coord_bytes(raw: bytes) -> Number:
@@ -716,13 +786,34 @@ def _coord_bytes(raw: bytes) -> Number:
 
 def _points_polygon(xs: dict[str, Number], ys: dict[str, Number]) -> Polygon:
     """The polygon of points ``1..n`` (at least 3, each with both coordinates)."""
+    return _polygon_of(_point_values(xs, ys))
+
+
+def _point_values(xs: dict[str, Number], ys: dict[str, Number]) -> list[Number]:
+    """The coordinates of points ``1..n`` (at least 3, each with both), the x's then the y's."""
     n = len(xs)
     if n < 3 or len(ys) != n:
         raise _NotPlain
+    keys = [str(i) for i in range(1, n + 1)]
     try:
-        return Polygon(tuple((xs[str(i)], ys[str(i)]) for i in range(1, n + 1)))
+        return [xs[k] for k in keys] + [ys[k] for k in keys]
     except KeyError:
         raise _NotPlain from None
+
+
+def _polygon_of(values: list[Number]) -> Polygon:
+    """The polygon of coordinates given as the x's then the y's."""
+    n = len(values) // 2
+    return Polygon(tuple(zip(values[:n], values[n:], strict=True)))
+
+
+def _text_ring(body: bytes) -> list[Number]:
+    """The points of a plain ``<polygon>`` as a flat ring ``[x1, y1, x2, y2, ...]``."""
+    values = _text_values(body)
+    n = len(values) // 2
+    ring = values[:]
+    ring[0::2], ring[1::2] = values[:n], values[n:]
+    return ring
 
 
 def _ordinals(n: int) -> list[bytes]:
@@ -730,9 +821,10 @@ def _ordinals(n: int) -> list[bytes]:
     return _ORDINALS[:n] if n <= len(_ORDINALS) else [b"%d" % i for i in range(1, n + 1)]
 
 
-def _text_polygon(body: bytes) -> Polygon:
-    """The polygon of a plain ``<polygon>``'s points: in one pass when they come as standard
-    writers give them (``x1 y1 x2 y2 ...``, every element in a pair), else point by point."""
+def _text_values(body: bytes) -> list[Number]:
+    """The coordinates of a plain ``<polygon>``'s points, the x's then the y's: in one pass when
+    they come as standard writers give them (``x1 y1 x2 y2 ...``, every element in a pair),
+    else point by point."""
     pairs = _PAIR.findall(body)
     n = len(pairs)
     if n >= 3 and body.count(b"<") == 4 * n:
@@ -741,10 +833,10 @@ def _text_polygon(body: bytes) -> Polygon:
             raws = xs + ys
             if max(map(len, raws)) > limits.MAX_NUMBER_CHARS:
                 raise _NotPlain
-            values = _numbers(raws) if b"." in body else list(map(int, raws))
+            values: list[Number] = _numbers(raws) if b"." in body else list(map(int, raws))
             if max(map(abs, values)) > limits.MAX_COORDINATE:
                 raise _NotPlain
-            return Polygon(tuple(zip(values[:n], values[n:], strict=True)))
+            return values
     return _points_one_by_one(body)
 
 
@@ -755,10 +847,13 @@ def _numbers(raws: tuple[bytes, ...]) -> list[Number]:
     return values if values is not None else [float(r) if b"." in r else int(r) for r in raws]
 
 
-def _points_one_by_one(body: bytes) -> Polygon:
+def _points_one_by_one(body: bytes) -> list[Number]:
     xs: dict[str, Number] = {}
     ys: dict[str, Number] = {}
-    for axis, index, raw, close in _POINT.findall(body):
+    points = _POINT.findall(body)
+    if 2 * len(points) != body.count(b"<"):  # (an element whose text is not a coordinate)
+        raise _NotPlain
+    for axis, index, raw, close in points:
         if close != axis + index:
             raise _NotPlain
         into = xs if axis == b"x" else ys
@@ -766,7 +861,7 @@ def _points_one_by_one(body: bytes) -> Polygon:
         if key[0] == "0" or key in into:
             raise _NotPlain
         into[key] = _coord_bytes(raw)
-    return _points_polygon(xs, ys)
+    return _point_values(xs, ys)
 
 
 def _doctype_line(data: bytes) -> int:
