@@ -117,20 +117,24 @@ def document(draw: Any) -> bytes:
     clean = draw(st.sampled_from([True, True, False]))
     integer, number, text = _pools(clean)
     count = st.sampled_from([1] * 40 + [0, 2] if clean else [1, 1, 1, 0, 2])  # (how often a field is there)
-    fields = []
+    by_tag: dict[str, list[str]] = {}
     for tag in ("folder", "filename", "segmented"):
         for _ in range(draw(count)):
             value = draw(st.sampled_from(["0", "1"] * 20 + [" 1 ", "+1", "-0", "2"]) if tag == "segmented" else text)
-            fields.append(element(tag, value, draw(form)))
+            by_tag.setdefault(tag, []).append(element(tag, value, draw(form)))
     for _ in range(draw(count)):
         sp = draw(space)
         items = [element(k, draw(integer), "plain") for k in ("width", "height", "depth")
                  if draw(st.sampled_from([True] * 15 + [False]))]
-        fields.append("<size>" + "".join(sp + i for i in items) + sp + "</size>")
+        by_tag.setdefault("size", []).append("<size>" + "".join(sp + i for i in items) + sp + "</size>")
     for _ in range(draw(st.sampled_from([1, 0, 0, 2]) if not clean else count)):
-        items = [element(k, draw(text), "plain") for k in ("database", "annotation", "image") if draw(st.booleans())]
-        fields.append("<source>" + draw(st.sampled_from(["", "\n"] + ([] if clean else ["junk"]))) + "".join(items) +
-                      "</source>")
+        items = [element(k, draw(text), "plain") for k in ("database", "annotation", "image")
+                 if draw(st.booleans() if not clean or draw(st.booleans()) else st.just(k == "database"))]
+        by_tag.setdefault("source", []).append(
+            "<source>" + draw(st.sampled_from(["", "\n"] + ([] if clean else ["junk"]))) + "".join(items) + "</source>")
+    order = draw(st.sampled_from([("folder", "filename", "segmented", "size", "source"),  # (the standard order
+                                  ("folder", "filename", "source", "size", "segmented")]))  # is the head's lane)
+    fields = [f for tag in order for f in by_tag.get(tag, [])]
     objects = draw(st.lists(voc_object(integer, number, text, count), max_size=3))
     children = fields + objects
     if draw(rarely(4)):
@@ -237,6 +241,9 @@ ODDITIES = [
     ('<?xml version="1.0" encoding="UTF-8"?>', ""), ('<?xml version="1.0" encoding="UTF-8"?>', " "),
     ('version="1.0"', "version='1.0\""), ("<source>", "<source>junk"), ("    </source>", "</source><source></source>"),
     ("<segmented>0</segmented>", "<segmented>0</segmented><folder>x</folder>"),
+    ("<depth>3<", "<depth>2000000000<"), ("<height>375<", "<height>2000000000<"), ("<height>375<", "<height>007<"),
+    ("<width>500<", "<width>" + "0" * limits.MAX_NUMBER_CHARS + "5<"), ("<database>Unknown<", "<database> Unknown <"),
+    ("<segmented>0<", "<segmented> 0 <"), ("<folder>VOC<", "<folder> VOC <"),
     ("    <object>\n        <name>dog", "    <size></size>\n    <object>\n        <name>dog"),
 ]
 
