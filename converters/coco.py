@@ -804,6 +804,8 @@ def write(
                 if cats is None:
                     cats = _start(out, samples, categories, report)
                 plain = sample.plain(linked=True)
+                if plain is not None:  # (a view of a manifest line stands for it: the line is not built)
+                    sample = plain
                 sized = sized_objects(sample, sizes, report) if plain is None else _sized_plain(plain, sizes, report)
                 if sized is None:
                     continue

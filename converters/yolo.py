@@ -457,6 +457,8 @@ class Writer:
         """Write one sample's label file (and image) into ``tx``."""
         report = self.report
         plain = sample.plain(linked=True)
+        if plain is not None:  # (a view of a manifest line stands for it: the line is not built)
+            sample = plain
         doc: Any
         doc, objects = detection_objects(sample, report) if plain is None else (plain, [])
         has_objects = bool(objects) if plain is None else bool(plain.objects)

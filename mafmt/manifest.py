@@ -32,10 +32,13 @@ from mafmt.model import (
     ANNOTATION_CLASSES,
     SHAPE_KINDS,
     Annotation,
+    CompactSample,
     Detection,
     Origin,
     Sample,
     VocDocument,
+    compact_view,
+    read_linked,
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Group, Transaction, check_complete, recover
@@ -453,6 +456,29 @@ class _LineSample(Sample):
             object.__setattr__(self, name, getattr(built, name))
         object.__setattr__(self, "_line", None)
 
+    def plain(self, *, linked: bool = False) -> CompactSample | None:
+        """:meth:`Sample.plain`; the compact view of a line not built yet made from its plain
+        form (the sample is not built unless its file is not plain)."""
+        line = self._line
+        if line is None or not linked:
+            return Sample.plain(self, linked=linked)
+        from mafmt import manifest_plain
+
+        anns = line[0].annotation
+        if not anns or len(anns) != 1 or type(anns[0]) not in manifest_plain.DETECTION_STRUCTS or \
+                not anns[0].annotation_loc:
+            return None  # (what linked_view says of the sample built)
+        ann = _plain_detection(anns[0], line[1], self.origin)
+        found = read_linked(ann)
+        if not isinstance(found, tuple):
+            self.annotations[0].document = found  # type: ignore[attr-defined]  # (the detection, built)
+            return None
+        unset = manifest_plain.UNSET
+        fields = {name: None if value is unset else value
+                  for name in _VIEW_FIELDS for value in (getattr(line[0], name, None),)}
+        fields.update(extra={}, wire={}, origin=self.origin)
+        return compact_view(fields, ann, found, lambda: self.annotations)
+
     def __getattr__(self, name: str) -> Any:  # only for fields not set yet
         line = object.__getattribute__(self, "_line") if name != "_line" else None
         if line is None:
@@ -485,8 +511,20 @@ class _LineSample(Sample):
         return (_restore, (tuple(getattr(self, name) for name in _SAMPLE_ATTRS),))
 
 
+def _plain_detection(ann: Any, base: str | None, origin: Origin | None) -> Detection:
+    """The detection :func:`annotation_from_dict` makes of a plain line's detection (its plain form)."""
+    from mafmt import manifest_plain
+
+    unset = manifest_plain.UNSET
+    detection = Detection(type=type(ann).__struct_config__.tag,
+                          **{k: v for k in manifest_plain.ANNOTATION_ATTRS if (v := getattr(ann, k)) is not unset})
+    detection.base, detection.origin = base, origin
+    return detection
+
+
 _new_sample = object.__new__
 _SAMPLE_ATTRS = tuple(f.name for f in dataclasses.fields(Sample))
+_VIEW_FIELDS = tuple(name for name in _SAMPLE_ATTRS if name not in ("annotations", "extra", "wire", "origin"))
 _COMPARED = tuple(f.name for f in dataclasses.fields(Sample) if f.compare)
 
 

@@ -28,7 +28,8 @@ import msgspec
 from mafmt.line_blocks import DIGITS_TO_ZERO
 from mafmt.model import ANNOTATION_CLASSES, Detection
 
-__all__ = ["BLOCK", "DETECTION_STRUCTS", "Line", "Lines", "decode", "from_object", "rebased", "to_object"]
+__all__ = ["ANNOTATION_ATTRS", "BLOCK", "DETECTION_STRUCTS", "UNSET", "Line", "Lines", "decode", "from_object", "rebased",
+           "to_object"]
 
 #: the keys of a plain line and of its annotations, in the order the writer puts them
 #: (see SAMPLE_FIELDS and ANNOTATION_FIELDS in mafmt.manifest), "type" being the tag
@@ -39,7 +40,9 @@ ANNOTATION_KEYS = ("name", "id", "property", "annotation-loc", "annotation-forma
 #: the JSON types a key takes as it is (any other: a string)
 _TYPES: dict[str, Any] = {"id": str | int, "confidence": int | float, "hard-coefficient": int | float, "hard": bool,
                           "property": dict[str, str | int | float | bool | None]}
-_UNSET = msgspec.UNSET
+_UNSET = UNSET = msgspec.UNSET
+#: the model's names of :data:`ANNOTATION_KEYS` (and of a plain annotation's fields)
+ANNOTATION_ATTRS = tuple(k.replace("-", "_") for k in ANNOTATION_KEYS)
 
 
 def _fields(keys: tuple[str, ...]) -> list[tuple[str, Any, Any]]:

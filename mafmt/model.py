@@ -59,8 +59,10 @@ __all__ = [
     "VocDocument",
     "VocObject",
     "VocSource",
+    "compact_view",
     "image_detection",
     "linked_view",
+    "read_linked",
     "set_document_reader",
     "shape_from_feature",
 ]
@@ -770,35 +772,48 @@ def _itself(sample: Sample) -> Sample:
     return sample
 
 
-#: the fields of a sample besides its annotations and those :meth:`CompactSample.of` takes
-_OTHER_FIELDS = tuple(name for name in Sample.__dataclass_fields__
-                      if name not in ("source", "annotations", "usage", "id", "extra", "origin"))
+#: the fields of a sample besides its annotations, and those of them :meth:`CompactSample.of` does not take
+_VIEW_FIELDS = tuple(name for name in Sample.__dataclass_fields__ if name != "annotations")
+_OTHER_FIELDS = tuple(name for name in _VIEW_FIELDS if name not in ("source", "usage", "id", "extra", "origin"))
 _NO_VALUES: dict[str, Any] = {}
 
 
 def linked_view(sample: Sample) -> CompactSample | None:
     """A compact view of ``sample`` when its one annotation is a detection linked to a VOC file
-    not read yet and that file is plain (read now); its objects have their :attr:`~CompactSample.flags`,
-    its :attr:`~CompactSample.annotation` is the detection, its annotations are the sample's
-    (the file read again when they are asked for). Any other file read becomes the detection's
-    document; None then, and for any other sample."""
-    if _records_reader is None:
-        return None
+    not read yet and that file is plain (read now): :func:`compact_view`, its annotations the
+    sample's (the file read again when they are asked for). Any other file read becomes the
+    detection's document; None then, and for any other sample."""
     anns = sample.annotations
     if len(anns) != 1:
         return None
     ann = anns[0]
     if type(ann) is not Detection or ann.document is not None or not ann.annotation_loc:
         return None
-    found = ann.read(_records_reader)
-    if type(found) is VocDocument:
+    found = read_linked(ann)
+    if not isinstance(found, tuple):
         ann.document = found
         return None
-    head, objects, flags = found  # type: ignore[misc]
-    view = CompactSample.of(sample.source, sample.id, sample.usage, sample.extra, head.filename, head.width,
-                            head.height, objects, [_NO_VALUES] * len(objects), lambda: sample.annotations,
-                            head.depth, sample.origin)
+    fields = {name: getattr(sample, name) for name in _VIEW_FIELDS}
+    return compact_view(fields, ann, found, lambda: sample.annotations)
+
+
+def read_linked(ann: Detection) -> tuple[VocDocument, list[PlainObject], list[Flags]] | VocDocument | None:
+    """The VOC file of ``ann`` read once (see :func:`set_document_reader`): in compact form
+    when it is plain, else its document; None when no reader is installed."""
+    return ann.read(_records_reader) if _records_reader is not None else None
+
+
+def compact_view(fields: dict[str, Any], ann: Detection, found: tuple[VocDocument, list[PlainObject], list[Flags]],
+                 build: Callable[[], list[Annotation]]) -> CompactSample:
+    """The compact sample of a sample's ``fields`` (all but its annotations) whose one
+    annotation ``ann`` links the plain VOC file read as ``found`` (:func:`read_linked`): its
+    objects have their :attr:`~CompactSample.flags`, its :attr:`~CompactSample.annotation` is
+    ``ann``, and ``build`` gives its annotations when they are asked for."""
+    head, objects, flags = found
+    view = CompactSample.of(fields["source"], fields["id"], fields["usage"], fields["extra"], head.filename,
+                            head.width, head.height, objects, [_NO_VALUES] * len(objects), build, head.depth,
+                            fields["origin"])
     for name in _OTHER_FIELDS:
-        setattr(view, name, getattr(sample, name))
+        setattr(view, name, fields[name])
     view.flags, view.annotation = flags, ann
     return view

@@ -303,10 +303,33 @@ def test_a_linked_plain_voc_file_gives_a_compact_view(tmp_path: Path) -> None:
     assert view is not None and view.plain(linked=True) is view and view.plain() is None
     assert (view.width, view.height, view.objects, view.flags) == (9, 8, [("cat", 1, 2.5, 3, 4, None, ())],
                                                                    [("Left", 1, None, None)])
-    assert view.annotation is first.annotations[0] and first.annotations[0].document is None  # (not kept)
+    assert view.annotation == first.annotations[0] and first.annotations[0].document is None  # (not kept)
     assert view.annotations[0].load().objects[0].truncated == 1  # its full form: the file read again
     assert second.plain(linked=True) is None
     assert second.annotations[0].document is not None  # (read once: the general path takes it as it is)
+
+
+@settings(max_examples=60, deadline=None)
+@given(linked_manifest())
+def test_a_view_has_the_fields_of_the_sample_it_stands_for(tmp_path_factory: pytest.TempPathFactory,
+                                                          files: dict[str, bytes]) -> None:
+    """A manifest line's view is made from its plain form, without building the sample."""
+    tmp = tmp_path_factory.mktemp("v")
+    for name, data in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_bytes(data)
+    try:
+        views = [s.plain(linked=True) for s in mafmt.read(tmp / "train.manifest", "manifest")]
+    except mafmt.FormatError:
+        return
+    event("a view" if any(views) else "no view")
+    for view, sample in zip(views, mafmt.read(tmp / "train.manifest", "manifest"), strict=True):
+        if view is not None:
+            assert [getattr(view, f) for f in Sample.__dataclass_fields__ if f != "annotations"] == \
+                [getattr(sample, f) for f in Sample.__dataclass_fields__ if f != "annotations"]
+            assert view.annotation == sample.annotations[0]
+            assert (view.annotation.base, view.annotation.origin) == (sample.annotations[0].base,  # type: ignore[union-attr]
+                                                                      sample.annotations[0].origin)  # type: ignore[attr-defined]
 
 
 def read_all(doc: dict[str, Any], tmp: Path) -> list[Sample]:
