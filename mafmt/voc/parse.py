@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -571,7 +572,7 @@ _OBJECT = re.compile(
     rb"(?:\s*<difficult>" + _I + rb"</difficult>)?"
     rb"\s*(?:<bndbox>\s*<xmin>" + _N + rb"</xmin>\s*<ymin>" + _N + rb"</ymin>\s*<xmax>" + _N + rb"</xmax>"
     rb"\s*<ymax>" + _N + rb"</ymax>\s*</bndbox>"
-    rb"|<polygon>((?:\s*<[xy][0-9]+>[^<]*</[xy][0-9]+>)*)\s*</polygon>)"  # (its points: _text_values)
+    rb"|<polygon>((?:\s*<[xy][0-9]+>[^<]*</[xy][0-9]+>)*)\s*</polygon>)"  # (its points: _text_ring)
     rb"\s*</object>")
 _POINT = re.compile(rb"<([xy])([0-9]+)>" + _N + rb"</([xy][0-9]+)>")
 #: a point as standard writers give it: ``<xK>`` then ``<yK>``
@@ -759,7 +760,7 @@ def _text_object(m: Any, n: int, line: int, ctx: _Ctx) -> VocObject:
     if not name:
         raise _NotPlain
     path = f"/annotation/object[{n}]"
-    shape = BndBox(*_corners_bytes(xmin, ymin, xmax, ymax)) if points is None else _polygon_of(_text_values(points))
+    shape = BndBox(*_corners_bytes(xmin, ymin, xmax, ymax)) if points is None else _polygon_of(_text_ring(points))
     if difficult is None:
         ctx.required_at(line, f"{path}/difficult", "<difficult> is missing")
     return VocObject.plain(name.decode(), shape, pose.strip().decode() if pose is not None else None,
@@ -808,34 +809,18 @@ def _coord_bytes(raw: bytes) -> Number:
 
 def _points_polygon(xs: dict[str, Number], ys: dict[str, Number]) -> Polygon:
     """The polygon of points ``1..n`` (at least 3, each with both coordinates)."""
-    return _polygon_of(_point_values(xs, ys))
-
-
-def _point_values(xs: dict[str, Number], ys: dict[str, Number]) -> list[Number]:
-    """The coordinates of points ``1..n`` (at least 3, each with both), the x's then the y's."""
     n = len(xs)
     if n < 3 or len(ys) != n:
         raise _NotPlain
-    keys = [str(i) for i in range(1, n + 1)]
     try:
-        return [xs[k] for k in keys] + [ys[k] for k in keys]
+        return Polygon(tuple((xs[str(i)], ys[str(i)]) for i in range(1, n + 1)))
     except KeyError:
         raise _NotPlain from None
 
 
-def _polygon_of(values: list[Number]) -> Polygon:
-    """The polygon of coordinates given as the x's then the y's."""
-    n = len(values) // 2
-    return Polygon(tuple(zip(values[:n], values[n:], strict=True)))
-
-
-def _text_ring(body: bytes) -> list[Number]:
-    """The points of a plain ``<polygon>`` as a flat ring ``[x1, y1, x2, y2, ...]``."""
-    values = _text_values(body)
-    n = len(values) // 2
-    ring = values[:]
-    ring[0::2], ring[1::2] = values[:n], values[n:]
-    return ring
+def _polygon_of(ring: list[Number]) -> Polygon:
+    """The polygon of a flat ring ``[x1, y1, x2, y2, ...]``."""
+    return Polygon(tuple(zip(ring[0::2], ring[1::2], strict=True)))
 
 
 def _ordinals(n: int) -> list[bytes]:
@@ -843,26 +828,26 @@ def _ordinals(n: int) -> list[bytes]:
     return _ORDINALS[:n] if n <= len(_ORDINALS) else [b"%d" % i for i in range(1, n + 1)]
 
 
-def _text_values(body: bytes) -> list[Number]:
-    """The coordinates of a plain ``<polygon>``'s points, the x's then the y's: in one pass when
-    they come as standard writers give them (``x1 y1 x2 y2 ...``, every element in a pair),
-    else point by point."""
+def _text_ring(body: bytes) -> list[Number]:
+    """The points of a plain ``<polygon>`` as a flat ring ``[x1, y1, x2, y2, ...]``: in one pass
+    when they come as standard writers give them (``x1 y1 x2 y2 ...``, every element in a
+    pair), else point by point."""
     pairs = _PAIR.findall(body)
     n = len(pairs)
     if n >= 3 and body.count(b"<") == 4 * n:
-        index, xs, ys = zip(*pairs, strict=True)
-        if list(index) == _ordinals(n):
-            raws = xs + ys
+        raws = list(chain.from_iterable(pairs))  # (index, x, y, index, x, y, ...)
+        if raws[0::3] == _ordinals(n):
+            del raws[0::3]
             if max(map(len, raws)) > limits.MAX_NUMBER_CHARS:
                 raise _NotPlain
-            values: list[Number] = _numbers(raws) if b"." in body else list(map(int, raws))
-            if max(map(abs, values)) > limits.MAX_COORDINATE:
+            ring: list[Number] = _numbers(raws) if b"." in body else list(map(int, raws))
+            if max(map(abs, ring)) > limits.MAX_COORDINATE:
                 raise _NotPlain
-            return values
+            return ring
     return _points_one_by_one(body)
 
 
-def _numbers(raws: tuple[bytes, ...]) -> list[Number]:
+def _numbers(raws: list[bytes]) -> list[Number]:
     """The coordinates as :func:`_coord_bytes` reads them (a decimal point: a float, else an
     int): in one JSON decode (:func:`_json_numbers`), else a number at a time."""
     values = _json_numbers(b",".join(raws), len(raws))
@@ -883,7 +868,7 @@ def _points_one_by_one(body: bytes) -> list[Number]:
         if key[0] == "0" or key in into:
             raise _NotPlain
         into[key] = _coord_bytes(raw)
-    return _point_values(xs, ys)
+    return [c for point in _points_polygon(xs, ys).points for c in point]  # (rare: no need to be quick)
 
 
 def _doctype_line(data: bytes) -> int:
