@@ -18,6 +18,7 @@ on top of it. ``bench/convert.py --tools floor`` runs it as a column of its own.
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 from collections import defaultdict
@@ -127,6 +128,15 @@ class _Coco:
         self.anns.append({"id": len(self.anns) + 1, "image_id": image_id, "category_id": cid, "bbox": [x0, y0, w, h],
                           "area": w * h, "iscrowd": 0, "segmentation": []})
 
+    def polygon(self, image_id: int, label: str, ring: list[Any]) -> None:
+        cid = self.cats.setdefault(label, len(self.cats) + 1)
+        xs, ys = ring[0::2], ring[1::2]
+        x0, y0 = min(xs), min(ys)
+        area = abs(sum(map(operator.mul, xs, ys[1:] + ys[:1])) - sum(map(operator.mul, xs[1:] + xs[:1], ys))) / 2
+        self.anns.append({"id": len(self.anns) + 1, "image_id": image_id, "category_id": cid,
+                          "bbox": [x0, y0, max(xs) - x0, max(ys) - y0], "area": area, "iscrowd": 0,
+                          "segmentation": [ring]})
+
     def write(self, dst: str) -> None:
         _put(dst, orjson.dumps({"images": self.images, "annotations": self.anns,
                                 "categories": [{"id": i, "name": n} for n, i in self.cats.items()]}))
@@ -149,13 +159,16 @@ def _voc_objects(out: _Coco, root: Any, name: str) -> None:
             for c in el:
                 if c.tag == "name":
                     label = c.text
-                elif c.tag == "bndbox":
+                elif c.tag == "bndbox" or c.tag == "polygon":  # (a polygon: its ring x1, y1, x2, ...)
                     box = [_number(k.text) for k in c]
             if box is not None:
                 boxes.append((label, box))
     image_id = out.image(filename, _number(size["width"]), _number(size["height"]))
-    for label, (x0, y0, x1, y1) in boxes:
-        out.box(image_id, label, x0, y0, x1, y1)
+    for label, box in boxes:
+        if len(box) == 4:
+            out.box(image_id, label, *box)
+        else:
+            out.polygon(image_id, label, box)
 
 
 def voc_coco(src: str, dst: str, aux: str) -> None:
