@@ -660,9 +660,9 @@ def validate_voc_bytes(data: bytes, name: str | None = None, *, rules: str = "mo
     """
     from mafmt import schemas, voc  # (imported here: a manifest of classification lines does without lxml)
 
-    text_read = voc.parse.plain_text_document(data, name, rules)
+    text_read = voc.parse.plain_text_records(data, name, rules)
     if text_read is not None:
-        return text_read[1]  # a plain document read from its text: its issues are all its problems
+        return text_read[3]  # a plain document read from its text: its issues are all its problems
     try:
         root = voc.parse.parse_tree(data, name)
         issues, valid = voc.parse.document_issues(root, name, rules=rules)
