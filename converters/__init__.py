@@ -138,7 +138,10 @@ def convert(
     src, dst = os.fspath(src), os.fspath(dst)
     reader = get(src_format) if src_format else detect(src)
     writer = get(dst_format) if dst_format else target_format(dst)
-    samples = reader.read(src, on_error=on_error, **(read_options or {}))
+    read_options = dict(read_options or {})
+    if writer.takes_flags and "compact" in _common.accepted(reader.read, {"compact": True}):
+        read_options.setdefault("compact", True)  # (the writer takes the reader's compact samples with VOC flags)
+    samples = reader.read(src, on_error=on_error, **read_options)
     feed: Tracked[Sample] = Tracked(samples, progress)
 
     def check(report: Report) -> None:

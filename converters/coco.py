@@ -1048,4 +1048,5 @@ FORMAT = Format(
     extensions=(".json",),
     aliases=("coco-json", "coco-instances"),
     sniff=_sniff,
+    takes_flags=True,
 )

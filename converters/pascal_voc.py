@@ -34,6 +34,7 @@ Splits: ``TRAIN`` <-> ``train.txt``, ``EVAL`` <-> ``val.txt``, ``TEST`` <-> ``te
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +48,7 @@ from mafmt.losses import count_object_losses, count_objects_losses, count_plain_
 from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
+    Annotation,
     BndBox,
     Circle,
     CompactSample,
@@ -195,10 +197,17 @@ def read(
     *,
     on_error: ErrorPolicy = "raise",
     pixel_base: int = 0,
+    compact: bool = False,
     **options: Any,
 ) -> MetaStream:
     """Stream samples from a VOC dataset folder (any layout above), a folder of XML files,
     or one file.
+
+    ``compact``: a plain file of a dataset folder is read into a compact sample (its objects'
+    records with their VOC flags, :attr:`~mafmt.model.CompactSample.flags`), whose document is
+    built only when asked for: for a consumer that writes from them (``Sample.plain(linked=True)``:
+    :func:`mafmt.convert` asks for it when the writer does); any other would build each
+    document after its records.
 
     Raises (while iterating):
         FormatError: a folder with no XML file and no listed image (says what it looked for).
@@ -211,11 +220,12 @@ def read(
     report = Report()
     meta = DatasetMeta()
     stream = MetaStream(iter(()), report, meta)
-    stream._it = _shifted(_iter(src, on_error, report, meta, stream), -pixel_base)
+    stream._it = _shifted(_iter(src, on_error, report, meta, stream, compact and not pixel_base), -pixel_base)
     return stream
 
 
-def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, stream: MetaStream) -> Iterator[Sample]:
+def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, stream: MetaStream,
+          compact: bool = False) -> Iterator[Sample]:
     check_complete(src)
     is_dir = storage.is_dir(src)
     parts = _parts(src) if is_dir else None
@@ -237,7 +247,7 @@ def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, st
         return
     found = 0
     for part in parts:
-        for sample in _iter_part(src, part, on_error, report):
+        for sample in _iter_part(src, part, on_error, report, compact=compact):
             found += 1
             yield sample
     if not found:
@@ -247,11 +257,13 @@ def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, st
 
 
 def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
-               files: Iterable[str] | None = None, images: dict[str, str] | None = None) -> Iterator[Sample]:
+               files: Iterable[str] | None = None, images: dict[str, str] | None = None,
+               compact: bool = False) -> Iterator[Sample]:
     """The samples of one part; with ``files`` (a run of its XML files, what a worker of
     :mod:`mafmt.scale` reads) of those files only, without the listed images that have no
     file (:func:`_unannotated` gives those). ``images``: the part's images by stem
-    (:func:`_images_by_stem`, at least those of ``files``), when the caller listed them."""
+    (:func:`_images_by_stem`, at least those of ``files``), when the caller listed them.
+    ``compact``: see :func:`read`."""
     if images is None:
         images = _images_by_stem(part.images)
     origin = root_origin(part.images)
@@ -261,9 +273,16 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
             continue
         key = stem(path)
         seen.add(key)
+        quick = None
         try:
             data = storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
-            doc, issues = voc.parse_bytes(data, path, rules="devkit")
+            quick = voc.parse.plain_text_read(data, path, rules="devkit") if compact else None
+            if quick is not None:
+                doc, issues = quick[0], quick[3]
+            elif compact:  # (parse_bytes, less its text lane, which said no)
+                doc, issues = voc.parse_root(voc.parse.parse_tree(data, path), path, rules="devkit")
+            else:
+                doc, issues = voc.parse_bytes(data, path, rules="devkit")
             for issue in issues:
                 report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0],
                             issue)
@@ -274,12 +293,31 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
             continue
         image = images.get(key)
         name = storage.relative_to(image, part.images).removeprefix("./") if image else _image_name(doc, key, part)
-        seg = doc.segmented == 1 or doc.mask_source is not None
-        ann = Detection(type=IMAGE_SEGMENTATION if seg else OBJECT_DETECTION, annotation_format="PASCAL VOC",
-                        document=doc)
-        yield Sample(source=name, usage=part.listed.get(key, part.usage), annotations=[ann], origin=origin)
+        usage = part.listed.get(key, part.usage)
+        kind = IMAGE_SEGMENTATION if doc.segmented == 1 or doc.mask_source is not None else OBJECT_DETECTION
+        if quick is None:
+            yield Sample(source=name, usage=usage, annotations=[_detection(kind, doc)], origin=origin)
+        else:  # its document built when something asks for it
+            records = quick[1]
+            sample = CompactSample.of(name, None, usage, {}, doc.filename, doc.width, doc.height, records,
+                                      [_NO_VALUES] * len(records), functools.partial(_built, kind, quick[4]),
+                                      doc.depth, origin)
+            sample.flags = quick[2]
+            yield sample
     if files is None:
         yield from _unannotated(part, images, origin, seen)
+
+
+def _detection(kind: str, doc: VocDocument) -> Detection:
+    return Detection(type=kind, annotation_format="PASCAL VOC", document=doc)
+
+
+def _built(kind: str, document: Callable[[], VocDocument]) -> list[Annotation]:
+    """The annotations of a compact sample read from a standard VOC file."""
+    return [_detection(kind, document())]
+
+
+_NO_VALUES: dict[str, Any] = {}
 
 
 def _unannotated(part: _Part, images: dict[str, str], origin: Origin, seen: set[str]) -> Iterator[Sample]:

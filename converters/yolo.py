@@ -724,6 +724,7 @@ FORMAT = Format(
     directory=True,
     aliases=("ultralytics", "yolov8", "yolo-ultralytics"),
     sniff=_sniff,
+    takes_flags=True,
 )
 
 MODELARTS_FORMAT = Format(
@@ -735,4 +736,5 @@ MODELARTS_FORMAT = Format(
     directory=True,
     aliases=("darknet", "yolo-darknet", "yolo1.1"),
     sniff=_sniff_modelarts,
+    takes_flags=True,
 )

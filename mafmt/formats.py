@@ -28,6 +28,9 @@ class Format:
         extensions: file suffixes that identify it (lower case, with the dot).
         directory: whether the format is a folder rather than one file.
         aliases: other accepted names.
+        takes_flags: its writer takes compact samples whose objects carry VOC flags
+            (:meth:`~mafmt.model.Sample.plain` with ``linked``), so that a reader that can give
+            them (a ``compact`` option) is asked to.
     """
 
     name: str
@@ -39,6 +42,7 @@ class Format:
     directory: bool = False
     aliases: tuple[str, ...] = ()
     sniff: Callable[[str], bool] | None = field(default=None, compare=False)
+    takes_flags: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -125,15 +125,23 @@ def coco_document(draw: Any) -> dict[str, Any]:
     return {"images": images, "annotations": annotations, "categories": CATEGORIES + [UNNAMED] * unnamed}
 
 
+def put(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative name: bytes) into ``folder``."""
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def run(src: Path, dst: Path, src_fmt: str, fmt: str, options: dict[str, Any]) -> tuple[Any, ...]:
+def run(src: Path, dst: Path, src_fmt: str, fmt: str, options: dict[str, Any],
+        read_options: dict[str, Any] | None = None) -> tuple[Any, ...]:
     """The conversion's output folder and report (its paths made relative)."""
     target = dst / FILE_TARGETS[fmt] if fmt in FILE_TARGETS else dst
     try:
-        report = mafmt.convert(src, target, src_fmt, fmt, **options)
+        report = mafmt.convert(src, target, src_fmt, fmt, read_options=read_options, **options)
     except mafmt.FormatError as exc:
         return ("error", str(exc).replace(str(dst), "DST"))
     done = report.to_dict()
@@ -201,9 +209,7 @@ def test_compact_yolo_samples_write_what_the_full_model_writes(tmp_path_factory:
     @given(yolo_dataset())
     def check(files: dict[str, bytes]) -> None:
         tmp = tmp_path_factory.mktemp("y")
-        for name, data in files.items():
-            (tmp / "in" / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / "in" / name).write_bytes(data)
+        put(tmp / "in", files)
         compact, full, general = three_ways(tmp, tmp / "in", "yolo", fmt, options)
         # every generated dataset can be written, but for an empty class name in a darknet list
         assert compact[0] != "error" or b"''" in files["data.yaml"], compact
@@ -277,9 +283,7 @@ def test_compact_views_of_linked_voc_files_write_what_the_full_model_writes(
     @given(linked_manifest())
     def check(files: dict[str, bytes]) -> None:
         tmp = tmp_path_factory.mktemp("m")
-        for name, data in files.items():
-            (tmp / "in" / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / "in" / name).write_bytes(data)
+        put(tmp / "in", files)
         compact, full, general = three_ways(tmp, tmp / "in" / "train.manifest", "manifest", fmt, options)
         event("an error" if compact[0] == "error" else "written")
         assert compact == full
@@ -309,15 +313,48 @@ def test_a_linked_plain_voc_file_gives_a_compact_view(tmp_path: Path) -> None:
     assert second.annotations[0].document is not None  # (read once: the general path takes it as it is)
 
 
+@st.composite
+def voc_dataset(draw: Any) -> dict[str, bytes]:
+    """A standard VOC dataset folder: ``Annotations`` (mostly :func:`plain_voc` files, else
+    :func:`test_voc_text_lane.document`), sometimes ``ImageSets/Main`` lists."""
+    files: dict[str, bytes] = {}
+    ids = [f"img{i}" for i in range(1, draw(st.integers(1, 4)) + 1)]
+    for key in ids:
+        files[f"Annotations/{key}.xml"] = draw(st.one_of(plain_voc(), plain_voc(), plain_voc(), voc_document()))
+    if draw(st.booleans()):
+        half = len(ids) // 2 + 1
+        files["ImageSets/Main/train.txt"] = "\n".join(ids[:half]).encode()
+        files["ImageSets/Main/val.txt"] = "\n".join(ids[half:]).encode()
+    return files
+
+
+@pytest.mark.parametrize(("fmt", "options"), TARGETS, ids=[f"{f}-{'-'.join(map(str, o))}" for f, o in TARGETS])
+def test_compact_voc_samples_write_what_the_full_model_writes(tmp_path_factory: pytest.TempPathFactory, fmt: str,
+                                                              options: dict[str, Any]) -> None:
+    """A standard VOC folder read in compact form (which mafmt.convert asks for when the writer
+    takes it, and here of every writer: the others build each document) writes what the full
+    model writes."""
+    @settings(max_examples=30, deadline=None)
+    @given(voc_dataset())
+    def check(files: dict[str, bytes]) -> None:
+        tmp = tmp_path_factory.mktemp("v")
+        put(tmp / "in", files)
+        compact, full, general = three_ways(tmp, tmp / "in", "voc", fmt, options)
+        event("an error" if compact[0] == "error" else "written")
+        assert compact == full
+        assert compact == general
+        assert run(tmp / "in", tmp / "asked", "voc", fmt, options, {"compact": True}) == compact
+
+    check()
+
+
 @settings(max_examples=60, deadline=None)
 @given(linked_manifest())
 def test_a_view_has_the_fields_of_the_sample_it_stands_for(tmp_path_factory: pytest.TempPathFactory,
                                                           files: dict[str, bytes]) -> None:
     """A manifest line's view is made from its plain form, without building the sample."""
     tmp = tmp_path_factory.mktemp("v")
-    for name, data in files.items():
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / name).write_bytes(data)
+    put(tmp, files)
     try:
         views = [s.plain(linked=True) for s in mafmt.read(tmp / "train.manifest", "manifest")]
     except mafmt.FormatError:

@@ -286,6 +286,9 @@ def test_the_compact_records_are_the_lanes_document(data: bytes, rules: str) -> 
         assert (head, repr(head), head.wire, head.origin) == (shell, repr(shell), shell.wire, None)
         assert repr(records) == repr([compact_of(o) for o in doc.objects])  # (repr: 1 is not 1.0)
         assert flags == [(o.pose, o.truncated, o.occluded, o.difficult) for o in doc.objects]
+        read = parse.plain_text_read(data, "f.xml", rules)
+        assert read is not None and view(read[4](), issues) == view(doc, issues)  # (built from the same scan)
+        assert (read[0].objects, read[0].origin) == ([], None)  # (the head is left as it was)
 
 
 @pytest.mark.parametrize("odd", ["abc", "1e3", "", ".5"])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -50,8 +51,8 @@ from mafmt.model import (
     VocSource,
 )
 
-__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "plain_text_document", "plain_text_records",
-           "safe_parser"]
+__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "plain_text_document", "plain_text_read",
+           "plain_text_records", "safe_parser"]
 
 #: the rule sets of :func:`parse_bytes`
 RULES = ("modelarts", "devkit")
@@ -593,9 +594,13 @@ def plain_text_document(data: bytes, name: str | None = None,
     pass checks it. The tests compare the two on generated documents. None for every document
     when the lanes are off (:data:`mafmt.lanes.PLAIN`)."""
     found = _text_matches(data)
-    if found is None:
-        return None
-    doc, matches = found
+    return _document_of(found[0], found[1], data, name, rules) if found is not None else None
+
+
+def _document_of(doc: VocDocument, matches: list[Any], data: bytes, name: str | None,
+                 rules: str) -> tuple[VocDocument, list[FormatError]] | None:
+    """:func:`plain_text_document` of the scan of ``data`` (:func:`_text_matches`): ``doc``
+    with its objects."""
     ctx = _Ctx(name, rules)
     line, counted = 1, 0
     objects = doc.objects
@@ -617,6 +622,14 @@ def plain_text_records(data: bytes, name: str | None = None, rules: str = "model
     document without its objects (``origin`` unset), each object as a
     :data:`~mafmt.model.PlainObject` (no extra keys; a polygon's box is its ring's extent) and
     its :data:`~mafmt.model.Flags`, and the issues."""
+    found = plain_text_read(data, name, rules)
+    return found[:4] if found is not None else None
+
+
+def plain_text_read(data: bytes, name: str | None = None, rules: str = "modelarts") -> tuple[
+        VocDocument, list[PlainObject], list[Flags], list[FormatError], Callable[[], VocDocument]] | None:
+    """:func:`plain_text_records`, and a function that gives the document
+    :func:`plain_text_document` gives, built from the same scan of the text when it is called."""
     found = _text_matches(data)
     if found is None:
         return None
@@ -651,7 +664,15 @@ def plain_text_records(data: bytes, name: str | None = None, rules: str = "model
                                 "<difficult> is missing")
     except _NotPlain:
         return None
-    return doc, records, flags, ctx.finish()
+
+    def document() -> VocDocument:
+        full = doc.copy()
+        full.objects, full.wire = [], dict(doc.wire)
+        built = _document_of(full, matches, data, name, rules)
+        assert built is not None  # (its objects passed the same checks)
+        return built[0]
+
+    return doc, records, flags, ctx.finish(), document
 
 
 #: the flags of the few spellings datasets have, by their bytes (a short, bounded cache)
