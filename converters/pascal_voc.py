@@ -233,15 +233,11 @@ def _iter(src: str, on_error: ErrorPolicy, report: Report, meta: DatasetMeta, st
     if names:
         meta.categories = [Category(n) for n in names]
     if parts is None:
-        inner = voc.read(src, on_error=on_error, rules="devkit")
+        # (a standard VOC file is not a ModelArts document: a manifest gets a copy with the fields
+        # ModelArts requires, never a link to the file as it is)
+        inner = voc.read(src, on_error=on_error, rules="devkit", compact=compact, link=False)
         try:
-            for sample in inner:
-                for ann in sample.annotations:
-                    if isinstance(ann, Detection):
-                        # a standard VOC file is not a ModelArts document: a manifest gets a copy with
-                        # the fields ModelArts requires, never a link to the file as it is
-                        ann.annotation_loc = None
-                yield sample
+            yield from inner
         finally:
             report.merge(inner.report)
         return

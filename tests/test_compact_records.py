@@ -316,12 +316,15 @@ def test_a_linked_plain_voc_file_gives_a_compact_view(tmp_path: Path) -> None:
 @st.composite
 def voc_dataset(draw: Any) -> dict[str, bytes]:
     """A standard VOC dataset folder: ``Annotations`` (mostly :func:`plain_voc` files, else
-    :func:`test_voc_text_lane.document`), sometimes ``ImageSets/Main`` lists."""
+    :func:`test_voc_text_lane.document`), sometimes ``ImageSets/Main`` lists; or a flat
+    folder of XML files (as labelImg leaves them)."""
     files: dict[str, bytes] = {}
     ids = [f"img{i}" for i in range(1, draw(st.integers(1, 4)) + 1)]
+    flat = draw(st.booleans())
     for key in ids:
-        files[f"Annotations/{key}.xml"] = draw(st.one_of(plain_voc(), plain_voc(), plain_voc(), voc_document()))
-    if draw(st.booleans()):
+        files[f"{'' if flat else 'Annotations/'}{key}.xml"] = draw(
+            st.one_of(plain_voc(), plain_voc(), plain_voc(), voc_document()))
+    if not flat and draw(st.booleans()):
         half = len(ids) // 2 + 1
         files["ImageSets/Main/train.txt"] = "\n".join(ids[:half]).encode()
         files["ImageSets/Main/val.txt"] = "\n".join(ids[half:]).encode()

@@ -9,6 +9,7 @@ write transaction (:mod:`mafmt.storage.transaction`).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from mafmt.model import (
     IMAGE_SEGMENTATION,
     OBJECT_DETECTION,
     SHAPE_KINDS,
+    Annotation,
     CompactSample,
     Detection,
     Flags,
@@ -36,7 +38,7 @@ from mafmt.model import (
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Transaction
-from mafmt.voc.parse import RULES, parse_bytes, parse_root, parse_tree, plain_text_records, safe_parser
+from mafmt.voc.parse import RULES, parse_bytes, parse_root, parse_tree, plain_text_read, plain_text_records, safe_parser
 from mafmt.voc.serialize import (
     XML_DECLARATION,
     document_to_bytes,
@@ -79,6 +81,12 @@ def read_document(uri: str, *, report: Report | None = None, strict: bool = Fals
     """
     data = storage.read_bytes(uri, limit=limits.MAX_XML_BYTES)
     doc, issues = parse_bytes(data, uri, rules=rules)
+    _take_issues(issues, report, strict)
+    return doc
+
+
+def _take_issues(issues: list[FormatError], report: Report | None, strict: bool) -> None:
+    """:func:`read_document`'s handling of a document's issues."""
     if strict:
         for issue in issues:
             if issue.severity == "error":
@@ -86,7 +94,6 @@ def read_document(uri: str, *, report: Report | None = None, strict: bool = Fals
     if report is not None:
         for issue in issues:
             report.warn(issue.reason if issue.severity == "warning" else "voc: " + issue.reason.split(" (")[0], issue)
-    return doc
 
 
 def read_records(uri: str) -> tuple[VocDocument, list[PlainObject], list[Flags]] | VocDocument:
@@ -175,20 +182,51 @@ _MODELARTS_FLAGS = "        <difficult>0</difficult>\n"
 # --------------------------------------------------------------------------- samples
 
 
-def sample_from_document(doc: VocDocument, xml_uri: str) -> Sample:
-    """Wrap a document as a sample: ``source`` is the image beside the XML file."""
+def sample_from_document(doc: VocDocument, xml_uri: str, *, link: bool = True) -> Sample:
+    """Wrap a document as a sample: ``source`` is the image beside the XML file; ``link``:
+    its detection's ``annotation_loc`` names the file (else it has none)."""
     folder = storage.parent(xml_uri)
-    name = doc.filename or os.path.splitext(os.path.basename(xml_uri))[0]
     segmentation = doc.segmented == 1 or doc.mask_source is not None
     ann = Detection(
         type=IMAGE_SEGMENTATION if segmentation else OBJECT_DETECTION,
-        annotation_loc="./" + xml_uri.replace("\\", "/").rsplit("/", 1)[-1],
+        annotation_loc="./" + xml_uri.replace("\\", "/").rsplit("/", 1)[-1] if link else None,
         annotation_format="PASCAL VOC",
         document=doc,
     )
     ann.base = folder
     ann.origin = Origin(xml_uri)
-    return Sample(source="./" + name, annotations=[ann], origin=Origin(xml_uri))
+    return Sample(source=_source_of(doc, xml_uri), annotations=[ann], origin=Origin(xml_uri))
+
+
+def _source_of(doc: VocDocument, xml_uri: str) -> str:
+    return "./" + (doc.filename or os.path.splitext(os.path.basename(xml_uri))[0])
+
+
+def _read_sample(path: str, report: Report, strict: bool, rules: str, compact: bool, link: bool) -> Sample:
+    """The sample of one VOC file (see :func:`read`)."""
+    if not compact:
+        return sample_from_document(read_document(path, report=report, strict=strict, rules=rules), path, link=link)
+    data = storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
+    quick = plain_text_read(data, path, rules)
+    if quick is None:  # (parse_bytes, less its text lane, which said no)
+        doc, issues = parse_root(parse_tree(data, path), path, rules=rules)
+        _take_issues(issues, report, strict)
+        return sample_from_document(doc, path, link=link)
+    head, records, flags, issues, document = quick
+    _take_issues(issues, report, strict)
+    sample = CompactSample.of(_source_of(head, path), None, None, {}, head.filename, head.width, head.height,
+                              records, [_NO_VALUES] * len(records),
+                              functools.partial(_annotations_of, document, path, link), head.depth, Origin(path))
+    sample.flags = flags
+    return sample
+
+
+def _annotations_of(document: Callable[[], VocDocument], path: str, link: bool) -> list[Annotation]:
+    """The annotations of a compact sample of a VOC file: those of its document's sample."""
+    return sample_from_document(document(), path, link=link).annotations
+
+
+_NO_VALUES: dict[str, Any] = {}
 
 
 def _xml_files(src: str) -> Iterator[str]:
@@ -206,13 +244,18 @@ def read(
     on_error: ErrorPolicy = "raise",
     strict: bool = False,
     rules: str = "modelarts",
+    compact: bool = False,
+    link: bool = True,
 ) -> Stream[Sample]:
     """Stream samples from one VOC file or a folder of them (name order, not recursive).
 
     Each sample has one :class:`Detection` with the document inline. Issues that do not
     prevent reading are counted in the stream's ``report.warnings``; with ``strict=True``
     a file with an error-level issue (what ``mafmt validate`` rejects) is an error, handled
-    by ``on_error`` like a malformed file.
+    by ``on_error`` like a malformed file. ``compact``: a plain file is read into a compact
+    sample with VOC flags, its document built when asked for (see
+    :func:`mafmt.converters.pascal_voc.read`); ``link``: each detection's ``annotation_loc``
+    names its file.
 
     Raises (while iterating):
         FormatError: a folder holds no ``.xml`` file (nothing to read is never a success).
@@ -228,13 +271,13 @@ def read(
         for path in _xml_files(src):
             found += 1
             try:
-                doc = read_document(path, report=report, strict=strict, rules=rules)
+                sample = _read_sample(path, report, strict, rules, compact, link)
             except FormatError as exc:
                 if on_error == "raise":
                     raise
                 report.skip(exc)
                 continue
-            yield sample_from_document(doc, path)
+            yield sample
         if not found:
             raise FormatError("no .xml file found: a VOC folder holds one Pascal VOC XML file per image", file=src)
 
