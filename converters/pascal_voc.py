@@ -296,7 +296,7 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
         else:  # its document built when something asks for it
             records = quick[1]
             sample = CompactSample.of(name, None, usage, {}, doc.filename, doc.width, doc.height, records,
-                                      [_NO_VALUES] * len(records), functools.partial(_built, kind, quick[4]),
+                                      None, functools.partial(_built, kind, quick[4]),
                                       doc.depth, origin)
             sample.flags = quick[2]
             yield sample
@@ -312,8 +312,6 @@ def _built(kind: str, document: Callable[[], VocDocument]) -> list[Annotation]:
     """The annotations of a compact sample read from a standard VOC file."""
     return [_detection(kind, document())]
 
-
-_NO_VALUES: dict[str, Any] = {}
 
 
 def _unannotated(part: _Part, images: dict[str, str], origin: Origin, seen: set[str]) -> Iterator[Sample]:

@@ -198,7 +198,7 @@ def _sample(root: str, split: Split, key: str, sizes: SizeResolver, names: list[
     records = _records(rows, width, height) if lanes.PLAIN else None  # type: ignore[arg-type]
     if records is not None:
         build = functools.partial(_annotations, rows, linenos, image_name, width, height, depth, label_path)
-        return CompactSample.of(rel, None, usage, {}, image_name, width, height, records, [_NO_VALUES] * len(records),
+        return CompactSample.of(rel, None, usage, {}, image_name, width, height, records, None,
                                 build, depth, root_origin(root))
     return Sample(source=rel, usage=usage, annotations=_annotations(rows, linenos, image_name, width, height, depth,
                                                                     label_path), origin=root_origin(root))
@@ -234,9 +234,6 @@ def _records(rows: list[_Row], w: int, h: int) -> list[PlainObject] | None:
             out.append((name, min(xs), min(ys), max(xs), max(ys), ring, ()))
     return out
 
-
-#: the extra values of every object of a YOLO compact sample (it has none)
-_NO_VALUES: dict[str, Any] = {}
 
 
 _EPS = 1e-6

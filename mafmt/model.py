@@ -721,13 +721,15 @@ class CompactSample(Sample):
 
     @classmethod
     def of(cls, source: str, id: str | int | None, usage: str | None, extra: dict[str, Any], filename: str | None,
-           width: int | None, height: int | None, objects: list[PlainObject], values: list[dict[str, Any]],
+           width: int | None, height: int | None, objects: list[PlainObject], values: list[dict[str, Any]] | None,
            build: Callable[[], list[Annotation]], depth: int | None = None,
            origin: Origin | None = None) -> CompactSample:
-        """A compact sample; ``build`` makes its annotations when something asks for them."""
+        """A compact sample; ``build`` makes its annotations when something asks for them;
+        ``values`` None: its objects have no extra keys."""
         new = cls(source=source, id=id, usage=usage, extra=extra, origin=origin)
         new.filename, new.width, new.height, new.depth, new.objects, new.values, new._build = (
-            filename, width, height, depth, objects, values, build)
+            filename, width, height, depth, objects, values if values is not None else [_NO_VALUES] * len(objects),
+            build)
         new.flags = new.annotation = None
         return new
 
@@ -811,7 +813,7 @@ def compact_view(fields: dict[str, Any], ann: Detection, found: tuple[VocDocumen
     ``ann``, and ``build`` gives its annotations when they are asked for."""
     head, objects, flags = found
     view = CompactSample.of(fields["source"], fields["id"], fields["usage"], fields["extra"], head.filename,
-                            head.width, head.height, objects, [_NO_VALUES] * len(objects), build, head.depth,
+                            head.width, head.height, objects, None, build, head.depth,
                             fields["origin"])
     for name in _OTHER_FIELDS:
         setattr(view, name, fields[name])

@@ -215,7 +215,7 @@ def _read_sample(path: str, report: Report, strict: bool, rules: str, compact: b
     head, records, flags, issues, document = quick
     _take_issues(issues, report, strict)
     sample = CompactSample.of(_source_of(head, path), None, None, {}, head.filename, head.width, head.height,
-                              records, [_NO_VALUES] * len(records),
+                              records, None,
                               functools.partial(_annotations_of, document, path, link), head.depth, Origin(path))
     sample.flags = flags
     return sample
@@ -225,8 +225,6 @@ def _annotations_of(document: Callable[[], VocDocument], path: str, link: bool) 
     """The annotations of a compact sample of a VOC file: those of its document's sample."""
     return sample_from_document(document(), path, link=link).annotations
 
-
-_NO_VALUES: dict[str, Any] = {}
 
 
 def _xml_files(src: str) -> Iterator[str]:
