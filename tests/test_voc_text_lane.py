@@ -301,3 +301,16 @@ def test_a_polygon_point_that_is_no_coordinate_takes_the_tree(odd: str) -> None:
     assert parse.plain_text_records(data, "f.xml") is None
     if odd == ".5":  # (a number the lane leaves to the tree, which reads it)
         assert parse.parse_bytes(data, "f.xml")[0].objects[0].shape.points[3] == (0.5, 0.5)
+
+
+def test_the_flags_cache_keeps_short_poses_only() -> None:
+    """A dataset of long, distinct poses cannot make the lane's cache of flags hold them."""
+    parse._FLAGS_READ.clear()
+    for i in range(3):
+        data = ("<annotation><folder>F</folder><filename>a.jpg</filename><size><width>9</width><height>9</height>"
+                f"</size><segmented>0</segmented><object><name>cat</name><pose>{'p' * 300}{i}</pose>"
+                "<difficult>0</difficult><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox>"
+                "</object></annotation>").encode()
+        found = parse.plain_text_records(data, "f.xml")
+        assert found is not None and found[2][0][0] == "p" * 300 + str(i)
+    assert parse._FLAGS_READ == {}

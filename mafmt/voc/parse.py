@@ -656,7 +656,7 @@ def plain_text_read(data: bytes, name: str | None = None, rules: str = "modelart
             if flag is None:
                 flag = (pose.strip().decode() if pose is not None else None, _int_bytes(truncated), _int_bytes(occluded),
                         _int_bytes(difficult))
-                if len(known) < 256:
+                if len(known) < 256 and (pose is None or len(pose) <= 256):  # (short texts only: bounded)
                     known[raw] = flag
             flags.append(flag)
             if difficult is None:
@@ -675,7 +675,7 @@ def plain_text_read(data: bytes, name: str | None = None, rules: str = "modelart
     return doc, records, flags, ctx.finish(), document
 
 
-#: the flags of the few spellings datasets have, by their bytes (a short, bounded cache)
+#: the flags of the few spellings datasets have, by their bytes (at most 256, with short poses)
 _FLAGS_READ: dict[tuple[bytes | None, ...], Flags] = {}
 
 
@@ -876,6 +876,7 @@ def _numbers(raws: list[bytes]) -> list[Number]:
 
 
 def _points_one_by_one(body: bytes) -> list[Number]:
+    """The flat ring of a plain ``<polygon>``'s points, its elements read one at a time (any order)."""
     xs: dict[str, Number] = {}
     ys: dict[str, Number] = {}
     points = _POINT.findall(body)
