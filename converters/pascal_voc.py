@@ -275,8 +275,8 @@ def _iter_part(root: str, part: _Part, on_error: ErrorPolicy, report: Report,
             quick = voc.parse.plain_text_read(data, path, rules="devkit") if compact else None
             if quick is not None:
                 doc, issues = quick[0], quick[3]
-            elif compact:  # (parse_bytes, less its text lane, which said no)
-                doc, issues = voc.parse_root(voc.parse.parse_tree(data, path), path, rules="devkit")
+            elif compact:
+                doc, issues = voc.parse.parse_tree_bytes(data, path, rules="devkit")
             else:
                 doc, issues = voc.parse_bytes(data, path, rules="devkit")
             for issue in issues:

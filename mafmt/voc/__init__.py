@@ -38,7 +38,7 @@ from mafmt.model import (
 )
 from mafmt.report import ErrorPolicy, Report, Stream, check_policy
 from mafmt.storage.transaction import Transaction
-from mafmt.voc.parse import RULES, parse_bytes, parse_root, parse_tree, plain_text_read, plain_text_records, safe_parser
+from mafmt.voc.parse import RULES, parse_bytes, parse_tree_bytes, plain_text_read, plain_text_records, safe_parser
 from mafmt.voc.serialize import (
     XML_DECLARATION,
     document_to_bytes,
@@ -103,7 +103,7 @@ def read_records(uri: str) -> tuple[VocDocument, list[PlainObject], list[Flags]]
     data = storage.read_bytes(uri, limit=limits.MAX_XML_BYTES)
     found = plain_text_records(data, uri)
     if found is None:
-        return parse_root(parse_tree(data, uri), uri)[0]  # (parse_bytes, less its text lane, which said no)
+        return parse_tree_bytes(data, uri)[0]
     return found[0], found[1], found[2]
 
 
@@ -208,15 +208,15 @@ def _read_sample(path: str, report: Report, strict: bool, rules: str, compact: b
         return sample_from_document(read_document(path, report=report, strict=strict, rules=rules), path, link=link)
     data = storage.read_bytes(path, limit=limits.MAX_XML_BYTES)
     quick = plain_text_read(data, path, rules)
-    if quick is None:  # (parse_bytes, less its text lane, which said no)
-        doc, issues = parse_root(parse_tree(data, path), path, rules=rules)
+    if quick is None:
+        doc, issues = parse_tree_bytes(data, path, rules=rules)
         _take_issues(issues, report, strict)
         return sample_from_document(doc, path, link=link)
     head, records, flags, issues, document = quick
     _take_issues(issues, report, strict)
     sample = CompactSample.of(_source_of(head, path), None, None, {}, head.filename, head.width, head.height,
-                              records, None,
-                              functools.partial(_annotations_of, document, path, link), head.depth, Origin(path))
+                              records, None, functools.partial(_annotations_of, document, path, link), head.depth,
+                              Origin(path))
     sample.flags = flags
     return sample
 

@@ -51,8 +51,8 @@ from mafmt.model import (
     VocSource,
 )
 
-__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "plain_text_document", "plain_text_read",
-           "plain_text_records", "safe_parser"]
+__all__ = ["RULES", "parse_bytes", "parse_root", "parse_tree", "parse_tree_bytes", "plain_text_document",
+           "plain_text_read", "plain_text_records", "safe_parser"]
 
 #: the rule sets of :func:`parse_bytes`
 RULES = ("modelarts", "devkit")
@@ -285,6 +285,12 @@ def parse_bytes(data: bytes, name: str | None = None, *, rules: str = "modelarts
     found = plain_text_document(data, name, rules)
     if found is not None:
         return found
+    return parse_tree_bytes(data, name, rules=rules)
+
+
+def parse_tree_bytes(data: bytes, name: str | None = None, *,
+                     rules: str = "modelarts") -> tuple[VocDocument, list[FormatError]]:
+    """:func:`parse_bytes` without the text lane (for a caller whose text lane said no)."""
     return parse_root(parse_tree(data, name), name, rules=rules)
 
 
